@@ -1,0 +1,9 @@
+#!/usr/bin/env bun
+import { runCli } from "../../src/cli/main.ts";
+import { bunHost } from "./host.ts";
+
+process.exitCode = await runCli(bunHost, process.argv.slice(2), {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  debug: process.env.EDGESPEC_DEBUG === "1",
+});

@@ -1,0 +1,36 @@
+/** Host for Bun: Bun.file for reads, onnxruntime-web's node build (wasm, worker threads). */
+import { stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Device, Host, OrtModule } from "../../src/host.ts";
+
+const MODEL_DIR = fileURLToPath(new URL("../../models/edgespec-tiny", import.meta.url));
+
+async function kind(path: string): Promise<"file" | "dir" | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? "file" : s.isDirectory() ? "dir" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const bunHost: Host = {
+  runtime: "bun",
+  async readFile(path) {
+    const f = Bun.file(path);
+    if (!(await f.exists())) throw new Error(`file not found: ${path}`);
+    return new Uint8Array(await f.arrayBuffer());
+  },
+  isFile: async (path) => (await kind(path)) === "file",
+  isDirectory: async (path) => (await kind(path)) === "dir",
+  join: (...parts) => join(...parts),
+  async loadOrt(_device: Device): Promise<OrtModule> {
+    // Bun has no navigator.gpu, so only the wasm build is ever needed here.
+    return (await import("onnxruntime-web")) as unknown as OrtModule;
+  },
+  hasWebGPU: async () => false,
+  defaultModelDir: () => MODEL_DIR,
+  hardwareConcurrency: () => availableParallelism(),
+};

@@ -1,0 +1,49 @@
+/**
+ * A small, strict flag parser: every flag is declared with its type, unknown flags and bad values
+ * are errors that name the flag (and list the valid ones), so a typo never silently does nothing.
+ */
+import { EdgespecError } from "../errors.ts";
+
+export type FlagType = "string" | "int" | "number" | "boolean";
+export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string }>;
+export type Flags = Record<string, string | number | boolean | undefined>;
+
+export function parseFlags(argv: readonly string[], spec: FlagSpec): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) {
+      throw new EdgespecError("invalid_argument", `unexpected argument "${arg}"`);
+    }
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const def = spec[name];
+    if (!def) {
+      throw new EdgespecError("invalid_argument", `unknown flag --${name}`, { validOptions: Object.keys(spec).map((k) => `--${k}`) });
+    }
+    if (def.type === "boolean") {
+      flags[name] = eq > 0 ? arg.slice(eq + 1) !== "false" : true;
+      continue;
+    }
+    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new EdgespecError("invalid_argument", `--${name} needs a value`);
+    flags[name] = convert(name, def.type, raw);
+  }
+  return flags;
+}
+
+function convert(name: string, type: FlagType, raw: string): string | number {
+  if (type === "string") return raw;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n)) throw new EdgespecError("invalid_argument", `--${name} must be a number, got "${raw}"`);
+  if (type === "int" && !Number.isInteger(n)) throw new EdgespecError("invalid_argument", `--${name} must be an integer, got "${raw}"`);
+  return n;
+}
+
+export function usage(command: string, spec: FlagSpec): string {
+  const rows = Object.entries(spec).map(([k, v]) => {
+    const left = `  --${k}${v.type === "boolean" ? "" : ` <${v.type === "string" ? "value" : v.type}>`}`;
+    return `${left.padEnd(28)}${v.help}${v.default ? ` (default ${v.default})` : ""}`;
+  });
+  return `usage: edgespec ${command} [flags]\n${rows.join("\n")}\n`;
+}

@@ -1,0 +1,68 @@
+/** `edgespec generate`: one prompt in, text (or a JSON record with ids and stats) out. */
+import { generatePlain } from "../decode/generate.ts";
+import { EdgespecError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { DTYPES } from "../model/dtype.ts";
+import { loadModel } from "../model/load.ts";
+import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import type { CliIO } from "./main.ts";
+
+export const GENERATE_FLAGS: FlagSpec = {
+  model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
+  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: "q8" },
+  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
+  threads: { type: "int", help: "wasm threads" },
+  prompt: { type: "string", help: "prompt text" },
+  "prompt-file": { type: "string", help: "read the prompt from a file" },
+  "max-tokens": { type: "int", help: "new tokens at most", default: "128" },
+  temperature: { type: "number", help: "0 = greedy", default: "0" },
+  "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: "0" },
+  "top-p": { type: "number", help: "nucleus sampling mass", default: "1" },
+  seed: { type: "int", help: "sampling seed (reproducible output)" },
+  stop: { type: "string", help: "stop string (repeatable as a comma-free single value)" },
+  json: { type: "boolean", help: "print one JSON object: text, tokens, stats" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export async function generateCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const f = parseFlags(argv, GENERATE_FLAGS);
+  if (f.help) {
+    io.out(usage("generate", GENERATE_FLAGS));
+    return 0;
+  }
+  if ((f.prompt === undefined) === (f["prompt-file"] === undefined)) {
+    throw new EdgespecError("invalid_argument", "give exactly one of --prompt TEXT or --prompt-file FILE");
+  }
+  let prompt = f.prompt as string | undefined;
+  if (prompt === undefined) {
+    const path = f["prompt-file"] as string;
+    if (!(await host.isFile(path))) throw new EdgespecError("invalid_argument", `prompt file not found: ${path}`);
+    prompt = new TextDecoder().decode(await host.readFile(path));
+  }
+  const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
+    dtype: (f.dtype as string | undefined) ?? "q8",
+    device: (f.device as string | undefined) ?? "auto",
+    threads: f.threads as number | undefined,
+    onProgress: (m) => io.err(`${m}\n`),
+  });
+  try {
+    const result = await generatePlain(model, prompt, {
+      maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
+      temperature: f.temperature as number | undefined,
+      topK: f["top-k"] as number | undefined,
+      topP: f["top-p"] as number | undefined,
+      seed: f.seed as number | undefined,
+      stop: f.stop === undefined ? undefined : [f.stop as string],
+      onText: f.json ? undefined : (t) => io.out(t),
+    });
+    if (f.json) {
+      io.out(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, stats: result.stats })}\n`);
+    } else {
+      io.out("\n");
+      io.err(`${result.stats.tokens} tokens in ${result.stats.seconds}s (${result.stats.tokensPerSecond} tok/s, ${result.stats.backend}, ${result.stats.dtype})\n`);
+    }
+    return 0;
+  } finally {
+    await model.lm.dispose();
+  }
+}

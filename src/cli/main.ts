@@ -1,0 +1,46 @@
+/**
+ * The edgespec command line. Runtime-free: an adapter passes its Host and output functions.
+ * Every failure is one line on stderr and a non-zero exit code; stack traces only with
+ * EDGESPEC_DEBUG=1.
+ */
+import { EdgespecError, isEdgespecError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { generateCommand } from "./generate.ts";
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  debug?: boolean;
+}
+
+const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promise<number>> = {
+  generate: generateCommand,
+};
+
+const HELP = `edgespec — fast, lossless LLM decoding at the edge
+
+usage: edgespec <command> [flags]
+
+commands:
+  generate   generate text from a prompt (embedded model by default)
+
+Run "edgespec <command> --help" for its flags.
+`;
+
+export async function runCli(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    io.out(HELP);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  try {
+    if (!run) throw new EdgespecError("invalid_argument", `unknown command "${command}"`, { validOptions: Object.keys(COMMANDS) });
+    return await run(host, rest, io);
+  } catch (e) {
+    const message = isEdgespecError(e) ? e.message : e instanceof Error ? e.message : String(e);
+    io.err(`edgespec: error: ${message.split("\n")[0]}\n`);
+    if (io.debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+    return isEdgespecError(e) && e.code === "invalid_argument" ? 2 : 1;
+  }
+}

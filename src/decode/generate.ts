@@ -1,0 +1,111 @@
+/**
+ * Plain (non-speculative) decoding: prefill the prompt in one forward, then one token per forward.
+ * It is the reference every speculative path must reproduce token for token.
+ */
+import { EdgespecError } from "../errors.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { type FinishReason, TokenOutput } from "./output.ts";
+import { Sampler, type SamplingOptions } from "./sampler.ts";
+
+export interface GenerateOptions extends SamplingOptions {
+  /** New tokens at most; default 128, clipped to what the context has room for. */
+  maxTokens?: number;
+  stop?: readonly string[];
+  /** Stop at the model's EOS token(s); default true. */
+  stopAtEos?: boolean;
+  /** Receives text as it is released (never half a character, never part of a stop string). */
+  onText?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface GenerateStats {
+  promptTokens: number;
+  tokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  seconds: number;
+  tokensPerSecond: number;
+  backend: string;
+  dtype: string;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  finishReason: FinishReason | "abort";
+  stats: GenerateStats;
+}
+
+/** Prompt ids: text is encoded with the tokenizer's special tokens (BOS), ids are taken as given. */
+export function promptIds(model: LoadedModel, prompt: string | readonly number[]): number[] {
+  const ids = typeof prompt === "string" ? model.tokenizer.encode(prompt, true) : [...prompt];
+  if (ids.length === 0) throw new EdgespecError("invalid_argument", "the prompt is empty");
+  const ctx = model.lm.spec.contextLength;
+  if (ids.length >= ctx) {
+    throw new EdgespecError("prompt_too_long", `the prompt has ${ids.length} tokens but the context holds ${ctx} (room for at least one new token is needed)`);
+  }
+  return ids;
+}
+
+/** The stop machinery shared by plain and speculative decoding. */
+export function newOutput(model: LoadedModel, promptLength: number, opts: GenerateOptions): TokenOutput {
+  const room = model.lm.spec.contextLength - promptLength;
+  const maxTokens = opts.maxTokens ?? 128;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new EdgespecError("invalid_argument", `max tokens must be a positive integer, got ${maxTokens}`);
+  }
+  return new TokenOutput(model.tokenizer, {
+    maxTokens: Math.min(maxTokens, room),
+    stopTokens: opts.stopAtEos === false ? [] : model.lm.spec.eosTokenIds,
+    stopStrings: opts.stop,
+  });
+}
+
+export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number): GenerateStats {
+  return {
+    promptTokens: prompt,
+    tokens,
+    prefillMs: round(prefillMs),
+    decodeMs: round(decodeMs),
+    seconds: round((prefillMs + decodeMs) / 1000, 3),
+    tokensPerSecond: round(decodeMs > 0 ? (tokens / decodeMs) * 1000 : 0),
+    backend: model.lm.info.backend,
+    dtype: model.lm.info.dtype,
+  };
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export async function generatePlain(model: LoadedModel, prompt: string | readonly number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+  const ids = promptIds(model, prompt);
+  const out = newOutput(model, ids.length, opts);
+  const sampler = new Sampler(opts);
+  const { lm } = model;
+  const V = lm.spec.vocabSize;
+  const cache = lm.newCache();
+  const t0 = performance.now();
+  let logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+  let row = (ids.length - 1) * V;
+  const t1 = performance.now();
+  let finish: FinishReason | "abort" | undefined;
+  while (!finish) {
+    if (opts.signal?.aborted) {
+      finish = "abort";
+      break;
+    }
+    const next = sampler.pick(logits, row, V);
+    const r = out.push(next);
+    if (r.text) opts.onText?.(r.text);
+    if (r.finish) {
+      finish = r.finish;
+      break;
+    }
+    logits = await lm.forward([next], [cache.length], cache);
+    row = 0;
+  }
+  const t2 = performance.now();
+  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1) };
+}

@@ -1,0 +1,134 @@
+/**
+ * Turns a row of logits into the next token: argmax when temperature is 0, else a draw from the
+ * temperature / top-k / top-p processed distribution. `distribution` exposes that processed
+ * distribution so speculative verification samples from exactly what plain decoding samples from.
+ */
+import { EdgespecError } from "../errors.ts";
+import { Rng } from "./rng.ts";
+
+export interface SamplingOptions {
+  /** 0 (default) = greedy. */
+  temperature?: number;
+  /** Keep the k most likely tokens; 0 = off. */
+  topK?: number;
+  /** Keep the smallest set whose probability reaches p; 1 = off. */
+  topP?: number;
+  seed?: number;
+}
+
+export function argmax(logits: Float32Array, offset = 0, n = logits.length - offset): number {
+  let best = 0;
+  let bestV = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = logits[offset + i]!;
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** The k largest entries of a row, best first (ties: lower id first). */
+export function topKIds(logits: Float32Array, offset: number, n: number, k: number, out = new Int32Array(k)): Int32Array {
+  const vals = new Float32Array(k).fill(-Infinity);
+  out.fill(-1);
+  for (let i = 0; i < n; i++) {
+    const v = logits[offset + i]!;
+    if (v <= vals[k - 1]!) continue;
+    let j = k - 1;
+    while (j > 0 && vals[j - 1]! < v) {
+      vals[j] = vals[j - 1]!;
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    vals[j] = v;
+    out[j] = i;
+  }
+  return out;
+}
+
+export function checkSampling(o: SamplingOptions): void {
+  const t = o.temperature ?? 0;
+  if (!Number.isFinite(t) || t < 0) throw new EdgespecError("invalid_argument", `temperature must be a finite number >= 0, got ${t}`);
+  const p = o.topP ?? 1;
+  if (!Number.isFinite(p) || p <= 0 || p > 1) throw new EdgespecError("invalid_argument", `top_p must be in (0, 1], got ${p}`);
+  const k = o.topK ?? 0;
+  if (!Number.isInteger(k) || k < 0) throw new EdgespecError("invalid_argument", `top_k must be an integer >= 0, got ${k}`);
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new EdgespecError("invalid_argument", `seed must be an integer, got ${o.seed}`);
+}
+
+export class Sampler {
+  readonly greedy: boolean;
+  private readonly rng: Rng;
+  private readonly temperature: number;
+  private readonly topK: number;
+  private readonly topP: number;
+  private probs = new Float32Array(0);
+  private order = new Int32Array(0);
+
+  constructor(opts: SamplingOptions = {}) {
+    checkSampling(opts);
+    this.temperature = opts.temperature ?? 0;
+    this.topK = opts.topK ?? 0;
+    this.topP = opts.topP ?? 1;
+    this.greedy = this.temperature === 0;
+    this.rng = new Rng(opts.seed ?? Rng.randomSeed());
+  }
+
+  /** The next token from the logits row at `offset`. */
+  pick(logits: Float32Array, offset: number, vocab: number): number {
+    if (this.greedy) return argmax(logits, offset, vocab);
+    return this.draw(this.distribution(logits, offset, vocab));
+  }
+
+  /** One draw from a distribution `distribution` returned. */
+  draw(d: { ids: Int32Array; probs: Float32Array; size: number }): number {
+    let u = this.rng.next();
+    for (let i = 0; i < d.size; i++) {
+      u -= d.probs[i]!;
+      if (u < 0) return d.ids[i]!;
+    }
+    return d.ids[d.size - 1]!; // rounding left a sliver: the last kept token
+  }
+
+  /**
+   * The processed distribution as (ids, probs) sorted by probability, truncated by top-k/top-p.
+   * The arrays are reused between calls: copy what must outlive the next call.
+   */
+  distribution(logits: Float32Array, offset: number, vocab: number): { ids: Int32Array; probs: Float32Array; size: number } {
+    if (this.probs.length < vocab) {
+      this.probs = new Float32Array(vocab);
+      this.order = new Int32Array(vocab);
+    }
+    const t = this.temperature;
+    let max = -Infinity;
+    for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!);
+    const scratch = new Float64Array(vocab);
+    for (let i = 0; i < vocab; i++) scratch[i] = Math.exp((logits[offset + i]! - max) / t);
+    const ids = this.order;
+    for (let i = 0; i < vocab; i++) ids[i] = i;
+    // Sort by probability, ties by id, so the result is the same on every engine.
+    const sorted = Array.from(ids.subarray(0, vocab)).sort((a, b) => scratch[b]! - scratch[a]! || a - b);
+    let size = this.topK > 0 ? Math.min(this.topK, vocab) : vocab;
+    let kept = 0;
+    for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+    if (this.topP < 1) {
+      let acc = 0;
+      for (let i = 0; i < size; i++) {
+        acc += scratch[sorted[i]!]! / kept;
+        if (acc >= this.topP) {
+          size = i + 1;
+          break;
+        }
+      }
+      kept = 0;
+      for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+    }
+    for (let i = 0; i < size; i++) {
+      ids[i] = sorted[i]!;
+      this.probs[i] = scratch[sorted[i]!]! / kept;
+    }
+    return { ids, probs: this.probs, size };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Every failure edgespec reports on purpose is an EdgespecError with a stable `code`, so the CLI can
+ * print one line and exit non-zero, and the server can map it to an OpenAI-style error body.
+ */
+export type ErrorCode =
+  | "model_not_found" // model directory missing
+  | "model_file_missing" // a file the model needs is missing (message names it)
+  | "model_invalid" // config or ONNX that cannot be read or does not fit edgespec's contract
+  | "invalid_dtype"
+  | "invalid_device"
+  | "device_unavailable" // e.g. webgpu asked for where no adapter exists
+  | "invalid_argument"
+  | "prompt_too_long"
+  | "invalid_token" // a token id outside the vocabulary
+  | "not_ready"; // a component used before it was initialised
+
+export class EdgespecError extends Error {
+  override readonly name = "EdgespecError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; validOptions?: readonly string[] } = {},
+  ) {
+    const valid = options.validOptions ? ` (valid: ${options.validOptions.join(", ")})` : "";
+    super(message + valid, options.cause === undefined ? undefined : { cause: options.cause });
+    this.validOptions = options.validOptions;
+  }
+  readonly validOptions: readonly string[] | undefined;
+}
+
+export function isEdgespecError(e: unknown): e is EdgespecError {
+  return e instanceof EdgespecError;
+}

@@ -1,0 +1,30 @@
+/**
+ * What `src/` needs from the runtime it runs on. Each adapter in `adapters/<runtime>/` implements
+ * this once; nothing under `src/` imports `fs`, `Deno` or `Bun` directly, so the same code runs
+ * on Bun, Deno, Node and edge hosts (which can serve files from memory or fetch).
+ */
+import type * as Ort from "onnxruntime-web";
+
+export type OrtModule = typeof Ort;
+export type Device = "wasm" | "webgpu";
+
+export interface Host {
+  /** Short runtime name for logs and stats: "bun", "deno", "node", "edge". */
+  readonly runtime: string;
+  /** Whole file as bytes; rejects with an error whose message names the path if it is missing. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** True if a file (not a directory) exists at `path`. */
+  isFile(path: string): Promise<boolean>;
+  /** True if a directory exists at `path`. */
+  isDirectory(path: string): Promise<boolean>;
+  /** Join path segments the way this host's paths work. */
+  join(...parts: string[]): string;
+  /** onnxruntime-web, configured for this host and device (wasm paths, threads). */
+  loadOrt(device: Device): Promise<OrtModule>;
+  /** Whether a WebGPU adapter is available here. */
+  hasWebGPU(): Promise<boolean>;
+  /** Where the embedded default model lives (a directory `readFile` understands). */
+  defaultModelDir(): string;
+  /** Cores available to wasm threads. */
+  hardwareConcurrency(): number;
+}

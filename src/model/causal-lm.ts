@@ -1,0 +1,114 @@
+/**
+ * One ONNX causal LM session with a KV cache interface: `forward(tokens, positions, cache)` runs the
+ * model over new tokens that follow what the cache holds and returns their logits.
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-web";
+import { EdgespecError } from "../errors.ts";
+import type { Device, OrtModule } from "../host.ts";
+import type { ModelSpec } from "./config.ts";
+import type { Dtype } from "./dtype.ts";
+import { IO } from "./io-names.ts";
+import { KvCache, type KvType } from "./kv-cache.ts";
+
+export interface ForwardOptions {
+  /**
+   * Additive attention bias [S, past + S] (0 = may attend, -Infinity = may not), for tree
+   * verification. Only for models whose graph was given an attention-bias input.
+   */
+  attentionBias?: Float32Array;
+}
+
+export interface ModelInfo {
+  backend: Device;
+  dtype: Dtype;
+  kvType: KvType;
+  file: string;
+  inputNames: readonly string[];
+}
+
+export const ATTENTION_BIAS_INPUT = "edgespec_attention_bias";
+
+export class CausalLM {
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly session: InferenceSession,
+    readonly spec: ModelSpec,
+    readonly info: ModelInfo,
+  ) {}
+
+  newCache(): KvCache {
+    const s = this.spec;
+    return new KvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.kvType);
+  }
+
+  get acceptsAttentionBias(): boolean {
+    return this.info.inputNames.includes(ATTENTION_BIAS_INPUT);
+  }
+
+  /**
+   * Logits [S * vocab] (row-major) for `tokens` placed at `positions`, attending to the cache and
+   * to each other causally (or as `attentionBias` says). The cache grows by S positions.
+   */
+  async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions = {}): Promise<Float32Array> {
+    const s = tokens.length;
+    if (s === 0 || positions.length !== s) {
+      throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");
+    }
+    const V = this.spec.vocabSize;
+    const ids = new BigInt64Array(s);
+    const pos = new BigInt64Array(s);
+    for (let i = 0; i < s; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new EdgespecError("invalid_token", `token id ${t} is outside the vocabulary [0, ${V})`);
+      }
+      ids[i] = BigInt(t);
+      pos[i] = BigInt(positions[i]!);
+    }
+    const total = cache.length + s;
+    const feeds: Record<string, Tensor> = {
+      [IO.inputIds]: new this.ort.Tensor("int64", ids, [1, s]),
+      [IO.attentionMask]: new this.ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    if (this.info.inputNames.includes(IO.positionIds)) {
+      feeds[IO.positionIds] = new this.ort.Tensor("int64", pos, [1, s]);
+    }
+    if (opts.attentionBias) {
+      if (!this.acceptsAttentionBias) {
+        throw new EdgespecError("invalid_argument", "this model graph has no attention-bias input");
+      }
+      feeds[ATTENTION_BIAS_INPUT] = new this.ort.Tensor("float32", opts.attentionBias, [1, 1, s, total]);
+    }
+    cache.feeds(feeds);
+    const out = await this.session.run(feeds);
+    cache.update(out);
+    return toFloat32(out[IO.logits]!);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toFloat32(t: Tensor): Float32Array {
+  const d = t.data as unknown;
+  if (d instanceof Float32Array) return d;
+  if (t.type === "float16") {
+    // Float16Array on Bun/Deno; raw half bits in a Uint16Array on Node.
+    if (d instanceof Uint16Array) return halfBitsToFloat32(d);
+    return Float32Array.from(d as ArrayLike<number>);
+  }
+  throw new EdgespecError("model_invalid", `logits of type ${t.type} are not supported`);
+}
+
+function halfBitsToFloat32(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i]!;
+    const sign = x & 0x8000 ? -1 : 1;
+    const exp = (x >> 10) & 0x1f;
+    const frac = x & 0x3ff;
+    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+/**
+ * The one table from dtype names to ONNX file names, as transformers.js and Optimum lay them out
+ * under `onnx/`: `model.onnx`, `model_quantized.onnx`, `model_q4.onnx`, ...
+ */
+import { EdgespecError } from "../errors.ts";
+
+export const DTYPE_SUFFIX = {
+  fp32: "",
+  fp16: "_fp16",
+  q8: "_quantized",
+  q4: "_q4",
+  q4f16: "_q4f16",
+} as const;
+
+export type Dtype = keyof typeof DTYPE_SUFFIX;
+export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
+
+export function parseDtype(value: string): Dtype {
+  if (value in DTYPE_SUFFIX) return value as Dtype;
+  throw new EdgespecError("invalid_dtype", `unknown dtype "${value}"`, { validOptions: DTYPES });
+}
+
+export function onnxFileName(dtype: Dtype): string {
+  return `model${DTYPE_SUFFIX[dtype]}.onnx`;
+}

@@ -1,0 +1,132 @@
+/**
+ * Loads a model directory in the Hugging Face hub layout (config.json, tokenizer files, onnx/*.onnx
+ * with optional external data) into a CausalLM on the chosen backend.
+ */
+import type { InferenceSession } from "onnxruntime-web";
+import { EdgespecError } from "../errors.ts";
+import type { Device, Host } from "../host.ts";
+import { CausalLM } from "./causal-lm.ts";
+import { readModelSpec } from "./config.ts";
+import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
+import { checkCausalLmIo } from "./io-names.ts";
+import { TextCodec } from "./tokenizer.ts";
+
+export const DEVICES = ["auto", "wasm", "webgpu"] as const;
+export type DeviceChoice = (typeof DEVICES)[number];
+
+export interface LoadOptions {
+  dtype?: Dtype | string;
+  device?: DeviceChoice | string;
+  /** wasm threads; default: the host's cores, at most 4. */
+  threads?: number;
+  /** Progress lines for people (the CLI prints them on stderr). */
+  onProgress?: (message: string) => void;
+  /** Rewrites the ONNX graph bytes before the session is created (e.g. to add tree attention). */
+  transformGraph?: (bytes: Uint8Array) => Uint8Array;
+}
+
+export interface LoadedModel {
+  dir: string;
+  lm: CausalLM;
+  tokenizer: TextCodec;
+  /** Milliseconds spent loading. */
+  loadMs: number;
+}
+
+export function parseDevice(value: string): DeviceChoice {
+  if ((DEVICES as readonly string[]).includes(value)) return value as DeviceChoice;
+  throw new EdgespecError("invalid_device", `unknown device "${value}"`, { validOptions: DEVICES });
+}
+
+async function readJson(host: Host, path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+  if (!(await host.isFile(path))) {
+    if (required) throw new EdgespecError("model_file_missing", `model file not found: ${path}`);
+    return undefined;
+  }
+  const text = new TextDecoder().decode(await host.readFile(path));
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new EdgespecError("model_invalid", `${path} is not valid JSON`, { cause });
+  }
+}
+
+async function chooseDevice(host: Host, choice: DeviceChoice): Promise<Device> {
+  if (choice === "wasm") return "wasm";
+  const gpu = await host.hasWebGPU();
+  if (choice === "webgpu" && !gpu) {
+    throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
+  }
+  return gpu ? "webgpu" : "wasm";
+}
+
+/** External data files the way Optimum names them: model.onnx_data, model.onnx_data_1, ... */
+async function externalData(host: Host, onnxDir: string, file: string): Promise<{ path: string; data: Uint8Array }[]> {
+  const out: { path: string; data: Uint8Array }[] = [];
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? `${file}_data` : `${file}_data_${i}`;
+    const path = host.join(onnxDir, name);
+    if (!(await host.isFile(path))) break;
+    out.push({ path: name, data: await host.readFile(path) });
+  }
+  return out;
+}
+
+export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const say = opts.onProgress ?? (() => {});
+  const dtype = parseDtype(opts.dtype ?? "fp32");
+  const deviceChoice = parseDevice(opts.device ?? "auto");
+  if (!(await host.isDirectory(dir))) {
+    throw new EdgespecError("model_not_found", `model directory not found: ${dir}`);
+  }
+  const config = await readJson(host, host.join(dir, "config.json"), true);
+  const genConfig = await readJson(host, host.join(dir, "generation_config.json"), false);
+  const spec = readModelSpec(config, genConfig ?? {});
+  const tokenizerJson = await readJson(host, host.join(dir, "tokenizer.json"), true);
+  const tokenizerConfig = (await readJson(host, host.join(dir, "tokenizer_config.json"), false)) ?? {};
+  const jinja = host.join(dir, "chat_template.jinja");
+  if (tokenizerConfig.chat_template === undefined && (await host.isFile(jinja))) {
+    tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
+  }
+  const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
+
+  const onnxDir = host.join(dir, "onnx");
+  const file = onnxFileName(dtype);
+  const onnxPath = host.join(onnxDir, file);
+  if (!(await host.isFile(onnxPath))) {
+    const have: string[] = [];
+    for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) have.push(d);
+    throw new EdgespecError("model_file_missing", `model file not found: ${onnxPath} (dtype ${dtype}; this model has: ${have.join(", ") || "none"})`);
+  }
+  const device = await chooseDevice(host, deviceChoice);
+  say(`loading ${onnxPath} (${dtype}) on ${device}…`);
+  const ort = await host.loadOrt(device);
+  if (device === "wasm") {
+    ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
+  }
+  let bytes = await host.readFile(onnxPath);
+  if (opts.transformGraph) bytes = opts.transformGraph(bytes);
+  const options: InferenceSession.SessionOptions = {
+    executionProviders: [device],
+    graphOptimizationLevel: "all",
+    externalData: await externalData(host, onnxDir, file),
+  };
+  let session: InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, options);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
+  }
+  const layers = checkCausalLmIo(session.inputNames, session.outputNames);
+  if (layers !== spec.numLayers) {
+    throw new EdgespecError("model_invalid", `config.json says ${spec.numLayers} layers but ${file} has KV inputs for ${layers}`);
+  }
+  const kvMeta = session.inputMetadata?.find((m) => m.name === "past_key_values.0.key");
+  const kvType = kvMeta && "type" in kvMeta && kvMeta.type === "float16" ? "float16" : "float32";
+  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames });
+  const loadMs = performance.now() - t0;
+  say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
+  return { dir, lm, tokenizer, loadMs };
+}

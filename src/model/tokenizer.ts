@@ -1,0 +1,51 @@
+/**
+ * Text <-> token ids through @huggingface/tokenizers, configured from a model's tokenizer.json and
+ * tokenizer_config.json exactly as transformers.js reads them.
+ */
+import { Tokenizer } from "@huggingface/tokenizers";
+import { EdgespecError } from "../errors.ts";
+
+export interface TokenizerFiles {
+  tokenizerJson: unknown;
+  tokenizerConfig: Record<string, unknown>;
+}
+
+export class TextCodec {
+  private readonly tokenizer: Tokenizer;
+  readonly config: Record<string, unknown>;
+
+  constructor(files: TokenizerFiles) {
+    this.config = files.tokenizerConfig;
+    try {
+      this.tokenizer = new Tokenizer(files.tokenizerJson as object, files.tokenizerConfig as object);
+    } catch (cause) {
+      throw new EdgespecError("model_invalid", `tokenizer.json could not be loaded: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Token ids of `text`; `addSpecialTokens` adds what the tokenizer's post-processor adds (BOS). */
+  encode(text: string, addSpecialTokens = true): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
+    if (ids.length === 0) return ""; // the library throws on []
+    return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+  }
+
+  /** The id of a token string, if the vocabulary has it. */
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token) ?? undefined;
+  }
+
+  /** The chat template as a string, whatever shape tokenizer_config gives it in. */
+  get chatTemplate(): string | undefined {
+    const t = this.config.chat_template;
+    if (typeof t === "string") return t;
+    if (Array.isArray(t)) {
+      const named = t as { name?: string; template?: string }[];
+      return (named.find((x) => x.name === "default") ?? named[0])?.template;
+    }
+    return undefined;
+  }
+}
