@@ -102,6 +102,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const device = await chooseDevice(host, deviceChoice);
   say(`loading ${onnxPath} (${dtype}) on ${device}…`);
   const ort = await host.loadOrt(device);
+  // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users.
+  ort.env.logLevel = "error";
   if (device === "wasm") {
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }

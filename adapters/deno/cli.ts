@@ -1,0 +1,12 @@
+import { runCli } from "../../src/cli/main.ts";
+import { denoHost } from "./host.ts";
+
+declare const Deno: { args: string[]; exit(code: number): never; env: { get(k: string): string | undefined }; stdout: { writeSync(b: Uint8Array): number }; stderr: { writeSync(b: Uint8Array): number } };
+
+const enc = new TextEncoder();
+const write = (w: { writeSync(b: Uint8Array): number }) => (t: string) => {
+  const bytes = enc.encode(t);
+  for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
+};
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1" });
+Deno.exit(code);

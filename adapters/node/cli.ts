@@ -1,0 +1,8 @@
+import { runCli } from "../../src/cli/main.ts";
+import { nodeHost } from "./host.ts";
+
+process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  debug: process.env.EDGESPEC_DEBUG === "1",
+});

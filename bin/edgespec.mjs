@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Launcher for `npx edgespec …`: runs the CLI on Bun when Bun is installed (the development setup:
+// bun is a devDependency), else the Node bundle built by `npm run build` (dist/edgespec-node.mjs).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+
+function bunBinary() {
+  try {
+    const pkg = createRequire(join(root, "package.json")).resolve("bun/package.json");
+    const bin = join(dirname(pkg), "bin", "bun.exe");
+    return existsSync(bin) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const bun = process.env.EDGESPEC_RUNTIME === "node" ? undefined : bunBinary();
+if (bun) {
+  const r = spawnSync(bun, [join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
+  process.exit(r.status ?? 1);
+} else {
+  const bundle = join(root, "dist", "edgespec-node.mjs");
+  if (!existsSync(bundle)) {
+    console.error("edgespec: error: neither Bun (npm install with devDependencies) nor dist/edgespec-node.mjs (npm run build) is present");
+    process.exit(1);
+  }
+  await import(pathToFileURL(bundle).href);
+}

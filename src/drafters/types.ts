@@ -1,0 +1,53 @@
+/**
+ * The one interface between the speculative engine and the drafters. A drafter guesses future
+ * tokens from what it has seen; the engine verifies the guesses with the model and reports back.
+ * The engine knows drafters only through these three verbs.
+ */
+
+/**
+ * A draft tree in plain typed arrays (crosses the WASM boundary without object copies).
+ * The root is implicit: the last token of the sequence so far. Node i holds `tokens[i]`, hangs
+ * under `parents[i]` (-1 = under the root) at `depths[i]` (1 = child of the root). Nodes are in
+ * topological order (a parent comes before its children); breadth-first order is preferred.
+ * No two children of one parent carry the same token.
+ */
+export interface DraftTree {
+  size: number;
+  tokens: Int32Array;
+  parents: Int32Array;
+  depths: Int32Array;
+  /** Optional: which source proposed each node (index into the hybrid's source list), for stats. */
+  sources?: Uint8Array;
+}
+
+/** What the model did at one verification step. */
+export interface VerifyUpdate {
+  /**
+   * Tokens appended to the sequence at this step, in order: the accepted draft tokens followed by
+   * the bonus token. Empty for the prefill observation (the prompt came through `reset`).
+   */
+  accepted: ArrayLike<number>;
+  /**
+   * The tokens that were fed to the model at this step, in feed order (for a tree step: the root
+   * token followed by the tree's nodes; for the prefill: the prompt).
+   */
+  verifiedTokens: ArrayLike<number>;
+  /** Row i (k ids, best first) = the model's top-k next tokens after verifiedTokens[i]. */
+  topK: Int32Array;
+  /** Ids per row of `topK`. */
+  k: number;
+}
+
+export interface Drafter {
+  readonly name: string;
+  /** Start a request with these prompt tokens. Cross-request memory (if any) is kept. */
+  reset(promptTokens: ArrayLike<number>): void;
+  /** A tree of at most `budget` nodes; an empty tree (size 0) means "no guess", never an exception. */
+  propose(budget: number): DraftTree;
+  /** What verification found at the last step. */
+  observe(update: VerifyUpdate): void;
+}
+
+export function emptyTree(): DraftTree {
+  return { size: 0, tokens: new Int32Array(0), parents: new Int32Array(0), depths: new Int32Array(0) };
+}

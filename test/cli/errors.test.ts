@@ -1,0 +1,71 @@
+/**
+ * Bad input on the CLI: one clear line on stderr, a non-zero exit, no stack trace.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, MODEL_DIR, run } from "../helpers/model.ts";
+
+let tmp = "";
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "edgespec-cli-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function fails(args: string[], message: RegExp) {
+  const r = await run([...BIN.bun, ...args]);
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split("\n");
+  const last = lines[lines.length - 1]!;
+  expect(last).toMatch(/^edgespec: error: /);
+  expect(last).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  return r;
+}
+
+describe("CLI bad input", () => {
+  test("missing model directory names it", async () => {
+    await fails(["generate", "--model", "/nonexistent/model", "--prompt", "x"], /model directory not found: \/nonexistent\/model/);
+  });
+
+  test("missing model file names the file", async () => {
+    const dir = join(tmp, "no-onnx");
+    cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+    await fails(["generate", "--model", dir, "--dtype", "q4", "--prompt", "x"], /model file not found: .*onnx\/model_q4\.onnx/);
+    rmSync(join(dir, "config.json"));
+    await fails(["generate", "--model", dir, "--prompt", "x"], /model file not found: .*config\.json/);
+  });
+
+  test("corrupt ONNX is reported as such", async () => {
+    const dir = join(tmp, "corrupt");
+    cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+    writeFileSync(join(dir, "onnx", "model.onnx"), new Uint8Array(4096).fill(0x5a));
+    await fails(["generate", "--model", dir, "--dtype", "fp32", "--prompt", "x"], /corrupt or unsupported ONNX/);
+  });
+
+  test("unknown dtype and device list the valid ones", async () => {
+    await fails(["generate", "--dtype", "int3", "--prompt", "x"], /unknown dtype "int3" \(valid: fp32, fp16, q8, q4, q4f16\)/);
+    await fails(["generate", "--device", "tpu", "--prompt", "x"], /unknown device "tpu" \(valid: auto, wasm, webgpu\)/);
+  });
+
+  test("webgpu where there is no adapter is a clear error", async () => {
+    await fails(["generate", "--device", "webgpu", "--prompt", "x"], /no WebGPU adapter on bun/);
+  });
+
+  test("a prompt longer than the context gives both numbers", async () => {
+    const file = join(tmp, "long.txt");
+    writeFileSync(file, "word ".repeat(3000));
+    await fails(["generate", "--prompt-file", file], /prompt has \d+ tokens but the context holds 1024/);
+  });
+
+  test("usage errors: unknown flag, bad numbers, missing prompt, missing prompt file", async () => {
+    await fails(["generate", "--prompt", "x", "--temprature", "1"], /unknown flag --temprature/);
+    await fails(["generate", "--prompt", "x", "--max-tokens", "ten"], /--max-tokens must be a number/);
+    await fails(["generate", "--prompt", "x", "--max-tokens", "0"], /positive integer/);
+    await fails(["generate", "--prompt", "x", "--temperature", "-2"], /temperature/);
+    await fails(["generate"], /exactly one of --prompt/);
+    await fails(["generate", "--prompt-file", join(tmp, "nope.txt")], /prompt file not found/);
+    await fails(["frobnicate"], /unknown command "frobnicate"/);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The same greedy tokens on every runtime and backend: Bun, Deno and Node on WASM, and Deno's
+ * WebGPU backend (llvmpipe in CI, via mesa-vulkan-drivers) against WASM.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { BIN, REPO, run } from "../helpers/model.ts";
+
+const PROMPTS = ["import os\n\ndef read_config(path):\n", "interface Options {\n  /** The"];
+
+async function greedy(bin: string[], prompt: string, extra: string[] = []): Promise<number[]> {
+  const r = await run([...bin, "generate", "--prompt", prompt, "--max-tokens", "12", "--json", ...extra]);
+  if (r.code !== 0) throw new Error(`${bin.join(" ")} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout).tokens;
+}
+
+beforeAll(async () => {
+  // Node cannot run TypeScript: run the same bundle `npm run build` makes.
+  const b = await run([`${REPO}node_modules/.bin/bun`, "run", "build"]);
+  if (b.code !== 0) throw new Error(`build failed: ${b.stderr}`);
+});
+
+describe("greedy output across runtimes", () => {
+  for (const [i, prompt] of PROMPTS.entries()) {
+    test(`prompt ${i}: Bun, Deno and Node agree (q8 and fp32, wasm)`, async () => {
+      for (const dtype of ["q8", "fp32"]) {
+        const flags = ["--dtype", dtype, "--device", "wasm"];
+        const bun = await greedy(BIN.bun, prompt, flags);
+        expect(bun.length).toBe(12);
+        expect(await greedy(BIN.deno, prompt, flags)).toEqual(bun);
+        expect(await greedy(BIN.node, prompt, flags)).toEqual(bun);
+      }
+    });
+  }
+
+  test("Deno WebGPU agrees with WASM (fp32)", async () => {
+    const probe = await run([BIN.deno[0]!, "eval", "console.log(!!(await navigator.gpu?.requestAdapter()))"]);
+    if (probe.stdout.trim() !== "true") {
+      // CI installs mesa-vulkan-drivers, so an adapter must exist there.
+      if (process.env.CI) throw new Error("no WebGPU adapter under Deno in CI (is mesa-vulkan-drivers installed?)");
+      console.warn("skipped: no WebGPU adapter under Deno on this machine");
+      return;
+    }
+    const prompt = PROMPTS[0]!;
+    const wasm = await greedy(BIN.deno, prompt, ["--dtype", "fp32", "--device", "wasm"]);
+    const gpu = await run([...BIN.deno, "generate", "--prompt", prompt, "--max-tokens", "12", "--json", "--dtype", "fp32", "--device", "webgpu"]);
+    expect(gpu.code).toBe(0);
+    const out = JSON.parse(gpu.stdout);
+    expect(out.stats.backend).toBe("webgpu");
+    expect(out.tokens).toEqual(wasm);
+  });
+});
