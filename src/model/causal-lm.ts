@@ -24,6 +24,8 @@ export interface ModelInfo {
   kvType: KvType;
   file: string;
   inputNames: readonly string[];
+  /** Whether the graph was given tree attention, and why not when it was not. */
+  treeAttention: { enabled: boolean; reason?: string };
 }
 
 export const ATTENTION_BIAS_INPUT = "edgespec_attention_bias";
@@ -77,7 +79,13 @@ export class CausalLM {
       if (!this.acceptsAttentionBias) {
         throw new EdgespecError("invalid_argument", "this model graph has no attention-bias input");
       }
+      if (opts.attentionBias.length !== s * total) {
+        throw new EdgespecError("invalid_argument", `attention bias must have ${s}x${total} entries, got ${opts.attentionBias.length}`);
+      }
       feeds[ATTENTION_BIAS_INPUT] = new this.ort.Tensor("float32", opts.attentionBias, [1, 1, s, total]);
+    } else if (this.acceptsAttentionBias) {
+      // Zeros leave the graph's own causal mask as the only mask: plain causal attention.
+      feeds[ATTENTION_BIAS_INPUT] = new this.ort.Tensor("float32", new Float32Array(s * total), [1, 1, s, total]);
     }
     cache.feeds(feeds);
     const out = await this.session.run(feeds);

@@ -10,6 +10,7 @@ import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkCausalLmIo } from "./io-names.ts";
 import { TextCodec } from "./tokenizer.ts";
+import { addTreeAttention } from "../onnx/tree-attention.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu"] as const;
 export type DeviceChoice = (typeof DEVICES)[number];
@@ -21,8 +22,11 @@ export interface LoadOptions {
   threads?: number;
   /** Progress lines for people (the CLI prints them on stderr). */
   onProgress?: (message: string) => void;
-  /** Rewrites the ONNX graph bytes before the session is created (e.g. to add tree attention). */
-  transformGraph?: (bytes: Uint8Array) => Uint8Array;
+  /**
+   * Add the tree-attention bias input to the graph (default true). Speculative tree verification
+   * needs it; without it (or when the graph cannot be rewritten) only chains are verified.
+   */
+  treeAttention?: boolean;
 }
 
 export interface LoadedModel {
@@ -108,7 +112,13 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }
   let bytes = await host.readFile(onnxPath);
-  if (opts.transformGraph) bytes = opts.transformGraph(bytes);
+  let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "disabled" };
+  if (opts.treeAttention !== false) {
+    const r = addTreeAttention(bytes);
+    bytes = r.bytes;
+    treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
+    if (!r.rewritten) say(`tree attention unavailable (${r.reason}): speculative steps will verify one chain`);
+  }
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
     graphOptimizationLevel: "all",
@@ -127,7 +137,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   const kvMeta = session.inputMetadata?.find((m) => m.name === "past_key_values.0.key");
   const kvType = kvMeta && "type" in kvMeta && kvMeta.type === "float16" ? "float16" : "float32";
-  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames });
+  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames, treeAttention });
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };

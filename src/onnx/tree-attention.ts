@@ -1,0 +1,143 @@
+/**
+ * Tree attention for standard ONNX causal-LM exports.
+ *
+ * Standard exports (Optimum, transformers.js, edgespec's own) take a 2D attention_mask and build a
+ * causal mask inside the graph, so a flattened draft tree fed as one sequence would let each node
+ * see its cousins. This rewrite adds one graph input, `edgespec_attention_bias` [1, 1, S, past+S],
+ * and adds it to the attention scores just before every attention Softmax. The causal mask stays
+ * in place: for a tree in topological order, causal ⊇ ancestors, so causal + tree bias is exactly
+ * "attend to the past and to your ancestors". With a bias of zeros the graph computes what the
+ * original computes (x + 0 = x), so plain decoding runs on the same session unchanged.
+ *
+ * An attention Softmax is recognised by shape of the computation, not by names: a Softmax over the
+ * last axis whose input is produced by an Add (scores + mask) and whose output feeds a MatMul
+ * (probs · V). Graphs that fuse attention into one op (GroupQueryAttention, MultiHeadAttention)
+ * have no such Softmax; they are reported as not rewritable and the engine verifies chains only.
+ */
+import { ATTENTION_BIAS_INPUT } from "../model/causal-lm.ts";
+import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
+
+/** Field numbers from onnx.proto3. */
+const MODEL = { graph: 7, opsetImport: 8 } as const;
+const GRAPH = { node: 1, input: 11 } as const;
+const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
+const ATTR = { name: 1, i: 3 } as const;
+const VALUE_INFO = { name: 1, type: 2 } as const;
+const TYPE = { tensor: 1 } as const;
+const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
+const SHAPE = { dim: 1 } as const;
+const DIM = { value: 1, param: 2 } as const;
+const FLOAT = 1;
+
+export interface TreeAttentionResult {
+  bytes: Uint8Array;
+  rewritten: boolean;
+  /** Attention Softmax nodes that received the bias. */
+  softmaxCount: number;
+  /** Why the graph was left alone, when it was. */
+  reason?: string;
+}
+
+interface NodeView {
+  field: Field;
+  op: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  axis: number | undefined;
+}
+
+function viewNode(field: Field): NodeView {
+  const v: NodeView = { field, op: "", domain: "", inputs: [], outputs: [], axis: undefined };
+  for (const f of parseFields(field.body)) {
+    if (f.no === NODE.opType) v.op = text(f.body);
+    else if (f.no === NODE.domain) v.domain = text(f.body);
+    else if (f.no === NODE.input) v.inputs.push(text(f.body));
+    else if (f.no === NODE.output) v.outputs.push(text(f.body));
+    else if (f.no === NODE.attribute) {
+      const a = parseFields(f.body);
+      if (a.some((x) => x.no === ATTR.name && text(x.body) === "axis")) {
+        const i = a.find((x) => x.no === ATTR.i);
+        if (i) v.axis = i.value; // int64: the reader returns negative values signed
+      }
+    }
+  }
+  return v;
+}
+
+/** The NodeProto with input `index` renamed. */
+function renameInput(node: Field, index: number, name: string): Uint8Array {
+  let k = -1;
+  const parts = parseFields(node.body).map((f) => (f.no === NODE.input && ++k === index ? stringField(NODE.input, name) : f.raw));
+  return bytesField(GRAPH.node, concat(parts));
+}
+
+function addNode(op: string, inputs: string[], outputs: string[], name: string): Uint8Array {
+  return bytesField(
+    GRAPH.node,
+    concat([...inputs.map((i) => stringField(NODE.input, i)), ...outputs.map((o) => stringField(NODE.output, o)), stringField(NODE.name, name), stringField(NODE.opType, op)]),
+  );
+}
+
+function biasInput(): Uint8Array {
+  const dim = (f: Uint8Array) => bytesField(SHAPE.dim, f);
+  const shape = concat([dim(varintField(DIM.value, 1)), dim(varintField(DIM.value, 1)), dim(stringField(DIM.param, "sequence_length")), dim(stringField(DIM.param, "total_sequence_length"))]);
+  const tensor = concat([varintField(TENSOR_TYPE.elemType, FLOAT), bytesField(TENSOR_TYPE.shape, shape)]);
+  return bytesField(GRAPH.input, concat([stringField(VALUE_INFO.name, ATTENTION_BIAS_INPUT), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]));
+}
+
+function defaultOpset(model: Field[]): number {
+  for (const f of model) {
+    if (f.no !== MODEL.opsetImport) continue;
+    const sub = parseFields(f.body);
+    const domain = sub.find((x) => x.no === 1);
+    const version = sub.find((x) => x.no === 2);
+    if ((!domain || text(domain.body) === "" || text(domain.body) === "ai.onnx") && version) return version.value;
+  }
+  return 1;
+}
+
+export function addTreeAttention(bytes: Uint8Array): TreeAttentionResult {
+  const model = parseFields(bytes);
+  const graphField = model.find((f) => f.no === MODEL.graph);
+  if (!graphField) return { bytes, rewritten: false, softmaxCount: 0, reason: "no graph in the ONNX model" };
+  const graph = parseFields(graphField.body);
+  if (graph.some((f) => f.no === GRAPH.input && parseFields(f.body).some((x) => x.no === VALUE_INFO.name && text(x.body) === ATTENTION_BIAS_INPUT))) {
+    return { bytes, rewritten: true, softmaxCount: -1 }; // already rewritten (a cached graph)
+  }
+  const nodes = graph.filter((f) => f.no === GRAPH.node).map(viewNode);
+  const producer = new Map<string, NodeView>();
+  const consumers = new Map<string, NodeView[]>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  }
+  const attention = nodes.filter((n) => {
+    if (n.op !== "Softmax" || n.domain !== "") return false;
+    if (n.axis !== undefined && n.axis !== -1 && n.axis !== 3) return false;
+    const src = producer.get(n.inputs[0]!);
+    return src?.op === "Add" && (consumers.get(n.outputs[0]!) ?? []).some((c) => c.op === "MatMul");
+  });
+  if (attention.length === 0) {
+    const fused = nodes.find((n) => /Attention$/.test(n.op));
+    return { bytes, rewritten: false, softmaxCount: 0, reason: fused ? `attention is fused into ${fused.op}` : "no attention Softmax (scores + mask -> Softmax -> MatMul) found" };
+  }
+  const castLike = defaultOpset(model) >= 15; // fp16 graphs need the bias in the scores' type
+  const replaced = new Map<Field, Uint8Array>();
+  const added: Uint8Array[] = [];
+  attention.forEach((sm, k) => {
+    const scores = sm.inputs[0]!;
+    let bias = ATTENTION_BIAS_INPUT;
+    if (castLike) {
+      bias = `edgespec_tree_bias_cast_${k}`;
+      added.push(addNode("CastLike", [ATTENTION_BIAS_INPUT, scores], [bias], `edgespec_tree_cast_${k}`));
+    }
+    const biased = `edgespec_tree_scores_${k}`;
+    added.push(addNode("Add", [scores, bias], [biased], `edgespec_tree_add_${k}`));
+    replaced.set(sm.field, concat([...added.splice(0), renameInput(sm.field, 0, biased)]));
+  });
+  // Each new Add sits right before its Softmax, which keeps the node list topologically sorted.
+  const newGraph = concat([...graph.map((f) => replaced.get(f) ?? f.raw), biasInput()]);
+  const out = concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, newGraph) : f.raw)));
+  return { bytes: out, rewritten: true, softmaxCount: attention.length };
+}

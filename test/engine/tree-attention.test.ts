@@ -1,0 +1,107 @@
+import { describe, expect, test } from "bun:test";
+import { bunHost } from "../../adapters/bun/host.ts";
+import type { DraftTree } from "../../src/drafters/types.ts";
+import { treeAttentionBias, treePositions } from "../../src/engine/tree-bias.ts";
+import { loadModel } from "../../src/model/load.ts";
+import { addTreeAttention } from "../../src/onnx/tree-attention.ts";
+import { Rng } from "../../src/decode/rng.ts";
+import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+
+/** A random tree in BFS-compatible topological order: each node's parent precedes it. */
+function randomTree(rng: Rng, size: number, vocab: number): DraftTree {
+  const tokens = new Int32Array(size);
+  const parents = new Int32Array(size);
+  const depths = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    const p = Math.floor(rng.next() * (i + 1)) - 1; // -1 = under the root
+    parents[i] = p;
+    depths[i] = p < 0 ? 1 : depths[p]! + 1;
+    tokens[i] = 3 + Math.floor(rng.next() * (vocab - 3));
+  }
+  return { size, tokens, parents, depths };
+}
+
+const original = loadModel(bunHost, MODEL_DIR, { dtype: "fp32", device: "wasm", treeAttention: false });
+
+describe("tree attention graph rewrite", () => {
+  test("finds one attention Softmax per layer in the reference graph", async () => {
+    const bytes = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
+    const r = addTreeAttention(bytes);
+    expect(r.rewritten).toBe(true);
+    expect(r.softmaxCount).toBe((await referenceModel()).lm.spec.numLayers);
+    expect(addTreeAttention(r.bytes).softmaxCount).toBe(-1); // idempotent: already rewritten
+  });
+
+  test("a graph with no attention Softmax is left alone, with the reason", () => {
+    const r = addTreeAttention(new Uint8Array([0x08, 0x07])); // ModelProto { ir_version: 7 }, no graph
+    expect(r.rewritten).toBe(false);
+    expect(r.reason).toMatch(/no graph/);
+  });
+
+  test("with a zero bias the rewritten graph computes exactly what the original does", async () => {
+    const a = (await referenceModel("fp32")).lm;
+    const b = (await original).lm;
+    expect(a.acceptsAttentionBias).toBe(true);
+    expect(b.acceptsAttentionBias).toBe(false);
+    const ids = [1, 50, 60, 70, 80, 90];
+    const la = await a.forward(ids, ids.map((_, i) => i), a.newCache());
+    const lb = await b.forward(ids, ids.map((_, i) => i), b.newCache());
+    let worst = 0;
+    for (let i = 0; i < la.length; i++) worst = Math.max(worst, Math.abs(la[i]! - lb[i]!));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
+  test("every node of random trees gets the logits of decoding its root-to-node path plainly", async () => {
+    const { lm, tokenizer } = await referenceModel("fp32");
+    const plainLm = (await original).lm;
+    const V = lm.spec.vocabSize;
+    const rng = new Rng(2024);
+    const prompt = tokenizer.encode("def parse(line):\n    key, value = line.split('=')\n", true);
+    const past = prompt.slice(0, -1);
+    const root = prompt[prompt.length - 1]!;
+    for (const size of [1, 7, 24]) {
+      const tree = randomTree(rng, size, V);
+      const cache = lm.newCache();
+      await lm.forward(past, past.map((_, i) => i), cache);
+      const fed = [root, ...tree.tokens];
+      const logits = await lm.forward(fed, treePositions(tree, past.length), cache, { attentionBias: treeAttentionBias(tree, past.length) });
+      let worst = 0;
+      for (let n = -1; n < size; n++) {
+        const path: number[] = [];
+        for (let k = n; k >= 0; k = tree.parents[k]!) path.unshift(tree.tokens[k]!);
+        const seq = [...past, root, ...path];
+        const ref = await plainLm.forward(seq, seq.map((_, i) => i), plainLm.newCache());
+        const off = (seq.length - 1) * V;
+        const row = (n + 1) * V;
+        for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[row + v]! - ref[off + v]!));
+      }
+      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+
+  test("after keeping an accepted path, decoding continues as if only that path had been fed", async () => {
+    const { lm, tokenizer } = await referenceModel("fp32");
+    const plainLm = (await original).lm;
+    const V = lm.spec.vocabSize;
+    const tree = randomTree(new Rng(7), 16, V);
+    const prompt = tokenizer.encode("const x = [1, 2, 3];\n", true);
+    const past = prompt.slice(0, -1);
+    const root = prompt[prompt.length - 1]!;
+    const cache = lm.newCache();
+    await lm.forward(past, past.map((_, i) => i), cache);
+    await lm.forward([root, ...tree.tokens], treePositions(tree, past.length), cache, { attentionBias: treeAttentionBias(tree, past.length) });
+    // Accept the path to the deepest node.
+    let deepest = 0;
+    for (let i = 0; i < tree.size; i++) if (tree.depths[i]! > tree.depths[deepest]!) deepest = i;
+    const path: number[] = [];
+    for (let k = deepest; k >= 0; k = tree.parents[k]!) path.unshift(k);
+    cache.keep([...past.map((_, i) => i), past.length, ...path.map((k) => past.length + 1 + k)]);
+    const next = 11;
+    const la = await lm.forward([next], [cache.length], cache);
+    const seq = [...past, root, ...path.map((k) => tree.tokens[k]!), next];
+    const lb = await plainLm.forward(seq, seq.map((_, i) => i), plainLm.newCache());
+    let worst = 0;
+    for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(la[v]! - lb[(seq.length - 1) * V + v]!));
+    expect(worst).toBeLessThan(1e-4);
+  });
+});
