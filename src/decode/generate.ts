@@ -48,7 +48,7 @@ export function promptIds(model: LoadedModel, prompt: string | readonly number[]
 }
 
 /** The stop machinery shared by plain and speculative decoding. */
-export function newOutput(model: LoadedModel, promptLength: number, opts: GenerateOptions): TokenOutput {
+export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<GenerateOptions, "maxTokens" | "stop" | "stopAtEos">): TokenOutput {
   const room = model.lm.spec.contextLength - promptLength;
   const maxTokens = opts.maxTokens ?? 128;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {

@@ -48,6 +48,11 @@ export class TokenOutput {
     return this.done;
   }
 
+  /** Tokens that may still be emitted before the token limit. */
+  get remaining(): number {
+    return this.opts.maxTokens - this.tokens.length;
+  }
+
   /** All text released so far. */
   get fullText(): string {
     return this.text;

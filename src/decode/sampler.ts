@@ -29,25 +29,6 @@ export function argmax(logits: Float32Array, offset = 0, n = logits.length - off
   return best;
 }
 
-/** The k largest entries of a row, best first (ties: lower id first). */
-export function topKIds(logits: Float32Array, offset: number, n: number, k: number, out = new Int32Array(k)): Int32Array {
-  const vals = new Float32Array(k).fill(-Infinity);
-  out.fill(-1);
-  for (let i = 0; i < n; i++) {
-    const v = logits[offset + i]!;
-    if (v <= vals[k - 1]!) continue;
-    let j = k - 1;
-    while (j > 0 && vals[j - 1]! < v) {
-      vals[j] = vals[j - 1]!;
-      out[j] = out[j - 1]!;
-      j--;
-    }
-    vals[j] = v;
-    out[j] = i;
-  }
-  return out;
-}
-
 export function checkSampling(o: SamplingOptions): void {
   const t = o.temperature ?? 0;
   if (!Number.isFinite(t) || t < 0) throw new EdgespecError("invalid_argument", `temperature must be a finite number >= 0, got ${t}`);

@@ -24,7 +24,8 @@ export interface DraftTree {
 export interface VerifyUpdate {
   /**
    * Tokens appended to the sequence at this step, in order: the accepted draft tokens followed by
-   * the bonus token. Empty for the prefill observation (the prompt came through `reset`).
+   * the bonus token. For the prefill observation: the first generated token (the prompt itself
+   * came through `reset`). After `observe`, the sequence is the previous one + `accepted`.
    */
   accepted: ArrayLike<number>;
   /**
@@ -40,6 +41,8 @@ export interface VerifyUpdate {
 
 export interface Drafter {
   readonly name: string;
+  /** Names for the indices in `DraftTree.sources` (a hybrid's parts); absent = all are `name`. */
+  readonly sourceNames?: readonly string[];
   /** Start a request with these prompt tokens. Cross-request memory (if any) is kept. */
   reset(promptTokens: ArrayLike<number>): void;
   /** A tree of at most `budget` nodes; an empty tree (size 0) means "no guess", never an exception. */

@@ -30,7 +30,26 @@ export interface ModelInfo {
 
 export const ATTENTION_BIAS_INPUT = "edgespec_attention_bias";
 
-export class CausalLM {
+/** What decoding needs of a sequence's cache: its length and in-place rollback. */
+export interface SequenceCache {
+  readonly length: number;
+  truncate(length: number): void;
+  keep(positions: ArrayLike<number>): void;
+}
+
+/**
+ * What decoding needs of a model. CausalLM is the ONNX implementation; tests use small exact
+ * models (e.g. a Markov chain) through the same interface.
+ */
+export interface LanguageModel {
+  readonly spec: ModelSpec;
+  readonly info: ModelInfo;
+  newCache(): SequenceCache;
+  forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, opts?: ForwardOptions): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export class CausalLM implements LanguageModel {
   constructor(
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,
@@ -51,7 +70,8 @@ export class CausalLM {
    * Logits [S * vocab] (row-major) for `tokens` placed at `positions`, attending to the cache and
    * to each other causally (or as `attentionBias` says). The cache grows by S positions.
    */
-  async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions = {}): Promise<Float32Array> {
+  async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, seqCache: SequenceCache, opts: ForwardOptions = {}): Promise<Float32Array> {
+    const cache = seqCache as KvCache;
     const s = tokens.length;
     if (s === 0 || positions.length !== s) {
       throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");

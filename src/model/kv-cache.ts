@@ -9,12 +9,13 @@
 import type { Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
+import type { SequenceCache } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
 
 export type KvType = "float32" | "float16";
 type KvData = Float32Array | Uint16Array | { subarray(a: number, b: number): KvData; copyWithin(t: number, s: number, e: number): unknown; length: number };
 
-export class KvCache {
+export class KvCache implements SequenceCache {
   private readonly tensors: Tensor[] = []; // [k0, v0, k1, v1, ...]
   private len = 0;
 

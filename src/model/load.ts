@@ -5,7 +5,7 @@
 import type { InferenceSession } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
-import { CausalLM } from "./causal-lm.ts";
+import { CausalLM, type LanguageModel } from "./causal-lm.ts";
 import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkCausalLmIo } from "./io-names.ts";
@@ -31,7 +31,7 @@ export interface LoadOptions {
 
 export interface LoadedModel {
   dir: string;
-  lm: CausalLM;
+  lm: LanguageModel;
   tokenizer: TextCodec;
   /** Milliseconds spent loading. */
   loadMs: number;

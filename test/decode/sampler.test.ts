@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Rng } from "../../src/decode/rng.ts";
-import { argmax, Sampler, topKIds } from "../../src/decode/sampler.ts";
+import { argmax, Sampler } from "../../src/decode/sampler.ts";
+import { topKRows } from "../../src/engine/verify.ts";
 
 const logits = Float32Array.from([1, 3, 2, 0.5, 3, -1]);
 
@@ -10,8 +11,9 @@ describe("Sampler", () => {
     expect(argmax(logits, 2, 3)).toBe(2); // the row [2, 0.5, 3]
   });
 
-  test("topKIds orders best first, ties by lower id", () => {
-    expect([...topKIds(logits, 0, 6, 3)]).toEqual([1, 4, 2]);
+  test("topKRows orders each row best first, ties by lower id", () => {
+    expect([...topKRows(logits, 2, 3, 2)]).toEqual([1, 2, 1, 0]); // rows [1,3,2] and [0.5,3,-1]
+    expect([...topKRows(logits, 1, 6, 3)]).toEqual([1, 4, 2]);
   });
 
   test("the processed distribution is softmax(logits / T), truncated by top-k and top-p", () => {

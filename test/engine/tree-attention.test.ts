@@ -41,8 +41,8 @@ describe("tree attention graph rewrite", () => {
   test("with a zero bias the rewritten graph computes exactly what the original does", async () => {
     const a = (await referenceModel("fp32")).lm;
     const b = (await original).lm;
-    expect(a.acceptsAttentionBias).toBe(true);
-    expect(b.acceptsAttentionBias).toBe(false);
+    expect(a.info.treeAttention.enabled).toBe(true);
+    expect(b.info.treeAttention.enabled).toBe(false);
     const ids = [1, 50, 60, 70, 80, 90];
     const la = await a.forward(ids, ids.map((_, i) => i), a.newCache());
     const lb = await b.forward(ids, ids.map((_, i) => i), b.newCache());

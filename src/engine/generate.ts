@@ -1,0 +1,207 @@
+/**
+ * Speculative decoding: each step a drafter proposes a tree, the model verifies [root + tree] in one
+ * forward with tree attention, the longest path the model agrees with is kept (KV compacted in
+ * place, no re-run), and the bonus token the model chose after it is emitted too. Output goes
+ * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
+ * place even in the middle of an accepted run.
+ */
+import { finishStats, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
+import type { FinishReason } from "../decode/output.ts";
+import { Sampler } from "../decode/sampler.ts";
+import type { DraftTree, Drafter } from "../drafters/types.ts";
+import { EdgespecError } from "../errors.ts";
+import type { LanguageModel } from "../model/causal-lm.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { BudgetPolicy } from "./budget.ts";
+import { VerifyCostModel } from "./cost-model.ts";
+import { treeAttentionBias, treePositions } from "./tree-bias.ts";
+import { firstChain, topKRows, verifyTree } from "./verify.ts";
+
+/** Candidates per verified row handed to drafters (Token Recycling's k). */
+export const TOP_K = 8;
+
+export interface TextMeta {
+  /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
+  source: string;
+}
+
+export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
+  /** The acceptance rule; replaceable only so tests can show that a wrong rule is caught. */
+  verify?: typeof verifyTree;
+  /** No drafter: plain decoding, one token per forward. */
+  drafter?: Drafter;
+  /** Nodes per tree: a fixed number, or "auto" (default) to fit the measured verify cost. */
+  budget?: number | "auto";
+  onText?: (chunk: string, meta: TextMeta) => void;
+}
+
+export interface DrafterStats {
+  drafted: number;
+  accepted: number;
+  acceptance: number;
+}
+
+export interface SpecStats extends GenerateStats {
+  drafter: string;
+  steps: number;
+  draftedTokens: number;
+  acceptedTokens: number;
+  /** Tokens emitted per verification step, bonus included. */
+  meanAcceptedLength: number;
+  perDrafter: Record<string, DrafterStats>;
+  budgets: Record<string, number>;
+  verifyCost: { tokens: number; ms: number }[];
+  treeAttention: boolean;
+  drafterMs: number;
+}
+
+export interface SpecResult extends Omit<GenerateResult, "stats"> {
+  stats: SpecStats;
+}
+
+const costModels = new WeakMap<LanguageModel, Promise<VerifyCostModel>>();
+
+/** The verify cost curve of a model, measured once per loaded model. */
+export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
+  let m = costModels.get(lm);
+  if (!m) {
+    m = VerifyCostModel.measure(lm);
+    costModels.set(lm, m);
+  }
+  return m;
+}
+
+function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
+  const names = drafter.sourceNames;
+  return tree.sources && names ? (names[tree.sources[node]!] ?? drafter.name) : drafter.name;
+}
+
+export async function generate(model: LoadedModel, prompt: string | readonly number[], opts: SpecOptions = {}): Promise<SpecResult> {
+  const { lm } = model;
+  const V = lm.spec.vocabSize;
+  const ids = promptIds(model, prompt);
+  const out = newOutput(model, ids.length, opts);
+  const sampler = new Sampler(opts);
+  const drafter = opts.drafter;
+  const treeAttention = lm.info.treeAttention.enabled;
+  const fixed = opts.budget === undefined || opts.budget === "auto" ? undefined : opts.budget;
+  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0)) {
+    throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
+  }
+  const cost = drafter && fixed === undefined ? await verifyCostModel(lm) : new VerifyCostModel([]);
+  const policy = new BudgetPolicy(cost);
+  const per: Record<string, DrafterStats> = {};
+  let steps = 0;
+  let drafted = 0;
+  let acceptedDraft = 0;
+  let drafterMs = 0;
+  let finish: FinishReason | "abort" | undefined;
+
+  const emit = (token: number, source: string): boolean => {
+    const r = out.push(token);
+    if (r.text) opts.onText?.(r.text, { source });
+    if (r.finish) finish = r.finish;
+    return finish !== undefined;
+  };
+
+  const t0 = performance.now();
+  const cache = lm.newCache();
+  let logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+  let root = sampler.pick(logits, (ids.length - 1) * V, V);
+  const t1 = performance.now();
+  if (drafter) {
+    const d0 = performance.now();
+    drafter.reset(ids);
+    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: topKRows(logits, ids.length, V, TOP_K), k: TOP_K });
+    drafterMs += performance.now() - d0;
+  }
+  emit(root, "model");
+
+  while (!finish) {
+    if (opts.signal?.aborted) {
+      finish = "abort";
+      break;
+    }
+    const past = cache.length;
+    // Room: the tree must fit the context, and drafting past the token limit is wasted work.
+    const room = Math.min(lm.spec.contextLength - past - 1, out.remaining - 1);
+    let tree: DraftTree | undefined;
+    let stepDrafterMs = 0;
+    if (drafter && room > 0) {
+      const budget = Math.min(fixed ?? policy.choose(), room);
+      if (budget > 0) {
+        const d0 = performance.now();
+        tree = drafter.propose(budget);
+        stepDrafterMs += performance.now() - d0;
+        if (tree.size > budget) throw new EdgespecError("invalid_argument", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
+        if (!treeAttention && tree.size > 0) tree = firstChain(tree);
+        if (tree.size === 0) tree = undefined;
+      }
+    }
+    if (!tree) {
+      logits = await lm.forward([root], [past], cache);
+      const next = sampler.pick(logits, 0, V);
+      if (drafter) {
+        const d0 = performance.now();
+        drafter.observe({ accepted: [next], verifiedTokens: [root], topK: topKRows(logits, 1, V, TOP_K), k: TOP_K });
+        stepDrafterMs += performance.now() - d0;
+        if (fixed === undefined && room > 0) policy.record(0, 0, stepDrafterMs);
+      }
+      drafterMs += stepDrafterMs;
+      steps++;
+      root = next;
+      emit(next, "model");
+      continue;
+    }
+    const fed = new Int32Array(tree.size + 1);
+    fed[0] = root;
+    fed.set(tree.tokens, 1);
+    logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias: treeAttention ? treeAttentionBias(tree, past) : undefined });
+    const { path, bonus } = (opts.verify ?? verifyTree)(tree, logits, V, sampler);
+    if (path.length < tree.size) {
+      const keep = new Int32Array(past + 1 + path.length);
+      for (let i = 0; i <= past; i++) keep[i] = i;
+      path.forEach((n, i) => (keep[past + 1 + i] = past + 1 + n));
+      cache.keep(keep);
+    }
+    const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
+    const d0 = performance.now();
+    drafter!.observe({ accepted, verifiedTokens: fed, topK: topKRows(logits, fed.length, V, TOP_K), k: TOP_K });
+    stepDrafterMs += performance.now() - d0;
+    drafterMs += stepDrafterMs;
+    if (fixed === undefined) policy.record(tree.size, path.length, stepDrafterMs);
+    steps++;
+    drafted += tree.size;
+    acceptedDraft += path.length;
+    for (let i = 0; i < tree.size; i++) {
+      const s = (per[sourceName(drafter!, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 });
+      s.drafted++;
+    }
+    for (const n of path) per[sourceName(drafter!, tree, n)]!.accepted++;
+    root = bonus;
+    for (let i = 0; i < path.length && !finish; i++) emit(tree.tokens[path[i]!]!, sourceName(drafter!, tree, path[i]!));
+    if (!finish) emit(bonus, "model");
+  }
+  const t2 = performance.now();
+  for (const s of Object.values(per)) s.acceptance = s.drafted ? Math.round((s.accepted / s.drafted) * 1000) / 1000 : 0;
+  const base = finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1);
+  return {
+    text: out.fullText,
+    tokens: out.tokens,
+    finishReason: finish,
+    stats: {
+      ...base,
+      drafter: drafter?.name ?? "none",
+      steps,
+      draftedTokens: drafted,
+      acceptedTokens: acceptedDraft,
+      // The prefill's token is not a verification step; every step emits accepted + 1.
+      meanAcceptedLength: steps ? Math.round(((out.tokens.length - 1) / steps) * 1000) / 1000 : 0,
+      perDrafter: per,
+      budgets: fixed === undefined ? policy.histogram() : { [String(fixed)]: steps },
+      verifyCost: cost.summary(),
+      treeAttention,
+      drafterMs: Math.round(drafterMs * 100) / 100,
+    },
+  };
+}

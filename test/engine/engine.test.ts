@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { generatePlain } from "../../src/decode/generate.ts";
+import { generate } from "../../src/engine/generate.ts";
+import { referenceModel } from "../helpers/model.ts";
+import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
+
+const PROMPTS = [
+  "def parse_args(argv):\n    parser = argparse.ArgumentParser()\n",
+  "interface Options {\n  /** Whether to",
+  "The quick brown fox",
+];
+
+describe("speculative engine (greedy) on the reference model", () => {
+  test("an oracle drafter is accepted almost entirely and changes nothing", async () => {
+    const m = await referenceModel("fp32");
+    for (const prompt of PROMPTS) {
+      const plain = await generatePlain(m, prompt, { maxTokens: 40 });
+      const spec = await generate(m, prompt, { maxTokens: 40, drafter: new ScriptedDrafter(plain.tokens, m.lm.spec.vocabSize), budget: 8 });
+      expect(spec.tokens).toEqual(plain.tokens);
+      expect(spec.text).toBe(plain.text);
+      // Every draft token the model could accept was accepted: steps ~ tokens / 9.
+      expect(spec.stats.acceptedTokens).toBeGreaterThanOrEqual(plain.tokens.length - 1 - spec.stats.steps);
+      expect(spec.stats.meanAcceptedLength).toBeGreaterThan(4);
+    }
+  });
+
+  test("an always-wrong drafter changes nothing and gets nothing accepted", async () => {
+    const m = await referenceModel("fp32");
+    for (const prompt of PROMPTS) {
+      const plain = await generatePlain(m, prompt, { maxTokens: 24 });
+      const spec = await generate(m, prompt, { maxTokens: 24, drafter: new ScriptedDrafter(plain.tokens, m.lm.spec.vocabSize, true), budget: 6 });
+      expect(spec.tokens).toEqual(plain.tokens);
+      expect(spec.stats.acceptedTokens).toBe(0);
+      expect(spec.stats.draftedTokens).toBeGreaterThan(0);
+    }
+  });
+
+  test("random trees (tree attention + KV compaction every step) change nothing", async () => {
+    const m = await referenceModel("fp32");
+    for (const [i, prompt] of PROMPTS.entries()) {
+      const plain = await generatePlain(m, prompt, { maxTokens: 32 });
+      // Guess among tokens the plain output uses, so some guesses are accepted and many are not.
+      const spec = await generate(m, prompt, { maxTokens: 32, drafter: new RandomTreeDrafter([...new Set(plain.tokens)], i + 1), budget: 24 });
+      expect(spec.tokens).toEqual(plain.tokens);
+      expect(spec.stats.steps).toBeLessThanOrEqual(32);
+    }
+  });
+
+  test("stop strings that fall inside an accepted run cut exactly where plain decoding cuts", async () => {
+    const m = await referenceModel("fp32");
+    const prompt = PROMPTS[0]!;
+    const full = await generatePlain(m, prompt, { maxTokens: 40 });
+    // A stop string from the middle of the output: with an oracle, it arrives inside a long run.
+    const stop = full.text.slice(Math.floor(full.text.length / 2), Math.floor(full.text.length / 2) + 4);
+    const plain = await generatePlain(m, prompt, { maxTokens: 40, stop: [stop] });
+    const chunks: string[] = [];
+    const spec = await generate(m, prompt, { maxTokens: 40, stop: [stop], drafter: new ScriptedDrafter(full.tokens, m.lm.spec.vocabSize), budget: 16, onText: (t) => chunks.push(t) });
+    expect(plain.finishReason).toBe("stop");
+    expect(spec.finishReason).toBe("stop");
+    expect(spec.text).toBe(plain.text);
+    expect(chunks.join("")).toBe(plain.text);
+  });
+
+  test("max tokens inside an accepted run stops at exactly max tokens", async () => {
+    const m = await referenceModel("fp32");
+    const full = await generatePlain(m, PROMPTS[1]!, { maxTokens: 30 });
+    const spec = await generate(m, PROMPTS[1]!, { maxTokens: 13, drafter: new ScriptedDrafter(full.tokens, m.lm.spec.vocabSize), budget: 10 });
+    expect(spec.tokens).toEqual(full.tokens.slice(0, 13));
+    expect(spec.finishReason).toBe("length");
+  });
+
+  test("the adaptive budget measures the verify cost curve and reports what it chose", async () => {
+    const m = await referenceModel("q8");
+    const plain = await generatePlain(m, PROMPTS[0]!, { maxTokens: 24 });
+    const spec = await generate(m, PROMPTS[0]!, { maxTokens: 24, drafter: new ScriptedDrafter(plain.tokens, m.lm.spec.vocabSize) });
+    expect(spec.tokens).toEqual(plain.tokens);
+    expect(spec.stats.verifyCost.length).toBeGreaterThan(3);
+    expect(spec.stats.verifyCost[0]!.tokens).toBe(1);
+    const used = Object.values(spec.stats.budgets).reduce((a, b) => a + b, 0);
+    expect(used).toBeGreaterThan(0);
+  });
+
+  test("seeded sampling with speculation is reproducible", async () => {
+    const m = await referenceModel("q8");
+    const run = () => generate(m, PROMPTS[2]!, { maxTokens: 24, temperature: 0.9, topP: 0.95, seed: 1234, drafter: new RandomTreeDrafter([262, 264, 278, 290, 300], 5), budget: 12 });
+    const a = await run();
+    const b = await run();
+    expect(a.tokens).toEqual(b.tokens);
+    const c = await generate(m, PROMPTS[2]!, { maxTokens: 24, temperature: 0.9, topP: 0.95, seed: 99, drafter: new RandomTreeDrafter([262, 264], 5), budget: 12 });
+    expect(c.tokens).not.toEqual(a.tokens);
+  });
+});
