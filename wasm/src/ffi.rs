@@ -14,6 +14,16 @@ fn scratch(buf: &mut Vec<i32>, n: usize) -> *mut i32 {
     buf.as_mut_ptr()
 }
 
+/// Scratch larger than this (in ids) is freed after use: one long prompt or prefill must not
+/// keep its copy alive for the life of the drafter. Steps stay far below it.
+const KEEP_SCRATCH: usize = 1 << 14;
+
+fn release(buf: &mut Vec<i32>) {
+    if buf.capacity() > KEEP_SCRATCH {
+        *buf = Vec::new();
+    }
+}
+
 // ---- draft tree ----
 
 #[no_mangle]
@@ -72,8 +82,9 @@ pub unsafe extern "C" fn sam_input(a: *mut Automaton, n: i32) -> *mut i32 {
 /// Runs `op` over the first n input tokens without holding a borrow of the input buffer.
 unsafe fn with_input(a: *mut Automaton, n: i32, op: fn(&mut Automaton, &[i32])) {
     let a = &mut *a;
-    let input = std::mem::take(&mut a.input);
+    let mut input = std::mem::take(&mut a.input);
     op(a, &input[..n as usize]);
+    release(&mut input);
     a.input = input;
 }
 #[no_mangle]
@@ -175,8 +186,9 @@ pub unsafe extern "C" fn ngram_input(g: *mut NgramIndex, n: i32) -> *mut i32 {
 #[no_mangle]
 pub unsafe extern "C" fn ngram_append(g: *mut NgramIndex, n: i32) {
     let g = &mut *g;
-    let input = std::mem::take(&mut g.input);
+    let mut input = std::mem::take(&mut g.input);
     g.append(&input[..n as usize]);
+    release(&mut input);
     g.input = input;
 }
 #[no_mangle]
@@ -218,9 +230,10 @@ pub unsafe extern "C" fn table_input(t: *mut Table, n: i32) -> *mut i32 {
 #[no_mangle]
 pub unsafe extern "C" fn table_update(t: *mut Table, rows: i32, k_in: i32) {
     let t = &mut *t;
-    let input = std::mem::take(&mut t.input);
+    let mut input = std::mem::take(&mut t.input);
     let (rows, k_in) = (rows as usize, k_in as usize);
     t.update(&input[..rows], &input[rows..rows + rows * k_in], k_in);
+    release(&mut input);
     t.input = input;
 }
 /// Input: n parents, then n ranks.
@@ -240,16 +253,22 @@ pub unsafe extern "C" fn table_expand(t: *mut Table, tree: *mut Tree, root: i32,
 pub unsafe extern "C" fn table_get(t: *mut Table, row: i32, j: i32) -> i32 {
     (*t).get(row, j as usize)
 }
-/// Exports every row (vocab * k ids, -1 = none) and returns where they are.
+/// Exports every row (vocab * k ids, -1 = none) and returns where they are; the host copies
+/// them and calls `table_export_done`.
 #[no_mangle]
 pub unsafe extern "C" fn table_export(t: *mut Table) -> *const i32 {
     (*t).export_rows();
     (*t).rows_out.as_ptr()
 }
+#[no_mangle]
+pub unsafe extern "C" fn table_export_done(t: *mut Table) {
+    release(&mut (*t).rows_out);
+}
 /// Replaces every row from the input buffer (vocab * k ids).
 #[no_mangle]
 pub unsafe extern "C" fn table_import(t: *mut Table) {
     (*t).import_rows();
+    release(&mut (*t).input);
 }
 #[no_mangle]
 pub unsafe extern "C" fn table_clear(t: *mut Table) {

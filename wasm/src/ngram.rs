@@ -17,7 +17,6 @@ pub struct NgramIndex {
     tables: Vec<Vec<i32>>,
     counts: Vec<usize>,
     pub input: Vec<i32>,
-    window: Vec<i32>,
 }
 
 impl NgramIndex {
@@ -33,7 +32,6 @@ impl NgramIndex {
             tables: (0..width).map(|_| vec![-1; MIN_SLOTS]).collect(),
             counts: vec![0; width],
             input: Vec::new(),
-            window: Vec::new(),
         }
     }
 
@@ -101,14 +99,12 @@ impl NgramIndex {
         for &t in tokens {
             if self.text.len() >= self.max_tokens {
                 let keep = self.max_tokens / 2;
-                let mut window = std::mem::take(&mut self.window);
-                window.clear();
-                window.extend_from_slice(&self.text[self.text.len() - keep..]);
+                // A fresh copy each time: rebuilds are rare, and keeping it would pin half the cap.
+                let window = self.text[self.text.len() - keep..].to_vec();
                 self.reset();
                 for &w in &window {
                     self.append_one(w);
                 }
-                self.window = window;
             }
             self.append_one(t);
         }
@@ -183,7 +179,7 @@ impl NgramIndex {
 
     pub fn memory_bytes(&self) -> usize {
         let tables: usize = self.tables.iter().map(|t| t.capacity() * 4).sum();
-        tables + 4 * (self.text.capacity() + self.input.capacity() + self.window.capacity())
+        tables + 4 * (self.text.capacity() + self.input.capacity())
     }
 }
 

@@ -5,6 +5,7 @@
  * the text after it). Transitions: flat edge arrays with a per-state list (copied when a state is
  * cloned) and an open-addressing hash on (state, token) for O(1) lookup at any vocabulary size.
  */
+import { EdgespecError } from "../../../errors.ts";
 import { type AutomatonArrays, type AutomatonKernel, type TreeKernel, edgeHash } from "../types.ts";
 import { ensureInt32, tsTree } from "./grow.ts";
 
@@ -139,6 +140,7 @@ export class TsAutomaton implements AutomatonKernel {
     this.slots = new Int32Array(size).fill(-1);
     for (let e = 0; e < this.edges; e++) {
       const from = this.edgeFrom[e]!;
+      if (this.findEdge(from, this.edgeToken[e]!) >= 0) throw new EdgespecError("invalid_argument", "suffix automaton arrays hold a duplicate transition");
       this.edgeNext[e] = this.edgeHead[from]!;
       this.edgeHead[from] = e;
       this.insertSlot(e);

@@ -4,8 +4,8 @@ import { TreeBuilder } from "../../tree-builder.ts";
 import type { TreeKernel } from "../types.ts";
 
 /** Growable Int32Array storage (doubling, like a Rust Vec). */
-export function ensureInt32(a: Int32Array, need: number, fill = 0): Int32Array {
-  if (need <= a.length) return a;
+export function ensureInt32(a: Int32Array, need: number, fill = 0): Int32Array<ArrayBuffer> {
+  if (need <= a.length) return a as Int32Array<ArrayBuffer>;
   let size = Math.max(16, a.length);
   while (size < need) size *= 2;
   const b = new Int32Array(size);

@@ -1,0 +1,27 @@
+/** What every drafter is built with: the vocabulary, the kernel set, the tokenizer's identity. */
+import { type KernelChoice, type KernelSet, selectKernels } from "./kernels/index.ts";
+import { checkVocabSize } from "./validate.ts";
+
+export interface CommonOptions {
+  /** Token ids are valid in [0, vocabSize); anything else is rejected with `invalid_token`. */
+  vocabSize: number;
+  /** "auto" (default): WASM once `initKernels()` resolved, else TypeScript. */
+  kernels?: KernelChoice | KernelSet;
+  /** Identity of the tokenizer (see `tokenizerFingerprint`), written into and checked against saved state. */
+  tokenizerFingerprint?: string;
+}
+
+export interface DrafterContext {
+  readonly vocabSize: number;
+  readonly kernels: KernelSet;
+  readonly fingerprint: string;
+}
+
+export function drafterContext(opts: CommonOptions): DrafterContext {
+  checkVocabSize(opts.vocabSize);
+  return { vocabSize: opts.vocabSize, kernels: selectKernels(opts.kernels), fingerprint: opts.tokenizerFingerprint ?? "" };
+}
+
+export function lastToken(tokens: ArrayLike<number>): number {
+  return tokens.length > 0 ? tokens[tokens.length - 1]! : -1;
+}

@@ -1,0 +1,28 @@
+/**
+ * A short identity for a tokenizer, stored in saved drafter state (recycling tables, corpus
+ * automata) so state saved for one tokenizer is refused by another: token ids only mean something
+ * under the tokenizer that made them. Not cryptographic; it tells tokenizers apart, nothing more.
+ */
+
+/** Fingerprint of a tokenizer.json (parsed or text): its model (vocab, merges), added tokens, normalizer and pre-tokenizer. */
+export function tokenizerFingerprint(tokenizerJson: unknown): string {
+  const j = (typeof tokenizerJson === "string" ? JSON.parse(tokenizerJson) : tokenizerJson) as Record<string, unknown>;
+  const canonical = JSON.stringify([j.model ?? null, j.added_tokens ?? null, j.normalizer ?? null, j.pre_tokenizer ?? null]);
+  return `tok64-${hash64(canonical)}`;
+}
+
+/** 64-bit hash of a string as 16 hex digits: two independently seeded 32-bit multiply-xor lanes. */
+export function hash64(text: string): string {
+  let a = 0x9e3779b9 ^ text.length;
+  let b = 0x85ebca6b ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  const hex = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
+  return hex(a) + hex(b);
+}

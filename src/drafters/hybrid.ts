@@ -1,0 +1,123 @@
+/**
+ * Hybrid drafter: each step, one tree under the budget from all retrieval sources.
+ * Rule (after SAM-Decoding): a long match is a strong signal that the text repeats, so the
+ * continuations of matches at least `threshold` long go in first, longest match first, as chains
+ * of `chainLength`; the Token Recycling tree fills what budget is left; short matches fill after
+ * that (they matter while the recycling table is still cold). Corpus matches count `corpusBias`
+ * shorter. All parts draft into one tree that dedupes by (parent, token), so a path two sources
+ * agree on is verified once; `sources` records which source added each node first.
+ */
+import { type CommonOptions, drafterContext } from "./context.ts";
+import type { KernelSet, TreeKernel } from "./kernels/types.ts";
+import { NgramDrafter, type NgramOptions } from "./ngram.ts";
+import { DRAFT_SOURCES, SOURCE } from "./sources.ts";
+import { type AutomatonOptions, SuffixAutomatonDrafter } from "./suffix-automaton.ts";
+import { type RecyclingOptions, TokenRecyclingDrafter } from "./token-recycling.ts";
+import { type DraftTree, type Drafter, emptyTree, type VerifyUpdate } from "./types.ts";
+import { checkBudget, checkTokenIds, checkUpdate, intOption } from "./validate.ts";
+
+export interface HybridOptions {
+  /** Match length from which a match's continuation goes in before the recycling tree (default 5). */
+  threshold?: number;
+  /** Longest chain drafted from a match (default 24: long enough for a copied span, short enough to leave room for the tree). */
+  chainLength?: number;
+}
+
+export interface HybridDrafterOptions extends CommonOptions {
+  recycle?: RecyclingOptions;
+  sam?: AutomatonOptions;
+  ngram?: NgramOptions;
+  hybrid?: HybridOptions;
+}
+
+const SEQUENCE = 0;
+const CORPUS = 1;
+const NGRAM = 2;
+
+export class HybridDrafter implements Drafter {
+  readonly name = "hybrid";
+  readonly sourceNames = DRAFT_SOURCES;
+  readonly threshold: number;
+  readonly chainLength: number;
+  readonly recycle: TokenRecyclingDrafter;
+  readonly sam: SuffixAutomatonDrafter;
+  readonly ngram: NgramDrafter;
+  private readonly vocabSize: number;
+  private readonly kernels: KernelSet;
+  private tree: TreeKernel | undefined;
+  /** Per source (SEQUENCE, CORPUS, NGRAM): match length this step, and as ranked (corpus less its bias). */
+  private readonly match = new Int32Array(3);
+  private readonly strength = new Int32Array(3);
+  private readonly order = [SEQUENCE, CORPUS, NGRAM];
+
+  constructor(opts: HybridDrafterOptions) {
+    const ctx = drafterContext(opts);
+    const shared = { ...opts, kernels: ctx.kernels };
+    this.vocabSize = ctx.vocabSize;
+    this.kernels = ctx.kernels;
+    this.threshold = intOption(opts.hybrid?.threshold, 5, "hybrid.threshold", 1, 1 << 20);
+    this.chainLength = intOption(opts.hybrid?.chainLength, 24, "hybrid.chainLength", 1, 4096);
+    this.recycle = new TokenRecyclingDrafter(shared);
+    this.sam = new SuffixAutomatonDrafter(shared);
+    // n-grams up to 8 long, so an n-gram match can reach the threshold too.
+    this.ngram = new NgramDrafter({ ...shared, ngram: { minN: 1, maxN: 8, ...opts.ngram } });
+  }
+
+  reset(promptTokens: ArrayLike<number>): void {
+    checkTokenIds(promptTokens, this.vocabSize, "prompt");
+    this.recycle.reset(promptTokens);
+    this.sam.reset(promptTokens);
+    this.ngram.reset(promptTokens);
+  }
+
+  propose(budget: number): DraftTree {
+    const cap = checkBudget(budget);
+    if (cap === 0) return emptyTree();
+    const tree = (this.tree ??= this.kernels.tree());
+    tree.clear(cap);
+    const m = this.match;
+    const s = this.strength;
+    m[SEQUENCE] = s[SEQUENCE] = this.sam.sequenceMatch;
+    m[CORPUS] = this.sam.corpusMatch;
+    s[CORPUS] = m[CORPUS] - this.sam.corpusBias;
+    m[NGRAM] = s[NGRAM] = this.ngram.matchLength();
+    const order = this.order.sort((a, b) => s[b]! - s[a]! || a - b);
+    for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src);
+    this.recycle.draftInto(tree, SOURCE.recycle);
+    for (const src of order) if (s[src]! < this.threshold && m[src]! > 0) this.draftMatch(tree, src);
+    return tree.finish();
+  }
+
+  observe(update: VerifyUpdate): void {
+    checkUpdate(update, this.vocabSize);
+    this.recycle.learn(update);
+    this.sam.learn(update);
+    this.ngram.learn(update);
+  }
+
+  /** The recycling table (the hybrid's cross-request memory) as bytes. */
+  save(): Uint8Array {
+    return this.recycle.save();
+  }
+
+  load(bytes: Uint8Array): void {
+    this.recycle.load(bytes);
+  }
+
+  memoryBytes(): number {
+    return this.recycle.memoryBytes() + this.sam.memoryBytes() + this.ngram.memoryBytes() + (this.tree?.memoryBytes() ?? 0);
+  }
+
+  dispose(): void {
+    this.recycle.dispose();
+    this.sam.dispose();
+    this.ngram.dispose();
+    this.tree?.dispose();
+  }
+
+  private draftMatch(tree: TreeKernel, src: number): void {
+    if (src === SEQUENCE) this.sam.draftSequence(tree, this.chainLength, 1);
+    else if (src === CORPUS) this.sam.draftCorpus(tree, this.chainLength, 1);
+    else this.ngram.draftInto(tree, this.chainLength, 1);
+  }
+}

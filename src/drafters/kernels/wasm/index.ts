@@ -1,0 +1,27 @@
+/** The WASM kernel set over one instance of the kernels (see src/wasm/loader.ts). */
+import { type KernelExports, kernelLoader } from "../../../wasm/loader.ts";
+import type { KernelSet } from "../types.ts";
+import { WasmAutomaton } from "./automaton.ts";
+import { WasmHeap } from "./heap.ts";
+import { WasmNgramIndex } from "./ngram-index.ts";
+import { WasmRecyclingTable } from "./recycling-table.ts";
+import { WasmTree } from "./tree.ts";
+
+const sets = new WeakMap<KernelExports, KernelSet>();
+
+/** WASM kernels over `exports` (default: the process-wide loader; throws `not_ready` before init). */
+export function wasmKernels(exports: KernelExports = kernelLoader.get()): KernelSet {
+  let set = sets.get(exports);
+  if (!set) {
+    const heap = new WasmHeap(exports);
+    set = {
+      name: "wasm",
+      tree: () => new WasmTree(heap),
+      automaton: (maxTokens) => new WasmAutomaton(heap, maxTokens),
+      ngramIndex: (minN, maxN, maxTokens) => new WasmNgramIndex(heap, minN, maxN, maxTokens),
+      recyclingTable: (vocabSize, k) => new WasmRecyclingTable(heap, vocabSize, k),
+    };
+    sets.set(exports, set);
+  }
+  return set;
+}

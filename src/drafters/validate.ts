@@ -1,0 +1,50 @@
+/**
+ * Input checks shared by every drafter. Kernels trust their input, so ids are checked here, once,
+ * before anything reaches them: a bad id is the caller's bug and gets a clear `invalid_token`.
+ */
+import { EdgespecError } from "../errors.ts";
+import type { VerifyUpdate } from "./types.ts";
+
+/** Trees never get more nodes than this, whatever budget is asked (bounds the scratch memory). */
+export const MAX_TREE_NODES = 4096;
+
+/** Every id in [0, vocabSize) — or -1 too when `allowNone` (top-k padding). */
+export function checkTokenIds(ids: ArrayLike<number>, vocabSize: number, what: string, allowNone = false): void {
+  const min = allowNone ? -1 : 0;
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i]!;
+    if (!(Number.isInteger(t) && t >= min && t < vocabSize)) {
+      throw new EdgespecError("invalid_token", `${what}[${i}] = ${t} is not a token id in [${min}, ${vocabSize})`);
+    }
+  }
+}
+
+export function checkVocabSize(vocabSize: number): void {
+  if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > 0x7fffffff) {
+    throw new EdgespecError("invalid_argument", `vocabSize must be a positive integer, got ${vocabSize}`);
+  }
+}
+
+/** The node budget as the tree capacity: 0 means "no guess". */
+export function checkBudget(budget: number): number {
+  if (!Number.isInteger(budget) || budget < 0) throw new EdgespecError("invalid_argument", `budget must be an integer >= 0, got ${budget}`);
+  return Math.min(budget, MAX_TREE_NODES);
+}
+
+export function checkUpdate(u: VerifyUpdate, vocabSize: number): void {
+  checkTokenIds(u.accepted, vocabSize, "accepted");
+  checkTokenIds(u.verifiedTokens, vocabSize, "verifiedTokens");
+  if (!Number.isInteger(u.k) || u.k < 0) throw new EdgespecError("invalid_argument", `k must be an integer >= 0, got ${u.k}`);
+  const cells = u.verifiedTokens.length * u.k;
+  if (u.topK.length < cells) {
+    throw new EdgespecError("invalid_argument", `topK has ${u.topK.length} ids, expected ${u.verifiedTokens.length} rows of ${u.k}`);
+  }
+  checkTokenIds(u.topK.subarray(0, cells), vocabSize, "topK", true);
+}
+
+/** An integer option in [min, max], else `invalid_argument` naming it. */
+export function intOption(value: number | undefined, fallback: number, name: string, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw new EdgespecError("invalid_argument", `${name} must be an integer in [${min}, ${max}], got ${v}`);
+  return v;
+}

@@ -1,0 +1,112 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
+import { HybridDrafter } from "../../src/drafters/hybrid.ts";
+import type { KernelSet } from "../../src/drafters/kernels/types.ts";
+import { DRAFT_SOURCES, SOURCE } from "../../src/drafters/sources.ts";
+import type { VerifyUpdate } from "../../src/drafters/types.ts";
+import { checkTree, kernelSets, realStreams, repetitiveStream, Rng, runDrafter } from "./helpers.ts";
+
+let sets: KernelSet[] = [];
+beforeAll(async () => {
+  sets = await kernelSets();
+});
+
+const V = 100;
+const accept = (tokens: number[]): VerifyUpdate => ({ accepted: tokens, verifiedTokens: [], topK: new Int32Array(0), k: 0 });
+/** Every row t = [t+1, t+2, …, t+8] mod V. */
+function warmTable(d: HybridDrafter): void {
+  const tokens = Array.from({ length: V }, (_, t) => t);
+  d.observe({ accepted: [], verifiedTokens: tokens, topK: Int32Array.from(tokens.flatMap((t) => Array.from({ length: 8 }, (_, j) => (t + 1 + j) % V))), k: 8 });
+}
+
+describe("hybrid drafter", () => {
+  test("a match at the threshold goes in first as a chain, the recycling tree fills the rest", () => {
+    for (const kernels of sets) {
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 6 } });
+      warmTable(d);
+      d.reset([50, 61, 72, 83, 94, 5, 16, 27, 38, 49, 50, 61, 72, 83, 94]); // suffix of 5 repeats
+      const t = d.propose(80);
+      const paths = checkTree(t, 80, V);
+      expect(t.size).toBe(80);
+      // the chain (source "sam") is there in full …
+      expect(paths).toContain("5/16/27/38/49/50");
+      const chainNodes = [...paths.keys()].filter((i) => "5/16/27/38/49/50".startsWith(paths[i]!));
+      expect(chainNodes.map((i) => t.sources![i])).toEqual([SOURCE.sam, SOURCE.sam, SOURCE.sam, SOURCE.sam, SOURCE.sam, SOURCE.sam]);
+      // … and the rest is the recycling tree from the root 94
+      expect(paths).toContain("95/96");
+      expect(t.sources!.filter((s) => s === SOURCE.recycle).length).toBe(80 - 6);
+    }
+  });
+
+  test("below the threshold the recycling tree comes first; short matches only fill what is left", () => {
+    for (const kernels of sets) {
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 6 } });
+      d.reset([1, 2, 3, 9, 1, 2, 3]); // match of 3 < 5
+      expect(Array.from(d.propose(80).tokens)).toEqual([9, 1, 2, 3]); // cold table: only the short match
+      warmTable(d);
+      const t = d.propose(80);
+      checkTree(t, 80, V);
+      expect(t.size).toBe(80); // the 80-node recycling tree takes the whole budget
+      expect(new Set(t.sources)).toEqual(new Set([SOURCE.recycle]));
+      const small = d.propose(4);
+      expect(Array.from(small.tokens)).toEqual([4, 5, 6, 7]);
+    }
+  });
+
+  test("identical paths from several sources are drafted once", () => {
+    for (const kernels of sets) {
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 2, chainLength: 5 } });
+      // every row t = [t+1, …]: the recycling tree's rank-0 path from 4 is 5 6 7 8 …, exactly the match's continuation
+      warmTable(d);
+      d.reset([3, 4, 5, 6, 7, 8, 9, 3, 4]);
+      const t = d.propose(80);
+      const paths = checkTree(t, 80, V);
+      expect(paths).toContain("5/6/7/8/9");
+      // the chain went in first (source sam / ngram); the recycling tree reused those nodes instead of repeating them
+      const onChain = [...paths.keys()].filter((i) => "5/6/7/8/9".startsWith(paths[i]!));
+      expect(onChain.length).toBe(5);
+      expect(onChain.every((i) => t.sources![i] !== SOURCE.recycle)).toBe(true);
+      expect(d.sourceNames).toEqual(DRAFT_SOURCES);
+    }
+  });
+
+  test("a long corpus match (less its bias) competes with sequence matches", () => {
+    for (const kernels of sets) {
+      const corpus = CorpusAutomaton.build([[10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]], { vocabSize: V, kernels });
+      const d = new HybridDrafter({ vocabSize: V, kernels, sam: { corpus, corpusBias: 5 }, hybrid: { threshold: 5, chainLength: 4 } });
+      d.reset([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]); // corpus match 10 - 5 = 5: strong
+      const t = d.propose(80);
+      expect(Array.from(t.tokens)).toEqual([20]); // all the corpus has after it
+      expect(Array.from(t.sources!)).toEqual([SOURCE.samStatic]);
+    }
+  });
+
+  test("never exceeds the budget and never repeats a path, over long random runs", async () => {
+    const rng = new Rng(9);
+    const real = await realStreams(1200);
+    for (const kernels of sets) {
+      for (const truth of [repetitiveStream(rng, 1500, 60), real[0]!.tokens, real[2]!.tokens]) {
+        const d = new HybridDrafter({ vocabSize: 5000, kernels, hybrid: { threshold: 3, chainLength: 12 } });
+        let step = 0;
+        const budgets = [80, 1, 0, 7, 33, 200];
+        runDrafter(d, truth, 5000, 50, 80, (t) => {
+          checkTree(t, 80, 5000);
+          const b = budgets[step++ % budgets.length]!;
+          checkTree(d.propose(b), b, 5000);
+        });
+        expect(step).toBeGreaterThan(50);
+      }
+    }
+  });
+
+  test("the hybrid's table is its cross-request memory: save/load", () => {
+    const [ts, wasm] = sets;
+    const d = new HybridDrafter({ vocabSize: V, kernels: ts });
+    warmTable(d);
+    d.observe(accept([7]));
+    const hot = new HybridDrafter({ vocabSize: V, kernels: wasm, recycle: { table: d.save() } });
+    hot.reset([7]);
+    d.reset([7]);
+    expect(Array.from(hot.propose(80).tokens)).toEqual(Array.from(d.propose(80).tokens));
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The committed kernels binary is current (built from the committed sources, unchanged since),
+ * and the loader behaves: bytes or URL, one cached instantiation, retry after failure, a typed
+ * error before it is ready. A full rebuild-and-compare is `wasm/build.sh --check`.
+ */
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createDrafter } from "../../src/drafters/index.ts";
+import { wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
+import { EdgespecError } from "../../src/errors.ts";
+import { KernelLoader, KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
+import { WASM_PATH } from "./helpers.ts";
+
+const CRATE = new URL("../../wasm/", import.meta.url).pathname;
+const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
+const manifest = JSON.parse(readFileSync(`${CRATE}pkg/manifest.json`, "utf8")) as { binary: string; binarySha256: string; sourcesSha256: string; rustc: string };
+
+/** Debian's rustc and wasm32 std, as build.sh uses them; the rebuild check needs the very version that built the binary. */
+function toolchain(): string {
+  if (!existsSync("/usr/lib/rustlib/wasm32-unknown-unknown") || !existsSync("/usr/bin/cargo")) return "";
+  const r = Bun.spawnSync(["/usr/bin/rustc", "--version"]);
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "";
+}
+const sameToolchain = toolchain() === manifest.rustc;
+
+describe("committed WASM binary", () => {
+  test("matches the sources it was built from (run wasm/build.sh after editing wasm/)", async () => {
+    // Same recipe as build.sh: `sha256sum` lines of the inputs sorted by path, hashed again.
+    const rs = (readdirSync(`${CRATE}src`, { recursive: true }) as string[]).filter((f) => f.endsWith(".rs")).map((f) => `src/${f}`);
+    const files = [...rs, "Cargo.toml", "Cargo.lock", ".cargo/config.toml", "build.sh"].sort();
+    const lines = await Promise.all(files.map(async (f) => `${sha256(await Bun.file(CRATE + f).bytes())}  ${f}\n`));
+    expect(sha256(lines.join(""))).toBe(manifest.sourcesSha256);
+    expect(sha256(await Bun.file(WASM_PATH).bytes())).toBe(manifest.binarySha256);
+    expect(`wasm/pkg/${manifest.binary}`).toBe(KERNELS_WASM_PATH);
+  });
+
+  // Without the toolchain (or with another rustc) this is skipped; the source hash above still runs.
+  test.skipIf(!sameToolchain)(`rebuilding with ${manifest.rustc} gives the committed bytes (wasm/build.sh --check)`, () => {
+    const r = Bun.spawnSync(["sh", `${CRATE}build.sh`, "--check"]);
+    expect(`${r.stdout}${r.stderr}`).toContain("is current");
+    expect(r.exitCode).toBe(0);
+  });
+
+  test("has no imports and uses SIMD", async () => {
+    const bytes = await Bun.file(WASM_PATH).bytes();
+    const module = new WebAssembly.Module(bytes);
+    expect(WebAssembly.Module.imports(module)).toEqual([]);
+    // i8x16.shuffle (0xFD 0x0D) from table.rs's row packing: the binary was built with +simd128
+    expect(Buffer.from(bytes).includes(Buffer.from([0xfd, 0x0d]))).toBe(true);
+  });
+});
+
+describe("kernel loader", () => {
+  test("using the kernels before they are ready is a not_ready error", () => {
+    const loader = new KernelLoader();
+    expect(loader.ready).toBe(false);
+    expect(() => loader.get()).toThrow(/not initialised: await initKernels\(\)/);
+    try {
+      loader.get();
+    } catch (e) {
+      expect((e as EdgespecError).code).toBe("not_ready");
+    }
+  });
+
+  test("instantiates once from bytes; concurrent callers share the promise", async () => {
+    const loader = new KernelLoader();
+    const bytes = await Bun.file(WASM_PATH).bytes();
+    const [a, b] = await Promise.all([loader.init(bytes), loader.init(new Uint8Array(8))]);
+    expect(a).toBe(b);
+    expect(loader.get()).toBe(a);
+    expect(await loader.init()).toBe(a);
+  });
+
+  test("a failure is reported as not_ready and clears the cache so a retry can succeed", async () => {
+    const loader = new KernelLoader();
+    const err = await loader.init(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EdgespecError);
+    expect((err as EdgespecError).code).toBe("not_ready");
+    expect(loader.ready).toBe(false);
+    await loader.init(await Bun.file(WASM_PATH).bytes());
+    expect(loader.ready).toBe(true);
+  });
+
+  test("a module without the kernels' exports is refused with a rebuild hint", async () => {
+    const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // a valid, empty module
+    const err = await new KernelLoader().init(empty).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/does not match this edgespec .*rebuild it with wasm\/build.sh/);
+  });
+
+  test("loads from a URL (the default file next to the package, via fetch on Bun) and from a Response", async () => {
+    const fromUrl = new KernelLoader();
+    await fromUrl.init();
+    expect(fromUrl.ready).toBe(true);
+    const fromResponse = new KernelLoader();
+    await fromResponse.init(new Response(await Bun.file(WASM_PATH).bytes()));
+    // drafters work on an instance of their own
+    const d = createDrafter("ngram", { vocabSize: 10, kernels: wasmKernels(fromResponse.get()) });
+    d.reset([1, 2, 3, 1, 2]);
+    expect(Array.from(d.propose(4).tokens)).toEqual([3, 1, 2]);
+    const missing = await new KernelLoader().init(new URL("file:///nonexistent/edgespec_kernels.wasm")).catch((e: unknown) => e);
+    expect((missing as EdgespecError).code).toBe("not_ready");
+  });
+
+  test("WASM objects are freed on dispose and refuse use afterwards", async () => {
+    const loader = new KernelLoader();
+    const set = wasmKernels(await loader.init(await Bun.file(WASM_PATH).bytes()));
+    const sam = set.automaton(64);
+    sam.append([1, 2, 1]);
+    sam.dispose();
+    sam.dispose(); // idempotent
+    expect(() => sam.append([1])).toThrow(/disposed/);
+  });
+});
