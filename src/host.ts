@@ -27,4 +27,10 @@ export interface Host {
   defaultModelDir(): string;
   /** Cores available to wasm threads. */
   hardwareConcurrency(): number;
+  /** The drafter kernels' WebAssembly bytes (wasm/pkg/edgespec_kernels.wasm); absent = TS kernels. */
+  drafterKernels?(): Promise<Uint8Array>;
+  /** Every file below `dir`, recursively, sorted (for corpus folders). */
+  listFiles?(dir: string): Promise<string[]>;
+  /** Write a whole file (saved drafter state); replaces it atomically where the host can. */
+  writeFile?(path: string, bytes: Uint8Array): Promise<void>;
 }

@@ -1,9 +1,10 @@
 /** Host for Bun: Bun.file for reads, onnxruntime-web's node build (wasm, worker threads). */
-import { stat } from "node:fs/promises";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
+import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 const MODEL_DIR = fileURLToPath(new URL("../../models/edgespec-tiny", import.meta.url));
 
@@ -33,4 +34,16 @@ export const bunHost: Host = {
   hasWebGPU: async () => false,
   defaultModelDir: () => MODEL_DIR,
   hardwareConcurrency: () => availableParallelism(),
+  async drafterKernels() {
+    return new Uint8Array(await readFile(join(fileURLToPath(new URL("../..", import.meta.url)), KERNELS_WASM_PATH)));
+  },
+  async listFiles(dir) {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  },
+  async writeFile(path, bytes) {
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  },
 };

@@ -1,12 +1,18 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
 import type { Device, Host, OrtModule } from "../../src/host.ts";
+import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 declare const Deno: {
   readFile(path: string): Promise<Uint8Array>;
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
   stat(path: string): Promise<{ isFile: boolean; isDirectory: boolean }>;
+  readDir(path: string): AsyncIterable<{ name: string; isFile: boolean; isDirectory: boolean }>;
+  pid: number;
 };
 
-const MODEL_DIR = decodeURIComponent(new URL("../../models/edgespec-tiny", import.meta.url).pathname);
+const packagePath = (rel: string) => decodeURIComponent(new URL(`../../${rel}`, import.meta.url).pathname);
+const MODEL_DIR = packagePath("models/edgespec-tiny");
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
   try {
@@ -48,4 +54,22 @@ export const denoHost: Host = {
   },
   defaultModelDir: () => MODEL_DIR,
   hardwareConcurrency: () => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+  drafterKernels: () => Deno.readFile(packagePath(KERNELS_WASM_PATH)),
+  async listFiles(dir) {
+    const out: string[] = [];
+    const walk = async (d: string) => {
+      for await (const e of Deno.readDir(d)) {
+        const p = `${d}/${e.name}`;
+        if (e.isDirectory) await walk(p);
+        else if (e.isFile) out.push(p);
+      }
+    };
+    await walk(dir.replace(/\/+$/, ""));
+    return out.sort();
+  },
+  async writeFile(path, bytes) {
+    const tmp = `${path}.tmp-${Deno.pid}`;
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  },
 };

@@ -1,9 +1,10 @@
 /** Host for Node: node:fs, onnxruntime-web's node build (wasm, worker threads). No WebGPU in ort-web on Node. */
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
+import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
   try {
@@ -34,4 +35,16 @@ export const nodeHost: Host = {
   hasWebGPU: async () => false,
   defaultModelDir: () => join(packageRoot(), "models", "edgespec-tiny"),
   hardwareConcurrency: () => availableParallelism(),
+  async drafterKernels() {
+    return new Uint8Array(await readFile(join(packageRoot(), KERNELS_WASM_PATH)));
+  },
+  async listFiles(dir) {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  },
+  async writeFile(path, bytes) {
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  },
 };

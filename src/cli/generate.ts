@@ -1,7 +1,8 @@
 /** `edgespec generate`: one prompt in, text (or a JSON record with ids and stats) out. */
-import { generatePlain } from "../decode/generate.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
+import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
+import { generate } from "../engine/generate.ts";
 import { DTYPES } from "../model/dtype.ts";
 import { loadModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
@@ -19,7 +20,11 @@ export const GENERATE_FLAGS: FlagSpec = {
   "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: "0" },
   "top-p": { type: "number", help: "nucleus sampling mass", default: "1" },
   seed: { type: "int", help: "sampling seed (reproducible output)" },
-  stop: { type: "string", help: "stop string (repeatable as a comma-free single value)" },
+  stop: { type: "string", help: "stop string" },
+  drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
+  budget: { type: "string", help: "draft tree nodes per step: auto or a number", default: "auto" },
+  corpus: { type: "string", help: "static automaton source for sam/hybrid: a text/code file, a folder, or a saved .sam" },
+  "recycle-state": { type: "string", help: "Token Recycling table file: loaded if present, saved after (hot start)" },
   json: { type: "boolean", help: "print one JSON object: text, tokens, stats" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -39,6 +44,8 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     if (!(await host.isFile(path))) throw new EdgespecError("invalid_argument", `prompt file not found: ${path}`);
     prompt = new TextDecoder().decode(await host.readFile(path));
   }
+  const drafterName = (f.drafter as string | undefined) ?? "hybrid";
+  const budget = parseBudget(f.budget as string | undefined);
   const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
     dtype: (f.dtype as string | undefined) ?? "q8",
     device: (f.device as string | undefined) ?? "auto",
@@ -46,23 +53,45 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     onProgress: (m) => io.err(`${m}\n`),
   });
   try {
-    const result = await generatePlain(model, prompt, {
+    const kernels = drafterName === "none" ? "ts" : await startKernels(host);
+    const corpus = f.corpus === undefined ? undefined : await loadCorpus(host, model, f.corpus as string);
+    const statePath = f["recycle-state"] as string | undefined;
+    const recycleState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
+    const drafter = buildDrafter(model, { name: drafterName, corpus, recycleState });
+    const result = await generate(model, prompt, {
       maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
       temperature: f.temperature as number | undefined,
       topK: f["top-k"] as number | undefined,
       topP: f["top-p"] as number | undefined,
       seed: f.seed as number | undefined,
       stop: f.stop === undefined ? undefined : [f.stop as string],
+      drafter,
+      budget,
       onText: f.json ? undefined : (t) => io.out(t),
     });
+    const saved = statePath ? recycleStateOf(drafter) : undefined;
+    if (statePath && saved) {
+      if (!host.writeFile) throw new EdgespecError("invalid_argument", "this runtime cannot write files");
+      await host.writeFile(statePath, saved);
+    }
+    const stats = { ...result.stats, kernels: drafter ? kernels : undefined };
     if (f.json) {
-      io.out(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, stats: result.stats })}\n`);
+      io.out(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, stats })}\n`);
     } else {
       io.out("\n");
-      io.err(`${result.stats.tokens} tokens in ${result.stats.seconds}s (${result.stats.tokensPerSecond} tok/s, ${result.stats.backend}, ${result.stats.dtype})\n`);
+      const spec = drafter ? `, ${stats.drafter}: ${stats.meanAcceptedLength} tokens/step` : "";
+      io.err(`${stats.tokens} tokens in ${stats.seconds}s (${stats.tokensPerSecond} tok/s, ${stats.backend}, ${stats.dtype}${spec})\n`);
     }
+    drafter?.dispose();
     return 0;
   } finally {
     await model.lm.dispose();
   }
+}
+
+function parseBudget(v: string | undefined): number | "auto" {
+  if (v === undefined || v === "auto") return "auto";
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new EdgespecError("invalid_argument", `--budget must be "auto" or an integer >= 0, got "${v}"`);
+  return n;
 }

@@ -13,9 +13,12 @@ export interface TokenizerFiles {
 export class TextCodec {
   private readonly tokenizer: Tokenizer;
   readonly config: Record<string, unknown>;
+  /** The parsed tokenizer.json (its identity is what saved drafter state is keyed on). */
+  readonly json: unknown;
 
   constructor(files: TokenizerFiles) {
     this.config = files.tokenizerConfig;
+    this.json = files.tokenizerJson;
     try {
       this.tokenizer = new Tokenizer(files.tokenizerJson as object, files.tokenizerConfig as object);
     } catch (cause) {
