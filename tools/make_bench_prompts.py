@@ -66,7 +66,7 @@ def main():
     for i in range(10):
         n, t = files[(i * 5) % len(files)]
         start = (len(t) // 11) * (i % 5)
-        ctx = t[start:start + 2000]
+        ctx = t[start:start + 1300]
         lines = [l for l in ctx.split("\n") if len(l.strip()) > 30]
         q = lines[len(lines) // 3] if lines else ctx[:60]
         add("extract", n, ctx + "\n\n# Quoted from above:\n" + q + "\n")
