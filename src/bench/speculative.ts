@@ -71,6 +71,11 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       byConfig.set(config, cur);
     }
   };
+  // Warm-up (untimed): JIT, wasm and allocator warm for every config before the first timed run.
+  if (prompts[0]) {
+    await generate(model, prompts[0].prompt, { maxTokens: 8 });
+    for (const d of drafters.values()) await generate(model, prompts[0].prompt, { maxTokens: 8, drafter: d });
+  }
   for (const [i, p] of prompts.entries()) {
     // stopAtEos false: every config generates exactly maxTokens, so time compares like with like.
     const plain = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false });
@@ -117,7 +122,8 @@ export function benchMarkdown(r: BenchReport, peer?: Record<string, number>): st
   const configs = Object.keys(r.results.all ?? {});
   const drafters = configs.filter((c) => c !== "plain");
   const head = ["workload", "plain tok/s", ...drafters.flatMap((d) => [`${d} tok/s`, `${d} speedup`, `${d} MAL`]), ...(peer ? ["transformers.js tok/s"] : [])];
-  const rows = Object.entries(r.results).map(([w, cells]) => [
+  const order = [...Object.keys(r.results).filter((w) => w !== "all"), "all"];
+  const rows = order.map((w) => [w, r.results[w]!] as const).map(([w, cells]) => [
     w,
     String(cells.plain!.tokensPerSecond),
     ...drafters.flatMap((d) => [String(cells[d]!.tokensPerSecond), `${cells[d]!.speedup}x`, String(cells[d]!.meanAcceptedLength)]),

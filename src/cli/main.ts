@@ -5,7 +5,9 @@
  */
 import { EdgespecError, isEdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
+import { benchCommand } from "./bench.ts";
 import { generateCommand } from "./generate.ts";
+import { serveCommand } from "./serve.ts";
 
 export interface CliIO {
   out(text: string): void;
@@ -15,6 +17,8 @@ export interface CliIO {
 
 const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promise<number>> = {
   generate: generateCommand,
+  serve: serveCommand,
+  bench: benchCommand,
 };
 
 const HELP = `edgespec — fast, lossless LLM decoding at the edge
@@ -23,6 +27,8 @@ usage: edgespec <command> [flags]
 
 commands:
   generate   generate text from a prompt (embedded model by default)
+  serve      an OpenAI-compatible HTTP server (playground at /)
+  bench      plain vs speculative decoding on the bench suite, per workload
 
 Run "edgespec <command> --help" for its flags.
 `;

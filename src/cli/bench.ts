@@ -1,0 +1,76 @@
+/**
+ * `edgespec bench`: plain vs speculative decoding on the bench suite (bench/prompts.json), every
+ * drafter in the same run, per workload; prints a markdown table (or the JSON report).
+ */
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../bench/speculative.ts";
+import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { EdgespecError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { loadModel } from "../model/load.ts";
+import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import type { CliIO } from "./main.ts";
+
+const BENCH_FLAGS: FlagSpec = {
+  model: { type: "string", help: "model directory", default: "the embedded edgespec-tiny" },
+  dtype: { type: "string", help: "weights", default: "q8" },
+  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
+  threads: { type: "int", help: "wasm threads" },
+  prompts: { type: "string", help: "prompt suite JSON ({prompts: [{id, workload, prompt}]})", default: "bench/prompts.json" },
+  drafters: { type: "string", help: "comma-separated drafters", default: "recycle,sam,ngram,hybrid" },
+  "max-tokens": { type: "int", help: "new tokens per prompt", default: "128" },
+  limit: { type: "int", help: "first N prompts of each workload" },
+  json: { type: "boolean", help: "print the JSON report" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export async function benchCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const f = parseFlags(argv, BENCH_FLAGS);
+  if (f.help) {
+    io.out(usage("bench", BENCH_FLAGS));
+    return 0;
+  }
+  const drafters = ((f.drafters as string | undefined) ?? "recycle,sam,ngram,hybrid").split(",").filter(Boolean);
+  for (const d of drafters) {
+    if (!(DRAFTER_NAMES as readonly string[]).includes(d) || d === "none") {
+      throw new EdgespecError("invalid_argument", `unknown drafter "${d}" in --drafters`, { validOptions: DRAFTER_NAMES.filter((x) => x !== "none") });
+    }
+  }
+  const path = (f.prompts as string | undefined) ?? host.join(host.defaultModelDir(), "..", "..", "bench", "prompts.json");
+  if (!(await host.isFile(path))) throw new EdgespecError("invalid_argument", `prompt suite not found: ${path}`);
+  let prompts: BenchPrompt[];
+  try {
+    prompts = (JSON.parse(new TextDecoder().decode(await host.readFile(path))) as { prompts: BenchPrompt[] }).prompts;
+    if (!Array.isArray(prompts) || prompts.some((p) => typeof p.prompt !== "string" || typeof p.workload !== "string")) throw new Error("shape");
+  } catch {
+    throw new EdgespecError("invalid_argument", `${path} is not a prompt suite ({"prompts": [{"id", "workload", "prompt"}]})`);
+  }
+  const limit = f.limit as number | undefined;
+  if (limit !== undefined) {
+    const seen = new Map<string, number>();
+    prompts = prompts.filter((p) => {
+      const n = seen.get(p.workload) ?? 0;
+      seen.set(p.workload, n + 1);
+      return n < limit;
+    });
+  }
+  const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
+    dtype: (f.dtype as string | undefined) ?? "q8",
+    device: (f.device as string | undefined) ?? "auto",
+    threads: f.threads as number | undefined,
+    onProgress: (m) => io.err(`${m}\n`),
+  });
+  try {
+    const kernels = await startKernels(host);
+    io.err(`drafter kernels: ${kernels}\n`);
+    const report = await runSpeculativeBench(model, prompts, {
+      drafters,
+      makeDrafter: (name) => buildDrafter(model, { name })!,
+      maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
+      onProgress: (l) => io.err(`${l}\n`),
+    });
+    io.out(f.json ? `${JSON.stringify(report)}\n` : `${benchMarkdown(report)}\n\nmean speedup over workloads: ${JSON.stringify(report.meanSpeedup)}\n`);
+    return 0;
+  } finally {
+    await model.lm.dispose();
+  }
+}
