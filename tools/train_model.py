@@ -49,6 +49,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=6000)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--minutes", type=float, default=80)
+    ap.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) at this step, schedule unchanged")
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=200)
     args = ap.parse_args()
@@ -68,7 +69,8 @@ def main():
     print(f"params {sum(p.numel() for p in model.parameters())/1e6:.2f}M, train tokens {len(train)}")
     log = open(os.path.join(args.out, "log.jsonl"), "a")
     t_end, t0, run = time.time() + args.minutes * 60, time.time(), None
-    while step < args.max_steps and time.time() < t_end:
+    stop = min(args.max_steps, args.stop_at or args.max_steps)
+    while step < stop and time.time() < t_end:
         lr = args.lr * min(1, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, step / args.max_steps))))
         for g in opt.param_groups:
             g["lr"] = lr
