@@ -112,13 +112,13 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }
   let bytes = await host.readFile(onnxPath);
-  let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "disabled" };
+  let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
   if (opts.treeAttention !== false) {
     const r = addTreeAttention(bytes);
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
-    if (!r.rewritten) say(`tree attention unavailable (${r.reason}): speculative steps will verify one chain`);
   }
+  if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
     graphOptimizationLevel: "all",

@@ -90,3 +90,40 @@ describe("speculative engine (greedy) on the reference model", () => {
     expect(c.tokens).not.toEqual(a.tokens);
   });
 });
+
+describe("engine surface", () => {
+  test("generateStream yields the text generate() returns, then the result", async () => {
+    const { generateStream } = await import("../../src/engine/stream.ts");
+    const m = await referenceModel("q8");
+    const plain = await generatePlain(m, PROMPTS[1]!, { maxTokens: 20 });
+    const it = generateStream(m, PROMPTS[1]!, { maxTokens: 20, drafter: new ScriptedDrafter(plain.tokens, m.lm.spec.vocabSize), budget: 4 });
+    let text = "";
+    const sources = new Set<string>();
+    for (;;) {
+      const step = await it.next();
+      if (step.done) {
+        expect(step.value.tokens).toEqual(plain.tokens);
+        break;
+      }
+      text += step.value.text;
+      sources.add(step.value.source);
+    }
+    expect(text).toBe(plain.text);
+    expect(sources.has("oracle")).toBe(true); // accepted draft tokens are attributed to their drafter
+  });
+
+  test("a graph without tree attention verifies chains only, still losslessly, and says so", async () => {
+    const { bunHost } = await import("../../adapters/bun/host.ts");
+    const { loadModel } = await import("../../src/model/load.ts");
+    const { MODEL_DIR } = await import("../helpers/model.ts");
+    const notes: string[] = [];
+    const m = await loadModel(bunHost, MODEL_DIR, { dtype: "q8", device: "wasm", treeAttention: false, onProgress: (s) => notes.push(s) });
+    expect(notes.some((n) => n.includes("tree attention unavailable"))).toBe(true);
+    const plain = await generatePlain(m, PROMPTS[0]!, { maxTokens: 24 });
+    const spec = await generate(m, PROMPTS[0]!, { maxTokens: 24, drafter: new RandomTreeDrafter([...new Set(plain.tokens)], 3), budget: 16 });
+    expect(spec.tokens).toEqual(plain.tokens);
+    expect(spec.stats.treeAttention).toBe(false);
+    expect(spec.stats.draftedTokens).toBeLessThanOrEqual(spec.stats.steps * 16);
+    await m.lm.dispose();
+  });
+});
