@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { runCli } from "../../src/cli/main.ts";
+import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { bunHost } from "./host.ts";
 
 process.exitCode = await runCli(bunHost, process.argv.slice(2), {

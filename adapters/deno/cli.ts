@@ -1,4 +1,5 @@
 import { runCli } from "../../src/cli/main.ts";
+import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { denoHost } from "./host.ts";
 
 declare const Deno: { args: string[]; exit(code: number): never; env: { get(k: string): string | undefined }; stdout: { writeSync(b: Uint8Array): number }; stderr: { writeSync(b: Uint8Array): number } };

@@ -1,4 +1,5 @@
 import { runCli } from "../../src/cli/main.ts";
+import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { nodeHost } from "./host.ts";
 
 process.exitCode = await runCli(nodeHost, process.argv.slice(2), {

@@ -76,6 +76,16 @@ async function externalData(host: Host, onnxDir: string, file: string): Promise<
   return out;
 }
 
+/** A graph rewrite's parse error is the file's fault: report it as a corrupt model. */
+function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
+  try {
+    return rewrite();
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new EdgespecError("model_invalid", `cannot load ${path} (corrupt or unsupported ONNX): ${why}`, { cause });
+  }
+}
+
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
@@ -114,7 +124,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   let bytes = await host.readFile(onnxPath);
   let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
   if (opts.treeAttention !== false) {
-    const r = addTreeAttention(bytes);
+    const r = rewriteOrExplain(onnxPath, () => addTreeAttention(bytes));
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
   }

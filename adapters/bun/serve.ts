@@ -1,0 +1,42 @@
+/**
+ * Serving on Bun: Bun.serve with the app's fetch. Generation requests get no idle timeout (a
+ * request may wait in the queue longer than Bun's default 10 s; streams also send pings); other
+ * connections keep a short one. Importing this module registers it for `edgespec serve`; running
+ * it directly is `edgespec serve` on Bun.
+ */
+import { runCli } from "../../src/cli/main.ts";
+import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { bunHost } from "./host.ts";
+
+export async function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
+  const server = Bun.serve({
+    hostname: opts.hostname,
+    port: opts.port,
+    idleTimeout: 30,
+    fetch(req, srv) {
+      if (req.method === "POST") srv.timeout(req, 0);
+      return fetch(req);
+    },
+  });
+  let done!: () => void;
+  const closed = new Promise<void>((resolve) => (done = resolve));
+  const close = async () => {
+    process.off("SIGINT", close);
+    process.off("SIGTERM", close);
+    await server.stop(true);
+    done();
+  };
+  process.on("SIGINT", close);
+  process.on("SIGTERM", close);
+  return { hostname: server.hostname ?? opts.hostname, port: server.port ?? opts.port, close, closed };
+}
+
+registerServeRuntime({ listen, env: (name) => process.env[name] });
+
+if (import.meta.main) {
+  process.exitCode = await runCli(bunHost, ["serve", ...process.argv.slice(2)], {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    debug: process.env.EDGESPEC_DEBUG === "1",
+  });
+}

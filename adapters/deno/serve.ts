@@ -1,0 +1,50 @@
+/**
+ * Serving on Deno: Deno.serve with the app's fetch (no idle timeout cuts a waiting request).
+ * Importing this module registers it for `edgespec serve`; running it directly
+ * (`deno run -A adapters/deno/serve.ts`) is `edgespec serve` on Deno.
+ */
+import { runCli } from "../../src/cli/main.ts";
+import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { denoHost } from "./host.ts";
+
+interface DenoServer {
+  addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+  finished: Promise<void>;
+}
+
+declare const Deno: {
+  serve(opts: { hostname: string; port: number; onListen?: (addr: unknown) => void }, handler: FetchHandler): DenoServer;
+  addSignalListener(sig: "SIGINT" | "SIGTERM", fn: () => void): void;
+  removeSignalListener(sig: "SIGINT" | "SIGTERM", fn: () => void): void;
+  env: { get(name: string): string | undefined };
+  args: string[];
+  exit(code: number): never;
+  stdout: { writeSync(b: Uint8Array): number };
+  stderr: { writeSync(b: Uint8Array): number };
+};
+
+export async function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
+  // onListen is replaced so Deno prints nothing: the CLI says where it listens.
+  const server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: () => {} }, fetch);
+  const close = async () => {
+    Deno.removeSignalListener("SIGINT", close);
+    Deno.removeSignalListener("SIGTERM", close);
+    await server.shutdown();
+  };
+  Deno.addSignalListener("SIGINT", close);
+  Deno.addSignalListener("SIGTERM", close);
+  return { hostname: server.addr.hostname, port: server.addr.port, close, closed: server.finished };
+}
+
+registerServeRuntime({ listen, env: (name) => Deno.env.get(name) });
+
+if (import.meta.main) {
+  const enc = new TextEncoder();
+  const write = (w: { writeSync(b: Uint8Array): number }) => (t: string) => {
+    const bytes = enc.encode(t);
+    for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
+  };
+  const code = await runCli(denoHost, ["serve", ...Deno.args], { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1" });
+  Deno.exit(code);
+}

@@ -1,0 +1,48 @@
+/**
+ * Serving on Node: @hono/node-server turns Node's http server into fetch Requests (with an
+ * AbortSignal that fires on client disconnect). Importing this module registers it for
+ * `edgespec serve`; running it is `edgespec serve` on Node, once bundled (Node runs no TypeScript):
+ * `bun build adapters/node/serve.ts --target=node --format=esm --packages=external --outfile dist/edgespec-node-serve.mjs`.
+ */
+import { serve } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { runCli } from "../../src/cli/main.ts";
+import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { nodeHost } from "./host.ts";
+
+export function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: opts.hostname, port: opts.port }, (info: AddressInfo) => {
+      let done!: () => void;
+      const closed = new Promise<void>((r) => (done = r));
+      const close = () =>
+        new Promise<void>((r) => {
+          process.off("SIGINT", close);
+          process.off("SIGTERM", close);
+          server.close(() => {
+            done();
+            r();
+          });
+          // Open keep-alive and streaming connections would otherwise hold close() forever.
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+      process.on("SIGINT", close);
+      process.on("SIGTERM", close);
+      resolve({ hostname: info.address, port: info.port, close, closed });
+    });
+    server.once("error", reject);
+  });
+}
+
+registerServeRuntime({ listen, env: (name) => process.env[name] });
+
+// Node 20 has no import.meta.main: this module is the entry when argv[1] is this file — and is not
+// when it is bundled into the CLI (dist/edgespec-node.mjs), whose URL is then the same as argv[1].
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && /serve\.[mc]?[jt]s$/.test(process.argv[1])) {
+  process.exitCode = await runCli(nodeHost, ["serve", ...process.argv.slice(2)], {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    debug: process.env.EDGESPEC_DEBUG === "1",
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * `edgespec serve`: an OpenAI-compatible HTTP server for one model. It listens at once (GET /health
+ * answers 503 until the model is loaded) and runs until the adapter stops it (SIGINT/SIGTERM).
+ */
+import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { EdgespecError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { DTYPES } from "../model/dtype.ts";
+import { loadModel } from "../model/load.ts";
+import { createApp } from "../server/app.ts";
+import { serveRuntime } from "../server/runtime.ts";
+import { ModelService } from "../server/service.ts";
+import { type DrafterCatalog, sharedDrafters } from "../server/shared-drafters.ts";
+import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import type { CliIO } from "./main.ts";
+
+export const SERVE_FLAGS: FlagSpec = {
+  model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
+  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: "q8" },
+  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
+  threads: { type: "int", help: "wasm threads" },
+  host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
+  port: { type: "int", help: "port (0 = any free port)", default: "8080" },
+  "api-key": { type: "string", help: "require this key (Bearer or X-Api-Key); env EDGESPEC_API_KEY" },
+  "max-queue": { type: "int", help: "requests that may wait while one generates; more get 429", default: "16" },
+  drafter: { type: "string", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
+  cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
+  deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
+  "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export function serveCommandWith(catalog: () => DrafterCatalog) {
+  return async function serveCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+    const f = parseFlags(argv, SERVE_FLAGS);
+    if (f.help) {
+      io.out(usage("serve", SERVE_FLAGS));
+      return 0;
+    }
+    const drafters = catalog();
+    const rt = serveRuntime();
+    if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its adapter did not register a server (import adapters/${host.runtime}/serve.ts)`);
+    const port = (f.port as number | undefined) ?? 8080;
+    if (port < 0 || port > 65535) throw new EdgespecError("invalid_argument", `--port must be 0..65535, got ${port}`);
+    const maxQueue = (f["max-queue"] as number | undefined) ?? 16;
+    if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
+    const deadline = (f.deadline as number | undefined) ?? 600;
+    if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
+    const drafter = (f.drafter as string | undefined) ?? "hybrid";
+    if (!drafters.names.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafters.names });
+    const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
+    if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
+    const cors = f.cors as string | undefined;
+    const dir = (f.model as string | undefined) ?? host.defaultModelDir();
+    const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
+
+    const loading = loadModel(host, dir, {
+      dtype: (f.dtype as string | undefined) ?? "q8",
+      device: (f.device as string | undefined) ?? "auto",
+      threads: f.threads as number | undefined,
+      onProgress: (m) => io.err(`${m}\n`),
+    });
+    const engine = new ModelService(loading, { maxQueue, modelId });
+    const app = createApp({
+      engine,
+      options: {
+        apiKey,
+        openPaths: f["open-playground"] ? ["/health", "/"] : ["/health"],
+        corsOrigins: cors && cors !== "off" ? cors.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+        drafters: drafters.names,
+        // Requests reach the drafters only once the model is loaded.
+        drafterFor: (name) => drafters.get(name, engine.model!),
+        defaultDrafter: drafter,
+        deadlineMs: deadline * 1000,
+        log: (line) => io.err(`${line}\n`),
+      },
+    });
+    const server = await rt.listen(app.fetch, { hostname: (f.host as string | undefined) ?? "127.0.0.1", port });
+    const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+    io.err(`edgespec: listening on http://${shown}:${server.port} (model ${modelId}, ${apiKey ? "API key required" : "no API key"}, queue ${maxQueue})\n`);
+    await engine.ready;
+    if (engine.loadError) {
+      await server.close();
+      throw engine.loadError;
+    }
+    const kernels = await startKernels(host);
+    io.err(`edgespec: ready (drafter kernels: ${kernels})\n`);
+    await server.closed;
+    drafters.dispose();
+    await engine.model?.lm.dispose();
+    return 0;
+  };
+}
+
+export const serveCommand = serveCommandWith(sharedDrafters);

@@ -1,0 +1,99 @@
+/**
+ * The HTTP app, the same on every runtime: adapters only hand `app.fetch` to their server.
+ * Routes: GET / (playground), GET /health, GET /v1/models, POST /v1/completions,
+ * POST /v1/chat/completions, GET /metrics. Every error leaves in OpenAI's error shape.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { Drafter } from "../drafters/types.ts";
+import { ApiError, toApiError } from "./api-error.ts";
+import { apiKeyAuth } from "./auth.ts";
+import { type GenerationConfig, handleGeneration } from "./generation.ts";
+import { PLAYGROUND_HTML } from "./playground.ts";
+import { DEFAULT_LIMITS, type RequestLimits } from "./requests.ts";
+import type { ModelService } from "./service.ts";
+
+export interface AppOptions {
+  /** Require this key (Bearer or X-Api-Key) on every path but `openPaths`. */
+  apiKey?: string;
+  /** Paths served without a key when one is set; default ["/health"]. */
+  openPaths?: string[];
+  /** Origins allowed by CORS ("*" for any); CORS is off when empty. */
+  corsOrigins?: string[];
+  /** Request bodies above this many bytes get 413; default 1 MiB. */
+  maxBodyBytes?: number;
+  limits?: Partial<RequestLimits>;
+  /** Drafter names a request may ask for; "none" (plain decoding) is always valid. */
+  drafters?: readonly string[];
+  /** A drafter for a valid name other than "none"; undefined means decode plainly. */
+  drafterFor?: (name: string) => Drafter | undefined;
+  /** The drafter used when a request names none; default "none". */
+  defaultDrafter?: string;
+  defaultMaxTokens?: number;
+  /** Draft tree size per step: a number, or "auto" (default) to fit the measured verify cost. */
+  budget?: number | "auto";
+  /** Per-request deadline in ms (0 = none); default 10 minutes. */
+  deadlineMs?: number;
+  /** Idle time after which a stream gets an SSE comment ping; default 5 s. */
+  pingMs?: number;
+  /** Where internal errors are logged; default console.error. */
+  log?: (line: string) => void;
+}
+
+const ROUTES = ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"];
+
+export function createApp({ engine, options = {} }: { engine: ModelService; options?: AppOptions }): Hono {
+  const drafters = [...new Set(["none", ...(options.drafters ?? [])])];
+  const defaultDrafter = options.defaultDrafter ?? "none";
+  if (!drafters.includes(defaultDrafter)) throw new RangeError(`default drafter "${defaultDrafter}" is not one of ${drafters.join(", ")}`);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const cfg: GenerationConfig = {
+    maxBodyBytes: options.maxBodyBytes ?? 1 << 20,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    drafters,
+    defaultDrafter,
+    drafterFor: options.drafterFor ?? (() => undefined),
+    defaultMaxTokens: options.defaultMaxTokens ?? 256,
+    budget: options.budget ?? "auto",
+    deadlineMs: options.deadlineMs ?? 600_000,
+    pingMs: options.pingMs ?? 5_000,
+    log,
+  };
+  const app = new Hono();
+
+  app.onError((e, c) => {
+    const err = toApiError(e);
+    if (err.status >= 500 && !(e instanceof ApiError)) log(`internal error on ${c.req.method} ${c.req.path}: ${e.stack ?? e}`);
+    return c.json(err.body, err.status as 400, err.headers);
+  });
+  app.notFound((c) => c.json(new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, "not_found_error", null, "not_found").body, 404));
+
+  // Counted after the response is decided, so the status is the one the client got.
+  app.use("*", async (c, next) => {
+    await next();
+    engine.metrics.requests.add({ route: ROUTES.includes(c.req.path) ? c.req.path : "other", status: String(c.res.status) });
+  });
+  if (options.corsOrigins?.length) {
+    const origins = options.corsOrigins;
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowHeaders: ["Authorization", "Content-Type", "X-Api-Key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
+  }
+  if (options.apiKey) app.use("*", apiKeyAuth(options.apiKey, options.openPaths ?? ["/health"]));
+
+  app.get("/", (c) => c.html(PLAYGROUND_HTML));
+  app.get("/health", async (c) => {
+    if (engine.model) return c.json({ status: "ok", model: engine.id });
+    if (engine.loadError) return c.json({ status: "error", error: engine.loadError.message }, 503);
+    return c.json({ status: "loading" }, 503, { "Retry-After": "1" });
+  });
+  // `edgespec` is our own field: the playground lists the drafters from it.
+  const modelCard = () => ({ id: engine.id, object: "model", created: 0, owned_by: "edgespec", edgespec: { drafters, default_drafter: defaultDrafter } });
+  app.get("/v1/models", (c) => c.json({ object: "list", data: [modelCard()] }));
+  app.get("/v1/models/:id{.+}", (c) => {
+    if (c.req.param("id") !== engine.id) throw new ApiError(404, `The model "${c.req.param("id")}" does not exist`, "invalid_request_error", "model", "model_not_found");
+    return c.json(modelCard());
+  });
+  app.post("/v1/completions", (c) => handleGeneration(c, "completion", engine, cfg));
+  app.post("/v1/chat/completions", (c) => handleGeneration(c, "chat", engine, cfg));
+  app.get("/metrics", (c) => c.text(engine.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+  return app;
+}

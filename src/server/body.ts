@@ -1,0 +1,66 @@
+/**
+ * Reads a request's JSON body under a byte limit. The limit is enforced while reading (a missing
+ * or lying Content-Length cannot make the server buffer more), and every way a body can be wrong
+ * is a 4xx in OpenAI's error shape, never an exception that reaches the framework.
+ */
+import { ApiError } from "./api-error.ts";
+
+function isJsonType(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const media = contentType.split(";")[0]!.trim().toLowerCase();
+  return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"));
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, `request body is larger than ${limit} bytes`, "invalid_request_error", null, "request_too_large");
+}
+
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+/** The body as a JSON object (not an array, not a scalar). */
+export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
+  if (!isJsonType(req.headers.get("content-type"))) {
+    throw new ApiError(415, `Content-Type must be application/json, got ${req.headers.get("content-type") ?? "none"}`, "invalid_request_error", null, "unsupported_media_type");
+  }
+  const bytes = await readLimited(req, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError(400, "request body is not valid UTF-8", "invalid_request_error", null, "invalid_json");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, `request body is not valid JSON: ${(e as Error).message}`, "invalid_request_error", null, "invalid_json");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ApiError(400, "request body must be a JSON object", "invalid_request_error", null, "invalid_json");
+  }
+  return value as Record<string, unknown>;
+}

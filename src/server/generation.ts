@@ -1,0 +1,185 @@
+/**
+ * POST /v1/completions and /v1/chat/completions: validate, encode and check the prompt against the
+ * context, take a place in the model's queue (429 when full), then answer in one JSON body or as
+ * an SSE stream. A request's lifetime ends when its client disconnects or its deadline passes;
+ * either aborts the generation at its next step (or takes it out of the queue).
+ */
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Drafter } from "../drafters/types.ts";
+import type { SpecResult } from "../engine/generate.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { ApiError, invalidParam, toApiError } from "./api-error.ts";
+import { readJsonObject } from "./body.ts";
+import { chatPromptIds } from "./chat.ts";
+import { chatBody, chunkBody, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
+import { type GenerationRequest, parseChat, parseCompletion, type RequestLimits } from "./requests.ts";
+import type { AbortReason, GenerationJob, ModelService, Slot } from "./service.ts";
+
+export interface GenerationConfig {
+  maxBodyBytes: number;
+  limits: RequestLimits;
+  drafters: readonly string[];
+  defaultDrafter: string;
+  drafterFor: (name: string) => Drafter | undefined;
+  /** New tokens when a request sets no max_tokens (clipped to the context's room). */
+  defaultMaxTokens: number;
+  budget: number | "auto";
+  /** Per-request deadline from arrival, in ms; 0 = none. */
+  deadlineMs: number;
+  /** SSE comment pings when a stream has been quiet this long (queue waits, long prefills). */
+  pingMs: number;
+  log: (line: string) => void;
+}
+
+/** Aborts a request's work on client disconnect or deadline, remembering which came first. */
+class Lifetime {
+  private readonly controller = new AbortController();
+  reason: AbortReason | undefined;
+  private readonly timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onClientAbort = () => this.abort("disconnect");
+
+  constructor(private readonly client: AbortSignal, deadlineMs: number) {
+    if (deadlineMs > 0) this.timer = setTimeout(() => this.abort("deadline"), deadlineMs);
+    if (client.aborted) this.abort("disconnect");
+    else client.addEventListener("abort", this.onClientAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(reason: AbortReason): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller.abort(new DOMException(reason, "AbortError"));
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.client.removeEventListener("abort", this.onClientAbort);
+  }
+}
+
+function deadlineError(): ApiError {
+  return new ApiError(504, "the request's deadline passed before generation finished", "timeout_error", null, "deadline_exceeded");
+}
+
+/** Prompt ids and the token budget, or a 400 that gives the token counts. */
+function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
+  const ctx = model.lm.spec.contextLength;
+  let ids: number[];
+  if (req.kind === "chat") {
+    ids = chatPromptIds(model.tokenizer, req.messages);
+  } else if (typeof req.prompt === "string") {
+    ids = model.tokenizer.encode(req.prompt, true);
+  } else {
+    const V = model.lm.spec.vocabSize;
+    const bad = req.prompt.find((t) => t >= V);
+    if (bad !== undefined) throw new ApiError(400, `token id ${bad} is outside the vocabulary (size ${V})`, "invalid_request_error", "prompt", "invalid_token");
+    ids = req.prompt;
+  }
+  if (ids.length === 0) throw invalidParam(req.kind === "chat" ? "messages" : "prompt", "the prompt is empty");
+  const param = req.maxTokens === undefined ? (req.kind === "chat" ? "messages" : "prompt") : "max_tokens";
+  const maxTokens = req.maxTokens ?? Math.min(defaultMaxTokens, ctx - ids.length);
+  if (ids.length + maxTokens > ctx || maxTokens < 1) {
+    throw new ApiError(
+      400,
+      `This model's maximum context length is ${ctx} tokens. However, you requested ${ids.length + Math.max(maxTokens, 1)} tokens (${ids.length} in the prompt, ${Math.max(maxTokens, 1)} for the completion).`,
+      "invalid_request_error",
+      param,
+      "context_length_exceeded",
+    );
+  }
+  return { ids, maxTokens };
+}
+
+export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
+  const body = await readJsonObject(c.req.raw, cfg.maxBodyBytes);
+  const req = kind === "chat" ? parseChat(body, cfg.limits, cfg.drafters) : parseCompletion(body, cfg.limits, cfg.drafters);
+  // Ready first: while loading, the served model's name may not be known yet.
+  const model = engine.requireModel();
+  if (req.model !== engine.id) {
+    throw new ApiError(404, `The model "${req.model}" does not exist (this server serves "${engine.id}")`, "invalid_request_error", "model", "model_not_found");
+  }
+  const { ids, maxTokens } = plan(model, req, cfg.defaultMaxTokens);
+  const slot = engine.reserve(); // 429 here, before any response is started
+  const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
+  const drafterName = req.drafter ?? cfg.defaultDrafter;
+  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
+  const rid = newIds(kind, engine.id);
+  const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
+    await slot.acquire(life.signal);
+    // A fresh drafter handle per run: the factory decides what memory is shared across requests.
+    const drafter = drafterName === "none" ? undefined : cfg.drafterFor(drafterName);
+    return engine.generate(slot, { ...job, drafter }, () => life.reason, onText);
+  };
+  if (req.stream) return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg);
+  try {
+    const result = await run();
+    if (life.reason === "deadline") throw deadlineError();
+    return c.json(kind === "chat" ? chatBody(rid, result) : completionBody(rid, result));
+  } catch (e) {
+    if (life.reason === "deadline") throw deadlineError();
+    if (life.reason === "disconnect") {
+      // Nobody is listening; answer something small and count it as such.
+      return c.body(null, 499 as never);
+    }
+    throw e;
+  } finally {
+    if (life.reason && !slot.granted) engine.metrics.aborted.add({ reason: life.reason });
+    slot.release();
+    life.dispose();
+  }
+}
+
+function stream(
+  c: Context,
+  kind: "completion" | "chat",
+  ids: ResponseIds,
+  includeUsage: boolean,
+  engine: ModelService,
+  slot: Slot,
+  life: Lifetime,
+  run: (onText: Parameters<ModelService["generate"]>[3]) => Promise<SpecResult>,
+  cfg: GenerationConfig,
+): Response {
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => life.abort("disconnect"));
+    let lastWrite = Date.now();
+    // Writes are chained, not awaited inside onText (the engine calls it synchronously); the model
+    // is released before the tail is flushed, so a slow reader never holds it.
+    let pending: Promise<void> = Promise.resolve();
+    const write = (text: string) => {
+      lastWrite = Date.now();
+      pending = pending.then(() => (sse.aborted ? undefined : sse.write(text).then(() => {})));
+    };
+    const send = (obj: unknown) => write(`data: ${JSON.stringify(obj)}\n\n`);
+    const ping = setInterval(() => {
+      if (Date.now() - lastWrite >= cfg.pingMs) write(": ping\n\n");
+    }, Math.max(10, Math.floor(cfg.pingMs / 2)));
+    try {
+      if (kind === "chat") send(chunkBody(kind, ids, { role: true, text: "" }));
+      const result = await run((text, meta) => {
+        if (!sse.aborted) send(chunkBody(kind, ids, { text, source: meta.source }));
+      });
+      slot.release();
+      if (life.reason === "deadline") throw deadlineError();
+      if (life.reason) return;
+      send(chunkBody(kind, ids, { finish: finishReason(result), timings: timings(result) }));
+      if (includeUsage) send(usageChunk(kind, ids, result));
+      write("data: [DONE]\n\n");
+    } catch (e) {
+      if (life.reason === "disconnect") return;
+      const err = life.reason === "deadline" ? deadlineError() : toApiError(e);
+      if (err.status >= 500 && !(life.reason === "deadline")) cfg.log(`stream failed: ${(e as Error)?.stack ?? e}`);
+      send(err.body);
+    } finally {
+      if (life.reason && !slot.granted) engine.metrics.aborted.add({ reason: life.reason });
+      clearInterval(ping);
+      slot.release();
+      life.dispose();
+      if (!sse.aborted) await pending;
+    }
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * Response objects in OpenAI's shapes (completion, chat.completion and their stream chunks), plus
+ * llama.cpp-style `timings` carrying the speculative figures that OpenAI's schema has no room for.
+ */
+import type { SpecResult } from "../engine/generate.ts";
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface Timings {
+  prompt_n: number;
+  prompt_ms: number;
+  predicted_n: number;
+  predicted_ms: number;
+  predicted_per_second: number;
+  draft_n: number;
+  draft_n_accepted: number;
+  mean_accepted_length: number;
+}
+
+/**
+ * OpenAI has no "abort". An aborted generation never reaches a normal response (a disconnected
+ * client gets nothing, a deadline gets 504 or an error chunk); should one, it reads as "length".
+ */
+export type OpenAiFinish = "stop" | "length";
+
+export function finishReason(r: SpecResult): OpenAiFinish {
+  return r.finishReason === "stop" ? "stop" : "length";
+}
+
+export function usage(r: SpecResult): Usage {
+  return { prompt_tokens: r.stats.promptTokens, completion_tokens: r.stats.tokens, total_tokens: r.stats.promptTokens + r.stats.tokens };
+}
+
+export function timings(r: SpecResult): Timings {
+  const s = r.stats;
+  return {
+    prompt_n: s.promptTokens,
+    prompt_ms: s.prefillMs,
+    predicted_n: s.tokens,
+    predicted_ms: s.decodeMs,
+    predicted_per_second: s.tokensPerSecond,
+    draft_n: s.draftedTokens,
+    draft_n_accepted: s.acceptedTokens,
+    mean_accepted_length: s.meanAcceptedLength,
+  };
+}
+
+/** Identity shared by every chunk of one response (OpenAI clients expect the same id and created). */
+export interface ResponseIds {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function newIds(kind: "completion" | "chat", model: string): ResponseIds {
+  const rand = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+  return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model };
+}
+
+export function completionBody(ids: ResponseIds, r: SpecResult) {
+  return {
+    id: ids.id,
+    object: "text_completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r) }],
+    usage: usage(r),
+    timings: timings(r),
+  };
+}
+
+export function chatBody(ids: ResponseIds, r: SpecResult) {
+  return {
+    id: ids.id,
+    object: "chat.completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [{ index: 0, message: { role: "assistant", content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason(r) }],
+    usage: usage(r),
+    timings: timings(r),
+  };
+}
+
+/**
+ * One stream chunk. `text` undefined with `finish` set is the final chunk; `source` (edgespec's
+ * own field) says which drafter's accepted guess produced the text, or "model".
+ */
+export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: { text?: string; role?: boolean; finish?: OpenAiFinish; source?: string; timings?: Timings }) {
+  const finish_reason = part.finish ?? null;
+  const extra = { ...(part.source ? { source: part.source } : {}), ...(part.timings ? { timings: part.timings } : {}) };
+  if (kind === "completion") {
+    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index: 0, text: part.text ?? "", logprobs: null, finish_reason }], ...extra };
+  }
+  const delta: Record<string, string> = {};
+  if (part.role) delta.role = "assistant";
+  if (part.text !== undefined) delta.content = part.text;
+  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index: 0, delta, logprobs: null, finish_reason }], ...extra };
+}
+
+/** The usage chunk sent when stream_options.include_usage is set: no choices, usage filled. */
+export function usageChunk(kind: "completion" | "chat", ids: ResponseIds, r: SpecResult) {
+  return { id: ids.id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(r) };
+}

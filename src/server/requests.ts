@@ -1,0 +1,171 @@
+/**
+ * Validation of /v1/completions and /v1/chat/completions bodies into typed requests. Each check
+ * names the offending field in `param`, so a client sees exactly what to fix; nothing here touches
+ * the model (token counts are checked where the prompt is encoded).
+ */
+import { ApiError, invalidParam } from "./api-error.ts";
+
+export interface RequestLimits {
+  /** Stop strings per request (OpenAI allows 4). */
+  maxStop: number;
+  /** Characters per stop string. */
+  maxStopLength: number;
+  /** Messages per chat request. */
+  maxMessages: number;
+}
+
+export const DEFAULT_LIMITS: RequestLimits = { maxStop: 4, maxStopLength: 64, maxMessages: 256 };
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface SamplingRequest {
+  model: string;
+  /** Unset: as many as the context has room for (up to the server's default). */
+  maxTokens?: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed?: number;
+  stop: string[];
+  stream: boolean;
+  includeUsage: boolean;
+  /** edgespec's own field: which drafter speeds this request up. */
+  drafter?: string;
+  /** vLLM's extension: keep going past the end-of-sequence token (load tests, benchmarks). */
+  ignoreEos: boolean;
+}
+
+export interface CompletionRequest extends SamplingRequest {
+  kind: "completion";
+  prompt: string | number[];
+}
+
+export interface ChatRequest extends SamplingRequest {
+  kind: "chat";
+  messages: ChatMessage[];
+}
+
+export type GenerationRequest = CompletionRequest | ChatRequest;
+
+const ROLES = ["system", "developer", "user", "assistant", "tool"];
+
+function present(body: Record<string, unknown>, key: string): boolean {
+  return body[key] !== undefined && body[key] !== null;
+}
+
+function finiteNumber(body: Record<string, unknown>, key: string): number | undefined {
+  if (!present(body, key)) return undefined;
+  const v = body[key];
+  // JSON.parse turns 1e999 into Infinity; strings such as "NaN" are not numbers at all.
+  if (typeof v !== "number" || !Number.isFinite(v)) throw invalidParam(key, `${key} must be a finite number`);
+  return v;
+}
+
+function integer(body: Record<string, unknown>, key: string, min: number): number | undefined {
+  const v = finiteNumber(body, key);
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || v < min) throw invalidParam(key, `${key} must be an integer >= ${min}, got ${v}`);
+  return v;
+}
+
+function bool(body: Record<string, unknown>, key: string): boolean {
+  if (!present(body, key)) return false;
+  if (typeof body[key] !== "boolean") throw invalidParam(key, `${key} must be a boolean`);
+  return body[key] as boolean;
+}
+
+function stops(body: Record<string, unknown>, limits: RequestLimits): string[] {
+  if (!present(body, "stop")) return [];
+  const raw = body.stop;
+  const list = typeof raw === "string" ? [raw] : raw;
+  if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) throw invalidParam("stop", "stop must be a string or a list of strings");
+  if (list.length > limits.maxStop) throw invalidParam("stop", `stop takes at most ${limits.maxStop} strings, got ${list.length}`);
+  for (const s of list as string[]) {
+    if (s.length > limits.maxStopLength) throw invalidParam("stop", `each stop string must be at most ${limits.maxStopLength} characters, got ${s.length}`);
+  }
+  return (list as string[]).filter((s) => s.length > 0);
+}
+
+function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): SamplingRequest {
+  if (typeof body.model !== "string" || body.model.length === 0) {
+    throw new ApiError(400, "model is required (see GET /v1/models)", "invalid_request_error", "model", "missing_required_parameter");
+  }
+  const n = integer(body, "n", 1);
+  if (n !== undefined && n !== 1) throw invalidParam("n", "only n = 1 is supported");
+  // max_completion_tokens is the newer name; when both are given it wins, as in OpenAI's API.
+  const maxTokens = integer(body, "max_completion_tokens", 1) ?? integer(body, "max_tokens", 1);
+  const temperature = finiteNumber(body, "temperature") ?? 1;
+  if (temperature < 0 || temperature > 2) throw invalidParam("temperature", `temperature must be between 0 and 2, got ${temperature}`);
+  const topP = finiteNumber(body, "top_p") ?? 1;
+  if (topP <= 0 || topP > 1) throw invalidParam("top_p", `top_p must be in (0, 1], got ${topP}`);
+  const topK = integer(body, "top_k", 0) ?? 0;
+  const seed = integer(body, "seed", Number.MIN_SAFE_INTEGER);
+  const stream = bool(body, "stream");
+  let includeUsage = false;
+  if (present(body, "stream_options")) {
+    const so = body.stream_options;
+    if (typeof so !== "object" || so === null || Array.isArray(so)) throw invalidParam("stream_options", "stream_options must be an object");
+    includeUsage = bool(so as Record<string, unknown>, "include_usage");
+  }
+  let drafter: string | undefined;
+  if (present(body, "drafter")) {
+    if (typeof body.drafter !== "string" || !drafters.includes(body.drafter)) {
+      throw invalidParam("drafter", `unknown drafter ${JSON.stringify(body.drafter)} (valid: ${drafters.join(", ")})`);
+    }
+    drafter = body.drafter;
+  }
+  const ignoreEos = bool(body, "ignore_eos");
+  return { model: body.model, maxTokens, temperature, topP, topK, seed, stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+}
+
+function promptField(body: Record<string, unknown>): string | number[] {
+  const p = body.prompt;
+  if (p === undefined || p === null) throw new ApiError(400, "prompt is required", "invalid_request_error", "prompt", "missing_required_parameter");
+  if (typeof p === "string") return p;
+  // OpenAI also takes a batch (list of prompts); edgespec serves one prompt per request.
+  const one = Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0])) ? p[0] : p;
+  if (typeof one === "string") return one;
+  if (Array.isArray(one) && one.length > 0 && one.every((t) => Number.isSafeInteger(t) && (t as number) >= 0)) return one as number[];
+  throw invalidParam("prompt", "prompt must be a string, a list of token ids, or a list holding one of those");
+}
+
+function messageContent(m: Record<string, unknown>, i: number): string {
+  const c = m.content;
+  if (typeof c === "string") return c;
+  if (c === null && m.role === "assistant") return "";
+  if (Array.isArray(c)) {
+    const parts = c.map((part) => {
+      const p = part as Record<string, unknown> | null;
+      if (p && p.type === "text" && typeof p.text === "string") return p.text;
+      throw invalidParam(`messages[${i}].content`, "only text content parts are supported");
+    });
+    return parts.join("");
+  }
+  throw invalidParam(`messages[${i}].content`, "content must be a string or a list of text parts");
+}
+
+function messagesField(body: Record<string, unknown>, limits: RequestLimits): ChatMessage[] {
+  const ms = body.messages;
+  if (ms === undefined || ms === null) throw new ApiError(400, "messages is required", "invalid_request_error", "messages", "missing_required_parameter");
+  if (!Array.isArray(ms) || ms.length === 0) throw invalidParam("messages", "messages must be a non-empty list");
+  if (ms.length > limits.maxMessages) throw invalidParam("messages", `at most ${limits.maxMessages} messages, got ${ms.length}`);
+  return ms.map((raw, i) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidParam(`messages[${i}]`, "each message must be an object");
+    const m = raw as Record<string, unknown>;
+    if (typeof m.role !== "string" || !ROLES.includes(m.role)) throw invalidParam(`messages[${i}].role`, `role must be one of ${ROLES.join(", ")}`);
+    return { role: m.role, content: messageContent(m, i) };
+  });
+}
+
+export function parseCompletion(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): CompletionRequest {
+  const s = sampling(body, limits, drafters);
+  return { kind: "completion", ...s, prompt: promptField(body) };
+}
+
+export function parseChat(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): ChatRequest {
+  const s = sampling(body, limits, drafters);
+  return { kind: "chat", ...s, messages: messagesField(body, limits) };
+}

@@ -1,0 +1,187 @@
+/**
+ * ModelService owns one loaded model and runs one generation at a time on it (onnxruntime sessions
+ * are not re-entrant). Requests wait in a bounded FIFO queue; beyond the bound they are refused at
+ * once with 429 and a Retry-After estimated from recent generation times. A request whose client
+ * goes away or whose deadline passes leaves the queue, or stops its generation at the next step.
+ */
+import type { Drafter } from "../drafters/types.ts";
+import { generate, type SpecResult, type TextMeta } from "../engine/generate.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { ApiError } from "./api-error.ts";
+import { DraftLog } from "./draft-log.ts";
+import { Metrics } from "./metrics.ts";
+import { yielding } from "./yielding-model.ts";
+
+export interface ServiceOptions {
+  /** Requests that may wait while one generates; more are refused with 429. Default 16. */
+  maxQueue?: number;
+  /** Name in /v1/models and the `model` field; default: the model directory's last segment. */
+  modelId?: string;
+}
+
+export type AbortReason = "disconnect" | "deadline";
+
+export interface GenerationJob {
+  ids: number[];
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed?: number;
+  stop: string[];
+  stopAtEos: boolean;
+  drafter?: Drafter;
+  budget: number | "auto";
+  signal: AbortSignal;
+}
+
+/** A place in line for the model: granted at once or after the requests ahead of it. */
+export class Slot {
+  granted = false;
+  released = false;
+  grant!: () => void;
+  readonly turn: Promise<void>;
+
+  constructor(private readonly service: ModelService) {
+    this.turn = new Promise<void>((resolve) => (this.grant = resolve));
+  }
+
+  /** Resolves when the model is this request's; rejects (and leaves the queue) if `signal` aborts first. */
+  async acquire(signal: AbortSignal): Promise<void> {
+    if (this.granted) return;
+    if (signal.aborted) {
+      this.release();
+      throw signal.reason;
+    }
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        this.release();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.turn, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Frees the model (or the place in line). Safe to call more than once. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.service.leave(this);
+  }
+}
+
+export class ModelService {
+  readonly metrics = new Metrics();
+  model: LoadedModel | undefined;
+  /** The model as generations see it: yields to the event loop between forwards. */
+  private served: LoadedModel | undefined;
+  loadError: Error | undefined;
+  readonly ready: Promise<void>;
+  readonly maxQueue: number;
+  private readonly waiting: Slot[] = [];
+  private holder: Slot | undefined;
+  private modelId: string | undefined;
+  /** Seconds per generation, smoothed: the basis of Retry-After. */
+  private meanSeconds = 1;
+
+  constructor(model: LoadedModel | Promise<LoadedModel>, private readonly opts: ServiceOptions = {}) {
+    this.maxQueue = opts.maxQueue ?? 16;
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${opts.maxQueue}`);
+    this.modelId = opts.modelId;
+    this.ready = Promise.resolve(model).then(
+      (m) => {
+        this.model = m;
+        this.served = yielding(m);
+        this.metrics.ready = true;
+      },
+      (e: unknown) => {
+        this.loadError = e instanceof Error ? e : new Error(String(e));
+      },
+    );
+  }
+
+  get id(): string {
+    if (this.modelId) return this.modelId;
+    const dir = this.model?.dir.replace(/[\\/]+$/, "") ?? "";
+    return dir.slice(Math.max(dir.lastIndexOf("/"), dir.lastIndexOf("\\")) + 1) || "edgespec";
+  }
+
+  /** The loaded model, or a 503 while it loads (or if it failed to). */
+  requireModel(): LoadedModel {
+    if (this.model) return this.model;
+    if (this.loadError) throw new ApiError(503, `the model failed to load: ${this.loadError.message}`, "server_error", null, "model_load_failed");
+    throw new ApiError(503, "the model is still loading", "server_error", null, "model_not_ready", { "Retry-After": "1" });
+  }
+
+  /** Takes a place in line, or refuses with 429 when the queue is full. Never waits. */
+  reserve(): Slot {
+    this.requireModel();
+    const slot = new Slot(this);
+    if (!this.holder) {
+      this.give(slot);
+      return slot;
+    }
+    if (this.waiting.length >= this.maxQueue) {
+      this.metrics.rejected.add({ reason: "queue_full" });
+      const wait = Math.max(1, Math.ceil((this.waiting.length + 1) * this.meanSeconds));
+      throw new ApiError(429, `the server is busy (${this.waiting.length} requests queued); retry later`, "rate_limit_error", null, "queue_full", { "Retry-After": String(wait) });
+    }
+    this.waiting.push(slot);
+    this.metrics.queued = this.waiting.length;
+    return slot;
+  }
+
+  /** Called by Slot.release. */
+  leave(slot: Slot): void {
+    if (this.holder === slot) {
+      this.holder = undefined;
+      this.metrics.running = 0;
+      const next = this.waiting.shift();
+      this.metrics.queued = this.waiting.length;
+      if (next) this.give(next);
+      return;
+    }
+    const i = this.waiting.indexOf(slot);
+    if (i >= 0) this.waiting.splice(i, 1);
+    this.metrics.queued = this.waiting.length;
+  }
+
+  private give(slot: Slot): void {
+    this.holder = slot;
+    slot.granted = true;
+    this.metrics.running = 1;
+    slot.grant();
+  }
+
+  /** Runs one generation; the caller must hold a granted slot. */
+  async generate(slot: Slot, job: GenerationJob, abortReason: () => AbortReason | undefined, onText?: (chunk: string, meta: TextMeta) => void): Promise<SpecResult> {
+    if (!slot.granted || slot.released || this.holder !== slot) throw new Error("generate called without holding the model");
+    this.requireModel();
+    const model = this.served!;
+    const log = job.drafter ? new DraftLog(job.drafter) : undefined;
+    const t0 = performance.now();
+    const result = await generate(model, job.ids, {
+      maxTokens: job.maxTokens,
+      temperature: job.temperature,
+      topP: job.topP,
+      topK: job.topK,
+      seed: job.seed,
+      stop: job.stop,
+      stopAtEos: job.stopAtEos,
+      signal: job.signal,
+      drafter: log,
+      budget: job.budget,
+      onText,
+    });
+    this.meanSeconds = 0.8 * this.meanSeconds + 0.2 * ((performance.now() - t0) / 1000);
+    this.metrics.recordGeneration(result.stats, log?.steps ?? []);
+    if (result.finishReason === "abort") this.metrics.aborted.add({ reason: abortReason() ?? "disconnect" });
+    return result;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The drafters a server offers ("none" always) and one instance of each for the server's lifetime:
+ * requests run one at a time, and what a drafter learns from one request (recycling tables, text
+ * seen) speeds up the next. The app itself only sees `drafterFor(name)`.
+ */
+import type { Drafter } from "../drafters/types.ts";
+import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
+import type { LoadedModel } from "../model/load.ts";
+
+export interface DrafterCatalog {
+  names: readonly string[];
+  get(name: string, model: LoadedModel): Drafter | undefined;
+  dispose(): void;
+}
+
+export function sharedDrafters(): DrafterCatalog {
+  const made = new Map<string, ReturnType<typeof buildDrafter>>();
+  return {
+    names: DRAFTER_NAMES,
+    get(name, model) {
+      if (!made.has(name)) made.set(name, buildDrafter(model, { name }));
+      return made.get(name);
+    },
+    dispose() {
+      for (const d of made.values()) d?.dispose();
+      made.clear();
+    },
+  };
+}

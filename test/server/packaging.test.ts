@@ -1,0 +1,79 @@
+/**
+ * The single executable (bun build --compile) run from an empty folder with nothing beside it, and
+ * the esbuild edge bundle served by `deno serve` from a folder holding only the bundle and its
+ * assets: each answers a request.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { REPO, run } from "../helpers/model.ts";
+import { MODEL_ID, postJson, waitFor } from "./helpers.ts";
+import { exercise, type Spawned, spawnServer } from "./processes.ts";
+
+const BUN = `${REPO}node_modules/.bin/bun`;
+const dirs: string[] = [];
+const running: Spawned[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "edgespec-pkg-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const s of running) s.proc.kill();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("single binary", () => {
+  test("built, then run from an empty folder: generate prints text, serve answers the openai client", async () => {
+    const build = tempDir();
+    const b = await run([BUN, "tools/build-binary.ts", "--outfile", join(build, "edgespec")]);
+    expect(b.code).toBe(0);
+    // An empty folder far from the repo: only the executable is there.
+    const empty = tempDir();
+    cpSync(join(build, "edgespec"), join(empty, "edgespec"));
+    expect(readdirSync(empty)).toEqual(["edgespec"]);
+    const exe = join(empty, "edgespec");
+    const gen = Bun.spawnSync([exe, "generate", "--prompt", "def f(x):", "--max-tokens", "6", "--drafter", "none", "--json"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(gen.exitCode).toBe(0);
+    const out = JSON.parse(gen.stdout.toString());
+    expect(out.tokens.length).toBe(6);
+    expect(out.stats.backend).toBe("wasm");
+    const s = await spawnServer([exe, "serve", "--host", "127.0.0.1", "--port", "0"], empty);
+    running.push(s);
+    // The embedded drafter kernels were found and instantiated.
+    expect(s.stderr()).toContain("drafter kernels: wasm");
+    const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const drafted = await client.completions.create({ model: MODEL_ID, prompt: "def f(x):", max_tokens: 6, temperature: 0 });
+    expect(drafted.usage!.completion_tokens).toBe(6);
+    // Plain decoding: the same text as `generate --drafter none` (same prompt encoding, greedy).
+    const plain = await postJson(`${s.url}/v1/completions`, { model: MODEL_ID, prompt: "def f(x):", max_tokens: 6, temperature: 0, drafter: "none" });
+    expect((await plain.json()).choices[0].text).toBe(out.text);
+    s.proc.kill("SIGTERM");
+    expect(await s.proc.exited).toBe(0);
+  });
+});
+
+describe("edge bundle", () => {
+  test("esbuild bundle + assets, copied alone into a folder, serves the openai client under `deno serve`", async () => {
+    const build = tempDir();
+    const b = await run([BUN, "tools/build-edge.ts", "--outdir", build]);
+    expect(b.code).toBe(0);
+    const alone = tempDir();
+    cpSync(build, alone, { recursive: true });
+    expect(readdirSync(alone).sort()).toEqual(["edgespec-assets", "edgespec-edge.mjs"]);
+    const s = await spawnServer(
+      [`${REPO}node_modules/.bin/deno`, "serve", "--allow-read", "--host", "127.0.0.1", "--port", "0", join(alone, "edgespec-edge.mjs")],
+      alone,
+      { ready: /Listening on http:\/\/127\.0\.0\.1:\d+/ },
+    );
+    running.push(s);
+    // The first request starts the model load; /health is 503 until it is done.
+    const first = await fetch(`${s.url}/health`);
+    expect([200, 503]).toContain(first.status);
+    await waitFor(async () => (await fetch(`${s.url}/health`)).status === 200, 30_000);
+    await exercise(s.url);
+    s.proc.kill("SIGTERM");
+  });
+});

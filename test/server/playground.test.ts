@@ -1,0 +1,59 @@
+/**
+ * The playground page in headless Chromium: it streams a completion, colours the text that came
+ * from accepted drafts by drafter, and shows tokens/s and mean accepted length. The screenshot is
+ * saved to .artifacts/server/playground.png (gitignored) for people to look at.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO } from "../helpers/model.ts";
+import { type Browser, findChromium, launch } from "./cdp.ts";
+import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
+
+const exe = findChromium();
+let server: TestServer;
+let browser: Browser | undefined;
+const profile = mkdtempSync(join(tmpdir(), "edgespec-chromium-"));
+
+beforeAll(async () => {
+  server = await startServer({ defaultDrafter: "replay", budget: 8 }, {}, "fp32");
+  if (exe) browser = await launch(exe, profile);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+test("playground: streamed text highlighted by drafter, live figures, screenshot", async () => {
+  if (!exe || !browser) {
+    // CI installs Debian's chromium (.ci/run); elsewhere the test says why it did nothing.
+    if (process.env.CI) throw new Error("chromium is not installed (apt-get install chromium)");
+    console.warn("skipped: no chromium on this machine");
+    return;
+  }
+  const prompt = "def fibonacci(n):";
+  const body = { model: MODEL_ID, prompt, max_tokens: 60, temperature: 0, ignore_eos: true };
+  const plain = (await (await postJson(`${server.url}/v1/completions`, body)).json()).choices[0].text as string;
+  // Fill the replay drafter's memory, so the page's request is drafted from it.
+  await postJson(`${server.url}/v1/completions`, { ...body, drafter: "replay" });
+
+  const page = await browser.open(`${server.url}/?autorun=1&max_tokens=60&drafter=replay&prompt=${encodeURIComponent(prompt)}`);
+  await page.waitFor(`document.body.dataset.done === "1"`);
+  expect(await page.evaluate<string>(`document.getElementById("err").textContent`)).toBe("");
+  const generated = await page.evaluate<string>(`[...document.querySelectorAll("#out span:not(.prompt)")].map((s) => s.textContent).join("")`);
+  expect(generated).toBe(plain);
+  const highlighted = await page.evaluate<number>(`document.querySelectorAll("#out span.src-replay").length`);
+  expect(highlighted).toBeGreaterThan(10);
+  expect(await page.evaluate<string>(`document.getElementById("legend").textContent`)).toContain("replay");
+  const tps = Number(await page.evaluate<string>(`document.getElementById("tps").textContent`));
+  const mal = Number(await page.evaluate<string>(`document.getElementById("mal").textContent`));
+  expect(tps).toBeGreaterThan(0);
+  expect(mal).toBeGreaterThan(1);
+  const png = await page.screenshot();
+  expect(Array.from(png.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]); // "PNG"
+  const dir = join(REPO, ".artifacts", "server");
+  mkdirSync(dir, { recursive: true });
+  await Bun.write(join(dir, "playground.png"), png);
+});
