@@ -22,7 +22,7 @@ const flags = parseFlags(process.argv.slice(2), {
   "no-peer": { type: "boolean", help: "" },
   threads: { type: "int", help: "" },
 });
-const dtype = (flags.dtype as string) ?? "q8";
+const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
 const prompts = flags.limit ? pickPerWorkload(all, flags.limit as number) : all;

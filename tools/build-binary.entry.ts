@@ -1,6 +1,6 @@
 /**
  * Entry point of the single executable (`bun build --compile`, see tools/build-binary.ts): the
- * edgespec CLI on Bun with the reference model (q8), onnxruntime's wasm assets and the drafter
+ * edgespec CLI on Bun with the reference model (fp32), onnxruntime's wasm assets and the drafter
  * kernels embedded, so `edgespec serve` and `edgespec generate` run with nothing beside the file.
  * Embedded files get hashed names under Bun's virtual filesystem; this host maps the model's
  * hub-layout paths onto them and points onnxruntime at its embedded .mjs/.wasm.
@@ -13,7 +13,7 @@ import config from "../models/edgespec-tiny/config.json" with { type: "file" };
 import generationConfig from "../models/edgespec-tiny/generation_config.json" with { type: "file" };
 import tokenizer from "../models/edgespec-tiny/tokenizer.json" with { type: "file" };
 import tokenizerConfig from "../models/edgespec-tiny/tokenizer_config.json" with { type: "file" };
-import modelQ8 from "../models/edgespec-tiny/onnx/model_quantized.onnx" with { type: "file" };
+import modelFp32 from "../models/edgespec-tiny/onnx/model.onnx" with { type: "file" };
 import ortMjs from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs" with { type: "file" };
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm" with { type: "file" };
 import kernelsWasm from "../wasm/pkg/edgespec_kernels.wasm" with { type: "file" };
@@ -24,7 +24,7 @@ const EMBEDDED: Record<string, string> = {
   [`${MODEL_DIR}/generation_config.json`]: generationConfig as unknown as string,
   [`${MODEL_DIR}/tokenizer.json`]: tokenizer as unknown as string,
   [`${MODEL_DIR}/tokenizer_config.json`]: tokenizerConfig as unknown as string,
-  [`${MODEL_DIR}/onnx/model_quantized.onnx`]: modelQ8,
+  [`${MODEL_DIR}/onnx/model.onnx`]: modelFp32,
 };
 
 const embeddedHost: Host = {

@@ -1,6 +1,6 @@
 /**
  * Builds the single executable: `bun tools/build-binary.ts [--outfile dist/edgespec]`.
- * One file with the Bun runtime, the CLI, the reference model (q8), onnxruntime's wasm assets and
+ * One file with the Bun runtime, the CLI, the reference model (fp32), onnxruntime's wasm assets and
  * the drafter kernels (wasm/pkg); it runs `serve` and `generate` from any folder.
  */
 import { resolve } from "node:path";

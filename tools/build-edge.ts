@@ -1,7 +1,7 @@
 /**
  * Builds the edge bundle: `bun tools/build-edge.ts [--outdir dist/edge]` writes
  *   edgespec-edge.mjs            one ES module (esbuild, platform browser), default export { fetch }
- *   edgespec-assets/             the reference model (q8) in hub layout + onnxruntime's .wasm
+ *   edgespec-assets/             the reference model (fp32) in hub layout + onnxruntime's .wasm
  * Run it with `deno serve --allow-read dist/edge/edgespec-edge.mjs`, or import it from any host
  * that calls a fetch handler.
  */
@@ -30,7 +30,7 @@ await build({
 const model = join(root, "models/edgespec-tiny");
 const assets = join(out, "edgespec-assets");
 mkdirSync(join(assets, "edgespec-tiny/onnx"), { recursive: true });
-for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model_quantized.onnx"]) {
+for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) {
   copyFileSync(join(model, f), join(assets, "edgespec-tiny", f));
 }
 copyFileSync(join(root, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"), join(assets, "ort-wasm-simd-threaded.wasm"));

@@ -9,6 +9,7 @@ import { createApp, type AppOptions } from "../../src/server/app.ts";
 import { ModelService } from "../../src/server/service.ts";
 import { sharedDrafters } from "../../src/server/shared-drafters.ts";
 import type { Host, OrtModule } from "../../src/host.ts";
+import { DEFAULT_DTYPE } from "../../src/model/dtype.ts";
 import { loadModel } from "../../src/model/load.ts";
 
 export type Bytes = Uint8Array | ArrayBuffer;
@@ -98,7 +99,7 @@ export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request): Pro
   let app: ReturnType<typeof createApp> | undefined;
   const start = () => {
     const host = edgeHost(opts.model, opts.ortWasm);
-    const loading = loadModel(host, ROOT, { dtype: opts.dtype ?? "q8", device: "wasm", threads: 1 });
+    const loading = loadModel(host, ROOT, { dtype: opts.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 });
     const engine = new ModelService(loading, { maxQueue: opts.maxQueue, modelId: opts.modelId ?? "edgespec-tiny" });
     const drafters = sharedDrafters();
     return createApp({

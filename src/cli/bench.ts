@@ -6,13 +6,14 @@ import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../bench/s
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
+import { DEFAULT_DTYPE } from "../model/dtype.ts";
 import { loadModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
 
 const BENCH_FLAGS: FlagSpec = {
   model: { type: "string", help: "model directory", default: "the embedded edgespec-tiny" },
-  dtype: { type: "string", help: "weights", default: "q8" },
+  dtype: { type: "string", help: "weights", default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
   threads: { type: "int", help: "wasm threads" },
   prompts: { type: "string", help: "prompt suite JSON ({prompts: [{id, workload, prompt}]})", default: "bench/prompts.json" },
@@ -54,7 +55,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
     });
   }
   const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
-    dtype: (f.dtype as string | undefined) ?? "q8",
+    dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
     device: (f.device as string | undefined) ?? "auto",
     threads: f.threads as number | undefined,
     onProgress: (m) => io.err(`${m}\n`),

@@ -5,7 +5,7 @@
 import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { DTYPES } from "../model/dtype.ts";
+import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
 import { loadModel } from "../model/load.ts";
 import { createApp } from "../server/app.ts";
 import { serveRuntime } from "../server/runtime.ts";
@@ -16,7 +16,7 @@ import type { CliIO } from "./main.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
-  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: "q8" },
+  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
   threads: { type: "int", help: "wasm threads" },
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
@@ -55,7 +55,7 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
     const loading = loadModel(host, dir, {
-      dtype: (f.dtype as string | undefined) ?? "q8",
+      dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
       device: (f.device as string | undefined) ?? "auto",
       threads: f.threads as number | undefined,
       onProgress: (m) => io.err(`${m}\n`),

@@ -52,6 +52,8 @@ export interface SpecStats extends GenerateStats {
   budgets: Record<string, number>;
   verifyCost: { tokens: number; ms: number }[];
   treeAttention: boolean;
+  /** Speculative output is guaranteed token-for-token plain output (false for int8-activation graphs). */
+  exact: boolean;
   drafterMs: number;
 }
 
@@ -201,6 +203,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       budgets: fixed === undefined ? policy.histogram() : { [String(fixed)]: steps },
       verifyCost: cost.summary(),
       treeAttention,
+      exact: !lm.info.int8Activations,
       drafterMs: Math.round(drafterMs * 100) / 100,
     },
   };

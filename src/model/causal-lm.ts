@@ -24,6 +24,11 @@ export interface ModelInfo {
   kvType: KvType;
   file: string;
   inputNames: readonly string[];
+  /**
+   * Activations are quantized to int8 at run time (DynamicQuantizeLinear): speculative output then
+   * equals plain output except where a rounding flip meets a near tie (README, "Exactness").
+   */
+  int8Activations: boolean;
   /** Whether the graph was given tree attention, and why not when it was not. */
   treeAttention: { enabled: boolean; reason?: string };
 }

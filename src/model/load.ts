@@ -10,6 +10,7 @@ import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkCausalLmIo } from "./io-names.ts";
 import { TextCodec } from "./tokenizer.ts";
+import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu"] as const;
@@ -128,6 +129,11 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
   }
+  // Per-tensor dynamic activation quantization would make a token's logits depend on its batch.
+  const rowQuant = rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(bytes));
+  bytes = rowQuant.bytes;
+  const int8Activations = rowQuant.rewritten > 0;
+  if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);
   if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
@@ -147,7 +153,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   const kvMeta = session.inputMetadata?.find((m) => m.name === "past_key_values.0.key");
   const kvType = kvMeta && "type" in kvMeta && kvMeta.type === "float16" ? "float16" : "float32";
-  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames, treeAttention });
+  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames, treeAttention, int8Activations });
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };

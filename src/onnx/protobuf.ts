@@ -98,6 +98,19 @@ export function varintField(no: number, value: number): Uint8Array {
   return Uint8Array.from([...varint(no * 8 + WIRE.varint), ...varint(value)]);
 }
 
+/** A signed int64 varint field (negative values take ten bytes, two's complement). */
+export function int64Field(no: number, value: number): Uint8Array {
+  if (value >= 0) return varintField(no, value);
+  let v = BigInt.asUintN(64, BigInt(value));
+  const out = [...varint(no * 8 + WIRE.varint)];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Uint8Array.from(out);
+}
+
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

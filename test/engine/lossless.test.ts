@@ -1,6 +1,7 @@
 /**
  * The contract: with greedy decoding, speculative output is token-for-token plain output — for
- * every drafter, on 40 prompts of different kinds and lengths, with fp32 and q4 weights, on WASM.
+ * every drafter, on 40 prompts of different kinds and lengths, with fp32 and q4 weights (fp32 activations), on WASM. int8-activation graphs (q8) are exact only
+ * up to rounding flips at near ties: see README, "Exactness", and test/onnx/row-quant.test.ts.
  * (Deno's WebGPU backend: test/runtime/lossless-webgpu.test.ts.)
  */
 import { describe, expect, test } from "bun:test";
