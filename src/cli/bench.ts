@@ -6,16 +6,12 @@ import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../bench/s
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { DEFAULT_DTYPE } from "../model/dtype.ts";
-import { loadModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
+import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 const BENCH_FLAGS: FlagSpec = {
-  model: { type: "string", help: "model directory", default: "the embedded edgespec-tiny" },
-  dtype: { type: "string", help: "weights", default: DEFAULT_DTYPE },
-  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
-  threads: { type: "int", help: "wasm threads" },
+  ...MODEL_FLAGS,
   prompts: { type: "string", help: "prompt suite JSON ({prompts: [{id, workload, prompt}]})", default: "bench/prompts.json" },
   drafters: { type: "string", help: "comma-separated drafters", default: "recycle,sam,ngram,hybrid" },
   "max-tokens": { type: "int", help: "new tokens per prompt", default: "128" },
@@ -54,12 +50,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
       return n < limit;
     });
   }
-  const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
-    dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
-    device: (f.device as string | undefined) ?? "auto",
-    threads: f.threads as number | undefined,
-    onProgress: (m) => io.err(`${m}\n`),
-  });
+  const model = await loadModelFrom(host, f, io);
   try {
     const kernels = await startKernels(host);
     io.err(`drafter kernels: ${kernels}\n`);

@@ -3,16 +3,12 @@ import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
 import { generate } from "../engine/generate.ts";
-import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
-import { loadModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
+import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
-  model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
-  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
-  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
-  threads: { type: "int", help: "wasm threads" },
+  ...MODEL_FLAGS,
   prompt: { type: "string", help: "prompt text" },
   "prompt-file": { type: "string", help: "read the prompt from a file" },
   "max-tokens": { type: "int", help: "new tokens at most", default: "128" },
@@ -46,12 +42,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   }
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
   const budget = parseBudget(f.budget as string | undefined);
-  const model = await loadModel(host, (f.model as string | undefined) ?? host.defaultModelDir(), {
-    dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
-    device: (f.device as string | undefined) ?? "auto",
-    threads: f.threads as number | undefined,
-    onProgress: (m) => io.err(`${m}\n`),
-  });
+  const model = await loadModelFrom(host, f, io);
   try {
     const kernels = drafterName === "none" ? "ts" : await startKernels(host);
     const corpus = f.corpus === undefined ? undefined : await loadCorpus(host, model, f.corpus as string);

@@ -5,20 +5,16 @@
 import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
-import { loadModel } from "../model/load.ts";
 import { createApp } from "../server/app.ts";
 import { serveRuntime } from "../server/runtime.ts";
 import { ModelService } from "../server/service.ts";
 import { type DrafterCatalog, sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
+import { loadModelFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
-  model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
-  dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
-  device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
-  threads: { type: "int", help: "wasm threads" },
+  ...MODEL_FLAGS,
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
   port: { type: "int", help: "port (0 = any free port)", default: "8080" },
   "api-key": { type: "string", help: "require this key (Bearer or X-Api-Key); env EDGESPEC_API_KEY" },
@@ -51,15 +47,10 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
     if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
     const cors = f.cors as string | undefined;
-    const dir = (f.model as string | undefined) ?? host.defaultModelDir();
+    const dir = modelDirFrom(host, f);
     const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
-    const loading = loadModel(host, dir, {
-      dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
-      device: (f.device as string | undefined) ?? "auto",
-      threads: f.threads as number | undefined,
-      onProgress: (m) => io.err(`${m}\n`),
-    });
+    const loading = loadModelFrom(host, f, io);
     const engine = new ModelService(loading, { maxQueue, modelId });
     const app = createApp({
       engine,
