@@ -15,10 +15,10 @@ export const DTYPE_SUFFIX = {
 export type Dtype = keyof typeof DTYPE_SUFFIX;
 
 /**
- * fp32 by default: on WASM the reference model runs q8 (int8 activations) ~1.5x faster, but int8
- * activation rounding can turn the batch-size-dependent float noise of a tree forward into a
- * different argmax at a near tie, so only fp32 and q4 (fp32 activations) keep speculative output
- * exactly equal to plain output. See README, "Exactness".
+ * fp32 by default: on WASM the reference model runs q8 (int8 activations) faster, but int8
+ * activation rounding turns the batch-size-dependent float noise of a tree forward into flipped
+ * values and, at near ties, a different argmax, so only fp32 and q4 (fp32 activations) keep
+ * speculative output exactly equal to plain output. See README, "Exactness".
  */
 export const DEFAULT_DTYPE: Dtype = "fp32";
 export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];

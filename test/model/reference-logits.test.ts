@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { argmax } from "../../src/decode/sampler.ts";
 import { referenceModel } from "../helpers/model.ts";
 import fixture from "../fixtures/reference-logits.json";
 
@@ -44,17 +45,22 @@ describe("reference model numerics", () => {
     expect(Math.abs(q4 - fp32)).toBeLessThan(0.25);
   });
 
-  test("quantized greedy output stays sane: mostly the fp32 continuation", async () => {
-    const { generatePlain } = await import("../../src/decode/generate.ts");
-    const prompt = "import os\nimport sys\n\n\ndef main(argv):\n    ";
-    const ref = await generatePlain(await referenceModel("fp32"), prompt, { maxTokens: 24 });
-    for (const dtype of ["q8", "q4"] as const) {
-      const out = await generatePlain(await referenceModel(dtype), prompt, { maxTokens: 24 });
-      let same = 0;
-      while (same < ref.tokens.length && out.tokens[same] === ref.tokens[same]) same++;
-      console.log(`${dtype}: first ${same}/24 greedy tokens equal fp32's`);
-      expect(out.tokens.length).toBe(24);
-      expect(same).toBeGreaterThanOrEqual(4);
+  test("quantized models agree with fp32 on the next token almost everywhere (teacher-forced, held-out text)", async () => {
+    // Greedy continuations are no measure: one near tie (e.g. 8.362 vs 8.359) sends them apart.
+    const ref = await referenceModel("fp32");
+    const ids = ref.tokenizer.encode(HELDOUT, true).slice(0, 400);
+    const V = ref.lm.spec.vocabSize;
+    const argmaxes = async (dtype: "fp32" | "q8" | "q4") => {
+      const m = await referenceModel(dtype);
+      const logits = await m.lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
+      return ids.map((_, i) => argmax(logits, i * V, V));
+    };
+    const base = await argmaxes("fp32");
+    for (const [dtype, floor] of [["q8", 0.9], ["q4", 0.8]] as const) {
+      const other = await argmaxes(dtype);
+      const agree = other.filter((t, i) => t === base[i]).length / ids.length;
+      console.log(`${dtype}: next-token argmax equals fp32's at ${(agree * 100).toFixed(1)}% of ${ids.length} held-out positions`);
+      expect(agree).toBeGreaterThanOrEqual(floor);
     }
   });
 });
