@@ -15,7 +15,7 @@ export const DTYPE_SUFFIX = {
 export type Dtype = keyof typeof DTYPE_SUFFIX;
 
 /**
- * fp32 by default: on WASM the reference model runs q8 (int8 activations) faster, but int8
+ * fp32 by default: exact, and for the reference model on WASM also the fastest. int8
  * activation rounding turns the batch-size-dependent float noise of a tree forward into flipped
  * values and, at near ties, a different argmax, so only fp32 and q4 (fp32 activations) keep
  * speculative output exactly equal to plain output. See README, "Exactness".
