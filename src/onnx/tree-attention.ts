@@ -16,18 +16,7 @@
  */
 import { ATTENTION_BIAS_INPUT } from "../model/causal-lm.ts";
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
-
-/** Field numbers from onnx.proto3. */
-const MODEL = { graph: 7, opsetImport: 8 } as const;
-const GRAPH = { node: 1, input: 11 } as const;
-const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
-const ATTR = { name: 1, i: 3 } as const;
-const VALUE_INFO = { name: 1, type: 2 } as const;
-const TYPE = { tensor: 1 } as const;
-const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
-const SHAPE = { dim: 1 } as const;
-const DIM = { value: 1, param: 2 } as const;
-const FLOAT = 1;
+import { ATTR, DIM, defaultOpset, DTYPE, GRAPH, MODEL, NODE, nodeField, SHAPE, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
 
 export interface TreeAttentionResult {
   bytes: Uint8Array;
@@ -72,29 +61,11 @@ function renameInput(node: Field, index: number, name: string): Uint8Array {
   return bytesField(GRAPH.node, concat(parts));
 }
 
-function addNode(op: string, inputs: string[], outputs: string[], name: string): Uint8Array {
-  return bytesField(
-    GRAPH.node,
-    concat([...inputs.map((i) => stringField(NODE.input, i)), ...outputs.map((o) => stringField(NODE.output, o)), stringField(NODE.name, name), stringField(NODE.opType, op)]),
-  );
-}
-
 function biasInput(): Uint8Array {
   const dim = (f: Uint8Array) => bytesField(SHAPE.dim, f);
   const shape = concat([dim(varintField(DIM.value, 1)), dim(varintField(DIM.value, 1)), dim(stringField(DIM.param, "sequence_length")), dim(stringField(DIM.param, "total_sequence_length"))]);
-  const tensor = concat([varintField(TENSOR_TYPE.elemType, FLOAT), bytesField(TENSOR_TYPE.shape, shape)]);
+  const tensor = concat([varintField(TENSOR_TYPE.elemType, DTYPE.float), bytesField(TENSOR_TYPE.shape, shape)]);
   return bytesField(GRAPH.input, concat([stringField(VALUE_INFO.name, ATTENTION_BIAS_INPUT), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]));
-}
-
-function defaultOpset(model: Field[]): number {
-  for (const f of model) {
-    if (f.no !== MODEL.opsetImport) continue;
-    const sub = parseFields(f.body);
-    const domain = sub.find((x) => x.no === 1);
-    const version = sub.find((x) => x.no === 2);
-    if ((!domain || text(domain.body) === "" || text(domain.body) === "ai.onnx") && version) return version.value;
-  }
-  return 1;
 }
 
 export function addTreeAttention(bytes: Uint8Array): TreeAttentionResult {
@@ -130,10 +101,10 @@ export function addTreeAttention(bytes: Uint8Array): TreeAttentionResult {
     let bias = ATTENTION_BIAS_INPUT;
     if (castLike) {
       bias = `edgespec_tree_bias_cast_${k}`;
-      added.push(addNode("CastLike", [ATTENTION_BIAS_INPUT, scores], [bias], `edgespec_tree_cast_${k}`));
+      added.push(nodeField("CastLike", [ATTENTION_BIAS_INPUT, scores], [bias], `edgespec_tree_cast_${k}`));
     }
     const biased = `edgespec_tree_scores_${k}`;
-    added.push(addNode("Add", [scores, bias], [biased], `edgespec_tree_add_${k}`));
+    added.push(nodeField("Add", [scores, bias], [biased], `edgespec_tree_add_${k}`));
     replaced.set(sm.field, concat([...added.splice(0), renameInput(sm.field, 0, biased)]));
   });
   // Each new Add sits right before its Softmax, which keeps the node list topologically sorted.
