@@ -8,7 +8,7 @@
 import { finishStats, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { Sampler } from "../decode/sampler.ts";
-import type { DraftTree, Drafter } from "../drafters/types.ts";
+import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
@@ -60,6 +60,8 @@ export interface SpecStats extends GenerateStats {
 export interface SpecResult extends Omit<GenerateResult, "stats"> {
   stats: SpecStats;
 }
+
+const EMPTY_TREE: DraftTree = emptyTree();
 
 const costModels = new WeakMap<LanguageModel, Promise<VerifyCostModel>>();
 
@@ -127,8 +129,10 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     const past = cache.length;
     // Room: the tree must fit the context, and drafting past the token limit is wasted work.
     const room = Math.min(lm.spec.contextLength - past - 1, out.remaining - 1);
-    let tree: DraftTree | undefined;
+    let tree: DraftTree = EMPTY_TREE;
     let stepDrafterMs = 0;
+    // Whether this step's budget came from the policy (which then learns from the step).
+    const adaptive = drafter !== undefined && room > 0 && fixed === undefined;
     if (drafter && room > 0) {
       const budget = Math.min(fixed ?? policy.choose(), room);
       if (budget > 0) {
@@ -137,28 +141,14 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
         stepDrafterMs += performance.now() - d0;
         if (tree.size > budget) throw new EdgespecError("invalid_argument", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
         if (!treeAttention && tree.size > 0) tree = firstChain(tree);
-        if (tree.size === 0) tree = undefined;
       }
     }
-    if (!tree) {
-      logits = await lm.forward([root], [past], cache);
-      const next = sampler.pick(logits, 0, V);
-      if (drafter) {
-        const d0 = performance.now();
-        drafter.observe({ accepted: [next], verifiedTokens: [root], topK: topKRows(logits, 1, V, TOP_K), k: TOP_K });
-        stepDrafterMs += performance.now() - d0;
-        if (fixed === undefined && room > 0) policy.record(0, 0, stepDrafterMs);
-      }
-      drafterMs += stepDrafterMs;
-      steps++;
-      root = next;
-      emit(next, "model");
-      continue;
-    }
+    // An empty tree is a plain step: [root] alone, the bonus token is the model's next token.
     const fed = new Int32Array(tree.size + 1);
     fed[0] = root;
     fed.set(tree.tokens, 1);
-    logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias: treeAttention ? treeAttentionBias(tree, past) : undefined });
+    const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
+    logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
     const { path, bonus } = (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     if (path.length < tree.size) {
       const keep = new Int32Array(past + 1 + path.length);
@@ -166,20 +156,19 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       path.forEach((n, i) => (keep[past + 1 + i] = past + 1 + n));
       cache.keep(keep);
     }
-    const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
-    const d0 = performance.now();
-    drafter!.observe({ accepted, verifiedTokens: fed, topK: topKRows(logits, fed.length, V, TOP_K), k: TOP_K });
-    stepDrafterMs += performance.now() - d0;
+    if (drafter) {
+      const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
+      const d0 = performance.now();
+      drafter.observe({ accepted, verifiedTokens: fed, topK: topKRows(logits, fed.length, V, TOP_K), k: TOP_K });
+      stepDrafterMs += performance.now() - d0;
+      for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
+      for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;
+    }
     drafterMs += stepDrafterMs;
-    if (fixed === undefined) policy.record(tree.size, path.length, stepDrafterMs);
+    if (adaptive) policy.record(tree.size, path.length, stepDrafterMs);
     steps++;
     drafted += tree.size;
     acceptedDraft += path.length;
-    for (let i = 0; i < tree.size; i++) {
-      const s = (per[sourceName(drafter!, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 });
-      s.drafted++;
-    }
-    for (const n of path) per[sourceName(drafter!, tree, n)]!.accepted++;
     root = bonus;
     for (let i = 0; i < path.length && !finish; i++) emit(tree.tokens[path[i]!]!, sourceName(drafter!, tree, path[i]!));
     if (!finish) emit(bonus, "model");
