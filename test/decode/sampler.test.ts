@@ -30,6 +30,62 @@ describe("Sampler", () => {
     expect(p.size).toBe(2); // 3 and 3 share ~0.62 of the mass, one alone has ~0.31 < 0.5
   });
 
+  test("top-k then top-p: top-p's mass is taken over the top-k survivors, renormalised", () => {
+    // Unnormalised probabilities: the top 4 hold 0.7 of the mass; 6 tokens share the rest.
+    const p = [0.35, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05];
+    const row = Float32Array.from(p.map(Math.log));
+    const d = new Sampler({ temperature: 1, topK: 4, topP: 0.8, seed: 1 }).distribution(row, 0, p.length);
+    // Over the survivors: 0.5, 0.286, 0.143, 0.071 -> 0.8 is reached with 3 tokens (over the whole
+    // vocabulary it would take 7, clipped to 4 by top-k).
+    expect(d.size).toBe(3);
+    expect([...d.ids.subarray(0, 3)]).toEqual([0, 1, 2]);
+    const kept = 0.35 + 0.2 + 0.1;
+    for (let i = 0; i < 3; i++) expect(d.probs[i]!).toBeCloseTo(p[i]! / kept, 6);
+  });
+
+  test("the processed distribution equals a direct computation for many random rows and settings", () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const V = 5 + Math.floor(rng.next() * 40);
+      const row = Float32Array.from({ length: V }, () => (rng.next() - 0.5) * 8);
+      const temperature = 0.3 + rng.next() * 1.7;
+      const topK = Math.floor(rng.next() * (V + 2)); // 0 (off) .. past V
+      const topP = rng.next() < 0.3 ? 1 : 0.05 + rng.next() * 0.95;
+      const d = new Sampler({ temperature, topK, topP, seed: 1 }).distribution(row, 0, V);
+      // Reference: softmax(row / T), sort (ties by id), keep k, renormalise, keep the smallest
+      // prefix reaching p, renormalise.
+      const w = [...row].map((x) => Math.exp(x / temperature));
+      let order = w.map((_, i) => i).sort((a, b) => w[b]! - w[a]! || a - b);
+      if (topK > 0) order = order.slice(0, topK);
+      let mass = order.reduce((a, i) => a + w[i]!, 0);
+      if (topP < 1) {
+        let acc = 0;
+        let n = order.length;
+        for (let i = 0; i < order.length; i++) {
+          acc += w[order[i]!]! / mass;
+          if (acc >= topP) {
+            n = i + 1;
+            break;
+          }
+        }
+        order = order.slice(0, n);
+        mass = order.reduce((a, i) => a + w[i]!, 0);
+      }
+      expect(d.size).toBe(order.length);
+      expect([...d.ids.subarray(0, d.size)]).toEqual(order);
+      for (let i = 0; i < d.size; i++) expect(Math.abs(d.probs[i]! - w[order[i]!]! / mass)).toBeLessThan(1e-6);
+    }
+  });
+
+  test("top_k 1 is greedy at any temperature, whatever the seed", () => {
+    const rng = new Rng(5);
+    for (let trial = 0; trial < 50; trial++) {
+      const row = Float32Array.from({ length: 64 }, () => rng.next() * 10);
+      const s = new Sampler({ temperature: 2, topK: 1, seed: trial });
+      for (let i = 0; i < 5; i++) expect(s.pick(row, 0, 64)).toBe(argmax(row));
+    }
+  });
+
   test("draws follow the distribution (seeded, 20k draws, within 1.5% each)", () => {
     const s = new Sampler({ temperature: 1, seed: 42 });
     const counts = new Array(6).fill(0);

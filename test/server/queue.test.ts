@@ -42,7 +42,12 @@ describe("queue and aborts", () => {
     blocker.controller.abort();
     const all = await Promise.all(pending);
     expect(all.map((r) => r.status).sort()).toEqual([...Array(QUEUE).fill(200), 429]);
-    for (const r of all) if (r.status === 200) expect((await r.json()).choices[0].finish_reason).toBeDefined();
+    for (const r of all) {
+      if (r.status !== 200) continue;
+      const done = await r.json();
+      expect(["stop", "length"]).toContain(done.choices[0].finish_reason);
+      expect(done.usage.completion_tokens).toBeGreaterThan(0);
+    }
     expect(await server.metric("edgespec_requests_rejected_total", { reason: "queue_full" })).toBe(rejectedBefore + 1);
     await waitFor(async () => (await server.metric("edgespec_requests_queued")) === 0);
   });

@@ -1,0 +1,77 @@
+/**
+ * Request fields reach the engine as asked: the context boundary is exact (a prompt plus
+ * max_tokens that fills the context is served, one more token is refused), and top_k reaches the
+ * sampler (top_k 1 is greedy whatever the temperature and seed).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
+
+let server: TestServer;
+let ctx: number;
+beforeAll(async () => {
+  server = await startServer();
+  ctx = server.engine.requireModel().lm.spec.contextLength;
+});
+afterAll(() => server.close());
+
+const complete = (body: Record<string, unknown>) => postJson(`${server.url}/v1/completions`, { model: MODEL_ID, ...body });
+
+describe("context boundary", () => {
+  // Token-id prompts: their length is exact, whatever the tokenizer does with text.
+  const prompt = (n: number) => Array.from({ length: n }, (_, i) => 300 + (i % 50));
+
+  test("prompt + max_tokens exactly the context: served, to the last token", async () => {
+    const res = await complete({ prompt: prompt(ctx - 3), max_tokens: 3, temperature: 0, ignore_eos: true });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.usage.prompt_tokens).toBe(ctx - 3);
+    expect(body.usage.completion_tokens).toBe(3);
+    expect(body.choices[0].finish_reason).toBe("length");
+  });
+
+  test("one token over: 400 context_length_exceeded naming max_tokens", async () => {
+    const res = await complete({ prompt: prompt(ctx - 3), max_tokens: 4, temperature: 0 });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.code).toBe("context_length_exceeded");
+    expect(body.error.param).toBe("max_tokens");
+    expect(body.error.message).toContain(`you requested ${ctx + 1} tokens`);
+  });
+
+  test("a prompt that leaves one token of room, without max_tokens: served one token", async () => {
+    const res = await complete({ prompt: prompt(ctx - 1), temperature: 0, ignore_eos: true });
+    expect(res.status).toBe(200);
+    expect((await res.json()).usage.completion_tokens).toBe(1);
+    const full = await complete({ prompt: prompt(ctx), temperature: 0 });
+    expect(full.status).toBe(400);
+    expect((await full.json()).error.code).toBe("context_length_exceeded");
+  });
+});
+
+describe("sampling fields reach the sampler", () => {
+  const base = { prompt: "import os\n\ndef main(argv):\n", max_tokens: 24, ignore_eos: true };
+
+  test("temperature 2 with top_k 1 equals greedy, for several seeds", async () => {
+    const greedy = (await (await complete({ ...base, temperature: 0 })).json()).choices[0].text as string;
+    for (const seed of [1, 2, 3]) {
+      const res = await complete({ ...base, temperature: 2, top_k: 1, seed });
+      expect(res.status).toBe(200);
+      expect((await res.json()).choices[0].text).toBe(greedy);
+    }
+  });
+
+  test("temperature 2 without top_k does not (the test above can fail)", async () => {
+    const greedy = (await (await complete({ ...base, temperature: 0 })).json()).choices[0].text as string;
+    const texts = await Promise.all([1, 2, 3].map(async (seed) => (await (await complete({ ...base, temperature: 2, seed })).json()).choices[0].text as string));
+    expect(texts.some((t) => t !== greedy)).toBe(true);
+  });
+
+  test("the same seed gives the same sampled text; top_p narrows it to greedy when tiny", async () => {
+    const a = (await (await complete({ ...base, temperature: 1, seed: 7 })).json()).choices[0].text;
+    const b = (await (await complete({ ...base, temperature: 1, seed: 7 })).json()).choices[0].text;
+    expect(a).toBe(b);
+    const greedy = (await (await complete({ ...base, temperature: 0 })).json()).choices[0].text;
+    const tinyP = (await (await complete({ ...base, temperature: 1.5, top_p: 1e-6, seed: 3 })).json()).choices[0].text;
+    expect(tinyP).toBe(greedy);
+  });
+});
