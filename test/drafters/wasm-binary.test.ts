@@ -5,24 +5,22 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { KernelLoader, KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
+import { debianRust, RUST_REQUIREMENT, testWhen } from "../helpers/requirements.ts";
 import { WASM_PATH } from "./helpers.ts";
 
 const CRATE = new URL("../../wasm/", import.meta.url).pathname;
 const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 const manifest = JSON.parse(readFileSync(`${CRATE}pkg/manifest.json`, "utf8")) as { binary: string; binarySha256: string; sourcesSha256: string; rustc: string };
 
-/** Debian's rustc and wasm32 std, as build.sh uses them; the rebuild check needs the very version that built the binary. */
-function toolchain(): string {
-  if (!existsSync("/usr/lib/rustlib/wasm32-unknown-unknown") || !existsSync("/usr/bin/cargo")) return "";
-  const r = Bun.spawnSync(["/usr/bin/rustc", "--version"]);
-  return r.exitCode === 0 ? r.stdout.toString().trim() : "";
-}
-const sameToolchain = toolchain() === manifest.rustc;
+// Debian's toolchain as build.sh uses it; the rebuild check needs the very rustc that built the binary.
+const rust = debianRust();
 
 describe("committed WASM binary", () => {
   test("matches the sources it was built from (run wasm/build.sh after editing wasm/)", async () => {
@@ -35,11 +33,25 @@ describe("committed WASM binary", () => {
     expect(`wasm/pkg/${manifest.binary}`).toBe(KERNELS_WASM_PATH);
   });
 
-  // Without the toolchain (or with another rustc) this is skipped; the source hash above still runs.
-  test.skipIf(!sameToolchain)(`rebuilding with ${manifest.rustc} gives the committed bytes (wasm/build.sh --check)`, () => {
+  // Without the toolchain this is skipped (failed under CI); the source hash above still runs.
+  testWhen(rust.ok && rust.rustc === manifest.rustc, `${RUST_REQUIREMENT}, rustc = ${manifest.rustc}`)(`rebuilding with ${manifest.rustc} gives the committed bytes (wasm/build.sh --check)`, () => {
     const r = Bun.spawnSync(["sh", `${CRATE}build.sh`, "--check"]);
     expect(`${r.stdout}${r.stderr}`).toContain("is current");
     expect(r.exitCode).toBe(0);
+  });
+
+  // The crate's own unit tests (wasm/src/*.rs) on the host, with the same Debian toolchain.
+  testWhen(rust.ok, RUST_REQUIREMENT)("the crate's Rust unit tests pass (cargo test)", () => {
+    const target = mkdtempSync(join(tmpdir(), "edgespec-cargo-"));
+    try {
+      const r = Bun.spawnSync(["/usr/bin/cargo", "test", "--locked", "--offline", "-j2"], { cwd: CRATE, env: { ...process.env, RUSTC: "/usr/bin/rustc", CARGO_TARGET_DIR: target } });
+      const out = `${r.stdout}${r.stderr}`;
+      if (r.exitCode !== 0) throw new Error(out);
+      const passed = [...out.matchAll(/test result: ok\. (\d+) passed; 0 failed/g)].reduce((a, m) => a + Number(m[1]), 0);
+      expect(passed).toBeGreaterThanOrEqual(14);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 
   test("has no imports and uses SIMD", async () => {

@@ -41,8 +41,10 @@ describe("reference model numerics", () => {
     const q4 = await heldOutLoss("q4");
     console.log(`held-out loss (nats/token): fp32 ${fp32.toFixed(3)}, q8 ${q8.toFixed(3)}, q4 ${q4.toFixed(3)}; uniform ${Math.log(4096).toFixed(3)}`);
     expect(fp32).toBeLessThan(Math.log(4096) - 2);
-    expect(Math.abs(q8 - fp32)).toBeLessThan(0.05);
-    expect(Math.abs(q4 - fp32)).toBeLessThan(0.25);
+    // Measured gaps: q8 +0.002, q4 +0.011 nats (fp32 4.332); bounds are ~4x those, so a broken
+    // quantizer or a wrong dequantization scale fails here.
+    expect(Math.abs(q8 - fp32)).toBeLessThan(0.008);
+    expect(Math.abs(q4 - fp32)).toBeLessThan(0.045);
   });
 
   test("quantized models agree with fp32 on the next token almost everywhere (teacher-forced, held-out text)", async () => {
@@ -56,7 +58,8 @@ describe("reference model numerics", () => {
       return ids.map((_, i) => argmax(logits, i * V, V));
     };
     const base = await argmaxes("fp32");
-    for (const [dtype, floor] of [["q8", 0.9], ["q4", 0.8]] as const) {
+    // Measured: q8 95.5%, q4 89.3%; the floors sit a few positions below.
+    for (const [dtype, floor] of [["q8", 0.94], ["q4", 0.87]] as const) {
       const other = await argmaxes(dtype);
       const agree = other.filter((t, i) => t === base[i]).length / ids.length;
       console.log(`${dtype}: next-token argmax equals fp32's at ${(agree * 100).toFixed(1)}% of ${ids.length} held-out positions`);

@@ -4,6 +4,9 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { BIN, REPO, run } from "../helpers/model.ts";
+import { denoHasWebGpu, testWhen, WEBGPU_REQUIREMENT } from "../helpers/requirements.ts";
+
+const webgpu = await denoHasWebGpu();
 
 const PROMPTS = ["import os\n\ndef read_config(path):\n", "interface Options {\n  /** The"];
 
@@ -32,14 +35,8 @@ describe("greedy output across runtimes", () => {
     });
   }
 
-  test("Deno WebGPU agrees with WASM (fp32)", async () => {
-    const probe = await run([BIN.deno[0]!, "eval", "console.log(!!(await navigator.gpu?.requestAdapter()))"]);
-    if (probe.stdout.trim() !== "true") {
-      // CI installs mesa-vulkan-drivers, so an adapter must exist there.
-      if (process.env.CI) throw new Error("no WebGPU adapter under Deno in CI (is mesa-vulkan-drivers installed?)");
-      console.warn("skipped: no WebGPU adapter under Deno on this machine");
-      return;
-    }
+  // CI installs mesa-vulkan-drivers, so an adapter must exist there.
+  testWhen(webgpu, WEBGPU_REQUIREMENT)("Deno WebGPU agrees with WASM (fp32)", async () => {
     const prompt = PROMPTS[0]!;
     const wasm = await greedy(BIN.deno, prompt, ["--dtype", "fp32", "--device", "wasm"]);
     const gpu = await run([...BIN.deno, "generate", "--prompt", prompt, "--max-tokens", "12", "--json", "--dtype", "fp32", "--device", "webgpu"]);

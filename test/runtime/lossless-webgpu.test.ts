@@ -1,21 +1,31 @@
-/** Lossless greedy decoding on Deno's WebGPU backend (llvmpipe in CI), fp32 and q4, every drafter. */
-import { expect, test } from "bun:test";
+/**
+ * Lossless greedy decoding on Deno's WebGPU backend (llvmpipe in CI): every drafter, with tree
+ * attention, reproduces plain output token for token over 32 tokens, fp32 and q4, and each of
+ * them gets drafts accepted (so the tree verify and KV compaction paths really ran on the GPU).
+ */
+import { expect } from "bun:test";
+import { DRAFTER_NAMES } from "../../src/drafters/index.ts";
 import { BIN, REPO, run } from "../helpers/model.ts";
+import { denoHasWebGpu, testWhen, WEBGPU_REQUIREMENT } from "../helpers/requirements.ts";
 
-test("WebGPU (Deno): every drafter reproduces plain greedy output, fp32 and q4", async () => {
-  const probe = await run([BIN.deno[0]!, "eval", "console.log(!!(await navigator.gpu?.requestAdapter()))"]);
-  if (probe.stdout.trim() !== "true") {
-    if (process.env.CI) throw new Error("no WebGPU adapter under Deno in CI (is mesa-vulkan-drivers installed?)");
-    console.warn("skipped: no WebGPU adapter under Deno on this machine");
-    return;
-  }
-  const r = await run([BIN.deno[0]!, "run", "-A", `${REPO}test/runtime/lossless-webgpu.deno.ts`]);
+const TOKENS = 32;
+type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean };
+
+testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafter reproduces ${TOKENS} plain greedy tokens with drafts accepted, fp32 and q4`, async () => {
+  const r = await run([BIN.deno[0]!, "run", "-A", `${REPO}test/runtime/lossless-webgpu.deno.ts`, String(TOKENS)]);
   if (r.code !== 0) throw new Error(r.stderr);
-  const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as { dtype: string; backend: string; plain: number[]; drafters: Record<string, number[]> }[];
-  expect(results.length).toBe(4);
+  const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as { dtype: string; backend: string; plain: number[]; drafters: Record<string, Run> }[];
+  expect(results.map((x) => x.dtype)).toEqual(["fp32", "fp32", "q4"]);
+  const expected = DRAFTER_NAMES.filter((n) => n !== "none");
   for (const res of results) {
     expect(res.backend).toBe("webgpu");
-    expect(res.plain.length).toBe(12);
-    for (const tokens of Object.values(res.drafters)) expect(tokens).toEqual(res.plain);
+    expect(res.plain.length).toBe(TOKENS);
+    expect(Object.keys(res.drafters).sort()).toEqual([...expected].sort());
+    for (const [name, d] of Object.entries(res.drafters)) {
+      expect({ name, tokens: d.tokens }).toEqual({ name, tokens: res.plain });
+      expect(d.treeAttention).toBe(true);
+      expect(d.accepted).toBeGreaterThan(0);
+      expect(d.steps + d.accepted).toBe(TOKENS - 1);
+    }
   }
-});
+}, 400_000);

@@ -3,11 +3,12 @@
  * from accepted drafts by drafter, and shows tokens/s and mean accepted length. The screenshot is
  * saved to .artifacts/server/playground.png (gitignored) for people to look at.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO } from "../helpers/model.ts";
+import { testWhen } from "../helpers/requirements.ts";
 import { type Browser, findChromium, launch } from "./cdp.ts";
 import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
 
@@ -26,13 +27,9 @@ afterAll(async () => {
   rmSync(profile, { recursive: true, force: true });
 });
 
-test("playground: streamed text highlighted by drafter, live figures, screenshot", async () => {
-  if (!exe || !browser) {
-    // CI installs Debian's chromium (.ci/run); elsewhere the test says why it did nothing.
-    if (process.env.CI) throw new Error("chromium is not installed (apt-get install chromium)");
-    console.warn("skipped: no chromium on this machine");
-    return;
-  }
+// CI installs Debian's chromium (.ci/run); elsewhere the test is skipped, saying why.
+testWhen(!!exe, "chromium (apt-get install chromium)")("playground: streamed text highlighted by drafter, live figures, screenshot", async () => {
+  if (!browser) throw new Error(`chromium at ${exe} did not start`);
   const prompt = "def fibonacci(n):";
   const body = { model: MODEL_ID, prompt, max_tokens: 60, temperature: 0, ignore_eos: true };
   const plain = (await (await postJson(`${server.url}/v1/completions`, body)).json()).choices[0].text as string;
