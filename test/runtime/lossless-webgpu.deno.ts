@@ -6,6 +6,7 @@ import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/draf
 import { generate } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/model/load.ts";
 
+declare const Deno: { args: string[] };
 const MAX_TOKENS = Number(Deno.args[0] ?? 32);
 // Copy-heavy prompts: their continuations repeat what came before, so every drafter gets drafts accepted.
 const PROMPTS = [

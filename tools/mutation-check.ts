@@ -1,0 +1,168 @@
+/**
+ * A short mutation check: applies small, realistic bugs one at a time to a temporary copy of the
+ * repository and runs the tests that should catch each. A bug the tests let through ("survived")
+ * is a weak spot to fix before a user finds it.
+ *
+ *   bun tools/mutation-check.ts            every mutation (a few minutes on 2 cores)
+ *   bun tools/mutation-check.ts budget     only mutations whose name contains "budget"
+ *
+ * Exit status 1 when a mutation survives or no longer applies (its source text changed: update it).
+ */
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+interface Mutation {
+  name: string;
+  file: string;
+  /** Exact source text, found exactly once, and what it becomes. */
+  from: string;
+  to: string;
+  /** Test files (relative to the repository) that must fail with the bug in place. */
+  tests: string[];
+}
+
+const MUTATIONS: Mutation[] = [
+  {
+    name: "server: prompt + max_tokens exactly filling the context is refused",
+    file: "src/server/generation.ts",
+    from: "if (ids.length + maxTokens > ctx || maxTokens < 1) {",
+    to: "if (ids.length + maxTokens >= ctx || maxTokens < 1) {",
+    tests: ["test/server/sampling-params.test.ts"],
+  },
+  {
+    name: "server: top_k not passed to the sampler",
+    file: "src/server/generation.ts",
+    from: "topP: req.topP, topK: req.topK,",
+    to: "topP: req.topP, topK: 0,",
+    tests: ["test/server/sampling-params.test.ts"],
+  },
+  {
+    name: "output: held-back bytes dropped when max tokens ends mid-character",
+    file: "src/decode/output.ts",
+    from: "if (atLimit) piece += this.detok.flush();",
+    to: "if (atLimit) piece += \"\";",
+    tests: ["test/decode/output-cuts.test.ts"],
+  },
+  {
+    name: "output: stop-string hold-back one character short",
+    file: "src/decode/output.ts",
+    from: "for (let k = Math.min(s.length - 1, candidate.length); k > hold; k--) {",
+    to: "for (let k = Math.min(s.length - 2, candidate.length); k > hold; k--) {",
+    tests: ["test/decode/output-cuts.test.ts", "test/decode/output.test.ts"],
+  },
+  {
+    name: "sampler: top-p mass over the whole vocabulary, not the top-k survivors",
+    file: "src/decode/sampler.ts",
+    from: "acc += scratch[sorted[i]!]! / kept;",
+    to: "acc += scratch[sorted[i]!]! / scratch.reduce((a, b) => a + b, 0);",
+    tests: ["test/decode/sampler.test.ts"],
+  },
+  {
+    name: "stats: meanAcceptedLength from another formula than documented",
+    file: "src/engine/generate.ts",
+    from: "meanAcceptedLength: steps ? Math.round(((out.tokens.length - 1) / steps) * 1000) / 1000 : 0,",
+    to: "meanAcceptedLength: steps ? Math.round(((acceptedDraft + steps) / steps) * 1000) / 1000 : 0,",
+    tests: ["test/engine/stats.test.ts"],
+  },
+  {
+    name: "budget: the policy chooses the worst budget",
+    file: "src/engine/budget.ts",
+    from: "if (this.score(i) > this.score(best)) best = i;",
+    to: "if (this.score(i) < this.score(best)) best = i;",
+    tests: ["test/engine/budget.test.ts"],
+  },
+  {
+    name: "budget: exploration never happens",
+    file: "src/engine/budget.ts",
+    from: "if (this.step % 8 === 0) {",
+    to: "if (this.step % 8 === 99) {",
+    tests: ["test/engine/budget.test.ts"],
+  },
+  {
+    name: "cost model: no interpolation between measured points",
+    file: "src/engine/cost-model.ts",
+    from: "return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));",
+    to: "return Math.max(p[0]!.ms, b.ms);",
+    tests: ["test/engine/budget.test.ts"],
+  },
+  {
+    name: "engine: accepted path not compacted in the KV cache",
+    file: "src/engine/generate.ts",
+    from: "      cache.keep(keep);",
+    to: "      void keep;",
+    tests: ["test/engine/engine.test.ts"],
+  },
+  {
+    name: "requirements: a missing requirement is skipped under CI too",
+    file: "test/helpers/requirements.ts",
+    from: "  if (IN_CI) {",
+    to: "  if (IN_CI && false) {",
+    tests: ["test/ci/requirements.test.ts"],
+  },
+];
+
+const REPO = join(dirname(new URL(import.meta.url).pathname), "..");
+const BUN = join(REPO, "node_modules", ".bin", "bun");
+
+function trackedFiles(): string[] {
+  const r = Bun.spawnSync(["git", "ls-files", "-co", "--exclude-standard"], { cwd: REPO });
+  if (r.exitCode !== 0) throw new Error(`git ls-files failed: ${r.stderr}`);
+  return r.stdout.toString().split("\n").filter(Boolean);
+}
+
+/** A copy of the working tree (node_modules linked, not copied) where one file is changed. */
+function copyOf(files: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-mutant-"));
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(REPO, f), join(dir, f));
+  }
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+async function runTests(dir: string, tests: string[]): Promise<{ code: number; tail: string }> {
+  const p = Bun.spawn([BUN, "test", "--timeout", "180000", ...tests.map((t) => `./${t}`)], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" } });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const lines = (out + err).split("\n").filter((l) => /^\(fail\)| fail$| pass$/.test(l.trim()) || l.startsWith("(fail)"));
+  return { code, tail: lines.slice(0, 4).join(" | ") };
+}
+
+const filter = process.argv[2];
+const chosen = MUTATIONS.filter((m) => !filter || m.name.includes(filter));
+const files = trackedFiles();
+const dir = copyOf(files);
+let bad = 0;
+try {
+  // The unmutated copy must pass the chosen tests, or a "caught" mutation means nothing.
+  const allTests = [...new Set(chosen.flatMap((m) => m.tests))];
+  const base = await runTests(dir, allTests);
+  if (base.code !== 0) throw new Error(`the tests fail without any mutation: ${base.tail}`);
+  console.log(`baseline: ${allTests.length} test files pass`);
+  for (const m of chosen) {
+    const path = join(dir, m.file);
+    const original = readFileSync(path, "utf8");
+    const at = original.indexOf(m.from);
+    if (at < 0 || original.indexOf(m.from, at + 1) >= 0) {
+      console.log(`STALE     ${m.name}: its source text is not found exactly once in ${m.file}`);
+      bad++;
+      continue;
+    }
+    writeFileSync(path, original.replace(m.from, m.to));
+    const t0 = performance.now();
+    const r = await runTests(dir, m.tests);
+    writeFileSync(path, original);
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    if (r.code === 0) {
+      bad++;
+      console.log(`SURVIVED  ${m.name} (${m.tests.join(", ")} still pass, ${s} s)`);
+    } else {
+      console.log(`caught    ${m.name} (${s} s: ${r.tail})`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(bad ? `${bad} of ${chosen.length} mutations not caught` : `all ${chosen.length} mutations caught`);
+process.exit(bad ? 1 : 0);
