@@ -20,6 +20,8 @@ interface Mutation {
   to: string;
   /** Test files (relative to the repository) that must fail with the bug in place. */
   tests: string[];
+  /** Further edits that belong to the same bug (applied together). */
+  also?: { file: string; from: string; to: string }[];
 }
 
 const MUTATIONS: Mutation[] = [
@@ -94,6 +96,35 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/engine.test.ts"],
   },
   {
+    name: "layout: a graph without position_ids still gets tree attention",
+    file: "src/model/layout.ts",
+    from: 'treeBlocker: positions === "from-mask" ?',
+    to: 'treeBlocker: positions === "never" ?',
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
+    name: "layout: no position_ids, tree attention given and the position guard gone (silently wrong output)",
+    file: "src/model/layout.ts",
+    from: 'treeBlocker: positions === "from-mask" ?',
+    to: 'treeBlocker: positions === "never" ?',
+    also: [{ file: "src/model/causal-lm.ts", from: "if (positions[i] !== cache.length + i) {", to: "if (positions[i] !== positions[i]) {" }],
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
+    name: "layout: logits-to-keep input not recognised",
+    file: "src/model/layout.ts",
+    from: 'const LOGITS_TO_KEEP = ["num_logits_to_keep", "logits_to_keep"];',
+    to: 'const LOGITS_TO_KEEP = ["num_logits_to_keep"];',
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
+    name: "feeds: logits-to-keep fed with 1 (the last row only)",
+    file: "src/model/causal-lm.ts",
+    from: "BigInt64Array.of(BigInt(s))",
+    to: "BigInt64Array.of(1n)",
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
     name: "requirements: a missing requirement is skipped under CI too",
     file: "test/helpers/requirements.ts",
     from: "  if (IN_CI) {",
@@ -141,18 +172,27 @@ try {
   if (base.code !== 0) throw new Error(`the tests fail without any mutation: ${base.tail}`);
   console.log(`baseline: ${allTests.length} test files pass`);
   for (const m of chosen) {
-    const path = join(dir, m.file);
-    const original = readFileSync(path, "utf8");
-    const at = original.indexOf(m.from);
-    if (at < 0 || original.indexOf(m.from, at + 1) >= 0) {
-      console.log(`STALE     ${m.name}: its source text is not found exactly once in ${m.file}`);
+    const edits = [{ file: m.file, from: m.from, to: m.to }, ...(m.also ?? [])];
+    const originals = new Map<string, string>();
+    let stale = "";
+    for (const e of edits) {
+      const path = join(dir, e.file);
+      const text = readFileSync(path, "utf8");
+      if (!originals.has(path)) originals.set(path, text);
+      const at = text.indexOf(e.from);
+      if (at < 0 || text.indexOf(e.from, at + 1) >= 0) stale = e.file;
+      else writeFileSync(path, text.replace(e.from, e.to));
+    }
+    const restore = () => originals.forEach((text, path) => writeFileSync(path, text));
+    if (stale) {
+      restore();
+      console.log(`STALE     ${m.name}: its source text is not found exactly once in ${stale}`);
       bad++;
       continue;
     }
-    writeFileSync(path, original.replace(m.from, m.to));
     const t0 = performance.now();
     const r = await runTests(dir, m.tests);
-    writeFileSync(path, original);
+    restore();
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     if (r.code === 0) {
       bad++;

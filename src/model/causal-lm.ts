@@ -9,6 +9,7 @@ import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
 import { KvCache, type KvType } from "./kv-cache.ts";
+import type { ModelLayout } from "./layout.ts";
 
 export interface ForwardOptions {
   /**
@@ -24,6 +25,8 @@ export interface ModelInfo {
   kvType: KvType;
   file: string;
   inputNames: readonly string[];
+  /** The graph's layout as found at load (positions, logits-to-keep, external data). */
+  layout: ModelLayout;
   /**
    * Activations are quantized to int8 at run time (DynamicQuantizeLinear): speculative output then
    * equals plain output except where a rounding flip meets a near tie (README, "Exactness").
@@ -97,8 +100,21 @@ export class CausalLM implements LanguageModel {
       [IO.inputIds]: new this.ort.Tensor("int64", ids, [1, s]),
       [IO.attentionMask]: new this.ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
     };
-    if (this.info.inputNames.includes(IO.positionIds)) {
+    const { layout } = this.info;
+    if (layout.positions === "input") {
       feeds[IO.positionIds] = new this.ort.Tensor("int64", pos, [1, s]);
+    } else {
+      // The graph places token i at past + i: any other position (a tree node's depth) would be
+      // silently wrong, so it is refused rather than computed.
+      for (let i = 0; i < s; i++) {
+        if (positions[i] !== cache.length + i) {
+          throw new EdgespecError("invalid_argument", "this model graph derives positions from attention_mask: tokens must sit at consecutive positions after the cache (no tree verify)");
+        }
+      }
+    }
+    if (layout.logitsToKeep) {
+      // Logits for every fed token: verification reads a row per tree node.
+      feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(s)), []);
     }
     if (opts.attentionBias) {
       if (!this.acceptsAttentionBias) {

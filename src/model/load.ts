@@ -9,7 +9,9 @@ import { CausalLM, type LanguageModel } from "./causal-lm.ts";
 import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkCausalLmIo } from "./io-names.ts";
+import { describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
+import { readGraphIo } from "../onnx/graph-io.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
@@ -65,13 +67,14 @@ async function chooseDevice(host: Host, choice: DeviceChoice): Promise<Device> {
   return gpu ? "webgpu" : "wasm";
 }
 
-/** External data files the way Optimum names them: model.onnx_data, model.onnx_data_1, ... */
-async function externalData(host: Host, onnxDir: string, file: string): Promise<{ path: string; data: Uint8Array }[]> {
+/** The external data files the graph names (whatever the exporter called them), next to it. */
+async function externalData(host: Host, onnxDir: string, file: string, names: readonly string[]): Promise<{ path: string; data: Uint8Array }[]> {
   const out: { path: string; data: Uint8Array }[] = [];
-  for (let i = 0; ; i++) {
-    const name = i === 0 ? `${file}_data` : `${file}_data_${i}`;
+  for (const name of names) {
     const path = host.join(onnxDir, name);
-    if (!(await host.isFile(path))) break;
+    if (name.includes("..") || name.startsWith("/") || !(await host.isFile(path))) {
+      throw new EdgespecError("model_file_missing", `${file} keeps weights in external data file "${name}", which is not in ${onnxDir}`);
+    }
     out.push({ path: name, data: await host.readFile(path) });
   }
   return out;
@@ -123,8 +126,11 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }
   let bytes = await host.readFile(onnxPath);
+  const layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(bytes)));
   let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
-  if (opts.treeAttention !== false) {
+  if (opts.treeAttention !== false && layout.treeBlocker) {
+    treeAttention = { enabled: false, reason: layout.treeBlocker };
+  } else if (opts.treeAttention !== false) {
     const r = rewriteOrExplain(onnxPath, () => addTreeAttention(bytes));
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
@@ -138,7 +144,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
     graphOptimizationLevel: "all",
-    externalData: await externalData(host, onnxDir, file),
+    externalData: await externalData(host, onnxDir, file, layout.externalFiles),
   };
   let session: InferenceSession;
   try {
@@ -151,9 +157,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (layers !== spec.numLayers) {
     throw new EdgespecError("model_invalid", `config.json says ${spec.numLayers} layers but ${file} has KV inputs for ${layers}`);
   }
-  const kvMeta = session.inputMetadata?.find((m) => m.name === "past_key_values.0.key");
-  const kvType = kvMeta && "type" in kvMeta && kvMeta.type === "float16" ? "float16" : "float32";
-  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType, file: onnxPath, inputNames: session.inputNames, treeAttention, int8Activations });
+  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType: layout.kvType, file: onnxPath, inputNames: session.inputNames, layout, treeAttention, int8Activations });
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };

@@ -5,17 +5,19 @@
 import { bytesField, concat, type Field, int64Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
 
 export const MODEL = { graph: 7, opsetImport: 8 } as const;
-export const GRAPH = { node: 1, initializer: 5, input: 11 } as const;
+export const GRAPH = { node: 1, initializer: 5, input: 11, output: 12 } as const;
 export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 export const ATTR = { name: 1, i: 3, ints: 8, type: 20 } as const;
 export const ATTR_TYPE = { int: 2, ints: 7 } as const;
-export const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9 } as const;
+export const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
+/** StringStringEntryProto (TensorProto.external_data entries). */
+export const ENTRY = { key: 1, value: 2 } as const;
 export const VALUE_INFO = { name: 1, type: 2 } as const;
 export const TYPE = { tensor: 1 } as const;
 export const TENSOR_TYPE = { elemType: 1, shape: 2 } as const;
 export const SHAPE = { dim: 1 } as const;
 export const DIM = { value: 1, param: 2 } as const;
-export const DTYPE = { float: 1, uint8: 2, int64: 7 } as const;
+export const DTYPE = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 
 /** A GraphProto `node` field. */
 export function nodeField(op: string, inputs: string[], outputs: string[], name: string, attrs: Uint8Array[] = []): Uint8Array {

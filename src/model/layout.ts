@@ -1,0 +1,55 @@
+/**
+ * One description of a model graph's layout, found once at load from what the graph declares:
+ * KV dtype, how positions enter, whether logits are trimmed by a logits-to-keep input, and which
+ * external data files hold its weights. Feeds, the KV cache and the tree rewrite read this, so
+ * no exporter's naming is hard-coded elsewhere.
+ */
+import { EdgespecError } from "../errors.ts";
+import type { GraphIo, GraphValue } from "../onnx/graph-io.ts";
+import { DTYPE } from "../onnx/schema.ts";
+import { IO } from "./io-names.ts";
+import type { KvType } from "./kv-cache.ts";
+
+/** Scalar inputs newer exports (Optimum, transformers.js) use to compute logits for the last k tokens only. */
+const LOGITS_TO_KEEP = ["num_logits_to_keep", "logits_to_keep"];
+
+export interface ModelLayout {
+  inputs: readonly GraphValue[];
+  outputs: readonly GraphValue[];
+  kvType: KvType;
+  /**
+   * "input": the graph takes `position_ids`, so every tree node gets its own position (past +
+   * depth). "from-mask": the graph derives positions from `attention_mask` (past + index), which
+   * is wrong for tree nodes: such a graph must not get tree attention.
+   */
+  positions: "input" | "from-mask";
+  /** A logits-to-keep input, fed with the number of tokens so every fed token gets its logits. */
+  logitsToKeep?: string;
+  /** External data files the graph's initializers name, in first-use order. */
+  externalFiles: readonly string[];
+  /** Why tree verification cannot be offered for this layout (decided before any rewrite). */
+  treeBlocker?: string;
+}
+
+function kvTypeOf(io: GraphIo): KvType {
+  const past = io.inputs.find((v) => v.name === IO.pastKey(0));
+  if (!past) return "float32"; // checkCausalLmIo reports the missing KV inputs
+  if (past.elemType === DTYPE.float16) return "float16";
+  if (past.elemType === DTYPE.float || past.elemType === 0) return "float32";
+  throw new EdgespecError("model_invalid", `KV cache input ${past.name} has element type ${past.elemType}; edgespec supports float32 and float16`);
+}
+
+export function describeLayout(io: GraphIo): ModelLayout {
+  const names = new Set(io.inputs.map((v) => v.name));
+  const positions = names.has(IO.positionIds) ? "input" : "from-mask";
+  const logitsToKeep = LOGITS_TO_KEEP.find((n) => names.has(n));
+  return {
+    inputs: io.inputs,
+    outputs: io.outputs,
+    kvType: kvTypeOf(io),
+    positions,
+    logitsToKeep,
+    externalFiles: io.externalFiles,
+    treeBlocker: positions === "from-mask" ? "the graph has no position_ids input (it derives positions from attention_mask), so tree nodes cannot get their own positions" : undefined,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * What a model's graph declares at its edges, read from the protobuf without decoding weights:
+ * inputs and outputs (name, element type, rank) and the external data files its initializers
+ * name (`external_data` entries with key "location"). Exporters name those files differently
+ * (Optimum `model.onnx_data`, onnxruntime-genai `model.onnx.data`, transformers.js
+ * `model_q4f16.onnx_data`, chunked `…_data_1`): the graph says which, so nothing is guessed.
+ */
+import { EdgespecError } from "../errors.ts";
+import { type Field, parseFields, text } from "./protobuf.ts";
+import { ENTRY, GRAPH, MODEL, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
+
+export interface GraphValue {
+  name: string;
+  /** TensorProto.DataType (schema.ts DTYPE; 0 when the graph does not say). */
+  elemType: number;
+  /** Number of dimensions, when the graph declares a shape. */
+  rank?: number;
+}
+
+export interface GraphIo {
+  inputs: GraphValue[];
+  outputs: GraphValue[];
+  /** External data files named by initializers, in first-use order. */
+  externalFiles: string[];
+}
+
+function value(field: Field): GraphValue {
+  const v: GraphValue = { name: "", elemType: 0 };
+  for (const f of parseFields(field.body)) {
+    if (f.no === VALUE_INFO.name) v.name = text(f.body);
+    else if (f.no === VALUE_INFO.type) {
+      const tensor = parseFields(f.body).find((t) => t.no === TYPE.tensor);
+      if (!tensor) continue;
+      for (const t of parseFields(tensor.body)) {
+        if (t.no === TENSOR_TYPE.elemType) v.elemType = t.value;
+        else if (t.no === TENSOR_TYPE.shape) v.rank = parseFields(t.body).length;
+      }
+    }
+  }
+  return v;
+}
+
+function externalLocation(initializer: Field): string | undefined {
+  const tensor = parseFields(initializer.body);
+  if (!tensor.some((t) => t.no === TENSOR.dataLocation && t.value === 1)) return undefined;
+  for (const e of tensor.filter((t) => t.no === TENSOR.externalData)) {
+    const kv = parseFields(e.body);
+    const key = kv.find((x) => x.no === ENTRY.key);
+    const val = kv.find((x) => x.no === ENTRY.value);
+    if (key && val && text(key.body) === "location") return text(val.body);
+  }
+  const name = tensor.find((t) => t.no === TENSOR.name);
+  throw new EdgespecError("model_invalid", `initializer ${name ? text(name.body) : "?"} is stored externally but names no location`);
+}
+
+export function readGraphIo(bytes: Uint8Array): GraphIo {
+  const graphField = parseFields(bytes).find((f) => f.no === MODEL.graph);
+  if (!graphField) throw new EdgespecError("model_invalid", "no graph in the ONNX model");
+  const io: GraphIo = { inputs: [], outputs: [], externalFiles: [] };
+  const files = new Set<string>();
+  for (const f of parseFields(graphField.body)) {
+    if (f.no === GRAPH.input) io.inputs.push(value(f));
+    else if (f.no === GRAPH.output) io.outputs.push(value(f));
+    else if (f.no === GRAPH.initializer) {
+      const loc = externalLocation(f);
+      if (loc !== undefined) files.add(loc);
+    }
+  }
+  // Older exporters list initializers among the inputs too; those are not fed.
+  io.externalFiles = [...files];
+  return io;
+}

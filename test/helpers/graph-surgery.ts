@@ -1,0 +1,113 @@
+/**
+ * Replicas of real export layouts made from the reference model by editing its graph, so loading
+ * code is tested on the shapes users bring without downloading anything:
+ * - `withoutPositionIds`: positions computed inside the graph from attention_mask (as some Gemma
+ *   and other exports do), no position_ids input;
+ * - `withLogitsToKeep`: a scalar `num_logits_to_keep` input that trims logits to the last k rows
+ *   (newer Optimum / transformers.js exports);
+ * - `toExternalData`: weights moved to external files under any name, optionally chunked.
+ */
+import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
+import { DIM, DTYPE, ENTRY, GRAPH, initializerField, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
+
+const i64 = (...vs: number[]) => {
+  const b = new Uint8Array(8 * vs.length);
+  const dv = new DataView(b.buffer);
+  vs.forEach((v, i) => dv.setBigInt64(8 * i, BigInt(v), true));
+  return b;
+};
+const I64_MAX = 2 ** 62;
+
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): Uint8Array {
+  const shape = concat(dims.map((d) => bytesField(SHAPE.dim, typeof d === "number" ? varintField(DIM.value, d) : stringField(DIM.param, d))));
+  const tensor = concat([varintField(TENSOR_TYPE.elemType, elemType), bytesField(TENSOR_TYPE.shape, shape)]);
+  return concat([stringField(VALUE_INFO.name, name), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]);
+}
+
+const nameOf = (f: Field) => text(parseFields(f.body).find((x) => x.no === VALUE_INFO.name)!.body);
+
+/** Rebuilds the model with the graph's fields mapped by `edit` (which sees them all at once). */
+function editGraph(model: Uint8Array, edit: (graph: Field[]) => Uint8Array[]): Uint8Array {
+  return concat(parseFields(model).map((f) => (f.no === MODEL.graph ? bytesField(MODEL.graph, concat(edit(parseFields(f.body)))) : f.raw)));
+}
+
+/** position_ids is no longer an input: the graph computes it as cumsum(attention_mask) - 1, last S. */
+export function withoutPositionIds(model: Uint8Array): Uint8Array {
+  const P = "surgery_pos";
+  const nodes = [
+    initializerField(`${P}_axis`, DTYPE.int64, i64(1)),
+    initializerField(`${P}_one`, DTYPE.int64, i64(1)),
+    initializerField(`${P}_s0`, DTYPE.int64, i64(1), [1]),
+    initializerField(`${P}_s1`, DTYPE.int64, i64(2), [1]),
+    initializerField(`${P}_end`, DTYPE.int64, i64(I64_MAX), [1]),
+    initializerField(`${P}_axes`, DTYPE.int64, i64(1), [1]),
+    nodeField("CumSum", ["attention_mask", `${P}_axis`], [`${P}_cum`], `${P}_cumsum`),
+    nodeField("Sub", [`${P}_cum`, `${P}_one`], [`${P}_all`], `${P}_sub`),
+    nodeField("Shape", ["input_ids"], [`${P}_shape`], `${P}_shape`),
+    nodeField("Slice", [`${P}_shape`, `${P}_s0`, `${P}_s1`], [`${P}_len`], `${P}_len`),
+    nodeField("Neg", [`${P}_len`], [`${P}_start`], `${P}_neg`),
+    nodeField("Slice", [`${P}_all`, `${P}_start`, `${P}_end`, `${P}_axes`], ["position_ids"], `${P}_slice`),
+  ];
+  return editGraph(model, (graph) => {
+    const out: Uint8Array[] = [];
+    let placed = false;
+    for (const f of graph) {
+      if (f.no === GRAPH.input && nameOf(f) === "position_ids") continue;
+      if (f.no === GRAPH.node && !placed) {
+        out.push(...nodes);
+        placed = true;
+      }
+      out.push(f.raw);
+    }
+    return out;
+  });
+}
+
+/** A scalar int64 `num_logits_to_keep` input; logits are the last k rows of what the graph computed. */
+export function withLogitsToKeep(model: Uint8Array, input = "num_logits_to_keep"): Uint8Array {
+  const P = "surgery_keep";
+  return editGraph(model, (graph) => {
+    const out = graph.map((f) => {
+      if (f.no !== GRAPH.node) return f.raw;
+      const fields = parseFields(f.body);
+      if (!fields.some((x) => x.no === NODE.output && text(x.body) === "logits")) return f.raw;
+      return bytesField(GRAPH.node, concat(fields.map((x) => (x.no === NODE.output && text(x.body) === "logits" ? stringField(NODE.output, `${P}_all`) : x.raw))));
+    });
+    out.push(
+      bytesField(GRAPH.input, valueInfo(input, DTYPE.int64, [])),
+      initializerField(`${P}_shape`, DTYPE.int64, i64(1), [1]),
+      initializerField(`${P}_end`, DTYPE.int64, i64(I64_MAX), [1]),
+      initializerField(`${P}_axes`, DTYPE.int64, i64(1), [1]),
+      nodeField("Neg", [input], [`${P}_negk`], `${P}_neg`),
+      nodeField("Reshape", [`${P}_negk`, `${P}_shape`], [`${P}_start`], `${P}_reshape`),
+      nodeField("Slice", [`${P}_all`, `${P}_start`, `${P}_end`, `${P}_axes`], ["logits"], `${P}_slice`),
+    );
+    return out;
+  });
+}
+
+/**
+ * Moves every initializer of 1 KiB or more to external data. `files` names the data files; the
+ * tensors are dealt out to them in turn (one name: Optimum's single file; several: chunks).
+ */
+export function toExternalData(model: Uint8Array, files: string[]): { graph: Uint8Array; data: Map<string, Uint8Array> } {
+  const chunks = new Map<string, Uint8Array[]>(files.map((f) => [f, []]));
+  const offsets = new Map<string, number>(files.map((f) => [f, 0]));
+  const entry = (k: string, v: string) => bytesField(TENSOR.externalData, concat([stringField(ENTRY.key, k), stringField(ENTRY.value, v)]));
+  let turn = 0;
+  const graph = editGraph(model, (fields) =>
+    fields.map((g) => {
+      if (g.no !== GRAPH.initializer) return g.raw;
+      const tensor = parseFields(g.body);
+      const raw = tensor.find((t) => t.no === TENSOR.rawData);
+      if (!raw || raw.body.length < 1024) return g.raw;
+      const file = files[turn++ % files.length]!;
+      const offset = offsets.get(file)!;
+      chunks.get(file)!.push(raw.body);
+      offsets.set(file, offset + raw.body.length);
+      return bytesField(GRAPH.initializer, concat([...tensor.filter((t) => t !== raw).map((t) => t.raw), entry("location", file), entry("offset", String(offset)), entry("length", String(raw.body.length)), varintField(TENSOR.dataLocation, 1)]));
+    }),
+  );
+  return { graph, data: new Map([...chunks].map(([f, c]) => [f, concat(c)])) };
+}
+

@@ -1,0 +1,135 @@
+/**
+ * Export layouts other than edgespec's own, made from the reference model by graph surgery
+ * (test/helpers/graph-surgery.ts): each loads, computes what the reference computes, and decodes
+ * losslessly with speculation, in tree mode where its layout allows it and in chain mode, saying
+ * why, where it does not.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunHost } from "../../adapters/bun/host.ts";
+import { generatePlain } from "../../src/decode/generate.ts";
+import { generate } from "../../src/engine/generate.ts";
+import { EdgespecError } from "../../src/errors.ts";
+import { type LoadedModel, loadModel } from "../../src/model/load.ts";
+import { toExternalData, withLogitsToKeep, withoutPositionIds } from "../helpers/graph-surgery.ts";
+import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
+
+const ORIGINAL = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A model directory like the reference one, with `files` (under onnx/) instead of its graphs. */
+function modelDir(files: Record<string, Uint8Array>): string {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-layout-"));
+  dirs.push(dir);
+  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, "onnx", name), bytes);
+  return dir;
+}
+
+async function worstLogitDiff(m: LoadedModel, ids: number[]): Promise<number> {
+  const ref = await referenceModel("fp32");
+  const a = await m.lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
+  const b = await ref.lm.forward(ids, ids.map((_, i) => i), ref.lm.newCache());
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+const PROMPTS = ["def parse_args(argv):\n    parser = argparse.ArgumentParser()\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["];
+const IDS = [1, 300, 301, 302, 303, 304];
+
+/** Plain greedy equals the reference's; random trees (or chains) reproduce it token for token. */
+async function expectLossless(m: LoadedModel): Promise<{ accepted: number; treeAttention: boolean }> {
+  const ref = await referenceModel("fp32");
+  let accepted = 0;
+  let treeAttention = true;
+  for (const [i, prompt] of PROMPTS.entries()) {
+    const want = await generatePlain(ref, prompt, { maxTokens: 24, stopAtEos: false });
+    const plain = await generatePlain(m, prompt, { maxTokens: 24, stopAtEos: false });
+    expect(plain.tokens).toEqual(want.tokens);
+    const spec = await generate(m, prompt, { maxTokens: 24, stopAtEos: false, drafter: new RandomTreeDrafter([...new Set(want.tokens)], i + 1), budget: 12 });
+    expect(spec.tokens).toEqual(want.tokens);
+    accepted += spec.stats.acceptedTokens;
+    treeAttention &&= spec.stats.treeAttention;
+  }
+  return { accepted, treeAttention };
+}
+
+describe("positions derived from attention_mask (no position_ids input)", () => {
+  test("loads without tree attention, says why, and stays lossless in chain mode", async () => {
+    const notes: string[] = [];
+    const m = await loadModel(bunHost, modelDir({ "model.onnx": withoutPositionIds(ORIGINAL) }), { dtype: "fp32", device: "wasm", onProgress: (s) => notes.push(s) });
+    expect(m.lm.info.layout.positions).toBe("from-mask");
+    expect(m.lm.info.treeAttention.enabled).toBe(false);
+    expect(m.lm.info.treeAttention.reason).toContain("no position_ids input");
+    expect(notes.some((n) => n.includes("tree attention unavailable") && n.includes("position_ids"))).toBe(true);
+    expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
+    const r = await expectLossless(m);
+    expect(r.treeAttention).toBe(false);
+    // Chains are verified and accepted: an oracle's chain through the same graph.
+    const want = await generatePlain(m, PROMPTS[0]!, { maxTokens: 24, stopAtEos: false });
+    const oracle = await generate(m, PROMPTS[0]!, { maxTokens: 24, stopAtEos: false, drafter: new ScriptedDrafter(want.tokens, m.lm.spec.vocabSize), budget: 8 });
+    expect(oracle.tokens).toEqual(want.tokens);
+    expect(oracle.stats.acceptedTokens).toBeGreaterThan(15);
+    await m.lm.dispose();
+  });
+
+  test("a forward at non-consecutive positions (a tree's depths) is refused, never computed wrong", async () => {
+    const m = await loadModel(bunHost, modelDir({ "model.onnx": withoutPositionIds(ORIGINAL) }), { dtype: "fp32", device: "wasm" });
+    const cache = m.lm.newCache();
+    await m.lm.forward([1, 300, 301], [0, 1, 2], cache);
+    const err = await m.lm.forward([302, 303], [3, 3], cache).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EdgespecError);
+    expect((err as EdgespecError).code).toBe("invalid_argument");
+    expect((err as Error).message).toContain("derives positions from attention_mask");
+    await m.lm.dispose();
+  });
+});
+
+describe("num_logits_to_keep input", () => {
+  for (const input of ["num_logits_to_keep", "logits_to_keep"]) {
+    test(`${input}: fed with the token count, so every row has logits; tree mode, lossless`, async () => {
+      const m = await loadModel(bunHost, modelDir({ "model.onnx": withLogitsToKeep(ORIGINAL, input) }), { dtype: "fp32", device: "wasm" });
+      expect(m.lm.info.layout.logitsToKeep).toBe(input);
+      expect(m.lm.info.treeAttention.enabled).toBe(true);
+      expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
+      const r = await expectLossless(m);
+      expect(r.treeAttention).toBe(true);
+      expect(r.accepted).toBeGreaterThan(0);
+      await m.lm.dispose();
+    });
+  }
+});
+
+describe("external data named by the graph", () => {
+  const cases: [string, string[]][] = [
+    ["onnxruntime-genai's model.onnx.data", ["model.onnx.data"]],
+    ["Optimum's model.onnx_data", ["model.onnx_data"]],
+    ["chunked model.onnx_data, _data_1, _data_2", ["model.onnx_data", "model.onnx_data_1", "model.onnx_data_2"]],
+    ["any other name", ["weights.bin"]],
+  ];
+  for (const [name, files] of cases) {
+    test(`${name}: found from the graph's external_data entries, same logits`, async () => {
+      const { graph, data } = toExternalData(ORIGINAL, files);
+      expect(graph.length).toBeLessThan(200_000);
+      const m = await loadModel(bunHost, modelDir({ "model.onnx": graph, ...Object.fromEntries(data) }), { dtype: "fp32", device: "wasm" });
+      expect(m.lm.info.layout.externalFiles).toEqual(files);
+      expect(m.lm.info.treeAttention.enabled).toBe(true);
+      expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-6);
+      await m.lm.dispose();
+    });
+  }
+
+  test("a data file the graph names but the folder lacks: one clear error naming it", async () => {
+    const { graph, data } = toExternalData(ORIGINAL, ["model.onnx_data", "model.onnx_data_1"]);
+    const dir = modelDir({ "model.onnx": graph, "model.onnx_data": data.get("model.onnx_data")! });
+    const err = await loadModel(bunHost, dir, { dtype: "fp32", device: "wasm" }).catch((e: unknown) => e);
+    expect((err as EdgespecError).code).toBe("model_file_missing");
+    expect((err as Error).message).toContain('external data file "model.onnx_data_1"');
+  });
+});
