@@ -8,6 +8,7 @@ import { EdgespecError } from "../errors.ts";
 import type { GraphIo, GraphValue } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { IO } from "./io-names.ts";
+import type { ModelSpec } from "./config.ts";
 import type { KvType } from "./kv-cache.ts";
 
 /** Scalar inputs newer exports (Optimum, transformers.js) use to compute logits for the last k tokens only. */
@@ -37,6 +38,32 @@ function kvTypeOf(io: GraphIo): KvType {
   if (past.elemType === DTYPE.float16) return "float16";
   if (past.elemType === DTYPE.float || past.elemType === 0) return "float32";
   throw new EdgespecError("model_invalid", `KV cache input ${past.name} has element type ${past.elemType}; edgespec supports float32 and float16`);
+}
+
+const fixed = (v: GraphValue | undefined, axis: number): number | undefined => {
+  const d = v?.dims?.[axis];
+  return typeof d === "number" && d > 0 ? d : undefined;
+};
+
+/**
+ * config.json against what the graph declares (KV heads, head dim, vocabulary, layers): a
+ * mismatch is one line naming both values, before ORT ever sees a wrongly shaped feed.
+ */
+export function checkLayoutAgainstConfig(layout: ModelLayout, spec: ModelSpec, file: string): void {
+  const past = layout.inputs.find((v) => v.name === IO.pastKey(0));
+  const logits = layout.outputs.find((v) => v.name === IO.logits);
+  const layers = new Set(layout.inputs.map((v) => /^past_key_values\.(\d+)\.key$/.exec(v.name)?.[1]).filter((x) => x !== undefined)).size;
+  const checks: [string, number, number | undefined][] = [
+    ["layers (num_hidden_layers)", spec.numLayers, layers || undefined],
+    ["KV heads (num_key_value_heads)", spec.numKvHeads, fixed(past, 1)],
+    ["head dim (head_dim)", spec.headDim, fixed(past, 3)],
+    ["vocabulary (vocab_size)", spec.vocabSize, fixed(logits, 2)],
+  ];
+  for (const [what, cfg, graph] of checks) {
+    if (graph !== undefined && graph !== cfg) {
+      throw new EdgespecError("model_invalid", `config.json and ${file} disagree on ${what}: config.json says ${cfg}, the graph has ${graph}`);
+    }
+  }
 }
 
 export function describeLayout(io: GraphIo): ModelLayout {

@@ -9,7 +9,7 @@ import { CausalLM, type LanguageModel } from "./causal-lm.ts";
 import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkCausalLmIo } from "./io-names.ts";
-import { describeLayout } from "./layout.ts";
+import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
@@ -127,6 +127,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   let bytes = await host.readFile(onnxPath);
   const layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(bytes)));
+  checkLayoutAgainstConfig(layout, spec, file);
   let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
   if (opts.treeAttention !== false && layout.treeBlocker) {
     treeAttention = { enabled: false, reason: layout.treeBlocker };

@@ -7,7 +7,7 @@
  */
 import { EdgespecError } from "../errors.ts";
 import { type Field, parseFields, text } from "./protobuf.ts";
-import { ENTRY, GRAPH, MODEL, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
+import { DIM, ENTRY, GRAPH, MODEL, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
 
 export interface GraphValue {
   name: string;
@@ -15,6 +15,8 @@ export interface GraphValue {
   elemType: number;
   /** Number of dimensions, when the graph declares a shape. */
   rank?: number;
+  /** Each dimension: a fixed size, a symbolic name, or undefined when the graph leaves it open. */
+  dims?: (number | string | undefined)[];
 }
 
 export interface GraphIo {
@@ -33,7 +35,15 @@ function value(field: Field): GraphValue {
       if (!tensor) continue;
       for (const t of parseFields(tensor.body)) {
         if (t.no === TENSOR_TYPE.elemType) v.elemType = t.value;
-        else if (t.no === TENSOR_TYPE.shape) v.rank = parseFields(t.body).length;
+        else if (t.no === TENSOR_TYPE.shape) {
+          v.dims = parseFields(t.body).map((d) => {
+            const dim = parseFields(d.body);
+            const fixed = dim.find((x) => x.no === DIM.value);
+            const param = dim.find((x) => x.no === DIM.param);
+            return fixed ? fixed.value : param ? text(param.body) : undefined;
+          });
+          v.rank = v.dims.length;
+        }
       }
     }
   }

@@ -5,7 +5,7 @@
  * why, where it does not.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
@@ -14,7 +14,7 @@ import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { toExternalData, withLogitsToKeep, withoutPositionIds } from "../helpers/graph-surgery.ts";
-import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
 const ORIGINAL = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
@@ -131,5 +131,34 @@ describe("external data named by the graph", () => {
     const err = await loadModel(bunHost, dir, { dtype: "fp32", device: "wasm" }).catch((e: unknown) => e);
     expect((err as EdgespecError).code).toBe("model_file_missing");
     expect((err as Error).message).toContain('external data file "model.onnx_data_1"');
+  });
+});
+
+describe("config.json checked against the graph at load", () => {
+  const cases: [string, Record<string, number>, string][] = [
+    ["KV heads", { num_key_value_heads: 8 }, "KV heads (num_key_value_heads): config.json says 8, the graph has 4"],
+    ["head dim", { head_dim: 64 }, "head dim (head_dim): config.json says 64, the graph has 32"],
+    ["vocabulary", { vocab_size: 5000 }, "vocabulary (vocab_size): config.json says 5000, the graph has 4096"],
+    ["layers", { num_hidden_layers: 7 }, "layers (num_hidden_layers): config.json says 7, the graph has 6"],
+  ];
+  for (const [what, change, message] of cases) {
+    test(`${what}: a mismatch is one line naming both values`, async () => {
+      const dir = modelDir({ "model.onnx": ORIGINAL });
+      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, ...change }));
+      const err = await loadModel(bunHost, dir, { dtype: "fp32", device: "wasm" }).catch((e: unknown) => e);
+      expect((err as EdgespecError).code).toBe("model_invalid");
+      expect((err as Error).message).toBe(`config.json and model.onnx disagree on ${message}`);
+    });
+  }
+
+  test("the CLI says it in one line and exits non-zero", async () => {
+    const dir = modelDir({ "model.onnx": ORIGINAL });
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, num_key_value_heads: 2 }));
+    const r = await run([...BIN.bun, "generate", "--model", dir, "--prompt", "x", "--device", "wasm"]);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("edgespec: error:"));
+    expect(errors).toEqual(["edgespec: error: config.json and model.onnx disagree on KV heads (num_key_value_heads): config.json says 2, the graph has 4"]);
   });
 });
