@@ -7,6 +7,7 @@ import { EdgespecError, isEdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { benchCommand } from "./bench.ts";
 import { generateCommand } from "./generate.ts";
+import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
 
 export interface CliIO {
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promis
   generate: generateCommand,
   serve: serveCommand,
   bench: benchCommand,
+  inspect: inspectCommand,
 };
 
 const HELP = `edgespec — fast, lossless LLM decoding at the edge
@@ -29,6 +31,7 @@ commands:
   generate   generate text from a prompt (embedded model by default)
   serve      an OpenAI-compatible HTTP server (playground at /)
   bench      plain vs speculative decoding on the bench suite, per workload
+  inspect    what edgespec makes of a model: layout, dtypes, tree verify (and why not)
 
 Run "edgespec <command> --help" for its flags.
 `;

@@ -162,3 +162,37 @@ describe("config.json checked against the graph at load", () => {
     expect(errors).toEqual(["edgespec: error: config.json and model.onnx disagree on KV heads (num_key_value_heads): config.json says 2, the graph has 4"]);
   });
 });
+
+describe("edgespec inspect", () => {
+  const inspect = async (dir: string) => {
+    const r = await run([...BIN.bun, "inspect", "--model", dir, "--device", "wasm", "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  test("the reference model: its numbers, files, layout and tree verify", async () => {
+    const r = await inspect(MODEL_DIR);
+    expect(r).toMatchObject({ modelType: "llama", layers: 6, kvHeads: 4, headDim: 32, vocabSize: 4096, kvType: "float32", positions: "input", logitsToKeep: null, externalData: [], exact: true });
+    expect(r.files).toEqual({ fp32: "model.onnx", q8: "model_quantized.onnx", q4: "model_q4.onnx" });
+    expect(r.treeVerify).toEqual({ available: true, reason: null });
+    const text = await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--dtype", "q8"]);
+    expect(text.stdout).toMatch(/^tree verify {2}yes$/m);
+    expect(text.stdout).toMatch(/^exact {8}no: int8 activations/m);
+  });
+
+  test("a layout without tree verify says why; external data and logits-to-keep are listed", async () => {
+    const { graph, data } = toExternalData(withLogitsToKeep(withoutPositionIds(ORIGINAL)), ["model.onnx.data"]);
+    const r = await inspect(modelDir({ "model.onnx": graph, ...Object.fromEntries(data) }));
+    expect(r.positions).toBe("from-mask");
+    expect(r.logitsToKeep).toBe("num_logits_to_keep");
+    expect(r.externalData).toEqual(["model.onnx.data"]);
+    expect(r.treeVerify.available).toBe(false);
+    expect(r.treeVerify.reason).toContain("no position_ids input");
+  });
+
+  test("a directory that is not a model: one line, exit 1", async () => {
+    const r = await run([...BIN.bun, "inspect", "--model", "/nonexistent/model"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("edgespec: error: model directory not found: /nonexistent/model");
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * `edgespec inspect`: what edgespec makes of a model directory, before anyone decodes with it —
+ * the config's numbers, the ONNX files present per dtype, the graph's layout (KV dtype, how
+ * positions enter, logits-to-keep, external data) and whether tree verification is available, and
+ * if not, why. It loads the chosen file for real, so what it says is what generate and serve get.
+ */
+import type { Host } from "../host.ts";
+import { DTYPES, onnxFileName } from "../model/dtype.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import type { CliIO } from "./main.ts";
+import { loadModelFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
+
+export const INSPECT_FLAGS: FlagSpec = {
+  ...MODEL_FLAGS,
+  json: { type: "boolean", help: "print one JSON object" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export interface InspectReport {
+  dir: string;
+  modelType: string;
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  contextLength: number;
+  /** dtype -> file, for the files present under onnx/. */
+  files: Record<string, string>;
+  loaded: { file: string; dtype: string; backend: string };
+  kvType: string;
+  positions: "input" | "from-mask";
+  logitsToKeep: string | null;
+  externalData: string[];
+  treeVerify: { available: boolean; reason: string | null };
+  exact: boolean;
+  inputs: string[];
+}
+
+export function inspectReport(model: LoadedModel, files: Record<string, string>): InspectReport {
+  const { spec, info } = model.lm;
+  return {
+    dir: model.dir,
+    modelType: spec.modelType,
+    layers: spec.numLayers,
+    kvHeads: spec.numKvHeads,
+    headDim: spec.headDim,
+    vocabSize: spec.vocabSize,
+    contextLength: spec.contextLength,
+    files,
+    loaded: { file: info.file, dtype: info.dtype, backend: info.backend },
+    kvType: info.kvType,
+    positions: info.layout.positions,
+    logitsToKeep: info.layout.logitsToKeep ?? null,
+    externalData: [...info.layout.externalFiles],
+    treeVerify: { available: info.treeAttention.enabled, reason: info.treeAttention.reason ?? null },
+    exact: !info.int8Activations,
+    inputs: info.layout.inputs.map((v) => v.name),
+  };
+}
+
+function text(r: InspectReport): string {
+  const kv = r.inputs.filter((n) => n.startsWith("past_key_values.")).length;
+  const rows: [string, string][] = [
+    ["model", r.dir],
+    ["family", `${r.modelType}: ${r.layers} layers, ${r.kvHeads} KV heads x ${r.headDim}, vocab ${r.vocabSize}, context ${r.contextLength}`],
+    ["files", Object.entries(r.files).map(([d, f]) => `${d} ${f}`).join(", ") || "none"],
+    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}`],
+    ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
+    ["kv cache", r.kvType],
+    ["positions", r.positions === "input" ? "position_ids input (each tree node gets its own)" : "derived from attention_mask inside the graph"],
+    ["logits", r.logitsToKeep ? `trimmed by ${r.logitsToKeep} (fed the token count: every row kept)` : "every row"],
+    ["ext data", r.externalData.join(", ") || "none (weights in the graph file)"],
+    ["tree verify", r.treeVerify.available ? "yes" : `no: ${r.treeVerify.reason} (speculation verifies one chain per step)`],
+    ["exact", r.exact ? "yes: speculative output is plain output token for token" : "no: int8 activations can flip rare near ties (README, Exactness)"],
+  ];
+  return `${rows.map(([k, v]) => `${k.padEnd(13)}${v}`).join("\n")}\n`;
+}
+
+export async function inspectCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const f = parseFlags(argv, INSPECT_FLAGS);
+  if (f.help) {
+    io.out(usage("inspect", INSPECT_FLAGS));
+    return 0;
+  }
+  const model = await loadModelFrom(host, f, io);
+  try {
+    const onnxDir = host.join(modelDirFrom(host, f), "onnx");
+    const files: Record<string, string> = {};
+    for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) files[d] = onnxFileName(d);
+    const report = inspectReport(model, files);
+    io.out(f.json ? `${JSON.stringify(report)}\n` : text(report));
+    return 0;
+  } finally {
+    await model.lm.dispose();
+  }
+}
