@@ -7,32 +7,11 @@
 import { describe, expect, test } from "bun:test";
 import { TokenOutput } from "../../src/decode/output.ts";
 import type { TextCodec } from "../../src/model/tokenizer.ts";
+import { feedIds } from "../helpers/output.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 // Multi-byte characters the byte-level BPE splits across tokens (checked below), code, repetition.
 const TEXT = "def größe(x):\n    return x  # 你好, ✓ — naïve café\n\ndef größe2(y):\n    return y * 2  # ✓✓\n";
-
-interface Run {
-  chunks: string[];
-  text: string;
-  tokens: number[];
-  finish?: string;
-}
-
-function feed(codec: TextCodec, ids: number[], opts: { maxTokens: number; stopTokens?: number[]; stopStrings?: string[] }): Run {
-  const out = new TokenOutput(codec, opts);
-  const chunks: string[] = [];
-  let finish: string | undefined;
-  for (const id of ids) {
-    const r = out.push(id);
-    chunks.push(r.text);
-    if (r.finish) {
-      finish = r.finish;
-      break;
-    }
-  }
-  return { chunks, text: out.fullText, tokens: out.tokens, finish };
-}
 
 /** Text released for a prefix of tokens: decoded text without a trailing incomplete character. */
 function complete(codec: TextCodec, ids: number[]): string {
@@ -51,7 +30,7 @@ describe("output cut at every index", () => {
 
   test("max tokens: chunks join to the final text, which is decode(tokens), at every n", () => {
     for (let n = 1; n <= ids.length; n++) {
-      const r = feed(tokenizer, ids, { maxTokens: n });
+      const r = feedIds(tokenizer, ids, { maxTokens: n });
       expect(r.finish).toBe("length");
       expect(r.tokens).toEqual(ids.slice(0, n));
       // An incomplete character at the cut is released as U+FFFD, as decode() gives it.
@@ -64,7 +43,7 @@ describe("output cut at every index", () => {
     for (let n = 0; n < ids.length; n++) {
       const stop = ids[n]!;
       const first = ids.indexOf(stop);
-      const r = feed(tokenizer, ids, { maxTokens: 1000, stopTokens: [stop] });
+      const r = feedIds(tokenizer, ids, { maxTokens: 1000, stopTokens: [stop] });
       expect(r.finish).toBe("stop");
       expect(r.tokens).toEqual(ids.slice(0, first));
       expect(r.text).toBe(tokenizer.decode(ids.slice(0, first)));
@@ -77,7 +56,7 @@ describe("output cut at every index", () => {
       for (let c = 0; c + len <= TEXT.length; c++) {
         const stop = TEXT.slice(c, c + len);
         if (stop.includes("\uFFFD")) continue;
-        const r = feed(tokenizer, ids, { maxTokens: 1000, stopStrings: [stop] });
+        const r = feedIds(tokenizer, ids, { maxTokens: 1000, stopStrings: [stop] });
         expect(r.finish).toBe("stop");
         expect(r.text).toBe(TEXT.slice(0, TEXT.indexOf(stop)));
         expect(r.chunks.join("")).toBe(r.text);
@@ -89,7 +68,7 @@ describe("output cut at every index", () => {
     const stop = "\n\ndef";
     const at = TEXT.indexOf(stop);
     for (let n = 1; n <= ids.length; n++) {
-      const r = feed(tokenizer, ids, { maxTokens: n, stopStrings: [stop] });
+      const r = feedIds(tokenizer, ids, { maxTokens: n, stopStrings: [stop] });
       const upTo = tokenizer.decode(ids.slice(0, n));
       const expected = upTo.includes(stop) ? TEXT.slice(0, at) : upTo;
       expect(r.text).toBe(expected);

@@ -1,22 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { TokenOutput } from "../../src/decode/output.ts";
 import { referenceModel } from "../helpers/model.ts";
+import { feedIds } from "../helpers/output.ts";
 
 async function feed(text: string, opts: { maxTokens?: number; stopStrings?: string[]; stopTokens?: number[] }) {
   const { tokenizer } = await referenceModel();
   const ids = tokenizer.encode(text, false);
-  const out = new TokenOutput(tokenizer, { maxTokens: opts.maxTokens ?? 1000, stopStrings: opts.stopStrings, stopTokens: opts.stopTokens });
-  const chunks: string[] = [];
-  let finish: string | undefined;
-  for (const id of ids) {
-    const r = out.push(id);
-    chunks.push(r.text);
-    if (r.finish) {
-      finish = r.finish;
-      break;
-    }
-  }
-  return { chunks, finish, text: out.fullText, tokens: out.tokens, ids };
+  return { ...feedIds(tokenizer, ids, { ...opts, maxTokens: opts.maxTokens ?? 1000 }), ids };
 }
 
 describe("TokenOutput stop rules", () => {
