@@ -127,6 +127,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   let bytes = await host.readFile(onnxPath);
   const layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(bytes)));
+  // Before ORT sees the graph: a wrong export or config is one line, not a session error.
+  checkCausalLmIo(layout.inputs.map((v) => v.name), layout.outputs.map((v) => v.name));
   checkLayoutAgainstConfig(layout, spec, file);
   let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
   if (opts.treeAttention !== false && layout.treeBlocker) {
@@ -153,10 +155,6 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
-  }
-  const layers = checkCausalLmIo(session.inputNames, session.outputNames);
-  if (layers !== spec.numLayers) {
-    throw new EdgespecError("model_invalid", `config.json says ${spec.numLayers} layers but ${file} has KV inputs for ${layers}`);
   }
   const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType: layout.kvType, file: onnxPath, inputNames: session.inputNames, layout, treeAttention, int8Activations });
   const loadMs = performance.now() - t0;
