@@ -125,6 +125,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/layouts.test.ts"],
   },
   {
+    name: "tree rewrite: does not look through Casts after the Softmax",
+    file: "src/onnx/tree-attention.ts",
+    from: '(c.op === "Cast" && feedsMatMul(c.outputs[0]!))',
+    to: "false",
+    tests: ["test/onnx/tree-attention.test.ts", "test/model/layouts.test.ts"],
+  },
+  {
+    name: "tree rewrite: fp16 scores at opset < 15 get a float32 bias",
+    file: "src/onnx/tree-attention.ts",
+    from: "} else if (scoresType !== undefined && scoresType !== DTYPE.float) {",
+    to: "} else if (false) {",
+    tests: ["test/onnx/tree-attention.test.ts"],
+  },
+  {
     name: "requirements: a missing requirement is skipped under CI too",
     file: "test/helpers/requirements.ts",
     from: "  if (IN_CI) {",

@@ -12,6 +12,7 @@ import { checkCausalLmIo } from "./io-names.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
+import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
@@ -134,7 +135,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (opts.treeAttention !== false && layout.treeBlocker) {
     treeAttention = { enabled: false, reason: layout.treeBlocker };
   } else if (opts.treeAttention !== false) {
-    const r = rewriteOrExplain(onnxPath, () => addTreeAttention(bytes));
+    const floatType = layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float;
+    const r = rewriteOrExplain(onnxPath, () => addTreeAttention(bytes, { floatType }));
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
   }

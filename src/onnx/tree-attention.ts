@@ -11,12 +11,13 @@
  *
  * An attention Softmax is recognised by shape of the computation, not by names: a Softmax over the
  * last axis whose input is produced by an Add (scores + mask) and whose output feeds a MatMul
- * (probs · V). Graphs that fuse attention into one op (GroupQueryAttention, MultiHeadAttention)
+ * (probs · V), looking through Casts on either side (eager attention in fp16 exports computes the
+ * Softmax in float32). Graphs that fuse attention into one op (GroupQueryAttention, MultiHeadAttention)
  * have no such Softmax; they are reported as not rewritable and the engine verifies chains only.
  */
 import { ATTENTION_BIAS_INPUT } from "../model/causal-lm.ts";
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
-import { ATTR, DIM, defaultOpset, DTYPE, GRAPH, MODEL, NODE, nodeField, SHAPE, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
+import { ATTR, DIM, defaultOpset, DTYPE, GRAPH, intAttr, MODEL, NODE, nodeField, SHAPE, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
 
 export interface TreeAttentionResult {
   bytes: Uint8Array;
@@ -33,11 +34,12 @@ interface NodeView {
   domain: string;
   inputs: string[];
   outputs: string[];
-  axis: number | undefined;
+  /** Integer attributes by name (Softmax `axis`, Cast `to`). */
+  ints: Map<string, number>;
 }
 
 function viewNode(field: Field): NodeView {
-  const v: NodeView = { field, op: "", domain: "", inputs: [], outputs: [], axis: undefined };
+  const v: NodeView = { field, op: "", domain: "", inputs: [], outputs: [], ints: new Map() };
   for (const f of parseFields(field.body)) {
     if (f.no === NODE.opType) v.op = text(f.body);
     else if (f.no === NODE.domain) v.domain = text(f.body);
@@ -45,10 +47,9 @@ function viewNode(field: Field): NodeView {
     else if (f.no === NODE.output) v.outputs.push(text(f.body));
     else if (f.no === NODE.attribute) {
       const a = parseFields(f.body);
-      if (a.some((x) => x.no === ATTR.name && text(x.body) === "axis")) {
-        const i = a.find((x) => x.no === ATTR.i);
-        if (i) v.axis = i.value; // int64: the reader returns negative values signed
-      }
+      const name = a.find((x) => x.no === ATTR.name);
+      const i = a.find((x) => x.no === ATTR.i);
+      if (name && i) v.ints.set(text(name.body), i.value); // int64: the reader returns negative values signed
     }
   }
   return v;
@@ -68,7 +69,15 @@ function biasInput(): Uint8Array {
   return bytesField(GRAPH.input, concat([stringField(VALUE_INFO.name, ATTENTION_BIAS_INPUT), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]));
 }
 
-export function addTreeAttention(bytes: Uint8Array): TreeAttentionResult {
+export interface TreeAttentionOptions {
+  /**
+   * The graph's activation type (schema.ts DTYPE: float or float16), for graphs at opset < 15
+   * (no CastLike) whose attention scores do not come straight out of a Cast that says their type.
+   */
+  floatType?: number;
+}
+
+export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions = {}): TreeAttentionResult {
   const model = parseFields(bytes);
   const graphField = model.find((f) => f.no === MODEL.graph);
   if (!graphField) return { bytes, rewritten: false, softmaxCount: 0, reason: "no graph in the ONNX model" };
@@ -83,25 +92,41 @@ export function addTreeAttention(bytes: Uint8Array): TreeAttentionResult {
     for (const o of n.outputs) producer.set(o, n);
     for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   }
+  // Eager-attention exports upcast around the Softmax (Add -> Cast -> Softmax -> Cast -> MatMul):
+  // look through Casts on both sides.
+  const throughCasts = (name: string): NodeView | undefined => {
+    let n = producer.get(name);
+    while (n?.op === "Cast") n = producer.get(n.inputs[0]!);
+    return n;
+  };
+  const feedsMatMul = (name: string): boolean =>
+    (consumers.get(name) ?? []).some((c) => c.op === "MatMul" || (c.op === "Cast" && feedsMatMul(c.outputs[0]!)));
   const attention = nodes.filter((n) => {
     if (n.op !== "Softmax" || n.domain !== "") return false;
-    if (n.axis !== undefined && n.axis !== -1 && n.axis !== 3) return false;
-    const src = producer.get(n.inputs[0]!);
-    return src?.op === "Add" && (consumers.get(n.outputs[0]!) ?? []).some((c) => c.op === "MatMul");
+    const axis = n.ints.get("axis");
+    if (axis !== undefined && axis !== -1 && axis !== 3) return false;
+    return throughCasts(n.inputs[0]!)?.op === "Add" && feedsMatMul(n.outputs[0]!);
   });
   if (attention.length === 0) {
     const fused = nodes.find((n) => /Attention$/.test(n.op));
     return { bytes, rewritten: false, softmaxCount: 0, reason: fused ? `attention is fused into ${fused.op}` : "no attention Softmax (scores + mask -> Softmax -> MatMul) found" };
   }
-  const castLike = defaultOpset(model) >= 15; // fp16 graphs need the bias in the scores' type
+  // The bias must be in the scores' type: CastLike where the opset has it (15+); else the type a
+  // Cast right before the Softmax names, or the graph's activation type.
+  const castLike = defaultOpset(model) >= 15;
   const replaced = new Map<Field, Uint8Array>();
   const added: Uint8Array[] = [];
   attention.forEach((sm, k) => {
     const scores = sm.inputs[0]!;
     let bias = ATTENTION_BIAS_INPUT;
+    const src = producer.get(scores);
+    const scoresType = src?.op === "Cast" ? src.ints.get("to") : (opts.floatType ?? DTYPE.float);
     if (castLike) {
       bias = `edgespec_tree_bias_cast_${k}`;
       added.push(nodeField("CastLike", [ATTENTION_BIAS_INPUT, scores], [bias], `edgespec_tree_cast_${k}`));
+    } else if (scoresType !== undefined && scoresType !== DTYPE.float) {
+      bias = `edgespec_tree_bias_cast_${k}`;
+      added.push(nodeField("Cast", [ATTENTION_BIAS_INPUT], [bias], `edgespec_tree_cast_${k}`, [intAttr("to", scoresType)]));
     }
     const biased = `edgespec_tree_scores_${k}`;
     added.push(nodeField("Add", [scores, bias], [biased], `edgespec_tree_add_${k}`));

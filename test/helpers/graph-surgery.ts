@@ -5,10 +5,13 @@
  *   and other exports do), no position_ids input;
  * - `withLogitsToKeep`: a scalar `num_logits_to_keep` input that trims logits to the last k rows
  *   (newer Optimum / transformers.js exports);
+ * - `withSoftmaxCasts`: eager attention as fp16 exports write it, the Softmax between Casts
+ *   (Add -> Cast -> Softmax -> Cast -> Cast -> MatMul; here every Cast is to float, so the
+ *   numbers are the reference's);
  * - `toExternalData`: weights moved to external files under any name, optionally chunked.
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
-import { DIM, DTYPE, ENTRY, GRAPH, initializerField, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
+import { DIM, DTYPE, ENTRY, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
 
 const i64 = (...vs: number[]) => {
   const b = new Uint8Array(8 * vs.length);
@@ -84,6 +87,27 @@ export function withLogitsToKeep(model: Uint8Array, input = "num_logits_to_keep"
     );
     return out;
   });
+}
+
+/** Every Softmax gets a Cast before it and two after it, as eager attention in fp16 exports has. */
+export function withSoftmaxCasts(model: Uint8Array): Uint8Array {
+  let k = 0;
+  const cast = (from: string, to: string) => nodeField("Cast", [from], [to], `surgery_cast_${k}_${to}`, [intAttr("to", DTYPE.float)]);
+  return editGraph(model, (graph) =>
+    graph.flatMap((f) => {
+      if (f.no !== GRAPH.node) return [f.raw];
+      const fields = parseFields(f.body);
+      if (text(fields.find((x) => x.no === NODE.opType)!.body) !== "Softmax") return [f.raw];
+      k++;
+      const input = text(fields.find((x) => x.no === NODE.input)!.body);
+      const output = text(fields.find((x) => x.no === NODE.output)!.body);
+      const softmax = bytesField(
+        GRAPH.node,
+        concat(fields.map((x) => (x.no === NODE.input ? stringField(NODE.input, `${input}_up`) : x.no === NODE.output ? stringField(NODE.output, `${output}_f32`) : x.raw))),
+      );
+      return [cast(input, `${input}_up`), softmax, cast(`${output}_f32`, `${output}_down`), cast(`${output}_down`, output)];
+    }),
+  );
 }
 
 /**

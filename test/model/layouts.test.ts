@@ -13,7 +13,7 @@ import { generatePlain } from "../../src/decode/generate.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
-import { toExternalData, withLogitsToKeep, withoutPositionIds } from "../helpers/graph-surgery.ts";
+import { toExternalData, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -104,6 +104,18 @@ describe("num_logits_to_keep input", () => {
       await m.lm.dispose();
     });
   }
+});
+
+describe("eager attention with the Softmax between Casts", () => {
+  test("gets tree attention on every layer, computes the reference's logits, lossless", async () => {
+    const m = await loadModel(bunHost, modelDir({ "model.onnx": withSoftmaxCasts(ORIGINAL) }), { dtype: "fp32", device: "wasm" });
+    expect(m.lm.info.treeAttention.enabled).toBe(true);
+    expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
+    const r = await expectLossless(m);
+    expect(r.treeAttention).toBe(true);
+    expect(r.accepted).toBeGreaterThan(0);
+    await m.lm.dispose();
+  });
 });
 
 describe("external data named by the graph", () => {

@@ -5,7 +5,20 @@ import { treeAttentionBias, treePositions } from "../../src/engine/tree-bias.ts"
 import { loadModel } from "../../src/model/load.ts";
 import { addTreeAttention } from "../../src/onnx/tree-attention.ts";
 import { Rng } from "../../src/decode/rng.ts";
+import { parseFields, text } from "../../src/onnx/protobuf.ts";
+import { ATTR, DTYPE, GRAPH, MODEL, NODE } from "../../src/onnx/schema.ts";
+import { withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+
+/** The `to` of each Cast node the rewrite added. */
+function addedCasts(model: Uint8Array): number[] {
+  const graph = parseFields(parseFields(model).find((f) => f.no === MODEL.graph)!.body);
+  return graph
+    .filter((f) => f.no === GRAPH.node)
+    .map((f) => parseFields(f.body))
+    .filter((n) => text(n.find((x) => x.no === NODE.opType)!.body) === "Cast" && text(n.find((x) => x.no === NODE.name)!.body).startsWith("edgespec_tree_cast_"))
+    .map((n) => parseFields(n.find((x) => x.no === NODE.attribute)!.body).find((x) => x.no === ATTR.i)!.value);
+}
 
 /** A random tree in BFS-compatible topological order: each node's parent precedes it. */
 function randomTree(rng: Rng, size: number, vocab: number): DraftTree {
@@ -30,6 +43,20 @@ describe("tree attention graph rewrite", () => {
     expect(r.rewritten).toBe(true);
     expect(r.softmaxCount).toBe((await referenceModel()).lm.spec.numLayers);
     expect(addTreeAttention(r.bytes).softmaxCount).toBe(-1); // idempotent: already rewritten
+  });
+
+  test("the Softmax is found between Casts (eager fp16 exports), once per layer", async () => {
+    const bytes = withSoftmaxCasts(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`));
+    expect(addTreeAttention(bytes).softmaxCount).toBe((await referenceModel()).lm.spec.numLayers);
+  });
+
+  test("at opset < 15 (no CastLike) the bias is cast to the scores' type: the graph's, or a Cast's before the Softmax", async () => {
+    const bytes = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`); // opset 14, float32
+    const casts = (b: Uint8Array) => addedCasts(addTreeAttention(b, { floatType: DTYPE.float16 }).bytes);
+    expect(addedCasts(addTreeAttention(bytes).bytes)).toEqual([]); // float32 scores: the bias as it is
+    expect(casts(bytes)).toEqual(Array(6).fill(DTYPE.float16)); // a float16 graph
+    // Softmax computed in float32 inside a float16 graph (a Cast to float before it): no cast.
+    expect(casts(withSoftmaxCasts(bytes))).toEqual([]);
   });
 
   test("a graph with no attention Softmax is left alone, with the reason", () => {
