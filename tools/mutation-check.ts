@@ -136,7 +136,7 @@ const MUTATIONS: Mutation[] = [
     file: "src/onnx/tree-attention.ts",
     from: "} else if (scoresType !== undefined && scoresType !== DTYPE.float) {",
     to: "} else if (false) {",
-    tests: ["test/onnx/tree-attention.test.ts"],
+    tests: ["test/onnx/tree-attention.test.ts", "test/model/layouts.test.ts"],
   },
   {
     name: "requirements: a missing requirement is skipped under CI too",

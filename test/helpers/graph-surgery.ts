@@ -8,6 +8,8 @@
  * - `withSoftmaxCasts`: eager attention as fp16 exports write it, the Softmax between Casts
  *   (Add -> Cast -> Softmax -> Cast -> Cast -> MatMul; here every Cast is to float, so the
  *   numbers are the reference's);
+ * - `toFloat16`: the whole graph in float16 (weights, constants, Casts, inputs and outputs, so
+ *   the KV cache is float16 too), at the reference's opset 14 (no CastLike), as fp16 exports are;
  * - `toExternalData`: weights moved to external files under any name, optionally chunked.
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
@@ -106,6 +108,51 @@ export function withSoftmaxCasts(model: Uint8Array): Uint8Array {
         concat(fields.map((x) => (x.no === NODE.input ? stringField(NODE.input, `${input}_up`) : x.no === NODE.output ? stringField(NODE.output, `${output}_f32`) : x.raw))),
       );
       return [cast(input, `${input}_up`), softmax, cast(`${output}_f32`, `${output}_down`), cast(`${output}_down`, output)];
+    }),
+  );
+}
+
+const ATTRIBUTE = { t: 5 } as const;
+
+/** A float32 TensorProto (raw data) as float16; other tensors unchanged. */
+function tensorToHalf(body: Uint8Array): Uint8Array {
+  const fields = parseFields(body);
+  if (!fields.some((x) => x.no === TENSOR.dataType && x.value === DTYPE.float)) return body;
+  const raw = fields.find((x) => x.no === TENSOR.rawData);
+  if (!raw) throw new Error("toFloat16: a float tensor without raw_data");
+  const src = new Float32Array(raw.body.slice().buffer);
+  const half = new Uint8Array(Float16Array.from(src).buffer);
+  return concat(fields.map((x) => (x.no === TENSOR.dataType ? varintField(TENSOR.dataType, DTYPE.float16) : x === raw ? bytesField(TENSOR.rawData, half) : x.raw)));
+}
+
+function valueToHalf(body: Uint8Array): Uint8Array {
+  return concat(
+    parseFields(body).map((x) => {
+      if (x.no !== VALUE_INFO.type) return x.raw;
+      const tensor = parseFields(x.body).find((t) => t.no === TYPE.tensor)!;
+      const inner = concat(parseFields(tensor.body).map((t) => (t.no === TENSOR_TYPE.elemType && t.value === DTYPE.float ? varintField(TENSOR_TYPE.elemType, DTYPE.float16) : t.raw)));
+      return bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, inner));
+    }),
+  );
+}
+
+export function toFloat16(model: Uint8Array): Uint8Array {
+  return editGraph(model, (graph) =>
+    graph.map((f) => {
+      if (f.no === GRAPH.initializer) return bytesField(GRAPH.initializer, tensorToHalf(f.body));
+      if (f.no === GRAPH.input || f.no === GRAPH.output) return bytesField(f.no, valueToHalf(f.body));
+      if (f.no !== GRAPH.node) return f.raw;
+      const fields = parseFields(f.body);
+      const op = text(fields.find((x) => x.no === NODE.opType)!.body);
+      if (op !== "Constant" && op !== "Cast") return f.raw;
+      const attrs = fields.map((x) => {
+        if (x.no !== NODE.attribute) return x.raw;
+        const a = parseFields(x.body);
+        if (op === "Cast" && a.some((y) => y.no === 3 && y.value === DTYPE.float)) return bytesField(NODE.attribute, intAttr("to", DTYPE.float16));
+        if (op === "Constant") return bytesField(NODE.attribute, concat(a.map((y) => (y.no === ATTRIBUTE.t ? bytesField(ATTRIBUTE.t, tensorToHalf(y.body)) : y.raw))));
+        return x.raw;
+      });
+      return bytesField(GRAPH.node, concat(attrs));
     }),
   );
 }

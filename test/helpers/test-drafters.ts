@@ -66,3 +66,17 @@ export class RandomTreeDrafter implements Drafter {
 }
 
 export { chainTree };
+
+/** A random tree in BFS-compatible topological order: each node's parent precedes it. */
+export function randomTree(rng: Rng, size: number, vocab: number): DraftTree {
+  const tokens = new Int32Array(size);
+  const parents = new Int32Array(size);
+  const depths = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    const p = Math.floor(rng.next() * (i + 1)) - 1; // -1 = under the root
+    parents[i] = p;
+    depths[i] = p < 0 ? 1 : depths[p]! + 1;
+    tokens[i] = 3 + Math.floor(rng.next() * (vocab - 3));
+  }
+  return { size, tokens, parents, depths };
+}

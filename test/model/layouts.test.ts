@@ -13,7 +13,11 @@ import { generatePlain } from "../../src/decode/generate.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
-import { toExternalData, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts } from "../helpers/graph-surgery.ts";
+import { argmax } from "../../src/decode/sampler.ts";
+import { Rng } from "../../src/decode/rng.ts";
+import { treeAttentionBias, treePositions } from "../../src/engine/tree-bias.ts";
+import { randomTree } from "../helpers/test-drafters.ts";
+import { toExternalData, toFloat16, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -42,10 +46,16 @@ async function worstLogitDiff(m: LoadedModel, ids: number[]): Promise<number> {
 
 const PROMPTS = ["def parse_args(argv):\n    parser = argparse.ArgumentParser()\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["];
 const IDS = [1, 300, 301, 302, 303, 304];
+/**
+ * fp16 tree rows against their paths' plain rows on WASM: measured worst |diff| 0 (33 rows, 0
+ * argmax flips; the CPU kernels accumulate in float32). The bound allows two float16 ulps at the
+ * logits' magnitude (|logit| < 16), for other kernels.
+ */
+const FP16_TREE_BOUND = 2 / 128;
 
-/** Plain greedy equals the reference's; random trees (or chains) reproduce it token for token. */
-async function expectLossless(m: LoadedModel): Promise<{ accepted: number; treeAttention: boolean }> {
-  const ref = await referenceModel("fp32");
+/** Plain greedy equals `ref`'s (default the fp32 reference); random trees (or chains) reproduce it token for token. */
+async function expectLossless(m: LoadedModel, reference?: LoadedModel): Promise<{ accepted: number; treeAttention: boolean }> {
+  const ref = reference ?? (await referenceModel("fp32"));
   let accepted = 0;
   let treeAttention = true;
   for (const [i, prompt] of PROMPTS.entries()) {
@@ -115,6 +125,55 @@ describe("eager attention with the Softmax between Casts", () => {
     expect(r.treeAttention).toBe(true);
     expect(r.accepted).toBeGreaterThan(0);
     await m.lm.dispose();
+  });
+});
+
+describe("float16 graph at opset 14 (no CastLike), float16 KV cache", () => {
+  const dir = modelDir({ "model_fp16.onnx": toFloat16(ORIGINAL) });
+
+  test("loads with tree attention (the bias cast to float16) and a float16 KV cache", async () => {
+    const m = await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
+    expect(m.lm.info.kvType).toBe("float16");
+    expect(m.lm.info.treeAttention.enabled).toBe(true);
+    await m.lm.dispose();
+  });
+
+  test("every node of random trees gets its path's plain logits; greedy speculation is lossless", async () => {
+    const m = await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
+    const plainLm = (await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm", treeAttention: false })).lm;
+    const { lm, tokenizer } = m;
+    const V = lm.spec.vocabSize;
+    const rng = new Rng(2024);
+    const prompt = tokenizer.encode("def parse(line):\n    key, value = line.split('=')\n", true);
+    const past = prompt.slice(0, -1);
+    const root = prompt[prompt.length - 1]!;
+    let worst = 0;
+    let flips = 0;
+    let rows = 0;
+    for (const size of [7, 24]) {
+      const tree = randomTree(rng, size, V);
+      const cache = lm.newCache();
+      await lm.forward(past, past.map((_, i) => i), cache);
+      const logits = await lm.forward([root, ...tree.tokens], treePositions(tree, past.length), cache, { attentionBias: treeAttentionBias(tree, past.length) });
+      for (let n = -1; n < size; n++) {
+        const path: number[] = [];
+        for (let k = n; k >= 0; k = tree.parents[k]!) path.unshift(tree.tokens[k]!);
+        const seq = [...past, root, ...path];
+        const ref = await plainLm.forward(seq, seq.map((_, i) => i), plainLm.newCache());
+        const off = (seq.length - 1) * V;
+        for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[(n + 1) * V + v]! - ref[off + v]!));
+        if (argmax(logits, (n + 1) * V, V) !== argmax(ref, off, V)) flips++;
+        rows++;
+      }
+    }
+    console.log(`fp16 tree vs plain path logits: worst |diff| ${worst.toExponential(2)}, argmax flips ${flips} of ${rows} rows`);
+    expect(worst).toBeLessThanOrEqual(FP16_TREE_BOUND);
+    expect(flips).toBe(0);
+    const r = await expectLossless(m, m);
+    expect(r.treeAttention).toBe(true);
+    expect(r.accepted).toBeGreaterThan(0);
+    await m.lm.dispose();
+    await plainLm.dispose();
   });
 });
 

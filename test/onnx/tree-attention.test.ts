@@ -9,6 +9,7 @@ import { parseFields, text } from "../../src/onnx/protobuf.ts";
 import { ATTR, DTYPE, GRAPH, MODEL, NODE } from "../../src/onnx/schema.ts";
 import { withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { randomTree } from "../helpers/test-drafters.ts";
 
 /** The `to` of each Cast node the rewrite added. */
 function addedCasts(model: Uint8Array): number[] {
@@ -18,20 +19,6 @@ function addedCasts(model: Uint8Array): number[] {
     .map((f) => parseFields(f.body))
     .filter((n) => text(n.find((x) => x.no === NODE.opType)!.body) === "Cast" && text(n.find((x) => x.no === NODE.name)!.body).startsWith("edgespec_tree_cast_"))
     .map((n) => parseFields(n.find((x) => x.no === NODE.attribute)!.body).find((x) => x.no === ATTR.i)!.value);
-}
-
-/** A random tree in BFS-compatible topological order: each node's parent precedes it. */
-function randomTree(rng: Rng, size: number, vocab: number): DraftTree {
-  const tokens = new Int32Array(size);
-  const parents = new Int32Array(size);
-  const depths = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    const p = Math.floor(rng.next() * (i + 1)) - 1; // -1 = under the root
-    parents[i] = p;
-    depths[i] = p < 0 ? 1 : depths[p]! + 1;
-    tokens[i] = 3 + Math.floor(rng.next() * (vocab - 3));
-  }
-  return { size, tokens, parents, depths };
 }
 
 const original = loadModel(bunHost, MODEL_DIR, { dtype: "fp32", device: "wasm", treeAttention: false });
