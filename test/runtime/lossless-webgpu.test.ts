@@ -1,6 +1,7 @@
 /**
  * Lossless greedy decoding on Deno's WebGPU backend (llvmpipe in CI): every drafter, with tree
- * attention, reproduces plain output token for token over 32 tokens, fp32 and q4, and each of
+ * attention, reproduces plain output token for token over 32 tokens, fp32, q4 and a float16
+ * replica (float16 KV cache, test/helpers/graph-surgery.ts), and each of
  * them gets drafts accepted (so the tree verify and KV compaction paths really ran on the GPU).
  */
 import { expect } from "bun:test";
@@ -9,13 +10,13 @@ import { BIN, REPO, run } from "../helpers/model.ts";
 import { denoHasWebGpu, testWhen, WEBGPU_REQUIREMENT } from "../helpers/requirements.ts";
 
 const TOKENS = 32;
-type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean };
+type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
 
-testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafter reproduces ${TOKENS} plain greedy tokens with drafts accepted, fp32 and q4`, async () => {
+testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafter reproduces ${TOKENS} plain greedy tokens with drafts accepted, fp32, q4 and fp16`, async () => {
   const r = await run([BIN.deno[0]!, "run", "-A", `${REPO}test/runtime/lossless-webgpu.deno.ts`, String(TOKENS)]);
   if (r.code !== 0) throw new Error(r.stderr);
   const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as { dtype: string; backend: string; plain: number[]; drafters: Record<string, Run> }[];
-  expect(results.map((x) => x.dtype)).toEqual(["fp32", "fp32", "q4"]);
+  expect(results.map((x) => x.dtype)).toEqual(["fp32", "fp32", "q4", "fp16"]);
   const expected = DRAFTER_NAMES.filter((n) => n !== "none");
   for (const res of results) {
     expect(res.backend).toBe("webgpu");
@@ -24,8 +25,9 @@ testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafte
     for (const [name, d] of Object.entries(res.drafters)) {
       expect({ name, tokens: d.tokens }).toEqual({ name, tokens: res.plain });
       expect(d.treeAttention).toBe(true);
+      expect(d.kvType).toBe(res.dtype === "fp16" ? "float16" : "float32");
       expect(d.accepted).toBeGreaterThan(0);
       expect(d.steps + d.accepted).toBe(TOKENS - 1);
     }
   }
-}, 400_000);
+}, 600_000);
