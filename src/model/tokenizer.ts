@@ -36,6 +36,27 @@ export class TextCodec {
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
   }
 
+  private specials: string[] | undefined;
+
+  /** The special (control) token strings of tokenizer.json's added_tokens, e.g. "<s>", "</s>". */
+  get specialTokens(): readonly string[] {
+    this.specials ??= ((this.json as { added_tokens?: { content?: unknown; special?: unknown }[] })?.added_tokens ?? [])
+      .filter((t) => t.special === true && typeof t.content === "string" && t.content.length > 0)
+      .map((t) => t.content as string);
+    return this.specials;
+  }
+
+  /**
+   * Ids of `text` as plain text: a special token's string inside it (a user typing "</s>") is
+   * encoded one character at a time, so it can never become the control token itself.
+   */
+  encodePlain(text: string): number[] {
+    const found = this.specialTokens.filter((t) => text.includes(t));
+    if (found.length === 0) return this.encode(text, false);
+    const re = new RegExp(`(${found.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
+    return text.split(re).flatMap((part, i) => (i % 2 === 1 ? [...part].flatMap((ch) => this.encode(ch, false)) : part ? this.encode(part, false) : []));
+  }
+
   /** The id of a token string, if the vocabulary has it. */
   tokenId(token: string): number | undefined {
     return this.tokenizer.token_to_id(token) ?? undefined;

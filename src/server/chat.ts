@@ -51,7 +51,28 @@ export function renderChat(codec: TextCodec, messages: readonly ChatMessage[]): 
   }
 }
 
-/** Prompt ids for a chat request. */
+/**
+ * Prompt ids for a chat request. Control tokens come only from the template: a message whose
+ * content holds a special token's string (e.g. "</s>") has that string encoded as plain text, so a
+ * user cannot end the turn or forge one. Without such strings the ids are exactly those of the
+ * rendered text, as transformers' apply_chat_template gives them.
+ */
 export function chatPromptIds(codec: TextCodec, messages: readonly ChatMessage[]): number[] {
-  return codec.encode(renderChat(codec, messages), false);
+  if (!messages.some((m) => codec.specialTokens.some((t) => m.content.includes(t)))) return codec.encode(renderChat(codec, messages), false);
+  // Render with a sentinel in place of each content, then encode template text and contents apart.
+  const sentinel = (i: number) => `\u{E000}edgespec-content-${i}\u{E001}`;
+  const rendered = renderChat(codec, messages.map((m, i) => ({ ...m, content: sentinel(i) })));
+  const ids: number[] = [];
+  let rest = rendered;
+  messages.forEach((m, i) => {
+    const at = rest.indexOf(sentinel(i));
+    if (at < 0) {
+      throw new ApiError(400, `messages[${i}].content holds a control token string, which this model's chat template cannot keep apart`, "invalid_request_error", `messages[${i}].content`, "control_token_in_content");
+    }
+    if (at > 0) ids.push(...codec.encode(rest.slice(0, at), false));
+    ids.push(...codec.encodePlain(m.content));
+    rest = rest.slice(at + sentinel(i).length);
+  });
+  if (rest) ids.push(...codec.encode(rest, false));
+  return ids;
 }

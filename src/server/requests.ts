@@ -89,14 +89,52 @@ function stops(body: Record<string, unknown>, limits: RequestLimits): string[] {
   return (list as string[]).filter((s) => s.length > 0);
 }
 
+/**
+ * OpenAI fields this server does not implement, with the values that ask for nothing (those are
+ * accepted). Any other value is a 400 naming the field: a client that asked for logprobs or a
+ * penalty must be told it did not get one, never be answered as if it had.
+ */
+const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
+  logprobs: (v) => v === false,
+  top_logprobs: (v) => v === 0,
+  echo: (v) => v === false,
+  best_of: (v) => v === 1,
+  suffix: (v) => v === "",
+  logit_bias: (v) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0,
+  presence_penalty: (v) => v === 0,
+  frequency_penalty: (v) => v === 0,
+  repetition_penalty: (v) => v === 1,
+  min_p: (v) => v === 0,
+  tools: (v) => Array.isArray(v) && v.length === 0,
+  tool_choice: (v) => v === "none",
+  functions: (v) => Array.isArray(v) && v.length === 0,
+  function_call: (v) => v === "none",
+  response_format: (v) => typeof v === "object" && v !== null && (v as Record<string, unknown>).type === "text",
+  prediction: () => false,
+  audio: () => false,
+  modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === "text",
+};
+
+function refuseUnsupported(body: Record<string, unknown>): void {
+  for (const [key, isNoOp] of Object.entries(UNSUPPORTED)) {
+    if (present(body, key) && !isNoOp(body[key])) {
+      throw new ApiError(400, `${key} is not supported by this server (remove it, or send its default)`, "invalid_request_error", key, "unsupported_parameter");
+    }
+  }
+}
+
 function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): SamplingRequest {
   if (typeof body.model !== "string" || body.model.length === 0) {
     throw new ApiError(400, "model is required (see GET /v1/models)", "invalid_request_error", "model", "missing_required_parameter");
   }
+  refuseUnsupported(body);
   const n = integer(body, "n", 1);
   if (n !== undefined && n !== 1) throw invalidParam("n", "only n = 1 is supported");
   // max_completion_tokens is the newer name; when both are given it wins, as in OpenAI's API.
-  const maxTokens = integer(body, "max_completion_tokens", 1) ?? integer(body, "max_tokens", 1);
+  // Both are validated: a valid one never hides an invalid other.
+  const maxCompletionTokens = integer(body, "max_completion_tokens", 1);
+  const legacyMaxTokens = integer(body, "max_tokens", 1);
+  const maxTokens = maxCompletionTokens ?? legacyMaxTokens;
   const temperature = finiteNumber(body, "temperature") ?? 1;
   if (temperature < 0 || temperature > 2) throw invalidParam("temperature", `temperature must be between 0 and 2, got ${temperature}`);
   const topP = finiteNumber(body, "top_p") ?? 1;

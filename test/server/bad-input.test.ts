@@ -26,7 +26,34 @@ interface Case {
   code?: string;
 }
 
+// Fields the server does not implement: asking for them is a 400 naming the field, never a silent no.
+const UNSUPPORTED: [string, unknown, string?][] = [
+  ["logprobs", 2],
+  ["logprobs", true, "/v1/chat/completions"],
+  ["top_logprobs", 3, "/v1/chat/completions"],
+  ["echo", true],
+  ["best_of", 3],
+  ["suffix", "}"],
+  ["logit_bias", { "50": 100 }],
+  ["presence_penalty", 0.5],
+  ["frequency_penalty", -1],
+  ["repetition_penalty", 1.2],
+  ["min_p", 0.1],
+  ["tools", [{ type: "function", function: { name: "f" } }], "/v1/chat/completions"],
+  ["response_format", { type: "json_object" }, "/v1/chat/completions"],
+  ["prediction", { type: "content", content: "x" }, "/v1/chat/completions"],
+];
+
 const CASES: Case[] = [
+  ...UNSUPPORTED.map(([field, value, path]): Case => ({
+    name: `unsupported: ${field} = ${JSON.stringify(value)}`,
+    path,
+    body: { ...(path ? chat : ok), [field]: value },
+    status: 400,
+    param: field,
+    code: "unsupported_parameter",
+  })),
+  { name: "an invalid max_tokens beside a valid max_completion_tokens", body: { ...ok, max_tokens: -5, max_completion_tokens: 4 }, status: 400, param: "max_tokens" },
   { name: "malformed JSON", body: '{"model": "edgespec-tiny", "prompt": ', status: 400, code: "invalid_json" },
   { name: "a JSON array body", body: "[1, 2]", status: 400, code: "invalid_json" },
   { name: "a JSON string body", body: '"hello"', status: 400, code: "invalid_json" },
@@ -92,6 +119,14 @@ describe("bad input: status + OpenAI error body, and the server keeps serving", 
       if (c.code) expect(json.error.code).toBe(c.code);
     });
   }
+
+  test("unsupported fields sent with the values that ask for nothing are accepted", async () => {
+    const noOps = { logprobs: false, echo: false, best_of: 1, logit_bias: {}, presence_penalty: 0, frequency_penalty: 0, min_p: 0, suffix: "" };
+    const res = await postJson(`${server.url}/v1/completions`, { ...ok, ...noOps });
+    expect(res.status).toBe(200);
+    const c = await postJson(`${server.url}/v1/chat/completions`, { ...chat, tools: [], response_format: { type: "text" }, top_logprobs: 0, logprobs: null });
+    expect(c.status).toBe(200);
+  });
 
   test("the context error gives the token counts", async () => {
     const res = await postJson(`${server.url}/v1/completions`, { ...ok, prompt: [1, 2, 3, 4, 5], max_tokens: 1020 });
