@@ -6,6 +6,7 @@ import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { createApp } from "../server/app.ts";
+import { LOOPBACK_HOSTS } from "../server/auth.ts";
 import { serveRuntime } from "../server/runtime.ts";
 import { ModelService } from "../server/service.ts";
 import { type DrafterCatalog, sharedDrafters } from "../server/shared-drafters.ts";
@@ -23,6 +24,7 @@ export const SERVE_FLAGS: FlagSpec = {
   cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
   deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
+  "allowed-hosts": { type: "string", help: "comma-separated Host names answered (any = all); default: loopback names when bound to loopback without an API key" },
   help: { type: "boolean", help: "show this help" },
 };
 
@@ -50,12 +52,16 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     const dir = modelDirFrom(host, f);
     const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
+    const bind = (f.host as string | undefined) ?? "127.0.0.1";
+    const allowedHosts = allowedHostsFor(f["allowed-hosts"] as string | undefined, bind, apiKey !== undefined);
+
     const loading = loadModelFrom(host, f, io);
     const engine = new ModelService(loading, { maxQueue, modelId });
     const app = createApp({
       engine,
       options: {
         apiKey,
+        allowedHosts,
         openPaths: f["open-playground"] ? ["/health", "/"] : ["/health"],
         corsOrigins: cors && cors !== "off" ? cors.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
         drafters: drafters.names,
@@ -66,7 +72,7 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
         log: (line) => io.err(`${line}\n`),
       },
     });
-    const server = await rt.listen(app.fetch, { hostname: (f.host as string | undefined) ?? "127.0.0.1", port });
+    const server = await rt.listen(app.fetch, { hostname: bind, port });
     const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
     io.err(`edgespec: listening on http://${shown}:${server.port} (model ${modelId}, ${apiKey ? "API key required" : "no API key"}, queue ${maxQueue})\n`);
     await engine.ready;
@@ -84,3 +90,18 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
 }
 
 export const serveCommand = serveCommandWith(sharedDrafters);
+
+/**
+ * Which Host names the server answers to. A server on loopback without an API key is reachable
+ * by any web page the user opens, through DNS rebinding, unless it checks Host: it answers only to
+ * loopback names then. `--allowed-hosts any` turns the check off; a list replaces the default.
+ */
+export function allowedHostsFor(flag: string | undefined, bind: string, hasApiKey: boolean): string[] | undefined {
+  if (flag !== undefined) {
+    const list = flag.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+    if (list.length === 0) throw new EdgespecError("invalid_argument", "--allowed-hosts is empty (give names, or any)");
+    return list.includes("any") ? undefined : list;
+  }
+  const loopback = bind === "localhost" || bind === "::1" || bind.startsWith("127.");
+  return loopback && !hasApiKey ? [...LOOPBACK_HOSTS, bind.includes(":") ? `[${bind}]` : bind] : undefined;
+}

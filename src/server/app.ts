@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { Drafter } from "../drafters/types.ts";
 import { ApiError, toApiError } from "./api-error.ts";
-import { apiKeyAuth } from "./auth.ts";
+import { apiKeyAuth, hostCheck } from "./auth.ts";
 import { type GenerationConfig, handleGeneration } from "./generation.ts";
 import { PLAYGROUND_HTML } from "./playground.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./requests.ts";
@@ -16,6 +16,8 @@ import type { ModelService } from "./service.ts";
 export interface AppOptions {
   /** Require this key (Bearer or X-Api-Key) on every path but `openPaths`. */
   apiKey?: string;
+  /** When set, requests whose Host header names another host get 403 (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Paths served without a key when one is set; default ["/health"]. */
   openPaths?: string[];
   /** Origins allowed by CORS ("*" for any); CORS is off when empty. */
@@ -77,6 +79,7 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     const origins = options.corsOrigins;
     app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowHeaders: ["Authorization", "Content-Type", "X-Api-Key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
   }
+  if (options.allowedHosts) app.use("*", hostCheck(options.allowedHosts));
   if (options.apiKey) app.use("*", apiKeyAuth(options.apiKey, options.openPaths ?? ["/health"]));
 
   app.get("/", (c) => c.html(PLAYGROUND_HTML));

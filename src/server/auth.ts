@@ -42,3 +42,31 @@ export function apiKeyAuth(apiKey: string, openPaths: readonly string[]): Middle
     return next();
   };
 }
+
+/** Host names a loopback-only server answers to (any port). */
+export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
+
+/** The host name of a Host header value ("[::1]:8080" -> "[::1]", "Example.com:80" -> "example.com"). */
+export function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  const colon = h.indexOf(":");
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
+/**
+ * Refuses requests whose Host header names another host: a web page cannot reach a server on
+ * loopback through DNS rebinding (its requests carry the attacker's host name), which matters
+ * when no API key guards the server.
+ */
+export function hostCheck(allowed: readonly string[]): MiddlewareHandler {
+  const names = new Set(allowed.map((h) => h.toLowerCase()));
+  return async (c, next) => {
+    const header = c.req.header("host");
+    const name = header === undefined ? undefined : hostName(header);
+    if (name === undefined || !names.has(name)) {
+      throw new ApiError(403, `host ${JSON.stringify(header ?? "")} is not allowed (this server answers to ${[...names].join(", ")}; see --allowed-hosts)`, "permission_error", null, "host_not_allowed");
+    }
+    return next();
+  };
+}
