@@ -139,6 +139,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/tree-attention.test.ts", "test/model/layouts.test.ts"],
   },
   {
+    name: "server: unsupported OpenAI fields silently ignored",
+    file: "src/server/requests.ts",
+    from: "if (present(body, key) && !isNoOp(body[key])) {",
+    to: "if (false) {",
+    tests: ["test/server/bad-input.test.ts"],
+  },
+  {
+    name: "server: any Host header accepted (DNS rebinding)",
+    file: "src/server/auth.ts",
+    from: "if (name === undefined || !names.has(name)) {",
+    to: "if (name === undefined) {",
+    tests: ["test/server/host-check.test.ts"],
+  },
+  {
+    name: "chat: a typed </s> in content becomes the control token",
+    file: "src/server/chat.ts",
+    from: "if (!messages.some((m) => codec.specialTokens.some((t) => m.content.includes(t)))) return",
+    to: "if (true) return",
+    tests: ["test/server/chat-prompt.test.ts"],
+  },
+  {
     name: "requirements: a missing requirement is skipped under CI too",
     file: "test/helpers/requirements.ts",
     from: "  if (IN_CI) {",
