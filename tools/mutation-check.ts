@@ -160,6 +160,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/chat-prompt.test.ts"],
   },
   {
+    name: "server: a prompt too long for the context is tokenized before it is refused",
+    file: "src/server/generation.ts",
+    from: "if (atLeast + (req.maxTokens ?? 1) > ctx) {",
+    to: "if (false) {",
+    tests: ["test/server/sampling-params.test.ts"],
+  },
+  {
     name: "requirements: a missing requirement is skipped under CI too",
     file: "test/helpers/requirements.ts",
     from: "  if (IN_CI) {",

@@ -37,6 +37,31 @@ export class TextCodec {
   }
 
   private specials: string[] | undefined;
+  private longest: number | undefined;
+
+  /**
+   * The most text (UTF-16 units) one token can stand for: the longest vocabulary entry or added
+   * token. A text of n units has at least ceil(n / this) tokens, which bounds a prompt's length
+   * before it is tokenized (byte-level entries stand for one byte per character; pieces for one
+   * character each; either way no token covers more text than its entry's length).
+   */
+  get maxTokenLength(): number {
+    if (this.longest === undefined) {
+      const j = this.json as { model?: { vocab?: Record<string, number> | [string, number][] }; added_tokens?: { content?: string }[] };
+      const vocab = j?.model?.vocab;
+      const keys = Array.isArray(vocab) ? vocab.map((e) => e[0]) : Object.keys(vocab ?? {});
+      let n = 1;
+      for (const k of keys) n = Math.max(n, k.length);
+      for (const t of j?.added_tokens ?? []) n = Math.max(n, t.content?.length ?? 0);
+      this.longest = n;
+    }
+    return this.longest;
+  }
+
+  /** A lower bound on the tokens of `text`, without tokenizing it. */
+  minTokens(text: string): number {
+    return Math.ceil(text.length / this.maxTokenLength);
+  }
 
   /** The special (control) token strings of tokenizer.json's added_tokens, e.g. "<s>", "</s>". */
   get specialTokens(): readonly string[] {

@@ -68,6 +68,19 @@ function deadlineError(): ApiError {
 /** Prompt ids and the token budget, or a 400 that gives the token counts. */
 function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
   const ctx = model.lm.spec.contextLength;
+  // A prompt that cannot fit is refused before tokenizing it (a 1 MB prompt would hold the event
+  // loop for seconds): its text alone has at least minTokens tokens.
+  const text = req.kind === "chat" ? req.messages.map((m) => m.content).join("") : typeof req.prompt === "string" ? req.prompt : "";
+  const atLeast = model.tokenizer.minTokens(text);
+  if (atLeast + (req.maxTokens ?? 1) > ctx) {
+    throw new ApiError(
+      400,
+      `This model's maximum context length is ${ctx} tokens. However, the prompt alone has at least ${atLeast} tokens${req.maxTokens ? ` (and ${req.maxTokens} were requested for the completion)` : ""}.`,
+      "invalid_request_error",
+      req.kind === "chat" ? "messages" : "prompt",
+      "context_length_exceeded",
+    );
+  }
   let ids: number[];
   if (req.kind === "chat") {
     ids = chatPromptIds(model.tokenizer, req.messages);

@@ -48,6 +48,35 @@ describe("context boundary", () => {
   });
 });
 
+describe("a prompt that cannot fit is refused before it is tokenized", () => {
+  test("720 kB of text (completion) and of chat content: 400, and the tokenizer never ran", async () => {
+    const tokenizer = server.engine.requireModel().tokenizer;
+    const encode = tokenizer.encode.bind(tokenizer);
+    let calls = 0;
+    tokenizer.encode = (text: string, special?: boolean) => {
+      calls++;
+      return encode(text, special);
+    };
+    try {
+      const big = "x = 1\n".repeat(120_000); // 840 kB of JSON, under the 1 MiB body limit
+      const res = await complete({ prompt: big, max_tokens: 4 });
+      expect(res.status).toBe(400);
+      const body = await res.json();
+      expect(body.error.code).toBe("context_length_exceeded");
+      expect(body.error.message).toContain("at least");
+      const chat = await postJson(`${server.url}/v1/chat/completions`, { model: MODEL_ID, messages: [{ role: "user", content: big }] });
+      expect(chat.status).toBe(400);
+      expect((await chat.json()).error.param).toBe("messages");
+      expect(calls).toBe(0);
+      // A prompt under the bound is tokenized as before (and checked exactly).
+      expect((await complete({ prompt: "x = 1\n".repeat(400), max_tokens: 4 })).status).toBe(400);
+      expect(calls).toBe(1);
+    } finally {
+      tokenizer.encode = encode;
+    }
+  });
+});
+
 describe("sampling fields reach the sampler", () => {
   const base = { prompt: "import os\n\ndef main(argv):\n", max_tokens: 24, ignore_eos: true };
 
