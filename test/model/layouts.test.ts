@@ -13,10 +13,8 @@ import { generatePlain } from "../../src/decode/generate.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
-import { argmax } from "../../src/decode/sampler.ts";
 import { Rng } from "../../src/decode/rng.ts";
-import { treeAttentionBias, treePositions } from "../../src/engine/tree-bias.ts";
-import { randomTree } from "../helpers/test-drafters.ts";
+import { compareTreeRows } from "../helpers/tree-rows.ts";
 import { toExternalData, toFloat16, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
@@ -101,31 +99,27 @@ describe("positions derived from attention_mask (no position_ids input)", () => 
   });
 });
 
+/** A replica that must get tree mode: the reference's logits, lossless, drafts accepted in trees. */
+async function expectTreeModeReplica(graph: Uint8Array, check: (m: LoadedModel) => void = () => {}): Promise<void> {
+  const m = await loadModel(bunHost, modelDir({ "model.onnx": graph }), { dtype: "fp32", device: "wasm" });
+  check(m);
+  expect(m.lm.info.treeAttention.enabled).toBe(true);
+  expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
+  const r = await expectLossless(m);
+  expect(r.treeAttention).toBe(true);
+  expect(r.accepted).toBeGreaterThan(0);
+  await m.lm.dispose();
+}
+
 describe("num_logits_to_keep input", () => {
   for (const input of ["num_logits_to_keep", "logits_to_keep"]) {
-    test(`${input}: fed with the token count, so every row has logits; tree mode, lossless`, async () => {
-      const m = await loadModel(bunHost, modelDir({ "model.onnx": withLogitsToKeep(ORIGINAL, input) }), { dtype: "fp32", device: "wasm" });
-      expect(m.lm.info.layout.logitsToKeep).toBe(input);
-      expect(m.lm.info.treeAttention.enabled).toBe(true);
-      expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
-      const r = await expectLossless(m);
-      expect(r.treeAttention).toBe(true);
-      expect(r.accepted).toBeGreaterThan(0);
-      await m.lm.dispose();
-    });
+    test(`${input}: fed with the token count, so every row has logits; tree mode, lossless`, () =>
+      expectTreeModeReplica(withLogitsToKeep(ORIGINAL, input), (m) => expect(m.lm.info.layout.logitsToKeep).toBe(input)));
   }
 });
 
 describe("eager attention with the Softmax between Casts", () => {
-  test("gets tree attention on every layer, computes the reference's logits, lossless", async () => {
-    const m = await loadModel(bunHost, modelDir({ "model.onnx": withSoftmaxCasts(ORIGINAL) }), { dtype: "fp32", device: "wasm" });
-    expect(m.lm.info.treeAttention.enabled).toBe(true);
-    expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
-    const r = await expectLossless(m);
-    expect(r.treeAttention).toBe(true);
-    expect(r.accepted).toBeGreaterThan(0);
-    await m.lm.dispose();
-  });
+  test("gets tree attention on every layer, computes the reference's logits, lossless", () => expectTreeModeReplica(withSoftmaxCasts(ORIGINAL)));
 });
 
 describe("float16 graph at opset 14 (no CastLike), float16 KV cache", () => {
@@ -141,31 +135,8 @@ describe("float16 graph at opset 14 (no CastLike), float16 KV cache", () => {
   test("every node of random trees gets its path's plain logits; greedy speculation is lossless", async () => {
     const m = await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
     const plainLm = (await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm", treeAttention: false })).lm;
-    const { lm, tokenizer } = m;
-    const V = lm.spec.vocabSize;
-    const rng = new Rng(2024);
-    const prompt = tokenizer.encode("def parse(line):\n    key, value = line.split('=')\n", true);
-    const past = prompt.slice(0, -1);
-    const root = prompt[prompt.length - 1]!;
-    let worst = 0;
-    let flips = 0;
-    let rows = 0;
-    for (const size of [7, 24]) {
-      const tree = randomTree(rng, size, V);
-      const cache = lm.newCache();
-      await lm.forward(past, past.map((_, i) => i), cache);
-      const logits = await lm.forward([root, ...tree.tokens], treePositions(tree, past.length), cache, { attentionBias: treeAttentionBias(tree, past.length) });
-      for (let n = -1; n < size; n++) {
-        const path: number[] = [];
-        for (let k = n; k >= 0; k = tree.parents[k]!) path.unshift(tree.tokens[k]!);
-        const seq = [...past, root, ...path];
-        const ref = await plainLm.forward(seq, seq.map((_, i) => i), plainLm.newCache());
-        const off = (seq.length - 1) * V;
-        for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[(n + 1) * V + v]! - ref[off + v]!));
-        if (argmax(logits, (n + 1) * V, V) !== argmax(ref, off, V)) flips++;
-        rows++;
-      }
-    }
+    const prompt = m.tokenizer.encode("def parse(line):\n    key, value = line.split('=')\n", true);
+    const { worst, flips, rows } = await compareTreeRows(m.lm, plainLm, prompt, [7, 24], new Rng(2024));
     console.log(`fp16 tree vs plain path logits: worst |diff| ${worst.toExponential(2)}, argmax flips ${flips} of ${rows} rows`);
     expect(worst).toBeLessThanOrEqual(FP16_TREE_BOUND);
     expect(flips).toBe(0);
