@@ -35,11 +35,12 @@ mkdir -p "$ROOT/src"
 git clone -q "$REPO" "$ROOT/src/edgespec"
 
 mounts=(proc sys dev dev/pts)
-cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "$ROOT/${mounts[$i]}" 2>/dev/null || true; done; }
+cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -R "$ROOT/${mounts[$i]}" 2>/dev/null || umount -lR "$ROOT/${mounts[$i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
 mount -t proc proc "$ROOT/proc"
-mount --rbind /sys "$ROOT/sys"
-mount --rbind /dev "$ROOT/dev"
+# Slave binds: unmounting them at the end never propagates back to this machine's /sys and /dev.
+mount --rbind /sys "$ROOT/sys" && mount --make-rslave "$ROOT/sys"
+mount --rbind /dev "$ROOT/dev" && mount --make-rslave "$ROOT/dev"
 mount -t devpts devpts "$ROOT/dev/pts" 2>/dev/null || true
 
 set +e
