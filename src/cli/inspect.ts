@@ -49,7 +49,7 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     contextLength: spec.contextLength,
     files,
     loaded: { file: info.file, dtype: info.dtype, backend: info.backend },
-    kvType: info.kvType,
+    kvType: info.layout.kvType,
     positions: info.layout.positions,
     logitsToKeep: info.layout.logitsToKeep ?? null,
     externalData: [...info.layout.externalFiles],

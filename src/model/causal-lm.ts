@@ -8,7 +8,7 @@ import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
-import { KvCache, type KvType } from "./kv-cache.ts";
+import { KvCache } from "./kv-cache.ts";
 import type { ModelLayout } from "./layout.ts";
 
 export interface ForwardOptions {
@@ -22,7 +22,6 @@ export interface ForwardOptions {
 export interface ModelInfo {
   backend: Device;
   dtype: Dtype;
-  kvType: KvType;
   file: string;
   inputNames: readonly string[];
   /** The graph's layout as found at load (positions, logits-to-keep, external data). */
@@ -67,7 +66,7 @@ export class CausalLM implements LanguageModel {
 
   newCache(): KvCache {
     const s = this.spec;
-    return new KvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.kvType);
+    return new KvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
   }
 
   get acceptsAttentionBias(): boolean {

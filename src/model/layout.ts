@@ -7,7 +7,7 @@
 import { EdgespecError } from "../errors.ts";
 import type { GraphIo, GraphValue } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
-import { IO } from "./io-names.ts";
+import { checkCausalLmIo, IO } from "./io-names.ts";
 import type { ModelSpec } from "./config.ts";
 import type { KvType } from "./kv-cache.ts";
 
@@ -46,15 +46,16 @@ const fixed = (v: GraphValue | undefined, axis: number): number | undefined => {
 };
 
 /**
- * config.json against what the graph declares (KV heads, head dim, vocabulary, layers): a
- * mismatch is one line naming both values, before ORT ever sees a wrongly shaped feed.
+ * The graph has a KV-cached causal LM's inputs and outputs (checkCausalLmIo), and config.json
+ * agrees with what it declares (layers, KV heads, head dim, vocabulary): a mismatch is one line
+ * naming both values, before ORT ever sees a wrongly shaped feed.
  */
 export function checkLayoutAgainstConfig(layout: ModelLayout, spec: ModelSpec, file: string): void {
+  const layers = checkCausalLmIo(layout.inputs.map((v) => v.name), layout.outputs.map((v) => v.name));
   const past = layout.inputs.find((v) => v.name === IO.pastKey(0));
   const logits = layout.outputs.find((v) => v.name === IO.logits);
-  const layers = new Set(layout.inputs.map((v) => /^past_key_values\.(\d+)\.key$/.exec(v.name)?.[1]).filter((x) => x !== undefined)).size;
   const checks: [string, number, number | undefined][] = [
-    ["layers (num_hidden_layers)", spec.numLayers, layers || undefined],
+    ["layers (num_hidden_layers)", spec.numLayers, layers],
     ["KV heads (num_key_value_heads)", spec.numKvHeads, fixed(past, 1)],
     ["head dim (head_dim)", spec.headDim, fixed(past, 3)],
     ["vocabulary (vocab_size)", spec.vocabSize, fixed(logits, 2)],

@@ -8,7 +8,6 @@ import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel } from "./causal-lm.ts";
 import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
-import { checkCausalLmIo } from "./io-names.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
@@ -129,7 +128,6 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   let bytes = await host.readFile(onnxPath);
   const layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(bytes)));
   // Before ORT sees the graph: a wrong export or config is one line, not a session error.
-  checkCausalLmIo(layout.inputs.map((v) => v.name), layout.outputs.map((v) => v.name));
   checkLayoutAgainstConfig(layout, spec, file);
   let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
   if (opts.treeAttention !== false && layout.treeBlocker) {
@@ -158,7 +156,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     const why = cause instanceof Error ? cause.message : String(cause);
     throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
   }
-  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, kvType: layout.kvType, file: onnxPath, inputNames: session.inputNames, layout, treeAttention, int8Activations });
+  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, file: onnxPath, inputNames: session.inputNames, layout, treeAttention, int8Activations });
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };

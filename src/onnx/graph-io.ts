@@ -1,6 +1,6 @@
 /**
  * What a model's graph declares at its edges, read from the protobuf without decoding weights:
- * inputs and outputs (name, element type, rank) and the external data files its initializers
+ * inputs and outputs (name, element type, dims) and the external data files its initializers
  * name (`external_data` entries with key "location"). Exporters name those files differently
  * (Optimum `model.onnx_data`, onnxruntime-genai `model.onnx.data`, transformers.js
  * `model_q4f16.onnx_data`, chunked `…_data_1`): the graph says which, so nothing is guessed.
@@ -13,8 +13,6 @@ export interface GraphValue {
   name: string;
   /** TensorProto.DataType (schema.ts DTYPE; 0 when the graph does not say). */
   elemType: number;
-  /** Number of dimensions, when the graph declares a shape. */
-  rank?: number;
   /** Each dimension: a fixed size, a symbolic name, or undefined when the graph leaves it open. */
   dims?: (number | string | undefined)[];
 }
@@ -42,7 +40,6 @@ function value(field: Field): GraphValue {
             const param = dim.find((x) => x.no === DIM.param);
             return fixed ? fixed.value : param ? text(param.body) : undefined;
           });
-          v.rank = v.dims.length;
         }
       }
     }
@@ -76,7 +73,6 @@ export function readGraphIo(bytes: Uint8Array): GraphIo {
       if (loc !== undefined) files.add(loc);
     }
   }
-  // Older exporters list initializers among the inputs too; those are not fed.
   io.externalFiles = [...files];
   return io;
 }

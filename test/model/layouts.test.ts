@@ -127,7 +127,7 @@ describe("float16 graph at opset 14 (no CastLike), float16 KV cache", () => {
 
   test("loads with tree attention (the bias cast to float16) and a float16 KV cache", async () => {
     const m = await loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
-    expect(m.lm.info.kvType).toBe("float16");
+    expect(m.lm.info.layout.kvType).toBe("float16");
     expect(m.lm.info.treeAttention.enabled).toBe(true);
     await m.lm.dispose();
   });

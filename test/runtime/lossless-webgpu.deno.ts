@@ -49,7 +49,7 @@ for (const [dtype, dir, prompts] of runs) {
     const drafters: Record<string, Run> = {};
     for (const name of DRAFTER_NAMES.filter((n) => n !== "none")) {
       const r = await generate(m, prompt, { ...opts, drafter: buildDrafter(m, { name }), budget: 16 });
-      drafters[name] = { tokens: r.tokens, steps: r.stats.steps, accepted: r.stats.acceptedTokens, treeAttention: r.stats.treeAttention, kvType: m.lm.info.kvType };
+      drafters[name] = { tokens: r.tokens, steps: r.stats.steps, accepted: r.stats.acceptedTokens, treeAttention: r.stats.treeAttention, kvType: m.lm.info.layout.kvType };
     }
     out.push({ dtype, backend: m.lm.info.backend, prompt: i, plain: plain.tokens, drafters });
   }
