@@ -52,6 +52,11 @@ export interface SpecStats extends GenerateStats {
   budgets: Record<string, number>;
   verifyCost: { tokens: number; ms: number }[];
   treeAttention: boolean;
+  /** How drafts were verified: "tree" (tree attention) or "chain" (one path per step), and why chain. */
+  verifyMode: "tree" | "chain";
+  verifyModeReason?: string;
+  /** Steps verified as a chain because past + tree exceeded the model's sliding window. */
+  windowChainSteps?: number;
   /** Speculative output is guaranteed token-for-token plain output (false for int8-activation graphs). */
   exact: boolean;
   drafterMs: number;
@@ -88,6 +93,8 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const sampler = new Sampler(opts);
   const drafter = opts.drafter;
   const treeAttention = lm.info.treeAttention.enabled;
+  const treeContext = lm.info.treeAttention.maxContext ?? Infinity;
+  let windowChainSteps = 0;
   const fixed = opts.budget === undefined || opts.budget === "auto" ? undefined : opts.budget;
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0)) {
     throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
@@ -140,7 +147,13 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
         tree = drafter.propose(budget);
         stepDrafterMs += performance.now() - d0;
         if (tree.size > budget) throw new EdgespecError("invalid_argument", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
-        if (!treeAttention && tree.size > 0) tree = firstChain(tree);
+        if (tree.size > 0 && !treeAttention) tree = firstChain(tree);
+        else if (tree.size > 0 && past + 1 + tree.size > treeContext) {
+          // Sliding-window layers window a node by its index in the step, not its depth: past this
+          // point only a chain (index = depth) is verified exactly.
+          tree = firstChain(tree);
+          windowChainSteps++;
+        }
       }
     }
     // An empty tree is a plain step: [root] alone, the bonus token is the model's next token.
@@ -192,6 +205,9 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       budgets: fixed === undefined ? policy.histogram() : { [String(fixed)]: steps },
       verifyCost: cost.summary(),
       treeAttention,
+      verifyMode: treeAttention ? "tree" : "chain",
+      ...(treeAttention ? {} : { verifyModeReason: lm.info.treeAttention.reason }),
+      ...(windowChainSteps > 0 ? { windowChainSteps } : {}),
       exact: !lm.info.int8Activations,
       drafterMs: Math.round(drafterMs * 100) / 100,
     },

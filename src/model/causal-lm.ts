@@ -4,6 +4,7 @@
  */
 import type { InferenceSession, Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
+import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
@@ -19,6 +20,16 @@ export interface ForwardOptions {
   attentionBias?: Float32Array;
 }
 
+export interface TreeAttentionInfo {
+  enabled: boolean;
+  reason?: string;
+  /**
+   * Trees only while past + fed tokens stays within this many positions (sliding-window layers
+   * window tree nodes by index); longer contexts verify chains, which are exact at any length.
+   */
+  maxContext?: number;
+}
+
 export interface ModelInfo {
   backend: Device;
   dtype: Dtype;
@@ -32,10 +43,8 @@ export interface ModelInfo {
    */
   int8Activations: boolean;
   /** Whether the graph was given tree attention, and why not when it was not. */
-  treeAttention: { enabled: boolean; reason?: string };
+  treeAttention: TreeAttentionInfo;
 }
-
-export const ATTENTION_BIAS_INPUT = "edgespec_attention_bias";
 
 /** What decoding needs of a sequence's cache: its length and in-place rollback. */
 export interface SequenceCache {

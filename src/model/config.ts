@@ -11,6 +11,8 @@ export interface ModelSpec {
   numKvHeads: number;
   headDim: number;
   contextLength: number;
+  /** Sliding-window attention span, when the architecture uses one (Mistral, Gemma-2/3, Qwen2 with use_sliding_window). */
+  slidingWindow?: number;
   bosTokenId: number | undefined;
   eosTokenIds: number[];
 }
@@ -54,6 +56,7 @@ export function readModelSpec(config: unknown, generationConfig: unknown = {}): 
   };
   const numHeads = need("num_attention_heads", pick(cfg, FIELD_ALIASES.numHeads));
   const hidden = need("hidden_size", pick(cfg, FIELD_ALIASES.hiddenSize));
+  const slidingWindow = pick(cfg, ["sliding_window"]);
   const eos = ids((gen as Json).eos_token_id ?? cfg.eos_token_id);
   return {
     modelType: typeof cfg.model_type === "string" ? cfg.model_type : "unknown",
@@ -62,6 +65,7 @@ export function readModelSpec(config: unknown, generationConfig: unknown = {}): 
     numKvHeads: pick(cfg, FIELD_ALIASES.numKvHeads) ?? numHeads,
     headDim: pick(cfg, ["head_dim"]) ?? hidden / numHeads,
     contextLength: pick(cfg, FIELD_ALIASES.context) ?? 2048,
+    ...(slidingWindow !== undefined && slidingWindow > 0 && cfg.use_sliding_window !== false ? { slidingWindow } : {}),
     bosTokenId: ids((gen as Json).bos_token_id ?? cfg.bos_token_id)[0],
     eosTokenIds: eos,
   };

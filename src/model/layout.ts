@@ -28,6 +28,14 @@ export interface ModelLayout {
   logitsToKeep?: string;
   /** External data files the graph's initializers name, in first-use order. */
   externalFiles: readonly string[];
+  /** How attention is computed: MatMul/Softmax written out, or one fused com.microsoft op per layer. */
+  attention: "decomposed" | "GroupQueryAttention" | "MultiHeadAttention" | (string & {});
+  /**
+   * Sliding-window attention (GroupQueryAttention local_window_size, or config.json
+   * sliding_window): windows are placed by a token's index in the step, so tree nodes (index >
+   * depth) get exact windows only while past + tree size fits in the window.
+   */
+  slidingWindow?: number;
   /** Why tree verification cannot be offered for this layout (decided before any rewrite). */
   treeBlocker?: string;
 }
@@ -67,10 +75,26 @@ export function checkLayoutAgainstConfig(layout: ModelLayout, spec: ModelSpec, f
   }
 }
 
-export function describeLayout(io: GraphIo): ModelLayout {
+/** Why a layout cannot get tree verification, if it cannot; fused layouts are judged by their rewrite. */
+function treeBlocker(attention: string, positions: ModelLayout["positions"], io: GraphIo): string | undefined {
+  if (attention === "decomposed") {
+    return positions === "from-mask" ? "the graph has no position_ids input (it derives positions from attention_mask), so tree nodes cannot get their own positions" : undefined;
+  }
+  if (attention !== "GroupQueryAttention") return `attention is fused into ${attention}, which has no tree rewrite yet`;
+  if (positions === "from-mask" && io.rotaryEmbeddings === 0 && io.fusedAttention.some((a) => !a.doRotary)) {
+    return "GroupQueryAttention with do_rotary=0 gets rotated Q/K from plain ops that derive positions from attention_mask, so tree nodes cannot get their own positions";
+  }
+  return undefined;
+}
+
+/** `configWindow`: config.json's sliding window, when the architecture uses one. */
+export function describeLayout(io: GraphIo, configWindow?: number): ModelLayout {
   const names = new Set(io.inputs.map((v) => v.name));
   const positions = names.has(IO.positionIds) ? "input" : "from-mask";
   const logitsToKeep = LOGITS_TO_KEEP.find((n) => names.has(n));
+  const fusedOps = [...new Set(io.fusedAttention.map((a) => a.op))];
+  const attention = fusedOps.length === 0 ? "decomposed" : fusedOps.join("+");
+  const windows = [...io.fusedAttention.map((a) => a.localWindow), configWindow].filter((w): w is number => w !== undefined && w > 0);
   return {
     inputs: io.inputs,
     outputs: io.outputs,
@@ -78,6 +102,8 @@ export function describeLayout(io: GraphIo): ModelLayout {
     positions,
     logitsToKeep,
     externalFiles: io.externalFiles,
-    treeBlocker: positions === "from-mask" ? "the graph has no position_ids input (it derives positions from attention_mask), so tree nodes cannot get their own positions" : undefined,
+    attention,
+    ...(windows.length > 0 ? { slidingWindow: Math.min(...windows) } : {}),
+    treeBlocker: treeBlocker(attention, positions, io),
   };
 }

@@ -5,11 +5,13 @@
 import type { InferenceSession } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
-import { CausalLM, type LanguageModel } from "./causal-lm.ts";
+import { CausalLM, type LanguageModel, type TreeAttentionInfo } from "./causal-lm.ts";
+import { IO } from "./io-names.ts";
 import { readModelSpec } from "./config.ts";
 import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
+import { checkTreeAttention } from "./tree-check.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
@@ -125,38 +127,62 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (device === "wasm") {
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }
-  let bytes = await host.readFile(onnxPath);
-  const layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(bytes)));
+  const original = await host.readFile(onnxPath);
+  let layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(original), spec.slidingWindow));
   // Before ORT sees the graph: a wrong export or config is one line, not a session error.
   checkLayoutAgainstConfig(layout, spec, file);
-  let treeAttention: { enabled: boolean; reason?: string } = { enabled: false, reason: "turned off" };
+  let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
+  let bytes = original;
   if (opts.treeAttention !== false && layout.treeBlocker) {
     treeAttention = { enabled: false, reason: layout.treeBlocker };
   } else if (opts.treeAttention !== false) {
     const floatType = layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float;
-    const r = rewriteOrExplain(onnxPath, () => addTreeAttention(bytes, { floatType }));
+    const r = rewriteOrExplain(onnxPath, () => addTreeAttention(original, { floatType, positionIds: IO.positionIds }));
     bytes = r.bytes;
-    treeAttention = r.rewritten ? { enabled: true } : { enabled: false, reason: r.reason };
+    treeAttention = r.rewritten ? { enabled: true, ...(layout.slidingWindow ? { maxContext: layout.slidingWindow } : {}) } : { enabled: false, reason: r.reason };
   }
   // Per-tensor dynamic activation quantization would make a token's logits depend on its batch.
-  const rowQuant = rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(bytes));
-  bytes = rowQuant.bytes;
+  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(graph));
+  const rowQuant = quantized(bytes);
   const int8Activations = rowQuant.rewritten > 0;
   if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);
-  if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
     graphOptimizationLevel: "all",
     externalData: await externalData(host, onnxDir, file, layout.externalFiles),
   };
+  const create = async (graph: Uint8Array): Promise<InferenceSession> => {
+    try {
+      return await ort.InferenceSession.create(graph, options);
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
+    }
+  };
   let session: InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, options);
-  } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
-    throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
+    session = await create(rowQuant.bytes);
+  } catch (err) {
+    if (bytes === original) throw err;
+    // This onnxruntime build refuses the rewritten graph (e.g. an op schema without the inputs the
+    // rewrite feeds): the original graph, verified in chains, is still exact.
+    session = await create(quantized(original).bytes);
+    const cause = (err as EdgespecError).cause;
+    treeAttention = { enabled: false, reason: `onnxruntime rejected the tree-attention graph: ${(cause instanceof Error ? cause.message : String(cause)).split("\n")[0]}` };
+    bytes = original;
   }
-  const lm = new CausalLM(ort, session, spec, { backend: device, dtype, file: onnxPath, inputNames: session.inputNames, layout, treeAttention, int8Activations });
+  if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
+  const info = { backend: device, dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations };
+  let lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
+  if (treeAttention.enabled && layout.attention !== "decomposed") {
+    // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.
+    const check = await checkTreeAttention(lm);
+    if (!check.ok) {
+      treeAttention = { enabled: false, reason: `the ${device} kernel for ${layout.attention} ignores the tree's positions or attention bias (a tree node's logits differ from its path's by ${check.worst.toPrecision(3)})` };
+      lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
+    }
+  }
+  if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };

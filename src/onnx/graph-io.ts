@@ -6,6 +6,7 @@
  * `model_q4f16.onnx_data`, chunked `…_data_1`): the graph says which, so nothing is guessed.
  */
 import { EdgespecError } from "../errors.ts";
+import { MS_DOMAIN, viewNode } from "./graph-nodes.ts";
 import { type Field, parseFields, text } from "./protobuf.ts";
 import { DIM, ENTRY, GRAPH, MODEL, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
 
@@ -17,11 +18,24 @@ export interface GraphValue {
   dims?: (number | string | undefined)[];
 }
 
+/** An attention op fused by the exporter (com.microsoft GroupQueryAttention, MultiHeadAttention, ...). */
+export interface FusedAttention {
+  op: string;
+  /** GroupQueryAttention applies rotary itself (positions from seqlens_k, i.e. from the mask). */
+  doRotary: boolean;
+  /** Sliding window (GroupQueryAttention local_window_size), when the node has one. */
+  localWindow?: number;
+}
+
 export interface GraphIo {
   inputs: GraphValue[];
   outputs: GraphValue[];
   /** External data files named by initializers, in first-use order. */
   externalFiles: string[];
+  /** Fused attention nodes, in graph order (empty for decomposed MatMul/Softmax attention). */
+  fusedAttention: FusedAttention[];
+  /** com.microsoft.RotaryEmbedding nodes (rotary applied outside the attention op). */
+  rotaryEmbeddings: number;
 }
 
 function value(field: Field): GraphValue {
@@ -63,12 +77,20 @@ function externalLocation(initializer: Field): string | undefined {
 export function readGraphIo(bytes: Uint8Array): GraphIo {
   const graphField = parseFields(bytes).find((f) => f.no === MODEL.graph);
   if (!graphField) throw new EdgespecError("model_invalid", "no graph in the ONNX model");
-  const io: GraphIo = { inputs: [], outputs: [], externalFiles: [] };
+  const io: GraphIo = { inputs: [], outputs: [], externalFiles: [], fusedAttention: [], rotaryEmbeddings: 0 };
   const files = new Set<string>();
   for (const f of parseFields(graphField.body)) {
     if (f.no === GRAPH.input) io.inputs.push(value(f));
     else if (f.no === GRAPH.output) io.outputs.push(value(f));
-    else if (f.no === GRAPH.initializer) {
+    else if (f.no === GRAPH.node) {
+      const n = viewNode(f);
+      if (n.domain !== MS_DOMAIN) continue;
+      if (n.op === "RotaryEmbedding") io.rotaryEmbeddings++;
+      else if (n.op.endsWith("Attention")) {
+        const window = n.ints.get("local_window_size") ?? -1;
+        io.fusedAttention.push({ op: n.op, doRotary: n.ints.get("do_rotary") === 1, ...(window > 0 ? { localWindow: window } : {}) });
+      }
+    } else if (f.no === GRAPH.initializer) {
       const loc = externalLocation(f);
       if (loc !== undefined) files.add(loc);
     }

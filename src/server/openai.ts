@@ -19,6 +19,9 @@ export interface Timings {
   draft_n: number;
   draft_n_accepted: number;
   mean_accepted_length: number;
+  /** "tree" or "chain" verification, and why chain (the model's layout, a rejected rewrite). */
+  verify_mode: "tree" | "chain";
+  verify_mode_reason?: string;
 }
 
 /**
@@ -46,6 +49,8 @@ export function timings(r: SpecResult): Timings {
     draft_n: s.draftedTokens,
     draft_n_accepted: s.acceptedTokens,
     mean_accepted_length: s.meanAcceptedLength,
+    verify_mode: s.verifyMode,
+    ...(s.verifyModeReason ? { verify_mode_reason: s.verifyModeReason } : {}),
   };
 }
 

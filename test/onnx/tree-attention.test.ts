@@ -9,6 +9,8 @@ import { ATTR, DTYPE, GRAPH, MODEL, NODE } from "../../src/onnx/schema.ts";
 import { withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 import { randomTree } from "../helpers/test-drafters.ts";
+
+const POS = { positionIds: "position_ids" };
 import { compareTreeRows } from "../helpers/tree-rows.ts";
 
 /** The `to` of each Cast node the rewrite added. */
@@ -26,28 +28,28 @@ const original = loadModel(bunHost, MODEL_DIR, { dtype: "fp32", device: "wasm", 
 describe("tree attention graph rewrite", () => {
   test("finds one attention Softmax per layer in the reference graph", async () => {
     const bytes = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
-    const r = addTreeAttention(bytes);
+    const r = addTreeAttention(bytes, POS);
     expect(r.rewritten).toBe(true);
-    expect(r.softmaxCount).toBe((await referenceModel()).lm.spec.numLayers);
-    expect(addTreeAttention(r.bytes).softmaxCount).toBe(-1); // idempotent: already rewritten
+    expect(r.layers).toBe((await referenceModel()).lm.spec.numLayers);
+    expect(addTreeAttention(r.bytes, POS).layers).toBe(-1); // idempotent: already rewritten
   });
 
   test("the Softmax is found between Casts (eager fp16 exports), once per layer", async () => {
     const bytes = withSoftmaxCasts(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`));
-    expect(addTreeAttention(bytes).softmaxCount).toBe((await referenceModel()).lm.spec.numLayers);
+    expect(addTreeAttention(bytes, POS).layers).toBe((await referenceModel()).lm.spec.numLayers);
   });
 
   test("at opset < 15 (no CastLike) the bias is cast to the scores' type: the graph's, or a Cast's before the Softmax", async () => {
     const bytes = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`); // opset 14, float32
-    const casts = (b: Uint8Array) => addedCasts(addTreeAttention(b, { floatType: DTYPE.float16 }).bytes);
-    expect(addedCasts(addTreeAttention(bytes).bytes)).toEqual([]); // float32 scores: the bias as it is
+    const casts = (b: Uint8Array) => addedCasts(addTreeAttention(b, { ...POS, floatType: DTYPE.float16 }).bytes);
+    expect(addedCasts(addTreeAttention(bytes, POS).bytes)).toEqual([]); // float32 scores: the bias as it is
     expect(casts(bytes)).toEqual(Array(6).fill(DTYPE.float16)); // a float16 graph
     // Softmax computed in float32 inside a float16 graph (a Cast to float before it): no cast.
     expect(casts(withSoftmaxCasts(bytes))).toEqual([]);
   });
 
   test("a graph with no attention Softmax is left alone, with the reason", () => {
-    const r = addTreeAttention(new Uint8Array([0x08, 0x07])); // ModelProto { ir_version: 7 }, no graph
+    const r = addTreeAttention(new Uint8Array([0x08, 0x07]), POS); // ModelProto { ir_version: 7 }, no graph
     expect(r.rewritten).toBe(false);
     expect(r.reason).toMatch(/no graph/);
   });
