@@ -29,7 +29,11 @@ export interface InspectReport {
   files: Record<string, string>;
   loaded: { file: string; dtype: string; backend: string };
   kvType: string;
-  positions: "input" | "from-mask";
+  /** decomposed (MatMul/Softmax) or the fused op (GroupQueryAttention, ...). */
+  attention: string;
+  slidingWindow: number | null;
+  /** "input": the graph takes position_ids; "added": the tree rewrite added it; "from-mask": derived in the graph. */
+  positions: "input" | "added" | "from-mask";
   logitsToKeep: string | null;
   externalData: string[];
   treeVerify: { available: boolean; reason: string | null };
@@ -50,7 +54,9 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     files,
     loaded: { file: info.file, dtype: info.dtype, backend: info.backend },
     kvType: info.layout.kvType,
-    positions: info.layout.positions,
+    attention: info.layout.attention,
+    slidingWindow: info.layout.slidingWindow ?? null,
+    positions: info.layout.positions === "from-mask" ? "from-mask" : info.layout.inputs.some((v) => v.name === "position_ids") ? "input" : "added",
     logitsToKeep: info.layout.logitsToKeep ?? null,
     externalData: [...info.layout.externalFiles],
     treeVerify: { available: info.treeAttention.enabled, reason: info.treeAttention.reason ?? null },
@@ -58,6 +64,12 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     inputs: info.layout.inputs.map((v) => v.name),
   };
 }
+
+const POSITIONS = {
+  input: "position_ids input (each tree node gets its own)",
+  added: "derived from attention_mask in the graph; the tree rewrite added a position_ids input",
+  "from-mask": "derived from attention_mask inside the graph",
+} as const;
 
 function text(r: InspectReport): string {
   const kv = r.inputs.filter((n) => n.startsWith("past_key_values.")).length;
@@ -68,7 +80,8 @@ function text(r: InspectReport): string {
     ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}`],
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],
-    ["positions", r.positions === "input" ? "position_ids input (each tree node gets its own)" : "derived from attention_mask inside the graph"],
+    ["attention", `${r.attention}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
+    ["positions", POSITIONS[r.positions]],
     ["logits", r.logitsToKeep ? `trimmed by ${r.logitsToKeep} (fed the token count: every row kept)` : "every row"],
     ["ext data", r.externalData.join(", ") || "none (weights in the graph file)"],
     ["tree verify", r.treeVerify.available ? "yes" : `no: ${r.treeVerify.reason} (speculation verifies one chain per step)`],
@@ -88,6 +101,8 @@ export async function inspectCommand(host: Host, argv: string[], io: CliIO): Pro
     const onnxDir = host.join(modelDirFrom(host, f), "onnx");
     const files: Record<string, string> = {};
     for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) files[d] = onnxFileName(d);
+    // A one-graph folder (onnxruntime-genai): the graph loaded is the file there is.
+    if (Object.keys(files).length === 0) files[model.lm.info.dtype] = model.lm.info.file.slice(model.dir.length).replace(/^[\/]+/, "");
     const report = inspectReport(model, files);
     io.out(f.json ? `${JSON.stringify(report)}\n` : text(report));
     return 0;

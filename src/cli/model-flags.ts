@@ -19,7 +19,8 @@ export function modelDirFrom(host: Host, f: Flags): string {
 /** Starts loading the model the flags name, with progress on stderr. */
 export function loadModelFrom(host: Host, f: Flags, io: CliIO): Promise<LoadedModel> {
   return loadModel(host, modelDirFrom(host, f), {
-    dtype: (f.dtype as string | undefined) ?? DEFAULT_DTYPE,
+    // Unset: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
+    dtype: f.dtype as string | undefined,
     device: (f.device as string | undefined) ?? "auto",
     threads: f.threads as number | undefined,
     onProgress: (m) => io.err(`${m}\n`),

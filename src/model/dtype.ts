@@ -31,3 +31,13 @@ export function parseDtype(value: string): Dtype {
 export function onnxFileName(dtype: Dtype): string {
   return `model${DTYPE_SUFFIX[dtype]}.onnx`;
 }
+
+/**
+ * What a graph's weights are, read from its ops and KV type (for folders that hold one graph,
+ * like onnxruntime-genai's): 4-bit MatMulNBits, 8-bit dynamic quantization, or plain floats.
+ */
+export function dtypeOfGraph(ops: readonly string[], kvFloat16: boolean): Dtype {
+  if (ops.includes("MatMulNBits")) return kvFloat16 ? "q4f16" : "q4";
+  if (ops.includes("DynamicQuantizeLinear") || ops.includes("MatMulInteger") || ops.includes("DynamicQuantizeMatMul")) return "q8";
+  return kvFloat16 ? "fp16" : "fp32";
+}

@@ -8,7 +8,8 @@ import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type TreeAttentionInfo } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
 import { readModelSpec } from "./config.ts";
-import { DTYPES, type Dtype, onnxFileName, parseDtype } from "./dtype.ts";
+import { DEFAULT_DTYPE, DTYPES, type Dtype, dtypeOfGraph, onnxFileName, parseDtype } from "./dtype.ts";
+import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { checkTreeAttention } from "./tree-check.ts";
@@ -69,6 +70,23 @@ async function chooseDevice(host: Host, choice: DeviceChoice): Promise<Device> {
   return gpu ? "webgpu" : "wasm";
 }
 
+/**
+ * The graph file to load: `onnx/model{suffix}.onnx` for the dtype (Optimum / transformers.js
+ * layout), else the decoder an onnxruntime-genai folder names (`single`: the folder's only graph).
+ */
+async function locateGraph(host: Host, dir: string, dtype: Dtype, genaiFile: string | undefined): Promise<{ onnxDir: string; file: string; single: boolean }> {
+  const onnxDir = host.join(dir, "onnx");
+  if (await host.isFile(host.join(onnxDir, onnxFileName(dtype)))) return { onnxDir, file: onnxFileName(dtype), single: false };
+  if (genaiFile !== undefined) {
+    if (genaiFile.includes("..") || genaiFile.startsWith("/")) throw new EdgespecError("model_invalid", `genai_config.json names decoder file "${genaiFile}" outside the model folder`);
+    if (await host.isFile(host.join(dir, genaiFile))) return { onnxDir: dir, file: genaiFile, single: true };
+    throw new EdgespecError("model_file_missing", `genai_config.json names decoder ${genaiFile}, which is not in ${dir}`);
+  }
+  const have: string[] = [];
+  for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) have.push(d);
+  throw new EdgespecError("model_file_missing", `model file not found: ${host.join(onnxDir, onnxFileName(dtype))} (dtype ${dtype}; this model has: ${have.join(", ") || "none"})`);
+}
+
 /** The external data files the graph names (whatever the exporter called them), next to it. */
 async function externalData(host: Host, onnxDir: string, file: string, names: readonly string[]): Promise<{ path: string; data: Uint8Array }[]> {
   const out: { path: string; data: Uint8Array }[] = [];
@@ -95,14 +113,17 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
-  const dtype = parseDtype(opts.dtype ?? "fp32");
+  const requested = opts.dtype === undefined ? undefined : parseDtype(opts.dtype);
   const deviceChoice = parseDevice(opts.device ?? "auto");
   if (!(await host.isDirectory(dir))) {
     throw new EdgespecError("model_not_found", `model directory not found: ${dir}`);
   }
-  const config = await readJson(host, host.join(dir, "config.json"), true);
+  const genaiJson = await readJson(host, host.join(dir, "genai_config.json"), false);
+  const genai = genaiJson ? readGenaiConfig(genaiJson) : undefined;
+  // config.json (Hugging Face) when there is one; an onnxruntime-genai folder may have only genai_config.json.
+  const config = await readJson(host, host.join(dir, "config.json"), !genai);
   const genConfig = await readJson(host, host.join(dir, "generation_config.json"), false);
-  const spec = readModelSpec(config, genConfig ?? {});
+  const spec = config ? readModelSpec(config, genConfig ?? {}) : genai!.spec;
   const tokenizerJson = await readJson(host, host.join(dir, "tokenizer.json"), true);
   const tokenizerConfig = (await readJson(host, host.join(dir, "tokenizer_config.json"), false)) ?? {};
   const jinja = host.join(dir, "chat_template.jinja");
@@ -111,16 +132,11 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
 
-  const onnxDir = host.join(dir, "onnx");
-  const file = onnxFileName(dtype);
+  const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
+  const { onnxDir, file } = where;
   const onnxPath = host.join(onnxDir, file);
-  if (!(await host.isFile(onnxPath))) {
-    const have: string[] = [];
-    for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) have.push(d);
-    throw new EdgespecError("model_file_missing", `model file not found: ${onnxPath} (dtype ${dtype}; this model has: ${have.join(", ") || "none"})`);
-  }
   const device = await chooseDevice(host, deviceChoice);
-  say(`loading ${onnxPath} (${dtype}) on ${device}…`);
+  say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${device}…`);
   const ort = await host.loadOrt(device);
   // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users.
   ort.env.logLevel = "error";
@@ -128,9 +144,19 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
   }
   const original = await host.readFile(onnxPath);
-  let layout = rewriteOrExplain(onnxPath, () => describeLayout(readGraphIo(original), spec.slidingWindow));
+  const io = rewriteOrExplain(onnxPath, () => readGraphIo(original));
+  let layout = describeLayout(io, spec.slidingWindow);
   // Before ORT sees the graph: a wrong export or config is one line, not a session error.
   checkLayoutAgainstConfig(layout, spec, file);
+  let dtype = requested ?? DEFAULT_DTYPE;
+  if (where.single) {
+    // One graph in the folder: its dtype is what the graph is, and asking for another is an error.
+    const actual = dtypeOfGraph(io.ops, layout.kvType === "float16");
+    if (requested !== undefined && requested !== actual) {
+      throw new EdgespecError("model_file_missing", `${dir} is an onnxruntime-genai folder with one graph, ${file} (${actual}); it has no ${requested} weights`);
+    }
+    dtype = actual;
+  }
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
   let bytes = original;
   if (opts.treeAttention !== false && layout.treeBlocker) {

@@ -36,6 +36,8 @@ export interface GraphIo {
   fusedAttention: FusedAttention[];
   /** com.microsoft.RotaryEmbedding nodes (rotary applied outside the attention op). */
   rotaryEmbeddings: number;
+  /** Distinct op types in the graph (what it is quantized with, e.g. MatMulNBits). */
+  ops: string[];
 }
 
 function value(field: Field): GraphValue {
@@ -77,13 +79,15 @@ function externalLocation(initializer: Field): string | undefined {
 export function readGraphIo(bytes: Uint8Array): GraphIo {
   const graphField = parseFields(bytes).find((f) => f.no === MODEL.graph);
   if (!graphField) throw new EdgespecError("model_invalid", "no graph in the ONNX model");
-  const io: GraphIo = { inputs: [], outputs: [], externalFiles: [], fusedAttention: [], rotaryEmbeddings: 0 };
+  const io: GraphIo = { inputs: [], outputs: [], externalFiles: [], fusedAttention: [], rotaryEmbeddings: 0, ops: [] };
+  const ops = new Set<string>();
   const files = new Set<string>();
   for (const f of parseFields(graphField.body)) {
     if (f.no === GRAPH.input) io.inputs.push(value(f));
     else if (f.no === GRAPH.output) io.outputs.push(value(f));
     else if (f.no === GRAPH.node) {
       const n = viewNode(f);
+      ops.add(n.op);
       if (n.domain !== MS_DOMAIN) continue;
       if (n.op === "RotaryEmbedding") io.rotaryEmbeddings++;
       else if (n.op.endsWith("Attention")) {
@@ -96,5 +100,6 @@ export function readGraphIo(bytes: Uint8Array): GraphIo {
     }
   }
   io.externalFiles = [...files];
+  io.ops = [...ops];
   return io;
 }

@@ -6,7 +6,7 @@
  * unrewritten graph decoded plainly by onnxruntime.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
@@ -14,10 +14,11 @@ import { generatePlain } from "../../src/decode/generate.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
+import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { genaiReplica, type ReplicaOptions } from "../helpers/genai-replica.ts";
-import { toFloat16 } from "../helpers/graph-surgery.ts";
-import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { toExternalData, toFloat16 } from "../helpers/graph-surgery.ts";
+import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter } from "../helpers/test-drafters.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
 
@@ -132,5 +133,87 @@ describe("sliding window (GroupQueryAttention local_window_size)", () => {
     expect(rows.worst).toBeGreaterThan(1e-2);
     await m.lm.dispose();
     await original.lm.dispose();
+  });
+});
+
+describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onnx.data, no config.json)", () => {
+  const config = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as Record<string, number>;
+  const genaiConfig = {
+    model: {
+      type: "llama",
+      bos_token_id: 1,
+      eos_token_id: [2],
+      context_length: 1024,
+      vocab_size: config.vocab_size,
+      decoder: {
+        filename: "model.onnx",
+        head_size: config.head_dim,
+        hidden_size: config.hidden_size,
+        num_attention_heads: config.num_attention_heads,
+        num_hidden_layers: config.num_hidden_layers,
+        num_key_value_heads: config.num_key_value_heads,
+        inputs: { input_ids: "input_ids", attention_mask: "attention_mask", past_key_names: "past_key_values.%d.key", past_value_names: "past_key_values.%d.value" },
+        outputs: { logits: "logits", present_key_names: "present.%d.key", present_value_names: "present.%d.value" },
+      },
+    },
+    search: { max_length: 1024 },
+  };
+  function genaiDir(graph: Uint8Array): string {
+    const dir = mkdtempSync(join(tmpdir(), "edgespec-genai-"));
+    dirs.push(dir);
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) cpSync(join(MODEL_DIR, f), join(dir, f));
+    writeFileSync(join(dir, "genai_config.json"), JSON.stringify(genaiConfig));
+    const { graph: g, data } = toExternalData(graph, ["model.onnx.data"]);
+    writeFileSync(join(dir, "model.onnx"), g);
+    for (const [name, bytes] of data) writeFileSync(join(dir, name), bytes);
+    return dir;
+  }
+
+  test("loads from genai_config.json, dtype read from the graph, tree mode, lossless against the reference", async () => {
+    const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }));
+    const m = await loadModel(bunHost, dir, { device: "wasm" });
+    expect(m.lm.info.file).toBe(join(dir, "model.onnx"));
+    expect(m.lm.info.dtype).toBe("fp32");
+    expect(m.lm.info.layout.externalFiles).toEqual(["model.onnx.data"]);
+    expect(m.lm.spec).toMatchObject({ modelType: "llama", numLayers: 6, numKvHeads: 4, headDim: 32, vocabSize: 4096, contextLength: 1024, bosTokenId: 1, eosTokenIds: [2] });
+    expect(m.lm.info.treeAttention.enabled).toBe(true);
+    const ref = await referenceModel("fp32");
+    const want = (await generatePlain(ref, PROMPTS[1]!, greedy)).tokens;
+    const r = await generate(m, PROMPTS[1]!, { ...greedy, drafter: buildDrafter(m, { name: "hybrid" }), budget: 12 });
+    expect(r.tokens).toEqual(want);
+    expect(r.stats.acceptedTokens).toBeGreaterThan(0);
+    await m.lm.dispose();
+  });
+
+  test("the folder's one graph is float16: dtype fp16; asking for another dtype is a one-line error", async () => {
+    const dir = genaiDir(toFloat16(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })));
+    const m = await loadModel(bunHost, dir, { device: "wasm" });
+    expect(m.lm.info.dtype).toBe("fp16");
+    expect(m.lm.info.layout.kvType).toBe("float16");
+    await m.lm.dispose();
+    const err = (await loadModel(bunHost, dir, { device: "wasm", dtype: "q4" }).catch((e: unknown) => e)) as EdgespecError;
+    expect(err).toBeInstanceOf(EdgespecError);
+    expect(err.code).toBe("model_file_missing");
+    expect(err.message).toContain("onnxruntime-genai folder with one graph, model.onnx (fp16)");
+  });
+
+  test("edgespec inspect: the fused layout, the added position input, the folder's one file, tree verify", async () => {
+    const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true, localWindow: 512 }));
+    const r = await run([...BIN.bun, "inspect", "--model", dir, "--device", "wasm", "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ attention: "GroupQueryAttention", slidingWindow: 512, positions: "added", files: { fp32: "model.onnx" }, externalData: ["model.onnx.data"], treeVerify: { available: true, reason: null } });
+    const text = await run([...BIN.bun, "inspect", "--model", dir, "--device", "wasm"]);
+    expect(text.stdout).toMatch(/^attention {4}GroupQueryAttention, sliding window 512 /m);
+    const reference = JSON.parse((await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--json"])).stdout);
+    expect(reference).toMatchObject({ attention: "decomposed", slidingWindow: null, positions: "input" });
+  });
+
+  test("a genai_config.json naming a decoder that is not there says so", async () => {
+    const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }));
+    rmSync(join(dir, "model.onnx"));
+    const err = (await loadModel(bunHost, dir, { device: "wasm" }).catch((e: unknown) => e)) as EdgespecError;
+    expect(err.code).toBe("model_file_missing");
+    expect(err.message).toContain("genai_config.json names decoder model.onnx");
   });
 });

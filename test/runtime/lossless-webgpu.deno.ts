@@ -1,10 +1,11 @@
 // Run by lossless-webgpu.test.ts under Deno: plain vs every drafter on the WebGPU backend.
-// Prints one JSON line: [{ dtype, backend, prompt, plain, drafters: { name: { tokens, steps, accepted, treeAttention } } }].
+// Prints one JSON line: [{ layout, dtype, backend, prompt, plain, treeReason, drafters: { name: { tokens, steps, accepted, treeAttention } } }].
 import { denoHost } from "../../adapters/deno/host.ts";
 import { generatePlain } from "../../src/decode/generate.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/model/load.ts";
+import { genaiReplica } from "../helpers/genai-replica.ts";
 import { toFloat16 } from "../helpers/graph-surgery.ts";
 
 declare const Deno: {
@@ -23,25 +24,31 @@ const PROMPTS = [
   "def get_name(self):\n    return self.name\n\ndef get_path(self):\n    return self.path\n\ndef get_size(self):\n",
 ];
 type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
-const out: { dtype: string; backend: string; prompt: number; plain: number[]; drafters: Record<string, Run> }[] = [];
-/** A float16 replica of the reference model (opset 14, float16 KV), as test/model/layouts.test.ts makes it. */
-async function float16ModelDir(): Promise<string> {
+const out: { layout: string; dtype: string; backend: string; prompt: number; plain: number[]; treeReason?: string; drafters: Record<string, Run> }[] = [];
+/** A model directory like the reference one with `graph` as its `file` (made as test/model/*.test.ts make them). */
+async function replicaDir(file: string, graph: Uint8Array): Promise<string> {
   const src = denoHost.defaultModelDir();
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/onnx`);
   for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
-  await Deno.writeFile(`${dir}/onnx/model_fp16.onnx`, toFloat16(await Deno.readFile(`${src}/onnx/model.onnx`)));
+  await Deno.writeFile(`${dir}/onnx/${file}`, graph);
   return dir;
 }
 
 await startKernels(denoHost);
-const fp16Dir = await float16ModelDir();
+const reference = await Deno.readFile(`${denoHost.defaultModelDir()}/onnx/model.onnx`);
+const gqa = genaiReplica(reference, { positions: "genai", packedQkv: true });
+const fp16Dir = await replicaDir("model_fp16.onnx", toFloat16(reference));
+const gqaDir = await replicaDir("model.onnx", gqa);
+const gqaFp16Dir = await replicaDir("model_fp16.onnx", toFloat16(gqa));
 const runs = [
-  ["fp32", denoHost.defaultModelDir(), PROMPTS],
-  ["q4", denoHost.defaultModelDir(), PROMPTS.slice(0, 1)],
-  ["fp16", fp16Dir, PROMPTS.slice(0, 1)],
+  ["decomposed", "fp32", denoHost.defaultModelDir(), PROMPTS],
+  ["decomposed", "q4", denoHost.defaultModelDir(), PROMPTS.slice(0, 1)],
+  ["decomposed", "fp16", fp16Dir, PROMPTS.slice(0, 1)],
+  ["GroupQueryAttention", "fp32", gqaDir, PROMPTS.slice(0, 1)],
+  ["GroupQueryAttention", "fp16", gqaFp16Dir, PROMPTS.slice(0, 1)],
 ] as const;
-for (const [dtype, dir, prompts] of runs) {
+for (const [layout, dtype, dir, prompts] of runs) {
   const m = await loadModel(denoHost, dir, { dtype, device: "webgpu" });
   for (const [i, prompt] of prompts.entries()) {
     const opts = { maxTokens: MAX_TOKENS, stopAtEos: false };
@@ -51,9 +58,9 @@ for (const [dtype, dir, prompts] of runs) {
       const r = await generate(m, prompt, { ...opts, drafter: buildDrafter(m, { name }), budget: 16 });
       drafters[name] = { tokens: r.tokens, steps: r.stats.steps, accepted: r.stats.acceptedTokens, treeAttention: r.stats.treeAttention, kvType: m.lm.info.layout.kvType };
     }
-    out.push({ dtype, backend: m.lm.info.backend, prompt: i, plain: plain.tokens, drafters });
+    out.push({ layout: m.lm.info.layout.attention, dtype, backend: m.lm.info.backend, prompt: i, plain: plain.tokens, treeReason: m.lm.info.treeAttention.reason, drafters });
   }
   await m.lm.dispose();
 }
-await Deno.remove(fp16Dir, { recursive: true });
+for (const d of [fp16Dir, gqaDir, gqaFp16Dir]) await Deno.remove(d, { recursive: true });
 console.log(JSON.stringify(out));
