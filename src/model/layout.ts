@@ -36,7 +36,7 @@ export interface ModelLayout {
    * depth) get exact windows only while past + tree size fits in the window.
    */
   slidingWindow?: number;
-  /** Why tree verification cannot be offered for this layout (decided before any rewrite). */
+  /** Why tree verification cannot be offered, when the edges alone say so (fused layouts: their rewrite decides). */
   treeBlocker?: string;
 }
 
@@ -75,14 +75,13 @@ export function checkLayoutAgainstConfig(layout: ModelLayout, spec: ModelSpec, f
   }
 }
 
-/** Why a layout cannot get tree verification, if it cannot; fused layouts are judged by their rewrite. */
-function treeBlocker(attention: string, positions: ModelLayout["positions"], io: GraphIo): string | undefined {
-  if (attention === "decomposed") {
-    return positions === "from-mask" ? "the graph has no position_ids input (it derives positions from attention_mask), so tree nodes cannot get their own positions" : undefined;
-  }
-  if (attention !== "GroupQueryAttention") return `attention is fused into ${attention}, which has no tree rewrite yet`;
-  if (positions === "from-mask" && io.rotaryEmbeddings === 0 && io.fusedAttention.some((a) => !a.doRotary)) {
-    return "GroupQueryAttention with do_rotary=0 gets rotated Q/K from plain ops that derive positions from attention_mask, so tree nodes cannot get their own positions";
+/**
+ * Why a layout cannot get tree verification, when that is clear from its edges alone. Fused
+ * layouts are judged by their rewrite (onnx/tree-attention-fused.ts), which knows the ops.
+ */
+function treeBlocker(attention: string, positions: ModelLayout["positions"]): string | undefined {
+  if (attention === "decomposed" && positions === "from-mask") {
+    return "the graph has no position_ids input (it derives positions from attention_mask), so tree nodes cannot get their own positions";
   }
   return undefined;
 }
@@ -104,6 +103,6 @@ export function describeLayout(io: GraphIo, configWindow?: number): ModelLayout 
     externalFiles: io.externalFiles,
     attention,
     ...(windows.length > 0 ? { slidingWindow: Math.min(...windows) } : {}),
-    treeBlocker: treeBlocker(attention, positions, io),
+    treeBlocker: treeBlocker(attention, positions),
   };
 }

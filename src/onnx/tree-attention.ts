@@ -12,21 +12,22 @@
  * An attention Softmax is recognised by shape of the computation, not by names: a Softmax over the
  * last axis whose input is produced by an Add (scores + mask) and whose output feeds a MatMul
  * (probs · V), looking through Casts on either side (eager attention in fp16 exports computes the
- * Softmax in float32). Graphs that fuse attention into com.microsoft.GroupQueryAttention get the
- * bias through the op's own attention_bias input instead (tree-attention-gqa.ts); other fused ops
- * are reported as not rewritable and the engine verifies chains only.
+ * Softmax in float32). Graphs that fuse attention into com.microsoft GroupQueryAttention or
+ * MultiHeadAttention get the bias through the op's own attention_bias input instead
+ * (tree-attention-fused.ts); other fused ops are reported as not rewritable and the engine
+ * verifies chains only.
  */
 import { ATTENTION_BIAS_INPUT, biasInput, biasLike } from "./attention-bias.ts";
 import { graphNodes, inputNames, MS_DOMAIN, type NodeView, withInputs } from "./graph-nodes.ts";
 import { bytesField, concat, type Field, parseFields } from "./protobuf.ts";
 import { defaultOpset, DTYPE, MODEL, nodeField } from "./schema.ts";
-import { gqaTreeAttention } from "./tree-attention-gqa.ts";
+import { fusedTreeAttention } from "./tree-attention-fused.ts";
 
 export interface TreeAttentionResult {
   bytes: Uint8Array;
   rewritten: boolean;
   /** How the graph computes attention, as the rewrite found it. */
-  kind?: "decomposed" | "GroupQueryAttention";
+  kind?: "decomposed" | "fused";
   /** Attention nodes (Softmax or fused op) that received the bias; -1: the graph already had it. */
   layers: number;
   /** Graph inputs the rewrite added besides the bias (a position input for tree nodes). */
@@ -59,11 +60,9 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
   const rebuild = (fields: Uint8Array[]) => concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, concat(fields)) : f.raw)));
   const fused = nodes.filter((n) => n.domain === MS_DOMAIN && n.op.endsWith("Attention"));
   if (fused.length > 0) {
-    const other = fused.find((n) => n.op !== "GroupQueryAttention");
-    if (other) return left(`attention is fused into ${other.op}, which has no tree rewrite yet`);
-    const r = gqaTreeAttention(graph, nodes, { ...opts, castLike });
+    const r = fusedTreeAttention(graph, nodes, { ...opts, castLike });
     if ("reason" in r) return left(r.reason);
-    return { bytes: rebuild(r.fields), rewritten: true, kind: "GroupQueryAttention", layers: fused.length, addedInputs: r.addedInputs };
+    return { bytes: rebuild(r.fields), rewritten: true, kind: "fused", layers: fused.length, addedInputs: r.addedInputs };
   }
   const attention = decomposedAttention(nodes);
   if (attention.length === 0) return left("no attention Softmax (scores + mask -> Softmax -> MatMul) found");

@@ -9,6 +9,9 @@
  *   com.microsoft.RotaryEmbedding on Q and K, then GroupQueryAttention with do_rotary=0;
  * - `rotary-from-mask`: RotaryEmbedding nodes fed positions computed in the graph from the mask
  *   (cumsum(attention_mask) - 1, last S), no position_ids input.
+ * With `attention: "mha"` the layers use com.microsoft.MultiHeadAttention (unidirectional) instead;
+ * that op has one KV head per query head, so each of the reference's KV heads is duplicated for
+ * the query heads it serves: the same function, as an MHA model (8 KV heads; `MHA_KV_HEADS`).
  * The reference model is Llama-shaped (8 query heads, 4 KV heads, head dim 32, rotate-half RoPE,
  * theta 10000, tied embeddings); its MatMul weights are found by shape and wiring, not by name.
  */
@@ -22,6 +25,20 @@ export interface ReplicaOptions {
   packedQkv: boolean;
   /** GroupQueryAttention local_window_size (sliding window); default none. */
   localWindow?: number;
+  /** The fused op: GroupQueryAttention (default) or MultiHeadAttention. */
+  attention?: "gqa" | "mha";
+}
+
+/** KV heads of the MHA replica (config.json num_key_value_heads for it). */
+export const MHA_KV_HEADS = 8;
+
+/** K or V projection [hidden, KV * D] with each head repeated `rep` times: [hidden, KV * rep * D]. */
+function repeatHeads(w: Float32Array, hidden: number, kv: number, d: number, rep: number): Float32Array {
+  const out = new Float32Array(hidden * kv * rep * d);
+  for (let r = 0; r < hidden; r++) {
+    for (let h = 0; h < kv * rep; h++) out.set(w.subarray(r * kv * d + Math.floor(h / rep) * d, r * kv * d + (Math.floor(h / rep) + 1) * d), r * kv * rep * d + h * d);
+  }
+  return out;
 }
 
 interface Tensor {
@@ -99,7 +116,11 @@ function readReference(model: Uint8Array): ReferenceWeights {
 }
 
 export function genaiReplica(reference: Uint8Array, opts: ReplicaOptions): Uint8Array {
-  const H = 8, KV = 4, D = 32, THETA = 10000, MAX_POS = 1024, EPS = 1e-5;
+  const H = 8, D = 32, THETA = 10000, MAX_POS = 1024, EPS = 1e-5;
+  const REF_KV = 4;
+  const mha = opts.attention === "mha";
+  const KV = mha ? MHA_KV_HEADS : REF_KV;
+  if (mha && (opts.packedQkv || opts.positions === "genai" || opts.localWindow)) throw new Error("genai replica: mha takes separate Q/K/V, RotaryEmbedding positions, no window");
   const ref = readReference(reference);
   const [vocab, hidden] = ref.embed.dims as [number, number];
   const init: Uint8Array[] = [];
@@ -175,7 +196,8 @@ export function genaiReplica(reference: Uint8Array, opts: ReplicaOptions): Uint8
       qkv = [`${p}.qkv`, "", ""];
     } else {
       for (const [name, t] of [["q", q!], ["k", k!], ["v", v!]] as const) {
-        weight(`${p}.${name}_proj.weight`, f32(t), t.dims);
+        if (mha && name !== "q") weight(`${p}.${name}_proj.weight`, repeatHeads(f32(t), hidden, REF_KV, D, KV / REF_KV), [hidden, KV * D]);
+        else weight(`${p}.${name}_proj.weight`, f32(t), t.dims);
         node("MatMul", [`${p}.attn_in`, `${p}.${name}_proj.weight`], [`${p}.${name}`]);
       }
       qkv = [`${p}.q`, `${p}.k`, `${p}.v`];
@@ -188,9 +210,13 @@ export function genaiReplica(reference: Uint8Array, opts: ReplicaOptions): Uint8
       qkv = [`${p}.q_rot`, `${p}.k_rot`, `${p}.v`];
       doRotary = 0;
     }
-    const gqaAttrs = [intAttr("num_heads", H), intAttr("kv_num_heads", KV), intAttr("do_rotary", doRotary), intAttr("rotary_interleaved", 0)];
-    if (opts.localWindow) gqaAttrs.push(intAttr("local_window_size", opts.localWindow));
-    node("GroupQueryAttention", [...qkv, `past_key_values.${l}.key`, `past_key_values.${l}.value`, "seqlens_k", "total_seq_len", "cos_cache", "sin_cache"], [`${p}.attn`, `present.${l}.key`, `present.${l}.value`], gqaAttrs, ms);
+    if (mha) {
+      node("MultiHeadAttention", [...qkv, "", "", "", `past_key_values.${l}.key`, `past_key_values.${l}.value`], [`${p}.attn`, `present.${l}.key`, `present.${l}.value`], [intAttr("num_heads", H), intAttr("unidirectional", 1)], ms);
+    } else {
+      const gqaAttrs = [intAttr("num_heads", H), intAttr("kv_num_heads", KV), intAttr("do_rotary", doRotary), intAttr("rotary_interleaved", 0)];
+      if (opts.localWindow) gqaAttrs.push(intAttr("local_window_size", opts.localWindow));
+      node("GroupQueryAttention", [...qkv, `past_key_values.${l}.key`, `past_key_values.${l}.value`, "seqlens_k", "total_seq_len", "cos_cache", "sin_cache"], [`${p}.attn`, `present.${l}.key`, `present.${l}.value`], gqaAttrs, ms);
+    }
     weight(`${p}.o_proj.weight`, f32(o!), o!.dims);
     node("MatMul", [`${p}.attn`, `${p}.o_proj.weight`], [`${p}.attn_out`]);
     pending = `${p}.attn_out`;

@@ -1,9 +1,10 @@
 /**
- * Fused-attention layouts (com.microsoft.GroupQueryAttention), rebuilt from the reference model's
- * weights (test/helpers/genai-replica.ts): the onnxruntime-genai builder's (no position_ids input,
- * rotary inside the op, packed or separate QKV) and the transformers.js-style one (position_ids
- * input, RotaryEmbedding nodes, do_rotary=0). The ground truth is the user's: the original,
- * unrewritten graph decoded plainly by onnxruntime.
+ * Fused-attention layouts (com.microsoft GroupQueryAttention, MultiHeadAttention), rebuilt from
+ * the reference model's weights (test/helpers/genai-replica.ts): the onnxruntime-genai builder's
+ * (no position_ids input, rotary inside the op, packed or separate QKV), the transformers.js-style
+ * one (position_ids input, RotaryEmbedding nodes, do_rotary=0) and MultiHeadAttention with
+ * RotaryEmbedding. The ground truth is the user's: the original, unrewritten graph decoded plainly
+ * by onnxruntime.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +17,7 @@ import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
-import { genaiReplica, type ReplicaOptions } from "../helpers/genai-replica.ts";
+import { genaiReplica, MHA_KV_HEADS, type ReplicaOptions } from "../helpers/genai-replica.ts";
 import { toExternalData, toFloat16 } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter } from "../helpers/test-drafters.ts";
@@ -30,6 +31,10 @@ function replicaDir(opts: ReplicaOptions, dtype: "fp32" | "fp16" = "fp32"): stri
   const dir = mkdtempSync(join(tmpdir(), "edgespec-gqa-"));
   dirs.push(dir);
   cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  if (opts.attention === "mha") {
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, num_key_value_heads: MHA_KV_HEADS }));
+  }
   const graph = genaiReplica(REFERENCE, opts);
   writeFileSync(join(dir, "onnx", dtype === "fp16" ? "model_fp16.onnx" : "model.onnx"), dtype === "fp16" ? toFloat16(graph) : graph);
   return dir;
@@ -68,13 +73,15 @@ const LAYOUTS: [string, ReplicaOptions][] = [
   ["onnxruntime-genai builder: separate Q/K/V, do_rotary=1", { positions: "genai", packedQkv: false }],
   ["position_ids input, RotaryEmbedding nodes, do_rotary=0", { positions: "rotary-input", packedQkv: false }],
   ["RotaryEmbedding nodes fed positions from the mask, no position_ids input", { positions: "rotary-from-mask", packedQkv: false }],
+  ["MultiHeadAttention (unidirectional), position_ids input, RotaryEmbedding nodes", { positions: "rotary-input", packedQkv: false, attention: "mha" }],
+  ["MultiHeadAttention, RotaryEmbedding fed positions from the mask", { positions: "rotary-from-mask", packedQkv: false, attention: "mha" }],
 ];
 
-describe("GroupQueryAttention layouts on WASM", () => {
+describe("fused-attention layouts on WASM", () => {
   for (const [name, opts] of LAYOUTS) {
     test(`${name}: tree mode; plain, tree rows and every drafter equal the original graph`, async () => {
       const { m, original } = await loadBoth(replicaDir(opts));
-      expect(m.lm.info.layout.attention).toBe("GroupQueryAttention");
+      expect(m.lm.info.layout.attention).toBe(opts.attention === "mha" ? "MultiHeadAttention" : "GroupQueryAttention");
       expect(m.lm.info.treeAttention).toEqual({ enabled: true });
       // Positions: the genai layout gets a position input from the rewrite; the original has none.
       expect(m.lm.info.layout.positions).toBe("input");

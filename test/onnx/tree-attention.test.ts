@@ -4,14 +4,22 @@ import { treeAttentionBias, treePositions } from "../../src/engine/tree-bias.ts"
 import { loadModel } from "../../src/model/load.ts";
 import { addTreeAttention } from "../../src/onnx/tree-attention.ts";
 import { Rng } from "../../src/decode/rng.ts";
-import { parseFields, text } from "../../src/onnx/protobuf.ts";
+import { bytesField, concat, parseFields, stringField, text } from "../../src/onnx/protobuf.ts";
 import { ATTR, DTYPE, GRAPH, MODEL, NODE } from "../../src/onnx/schema.ts";
+import { genaiReplica } from "../helpers/genai-replica.ts";
 import { withSoftmaxCasts } from "../helpers/graph-surgery.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 import { randomTree } from "../helpers/test-drafters.ts";
 
 const POS = { positionIds: "position_ids" };
 import { compareTreeRows } from "../helpers/tree-rows.ts";
+
+/** The model with every node of op type `from` renamed to `to`. */
+function renameOps(model: Uint8Array, from: string, to: string): Uint8Array {
+  const edit = (graph: Uint8Array) =>
+    concat(parseFields(graph).map((f) => (f.no !== GRAPH.node ? f.raw : bytesField(GRAPH.node, concat(parseFields(f.body).map((x) => (x.no === NODE.opType && text(x.body) === from ? stringField(NODE.opType, to) : x.raw)))))));
+  return concat(parseFields(model).map((f) => (f.no === MODEL.graph ? bytesField(MODEL.graph, edit(f.body)) : f.raw)));
+}
 
 /** The `to` of each Cast node the rewrite added. */
 function addedCasts(model: Uint8Array): number[] {
@@ -46,6 +54,21 @@ describe("tree attention graph rewrite", () => {
     expect(casts(bytes)).toEqual(Array(6).fill(DTYPE.float16)); // a float16 graph
     // Softmax computed in float32 inside a float16 graph (a Cast to float before it): no cast.
     expect(casts(withSoftmaxCasts(bytes))).toEqual([]);
+  });
+
+  test("fused attention: positions fed where the op or its RotaryEmbedding nodes take them, else left alone with the reason", async () => {
+    const reference = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
+    const genai = addTreeAttention(genaiReplica(reference, { positions: "genai", packedQkv: true }), POS);
+    expect({ rewritten: genai.rewritten, kind: genai.kind, layers: genai.layers, added: genai.addedInputs }).toEqual({ rewritten: true, kind: "fused", layers: 6, added: ["position_ids"] });
+    const withInput = addTreeAttention(genaiReplica(reference, { positions: "rotary-input", packedQkv: false }), POS);
+    expect(withInput.addedInputs).toEqual([]); // the graph's own position_ids already reach RotaryEmbedding
+    // Rotary in plain ops fed from the mask (here: the RotaryEmbedding nodes renamed away).
+    const plainRotary = renameOps(genaiReplica(reference, { positions: "rotary-from-mask", packedQkv: false }), "RotaryEmbedding", "RotaryFromPlainOps");
+    const r = addTreeAttention(plainRotary, POS);
+    expect(r.rewritten).toBe(false);
+    expect(r.reason).toBe("GroupQueryAttention gets rotated Q/K from plain ops that derive positions from attention_mask, so tree nodes cannot get their own positions");
+    const other = addTreeAttention(renameOps(genaiReplica(reference, { positions: "genai", packedQkv: true }), "GroupQueryAttention", "PagedAttention"), POS);
+    expect(other.reason).toBe("attention is fused into PagedAttention, which has no tree rewrite yet");
   });
 
   test("a graph with no attention Softmax is left alone, with the reason", () => {

@@ -5,7 +5,7 @@ import { generatePlain } from "../../src/decode/generate.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { loadModel } from "../../src/model/load.ts";
-import { genaiReplica } from "../helpers/genai-replica.ts";
+import { genaiReplica, MHA_KV_HEADS } from "../helpers/genai-replica.ts";
 import { toFloat16 } from "../helpers/graph-surgery.ts";
 
 declare const Deno: {
@@ -26,11 +26,15 @@ const PROMPTS = [
 type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
 const out: { layout: string; dtype: string; backend: string; prompt: number; plain: number[]; treeReason?: string; drafters: Record<string, Run> }[] = [];
 /** A model directory like the reference one with `graph` as its `file` (made as test/model/*.test.ts make them). */
-async function replicaDir(file: string, graph: Uint8Array): Promise<string> {
+async function replicaDir(file: string, graph: Uint8Array, kvHeads?: number): Promise<string> {
   const src = denoHost.defaultModelDir();
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/onnx`);
   for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
+  if (kvHeads !== undefined) {
+    const config = JSON.parse(new TextDecoder().decode(await Deno.readFile(`${dir}/config.json`)));
+    await Deno.writeFile(`${dir}/config.json`, new TextEncoder().encode(JSON.stringify({ ...config, num_key_value_heads: kvHeads })));
+  }
   await Deno.writeFile(`${dir}/onnx/${file}`, graph);
   return dir;
 }
@@ -41,12 +45,14 @@ const gqa = genaiReplica(reference, { positions: "genai", packedQkv: true });
 const fp16Dir = await replicaDir("model_fp16.onnx", toFloat16(reference));
 const gqaDir = await replicaDir("model.onnx", gqa);
 const gqaFp16Dir = await replicaDir("model_fp16.onnx", toFloat16(gqa));
+const mhaDir = await replicaDir("model.onnx", genaiReplica(reference, { positions: "rotary-from-mask", packedQkv: false, attention: "mha" }), MHA_KV_HEADS);
 const runs = [
   ["decomposed", "fp32", denoHost.defaultModelDir(), PROMPTS],
   ["decomposed", "q4", denoHost.defaultModelDir(), PROMPTS.slice(0, 1)],
   ["decomposed", "fp16", fp16Dir, PROMPTS.slice(0, 1)],
   ["GroupQueryAttention", "fp32", gqaDir, PROMPTS.slice(0, 1)],
   ["GroupQueryAttention", "fp16", gqaFp16Dir, PROMPTS.slice(0, 1)],
+  ["MultiHeadAttention", "fp32", mhaDir, PROMPTS.slice(0, 1)],
 ] as const;
 for (const [layout, dtype, dir, prompts] of runs) {
   const m = await loadModel(denoHost, dir, { dtype, device: "webgpu" });
@@ -62,5 +68,5 @@ for (const [layout, dtype, dir, prompts] of runs) {
   }
   await m.lm.dispose();
 }
-for (const d of [fp16Dir, gqaDir, gqaFp16Dir]) await Deno.remove(d, { recursive: true });
+for (const d of [fp16Dir, gqaDir, gqaFp16Dir, mhaDir]) await Deno.remove(d, { recursive: true });
 console.log(JSON.stringify(out));

@@ -5,7 +5,8 @@
  * them gets drafts accepted (so the tree verify and KV compaction paths really ran on the GPU).
  * GroupQueryAttention replicas (fp32, fp16; test/helpers/genai-replica.ts) run in chain mode:
  * onnxruntime-web's WebGPU GQA kernel ignores the tree's position_ids and attention_bias, which
- * the load-time tree check must catch, and chains stay lossless.
+ * the load-time tree check must catch, and chains stay lossless. A MultiHeadAttention replica gets
+ * tree mode (that kernel honours the bias).
  */
 import { expect } from "bun:test";
 import { DRAFTER_NAMES } from "../../src/drafters/index.ts";
@@ -15,17 +16,18 @@ import { denoHasWebGpu, testWhen, WEBGPU_REQUIREMENT } from "../helpers/requirem
 const TOKENS = 32;
 type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
 
-testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafter reproduces ${TOKENS} plain greedy tokens with drafts accepted, fp32, q4 and fp16, decomposed (trees) and GroupQueryAttention (chains)`, async () => {
+testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)(`WebGPU (Deno): every drafter reproduces ${TOKENS} plain greedy tokens with drafts accepted, fp32, q4 and fp16, decomposed and MultiHeadAttention (trees), GroupQueryAttention (chains)`, async () => {
   const r = await run([BIN.deno[0]!, "run", "-A", `${REPO}test/runtime/lossless-webgpu.deno.ts`, String(TOKENS)]);
   if (r.code !== 0) throw new Error(r.stderr);
   const results = JSON.parse(r.stdout.trim().split("\n").pop()!) as { layout: string; dtype: string; backend: string; plain: number[]; treeReason?: string; drafters: Record<string, Run> }[];
-  expect(results.map((x) => `${x.layout} ${x.dtype}`)).toEqual(["decomposed fp32", "decomposed fp32", "decomposed q4", "decomposed fp16", "GroupQueryAttention fp32", "GroupQueryAttention fp16"]);
+  expect(results.map((x) => `${x.layout} ${x.dtype}`)).toEqual(["decomposed fp32", "decomposed fp32", "decomposed q4", "decomposed fp16", "GroupQueryAttention fp32", "GroupQueryAttention fp16", "MultiHeadAttention fp32"]);
   const expected = DRAFTER_NAMES.filter((n) => n !== "none");
   for (const res of results) {
     expect(res.backend).toBe("webgpu");
     expect(res.plain.length).toBe(TOKENS);
     expect(Object.keys(res.drafters).sort()).toEqual([...expected].sort());
-    const tree = res.layout === "decomposed";
+    // The WebGPU MultiHeadAttention kernel honours attention_bias (tree rows = path rows within 1.1e-5).
+    const tree = res.layout !== "GroupQueryAttention";
     if (!tree) expect(res.treeReason).toContain("ignores the tree's positions or attention bias");
     for (const [name, d] of Object.entries(res.drafters)) {
       expect({ name, tokens: d.tokens }).toEqual({ name, tokens: res.plain });
