@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Launcher for `npx edgespec …`: runs the CLI on Bun when Bun is installed (the development setup:
 // bun is a devDependency), else the Node bundle built by `npm run build` (dist/edgespec-node.mjs).
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -22,8 +22,21 @@ function bunBinary() {
 
 const bun = process.env.EDGESPEC_RUNTIME === "node" ? undefined : bunBinary();
 if (bun) {
-  const r = spawnSync(bun, [join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
-  process.exit(r.status ?? 1);
+  // The CLI runs in a child; signals sent to this launcher (a supervisor's SIGTERM, a terminal's
+  // SIGINT to the launcher alone) reach it too, and its exit becomes ours, so no server outlives us.
+  const child = spawn(bun, [join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
+  const forward = (signal) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward);
+  child.on("error", (err) => {
+    console.error(`edgespec: error: cannot start Bun (${err.message})`);
+    process.exit(1);
+  });
+  child.on("exit", (code, signal) => {
+    if (signal) {
+      for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.off(s, forward);
+      process.kill(process.pid, signal); // die the way the child died
+    } else process.exit(code ?? 1);
+  });
 } else {
   const bundle = join(root, "dist", "edgespec-node.mjs");
   if (!existsSync(bundle)) {
