@@ -201,6 +201,27 @@ const MUTATIONS: Mutation[] = [
     to: "return { ok: true, worst };",
     tests: ["test/model/tree-check.test.ts"],
   },
+  {
+    name: "server: a stalled request body is waited for without a time limit",
+    file: "src/server/body.ts",
+    from: "if (timeoutMs > 0) timer = setTimeout(() => resolve(\"expired\"), timeoutMs);",
+    to: "",
+    tests: ["test/server/slow-body.test.ts"],
+  },
+  {
+    name: "server: the 408 for a stalled body leaves the connection open",
+    file: "src/server/body.ts",
+    from: "\"request_timeout\", { connection: \"close\" });",
+    to: "\"request_timeout\");",
+    tests: ["test/server/slow-body.test.ts"],
+  },
+  {
+    name: "launcher: SIGTERM not forwarded to the CLI child",
+    file: "bin/edgespec.mjs",
+    from: "const forward = (signal) => child.kill(signal);",
+    to: "const forward = () => {};",
+    tests: ["test/server/shutdown.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

@@ -23,6 +23,7 @@ export const SERVE_FLAGS: FlagSpec = {
   drafter: { type: "string", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
   cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
   deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
+  "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30" },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
   "allowed-hosts": { type: "string", help: "comma-separated Host names answered (any = all); default: loopback names when bound to loopback without an API key" },
   help: { type: "boolean", help: "show this help" },
@@ -44,6 +45,8 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
     const deadline = (f.deadline as number | undefined) ?? 600;
     if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
+    const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
+    if (!(bodyTimeout >= 0)) throw new EdgespecError("invalid_argument", `--body-timeout must be >= 0, got ${bodyTimeout}`);
     const drafter = (f.drafter as string | undefined) ?? "hybrid";
     if (!drafters.names.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafters.names });
     const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
@@ -69,6 +72,7 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
         drafterFor: (name) => drafters.get(name, engine.model!),
         defaultDrafter: drafter,
         deadlineMs: deadline * 1000,
+        bodyTimeoutMs: bodyTimeout * 1000,
         log: (line) => io.err(`${line}\n`),
       },
     });

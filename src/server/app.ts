@@ -24,6 +24,8 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** Request bodies above this many bytes get 413; default 1 MiB. */
   maxBodyBytes?: number;
+  /** A request body must arrive within this many ms, else 408 and the connection closes; default 30 s (0 = none). */
+  bodyTimeoutMs?: number;
   limits?: Partial<RequestLimits>;
   /** Drafter names a request may ask for; "none" (plain decoding) is always valid. */
   drafters?: readonly string[];
@@ -50,7 +52,7 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
   if (!drafters.includes(defaultDrafter)) throw new RangeError(`default drafter "${defaultDrafter}" is not one of ${drafters.join(", ")}`);
   const log = options.log ?? ((line: string) => console.error(line));
   const cfg: GenerationConfig = {
-    maxBodyBytes: options.maxBodyBytes ?? 1 << 20,
+    body: { maxBytes: options.maxBodyBytes ?? 1 << 20, timeoutMs: options.bodyTimeoutMs ?? 30_000 },
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     drafters,
     defaultDrafter,

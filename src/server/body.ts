@@ -1,7 +1,9 @@
 /**
- * Reads a request's JSON body under a byte limit. The limit is enforced while reading (a missing
- * or lying Content-Length cannot make the server buffer more), and every way a body can be wrong
- * is a 4xx in OpenAI's error shape, never an exception that reaches the framework.
+ * Reads a request's JSON body under a byte limit and a time limit. The byte limit is enforced
+ * while reading (a missing or lying Content-Length cannot make the server buffer more); the time
+ * limit closes uploads that stall or trickle (Bun turns its idle timeout off while a body is
+ * pending, so without it a client could hold a connection open forever). Every way a body can be
+ * wrong is a 4xx in OpenAI's error shape, never an exception that reaches the framework.
  */
 import { ApiError } from "./api-error.ts";
 
@@ -15,22 +17,46 @@ function tooLarge(limit: number): ApiError {
   return new ApiError(413, `request body is larger than ${limit} bytes`, "invalid_request_error", null, "request_too_large");
 }
 
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+export interface BodyLimits {
+  /** Bodies above this many bytes get 413. */
+  maxBytes: number;
+  /** The whole body must arrive within this many ms, else 408 (0 = no limit). */
+  timeoutMs: number;
+}
+
+function timedOut(ms: number): ApiError {
+  // Connection: close, or the runtime keeps the socket open waiting for the rest of the body.
+  return new ApiError(408, `request body did not arrive within ${ms / 1000} s`, "invalid_request_error", null, "request_timeout", { connection: "close" });
+}
+
+async function readLimited(req: Request, { maxBytes: limit, timeoutMs }: BodyLimits): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    if (timeoutMs > 0) timer = setTimeout(() => resolve("expired"), timeoutMs);
+  });
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+  try {
+    for (;;) {
+      const r = await Promise.race([reader.read(), expired]);
+      if (r === "expired") {
+        await reader.cancel().catch(() => {});
+        throw timedOut(timeoutMs);
+      }
+      if (r.done) break;
+      size += r.value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      parts.push(r.value);
     }
-    parts.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   const out = new Uint8Array(size);
   let off = 0;
@@ -42,11 +68,11 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
 }
 
 /** The body as a JSON object (not an array, not a scalar). */
-export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(req: Request, limits: BodyLimits): Promise<Record<string, unknown>> {
   if (!isJsonType(req.headers.get("content-type"))) {
     throw new ApiError(415, `Content-Type must be application/json, got ${req.headers.get("content-type") ?? "none"}`, "invalid_request_error", null, "unsupported_media_type");
   }
-  const bytes = await readLimited(req, limit);
+  const bytes = await readLimited(req, limits);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

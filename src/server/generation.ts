@@ -10,14 +10,14 @@ import type { Drafter } from "../drafters/types.ts";
 import type { SpecResult } from "../engine/generate.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError, invalidParam, toApiError } from "./api-error.ts";
-import { readJsonObject } from "./body.ts";
+import { type BodyLimits, readJsonObject } from "./body.ts";
 import { chatPromptIds } from "./chat.ts";
 import { chatBody, chunkBody, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
 import { type GenerationRequest, parseChat, parseCompletion, type RequestLimits } from "./requests.ts";
 import type { AbortReason, GenerationJob, ModelService, Slot } from "./service.ts";
 
 export interface GenerationConfig {
-  maxBodyBytes: number;
+  body: BodyLimits;
   limits: RequestLimits;
   drafters: readonly string[];
   defaultDrafter: string;
@@ -108,7 +108,7 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
 }
 
 export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
-  const body = await readJsonObject(c.req.raw, cfg.maxBodyBytes);
+  const body = await readJsonObject(c.req.raw, cfg.body);
   const req = kind === "chat" ? parseChat(body, cfg.limits, cfg.drafters) : parseCompletion(body, cfg.limits, cfg.drafters);
   // Ready first: while loading, the served model's name may not be known yet.
   const model = engine.requireModel();
