@@ -222,6 +222,20 @@ const MUTATIONS: Mutation[] = [
     to: "const forward = () => {};",
     tests: ["test/server/shutdown.test.ts"],
   },
+  {
+    name: "shutdown: queued requests left waiting on SIGTERM",
+    file: "src/server/service.ts",
+    from: "for (const slot of this.waiting.splice(0)) slot.refuse(shuttingDown());",
+    to: "",
+    tests: ["test/server/shutdown.test.ts"],
+  },
+  {
+    name: "shutdown: SIGTERM cuts the running stream",
+    file: "src/cli/serve.ts",
+    from: "const drained = Promise.all([engine.drain(), server.close({ graceful: true })]);",
+    to: "const drained = Promise.all([engine.drain(), server.close()]);",
+    tests: ["test/server/shutdown.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

@@ -5,7 +5,7 @@
  * it directly is `edgespec serve` on Bun.
  */
 import { runCli } from "../../src/cli/main.ts";
-import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { bunHost } from "./host.ts";
 
 export async function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
@@ -20,15 +20,17 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
   });
   let done!: () => void;
   const closed = new Promise<void>((resolve) => (done = resolve));
-  const close = async () => {
-    process.off("SIGINT", close);
-    process.off("SIGTERM", close);
-    await server.stop(true);
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const close = async ({ graceful = false }: { graceful?: boolean } = {}) => {
+    if (!graceful) for (const s of signals) process.off(s, handlers[s]);
+    // stop(false): no new connections, open requests (streams too) run to their end.
+    await server.stop(!graceful);
     done();
   };
-  process.on("SIGINT", close);
-  process.on("SIGTERM", close);
-  return { hostname: server.hostname ?? opts.hostname, port: server.port ?? opts.port, close, closed };
+  const gate = signalGate(() => void close());
+  const handlers = { SIGINT: () => gate.onSignal("SIGINT"), SIGTERM: () => gate.onSignal("SIGTERM") };
+  for (const s of signals) process.on(s, handlers[s]);
+  return { hostname: server.hostname ?? opts.hostname, port: server.port ?? opts.port, close, closed, stopRequested: gate.stopRequested };
 }
 
 registerServeRuntime({ listen, env: (name) => process.env[name] });

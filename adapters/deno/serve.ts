@@ -4,7 +4,7 @@
  * (`deno run -A adapters/deno/serve.ts`) is `edgespec serve` on Deno.
  */
 import { runCli } from "../../src/cli/main.ts";
-import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { denoHost } from "./host.ts";
 
 interface DenoServer {
@@ -27,14 +27,27 @@ declare const Deno: {
 export async function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
   // onListen is replaced so Deno prints nothing: the CLI says where it listens.
   const server = Deno.serve({ hostname: opts.hostname, port: opts.port, onListen: () => {} }, fetch);
-  const close = async () => {
-    Deno.removeSignalListener("SIGINT", close);
-    Deno.removeSignalListener("SIGTERM", close);
-    await server.shutdown();
+  let done!: () => void;
+  const closed = new Promise<void>((resolve) => (done = resolve));
+  void server.finished.then(() => done());
+  const close = async ({ graceful = false }: { graceful?: boolean } = {}) => {
+    if (graceful) {
+      await server.shutdown(); // no new connections; open requests run to their end
+      return;
+    }
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    // Deno's shutdown always waits for open requests: the server counts as stopped now, and the
+    // process exit that follows ends what is left.
+    void server.shutdown();
+    done();
   };
-  Deno.addSignalListener("SIGINT", close);
-  Deno.addSignalListener("SIGTERM", close);
-  return { hostname: server.addr.hostname, port: server.addr.port, close, closed: server.finished };
+  const gate = signalGate(() => void close());
+  const onInt = () => gate.onSignal("SIGINT");
+  const onTerm = () => gate.onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  return { hostname: server.addr.hostname, port: server.addr.port, close, closed, stopRequested: gate.stopRequested };
 }
 
 registerServeRuntime({ listen, env: (name) => Deno.env.get(name) });

@@ -8,7 +8,7 @@ import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../src/cli/main.ts";
-import { type FetchHandler, type Listening, registerServeRuntime } from "../../src/server/runtime.ts";
+import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { nodeHost } from "./host.ts";
 
 export function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
@@ -16,20 +16,27 @@ export function listen(fetch: FetchHandler, opts: { hostname: string; port: numb
     const server = serve({ fetch, hostname: opts.hostname, port: opts.port }, (info: AddressInfo) => {
       let done!: () => void;
       const closed = new Promise<void>((r) => (done = r));
-      const close = () =>
+      const conns = server as unknown as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
+      const close = ({ graceful = false }: { graceful?: boolean } = {}) =>
         new Promise<void>((r) => {
-          process.off("SIGINT", close);
-          process.off("SIGTERM", close);
+          if (!graceful) {
+            process.off("SIGINT", onInt);
+            process.off("SIGTERM", onTerm);
+          }
           server.close(() => {
             done();
             r();
           });
-          // Open keep-alive and streaming connections would otherwise hold close() forever.
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          // Open keep-alive (and, unless graceful, streaming) connections would hold close() forever.
+          if (graceful) conns.closeIdleConnections?.();
+          else conns.closeAllConnections?.();
         });
-      process.on("SIGINT", close);
-      process.on("SIGTERM", close);
-      resolve({ hostname: info.address, port: info.port, close, closed });
+      const gate = signalGate(() => void close());
+      const onInt = () => gate.onSignal("SIGINT");
+      const onTerm = () => gate.onSignal("SIGTERM");
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+      resolve({ hostname: info.address, port: info.port, close, closed, stopRequested: gate.stopRequested });
     });
     server.once("error", reject);
   });

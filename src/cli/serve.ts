@@ -1,6 +1,7 @@
 /**
  * `edgespec serve`: an OpenAI-compatible HTTP server for one model. It listens at once (GET /health
- * answers 503 until the model is loaded) and runs until the adapter stops it (SIGINT/SIGTERM).
+ * answers 503 until the model is loaded) and runs until SIGINT/SIGTERM, then stops gracefully
+ * (a second signal stops it at once).
  */
 import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
@@ -23,6 +24,7 @@ export const SERVE_FLAGS: FlagSpec = {
   drafter: { type: "string", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
   cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
   deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
+  "shutdown-grace": { type: "number", help: "seconds a running request may take to finish after SIGTERM/SIGINT", default: "30" },
   "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30" },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
   "allowed-hosts": { type: "string", help: "comma-separated Host names answered (any = all); default: loopback names when bound to loopback without an API key" },
@@ -45,6 +47,8 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
     const deadline = (f.deadline as number | undefined) ?? 600;
     if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
+    const grace = (f["shutdown-grace"] as number | undefined) ?? 30;
+    if (!(grace >= 0)) throw new EdgespecError("invalid_argument", `--shutdown-grace must be >= 0, got ${grace}`);
     const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
     if (!(bodyTimeout >= 0)) throw new EdgespecError("invalid_argument", `--body-timeout must be >= 0, got ${bodyTimeout}`);
     const drafter = (f.drafter as string | undefined) ?? "hybrid";
@@ -86,6 +90,18 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     }
     const kernels = await startKernels(host);
     io.err(`edgespec: ready (drafter kernels: ${kernels})\n`);
+    const signal = await Promise.race([server.stopRequested, server.closed.then(() => undefined)]);
+    if (signal !== undefined) {
+      // Graceful: no new connections; queued requests get 503 at once; the running one finishes
+      // (its stream too) within the grace period, after which what is left is cut.
+      io.err(`edgespec: ${signal}: finishing the running request (up to ${grace} s), refusing queued and new ones\n`);
+      const drained = Promise.all([engine.drain(), server.close({ graceful: true })]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace * 1000)));
+      const finished = await Promise.race([drained.then(() => true), expired]);
+      clearTimeout(timer);
+      if (!finished) await server.close();
+    }
     await server.closed;
     drafters.dispose();
     await engine.model?.lm.dispose();

@@ -185,7 +185,8 @@ function stream(
     } catch (e) {
       if (life.reason === "disconnect") return;
       const err = life.reason === "deadline" ? deadlineError() : toApiError(e);
-      if (err.status >= 500 && !(life.reason === "deadline")) cfg.log(`stream failed: ${(e as Error)?.stack ?? e}`);
+      // Internal faults are logged; refusals the service made on purpose (shutdown) are not.
+      if (err.status >= 500 && !(life.reason === "deadline") && !(e instanceof ApiError)) cfg.log(`stream failed: ${(e as Error)?.stack ?? e}`);
       send(err.body);
     } finally {
       if (life.reason && !slot.granted) engine.metrics.aborted.add({ reason: life.reason });

@@ -8,10 +8,32 @@ export type FetchHandler = (req: Request) => Response | Promise<Response>;
 export interface Listening {
   hostname: string;
   port: number;
-  /** Stops accepting connections and ends open ones. */
-  close(): Promise<void>;
-  /** Settles when the server has stopped (close(), or SIGINT/SIGTERM handled by the adapter). */
+  /**
+   * Stops accepting connections. Open ones are ended at once, or with `graceful` left to finish
+   * (streams included); a later close() without it ends them.
+   */
+  close(opts?: { graceful?: boolean }): Promise<void>;
+  /** Settles when the server has stopped. */
   closed: Promise<void>;
+  /**
+   * Settles with the signal's name at the first SIGINT/SIGTERM: the owner decides how to stop
+   * (graceful drain). A second signal closes the server at once.
+   */
+  stopRequested: Promise<string>;
+}
+
+/** The signal handling every adapter shares: the first signal asks, the second one forces. */
+export function signalGate(forceClose: () => void): { stopRequested: Promise<string>; onSignal: (name: string) => void } {
+  let ask!: (name: string) => void;
+  const stopRequested = new Promise<string>((resolve) => (ask = resolve));
+  let count = 0;
+  return {
+    stopRequested,
+    onSignal: (name) => {
+      if (count++ === 0) ask(name);
+      else forceClose();
+    },
+  };
 }
 
 export interface ServeRuntime {

@@ -40,10 +40,16 @@ export class Slot {
   granted = false;
   released = false;
   grant!: () => void;
+  /** Ends the wait with an error (the server is shutting down). */
+  refuse!: (err: ApiError) => void;
   readonly turn: Promise<void>;
 
   constructor(private readonly service: ModelService) {
-    this.turn = new Promise<void>((resolve) => (this.grant = resolve));
+    this.turn = new Promise<void>((resolve, reject) => {
+      this.grant = resolve;
+      this.refuse = reject;
+    });
+    this.turn.catch(() => {}); // a refusal before acquire() is reported by acquire()
   }
 
   /** Resolves when the model is this request's; rejects (and leaves the queue) if `signal` aborts first. */
@@ -76,6 +82,10 @@ export class Slot {
   }
 }
 
+function shuttingDown(): ApiError {
+  return new ApiError(503, "the server is shutting down; retry on another instance or later", "server_error", null, "server_shutting_down", { connection: "close" });
+}
+
 export class ModelService {
   readonly metrics = new Metrics();
   model: LoadedModel | undefined;
@@ -89,6 +99,9 @@ export class ModelService {
   private modelId: string | undefined;
   /** Seconds per generation, smoothed: the basis of Retry-After. */
   private meanSeconds = 1;
+  /** Set by drain(): no request is taken any more. */
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(model: LoadedModel | Promise<LoadedModel>, private readonly opts: ServiceOptions = {}) {
     this.maxQueue = opts.maxQueue ?? 16;
@@ -119,9 +132,22 @@ export class ModelService {
     throw new ApiError(503, "the model is still loading", "server_error", null, "model_not_ready", { "Retry-After": "1" });
   }
 
+  /**
+   * Graceful shutdown: queued requests and any new one get 503 server_shutting_down; resolves
+   * when the running generation (if any) has ended, so its response can finish.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    for (const slot of this.waiting.splice(0)) slot.refuse(shuttingDown());
+    this.metrics.queued = 0;
+    if (!this.holder) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Takes a place in line, or refuses with 429 when the queue is full. Never waits. */
   reserve(): Slot {
     this.requireModel();
+    if (this.draining) throw shuttingDown();
     const slot = new Slot(this);
     if (!this.holder) {
       this.give(slot);
@@ -142,6 +168,7 @@ export class ModelService {
     if (this.holder === slot) {
       this.holder = undefined;
       this.metrics.running = 0;
+      if (this.draining) for (const resolve of this.idleWaiters.splice(0)) resolve();
       const next = this.waiting.shift();
       this.metrics.queued = this.waiting.length;
       if (next) this.give(next);

@@ -3,7 +3,7 @@
  * passes SIGTERM on and exits with it, so no server outlives the process a supervisor knows.
  */
 import { expect, test } from "bun:test";
-import { REPO } from "../helpers/model.ts";
+import { BIN, REPO } from "../helpers/model.ts";
 import { spawnServer } from "./processes.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -15,4 +15,33 @@ test("SIGTERM to the launcher stops the server it started: the launcher exits an
   // The CLI exits 0 on SIGTERM; the launcher exits as its child did.
   expect(code).toBe(0);
   await waitFor(async () => fetch(`${s.url}/health`).then(() => false, () => true), 5_000);
+}, 60_000);
+
+test("SIGTERM drains: the running stream finishes with [DONE], queued requests get 503 server_shutting_down, then exit 0", async () => {
+  const s = await spawnServer([...BIN.bun, "serve", "--port", "0", "--drafter", "none"]);
+  const body = (stream: boolean) => JSON.stringify({ model: "edgespec-tiny", prompt: "def main():\n", max_tokens: 600, temperature: 0, ignore_eos: true, stream });
+  const post = (stream: boolean) => fetch(`${s.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body(stream) });
+  const running = await post(true);
+  const reader = running.body!.getReader();
+  const first = await reader.read(); // generation has started: the model is this request's
+  expect(first.done).toBe(false);
+  const queued = [post(false), post(true)];
+  await waitFor(async () => (await (await fetch(`${s.url}/metrics`)).text()).includes("edgespec_requests_queued 2"), 10_000);
+  s.proc.kill("SIGTERM");
+  // Queued: refused at once, in OpenAI's error shape (the stream one as an SSE data event).
+  const [plain, streamed] = await Promise.all(queued);
+  expect(plain.status).toBe(503);
+  expect((await plain.json()).error.code).toBe("server_shutting_down");
+  expect(await streamed.text()).toContain('"code":"server_shutting_down"');
+  // Running: completes normally.
+  let text = new TextDecoder().decode(first.value);
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) break;
+    text += new TextDecoder().decode(r.value);
+  }
+  expect(text).toContain('"finish_reason":"length"');
+  expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  expect(await s.proc.exited).toBe(0);
+  expect(s.stderr()).toContain("SIGTERM: finishing the running request");
 }, 60_000);
