@@ -236,6 +236,13 @@ const MUTATIONS: Mutation[] = [
     to: "const drained = Promise.all([engine.drain(), server.close()]);",
     tests: ["test/server/shutdown.test.ts"],
   },
+  {
+    name: "tree rewrite: a mask applied with Where is not recognised",
+    file: "src/onnx/tree-attention.ts",
+    from: "return (masked === \"Add\" || masked === \"Where\") && feedsMatMul(n.outputs[0]!);",
+    to: "return masked === \"Add\" && feedsMatMul(n.outputs[0]!);",
+    tests: ["test/model/layouts.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

@@ -10,7 +10,8 @@
  * original computes (x + 0 = x), so plain decoding runs on the same session unchanged.
  *
  * An attention Softmax is recognised by shape of the computation, not by names: a Softmax over the
- * last axis whose input is produced by an Add (scores + mask) and whose output feeds a MatMul
+ * last axis whose input is produced by an Add (scores + mask) or a Where (masked_fill) and whose
+ * output feeds a MatMul
  * (probs · V), looking through Casts on either side (eager attention in fp16 exports computes the
  * Softmax in float32). Graphs that fuse attention into com.microsoft GroupQueryAttention or
  * MultiHeadAttention get the bias through the op's own attention_bias input instead
@@ -65,7 +66,7 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
     return { bytes: rebuild(r.fields), rewritten: true, kind: "fused", layers: fused.length, addedInputs: r.addedInputs };
   }
   const attention = decomposedAttention(nodes);
-  if (attention.length === 0) return left("no attention Softmax (scores + mask -> Softmax -> MatMul) found");
+  if (attention.length === 0) return left("no attention Softmax (scores + mask, or Where(mask, ...) -> Softmax -> MatMul) found");
   const producer = new Map<string, NodeView>();
   for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
   const replaced = new Map<Field, Uint8Array>();
@@ -82,7 +83,7 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
   return { bytes: rebuild([...graph.map((f) => replaced.get(f) ?? f.raw), biasInput()]), rewritten: true, kind: "decomposed", layers: attention.length, addedInputs: [] };
 }
 
-/** Softmax nodes over the last axis fed by an Add (scores + mask) and feeding a MatMul, through Casts. */
+/** Softmax nodes over the last axis fed by an Add or Where (the mask) and feeding a MatMul, through Casts. */
 function decomposedAttention(nodes: NodeView[]): NodeView[] {
   const producer = new Map<string, NodeView>();
   const consumers = new Map<string, NodeView[]>();
@@ -103,6 +104,8 @@ function decomposedAttention(nodes: NodeView[]): NodeView[] {
     if (n.op !== "Softmax" || n.domain !== "") return false;
     const axis = n.ints.get("axis");
     if (axis !== undefined && axis !== -1 && axis !== 3) return false;
-    return throughCasts(n.inputs[0]!)?.op === "Add" && feedsMatMul(n.outputs[0]!);
+    // The mask is added (scores + mask) or filled in (Where(mask, lowest, scores), masked_fill).
+    const masked = throughCasts(n.inputs[0]!)?.op;
+    return (masked === "Add" || masked === "Where") && feedsMatMul(n.outputs[0]!);
   });
 }

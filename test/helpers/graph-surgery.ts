@@ -10,7 +10,9 @@
  *   numbers are the reference's);
  * - `toFloat16`: the whole graph in float16 (weights, constants, Casts, inputs and outputs, so
  *   the KV cache is float16 too), at the reference's opset 14 (no CastLike), as fp16 exports are;
- * - `toExternalData`: weights moved to external files under any name, optionally chunked.
+ * - `toExternalData`: weights moved to external files under any name, optionally chunked;
+ * - `withWhereMask`: the mask applied as masked_fill (`Where(mask, finfo.min, scores)`), as
+ *   exports of `scores.masked_fill(...)` write it, instead of an additive `scores + mask`.
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
 import { DIM, DTYPE, ENTRY, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
@@ -182,3 +184,29 @@ export function toExternalData(model: Uint8Array, files: string[]): { graph: Uin
   return { graph, data: new Map([...chunks].map(([f, c]) => [f, concat(c)])) };
 }
 
+
+/** Every `Add(scores, mask)` feeding a Softmax becomes `Where(mask < -1, float32 lowest, scores)`. */
+export function withWhereMask(model: Uint8Array): Uint8Array {
+  return editGraph(model, (graph) => {
+    const nodes = graph.filter((f) => f.no === GRAPH.node).map((f) => parseFields(f.body));
+    const op = (n: Field[]) => text(n.find((x) => x.no === NODE.opType)!.body);
+    const ins = (n: Field[]) => n.filter((x) => x.no === NODE.input).map((x) => text(x.body));
+    const outs = (n: Field[]) => n.filter((x) => x.no === NODE.output).map((x) => text(x.body));
+    const softmaxInputs = new Set(nodes.filter((n) => op(n) === "Softmax").map((n) => ins(n)[0]));
+    let k = 0;
+    const out = graph.flatMap((f) => {
+      if (f.no !== GRAPH.node) return [f.raw];
+      const n = parseFields(f.body);
+      if (op(n) !== "Add" || !softmaxInputs.has(outs(n)[0])) return [f.raw];
+      const [scores, mask] = ins(n) as [string, string];
+      const P = `surgery_where_${k++}`;
+      return [
+        nodeField("Less", [mask, "surgery_where_minus_one"], [`${P}_masked`], `${P}_less`),
+        nodeField("Where", [`${P}_masked`, "surgery_where_lowest", scores], [outs(n)[0]!], `${P}_where`),
+      ];
+    });
+    const f32 = (v: number) => new Uint8Array(Float32Array.of(v).buffer);
+    out.push(initializerField("surgery_where_minus_one", DTYPE.float, f32(-1)), initializerField("surgery_where_lowest", DTYPE.float, f32(-3.4028234663852886e38)));
+    return out;
+  });
+}

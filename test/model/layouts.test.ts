@@ -15,7 +15,7 @@ import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
-import { toExternalData, toFloat16, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts } from "../helpers/graph-surgery.ts";
+import { toExternalData, toFloat16, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts, withWhereMask } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -120,6 +120,10 @@ describe("num_logits_to_keep input", () => {
 
 describe("eager attention with the Softmax between Casts", () => {
   test("gets tree attention on every layer, computes the reference's logits, lossless", () => expectTreeModeReplica(withSoftmaxCasts(ORIGINAL)));
+});
+
+describe("the mask applied with Where (masked_fill) instead of an Add", () => {
+  test("gets tree attention on every layer, computes the reference's logits, lossless", () => expectTreeModeReplica(withWhereMask(ORIGINAL)));
 });
 
 describe("float16 graph at opset 14 (no CastLike), float16 KV cache", () => {
