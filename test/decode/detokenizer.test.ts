@@ -20,7 +20,7 @@ function counting(codec: TextCodec): { codec: TextCodec; decoded: () => number }
 
 test("an invalid byte run streams out as U+FFFD with work linear in its length", async () => {
   const { tokenizer } = await referenceModel();
-  const byteFF = tokenizer.json.model.vocab["ÿ"] as number; // byte-level BPE: the byte 0xFF alone
+  const byteFF = (tokenizer.json as { model: { vocab: Record<string, number> } }).model.vocab["ÿ"]!; // byte-level BPE: the byte 0xFF alone
   const ids = [...tokenizer.encode("x = ", false), ...Array(2000).fill(byteFF), ...tokenizer.encode(" done", false)];
   const { codec, decoded } = counting(tokenizer);
   const d = new Detokenizer(codec);
@@ -61,7 +61,7 @@ function byteChar(b: number): string {
 
 test("after an invalid run, a 4-byte character fed one byte per token still comes out whole", async () => {
   const { tokenizer } = await referenceModel();
-  const vocab = tokenizer.json.model.vocab as Record<string, number>;
+  const vocab = (tokenizer.json as { model: { vocab: Record<string, number> } }).model.vocab;
   const bytes = [0xff, 0xff, 0xff, 0xff, 0xff, ...new TextEncoder().encode("🎉")];
   const ids = bytes.map((b) => vocab[byteChar(b)]!);
   expect(ids.every((id) => id !== undefined)).toBe(true);
