@@ -250,6 +250,20 @@ const MUTATIONS: Mutation[] = [
     to: "const MAX_PENDING = 2;",
     tests: ["test/decode/detokenizer.test.ts"],
   },
+  {
+    name: "verify: a tree node's row penalised without the path above it",
+    file: "src/engine/verify.ts",
+    from: "const token = sampler.pick(logits, (node + 1) * vocab, vocab, path.map((n) => tree.tokens[n]!));",
+    to: "const token = sampler.pick(logits, (node + 1) * vocab, vocab);",
+    tests: ["test/engine/penalties.test.ts"],
+  },
+  {
+    name: "penalties: repetition penalty ignores the prompt",
+    file: "src/decode/logits-processor.ts",
+    from: "const seen = new Set([...this.prompt, ...counts.keys()]);",
+    to: "const seen = new Set([...counts.keys()]);",
+    tests: ["test/engine/penalties.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

@@ -83,6 +83,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
   const sampler = new Sampler(opts);
+  sampler.begin(ids);
   const { lm } = model;
   const V = lm.spec.vocabSize;
   const cache = lm.newCache();
@@ -97,6 +98,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
       break;
     }
     const next = sampler.pick(logits, row, V);
+    sampler.accept(next);
     const r = out.push(next);
     if (r.text) opts.onText?.(r.text);
     if (r.finish) {

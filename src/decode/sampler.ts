@@ -1,12 +1,17 @@
 /**
  * Turns a row of logits into the next token: argmax when temperature is 0, else a draw from the
- * temperature / top-k / top-p processed distribution. `distribution` exposes that processed
+ * temperature / top-k / top-p / min-p processed distribution, after the history-dependent
+ * transforms of LogitsProcessor (logit bias, penalties). `distribution` exposes that processed
  * distribution so speculative verification samples from exactly what plain decoding samples from.
+ * `pending`: tokens of the tree path above the row, not emitted yet, that belong to its history.
  */
 import { EdgespecError } from "../errors.ts";
+import { checkPenalties, LogitsProcessor, type PenaltyOptions } from "./logits-processor.ts";
 import { Rng } from "./rng.ts";
 
-export interface SamplingOptions {
+export interface SamplingOptions extends PenaltyOptions {
+  /** Drop tokens whose probability is below min_p times the most likely one's; 0 = off. */
+  minP?: number;
   /** 0 (default) = greedy. */
   temperature?: number;
   /** Keep the k most likely tokens; 0 = off. */
@@ -37,6 +42,9 @@ export function checkSampling(o: SamplingOptions): void {
   const k = o.topK ?? 0;
   if (!Number.isInteger(k) || k < 0) throw new EdgespecError("invalid_argument", `top_k must be an integer >= 0, got ${k}`);
   if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new EdgespecError("invalid_argument", `seed must be an integer, got ${o.seed}`);
+  const m = o.minP ?? 0;
+  if (!Number.isFinite(m) || m < 0 || m > 1) throw new EdgespecError("invalid_argument", `min_p must be in [0, 1], got ${m}`);
+  checkPenalties(o);
 }
 
 export class Sampler {
@@ -45,6 +53,8 @@ export class Sampler {
   private readonly temperature: number;
   private readonly topK: number;
   private readonly topP: number;
+  private readonly minP: number;
+  private readonly processor: LogitsProcessor;
   private probs = new Float32Array(0);
   private order = new Int32Array(0);
 
@@ -53,14 +63,29 @@ export class Sampler {
     this.temperature = opts.temperature ?? 0;
     this.topK = opts.topK ?? 0;
     this.topP = opts.topP ?? 1;
+    this.minP = opts.minP ?? 0;
+    this.processor = new LogitsProcessor(opts);
     this.greedy = this.temperature === 0;
     this.rng = new Rng(opts.seed ?? Rng.randomSeed());
   }
 
-  /** The next token from the logits row at `offset`. */
-  pick(logits: Float32Array, offset: number, vocab: number): number {
-    if (this.greedy) return argmax(logits, offset, vocab);
-    return this.draw(this.distribution(logits, offset, vocab));
+  /** Starts a sequence: the prompt is history for the repetition penalty. */
+  begin(prompt: readonly number[]): void {
+    this.processor.begin(prompt);
+  }
+
+  /** A token was emitted: it is history for every later row. */
+  accept(token: number): void {
+    this.processor.accept(token);
+  }
+
+  /** The next token from the logits row at `offset`, whose context ends with `pending`. */
+  pick(logits: Float32Array, offset: number, vocab: number, pending: readonly number[] = []): number {
+    if (this.greedy) {
+      const r = this.processor.process(logits, offset, vocab, pending);
+      return argmax(r.data, r.offset, vocab);
+    }
+    return this.draw(this.distribution(logits, offset, vocab, pending));
   }
 
   /** One draw from a distribution `distribution` returned. */
@@ -77,7 +102,8 @@ export class Sampler {
    * The processed distribution as (ids, probs) sorted by probability, truncated by top-k/top-p.
    * The arrays are reused between calls: copy what must outlive the next call.
    */
-  distribution(logits: Float32Array, offset: number, vocab: number): { ids: Int32Array; probs: Float32Array; size: number } {
+  distribution(raw: Float32Array, rawOffset: number, vocab: number, pending: readonly number[] = []): { ids: Int32Array; probs: Float32Array; size: number } {
+    const { data: logits, offset } = this.processor.process(raw, rawOffset, vocab, pending);
     if (this.probs.length < vocab) {
       this.probs = new Float32Array(vocab);
       this.order = new Int32Array(vocab);
@@ -103,6 +129,14 @@ export class Sampler {
           break;
         }
       }
+      kept = 0;
+      for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+    }
+    if (this.minP > 0) {
+      const floor = this.minP * scratch[sorted[0]!]!;
+      let k = 1;
+      while (k < size && scratch[sorted[k]!]! >= floor) k++;
+      size = k;
       kept = 0;
       for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
     }

@@ -91,6 +91,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
   const sampler = new Sampler(opts);
+  sampler.begin(ids);
   const drafter = opts.drafter;
   const treeAttention = lm.info.treeAttention.enabled;
   const treeContext = lm.info.treeAttention.maxContext ?? Infinity;
@@ -109,6 +110,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   let finish: FinishReason | "abort" | undefined;
 
   const emit = (token: number, source: string): boolean => {
+    sampler.accept(token);
     const r = out.push(token);
     if (r.text) opts.onText?.(r.text, { source });
     if (r.finish) finish = r.finish;

@@ -23,7 +23,8 @@ export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number,
   const path: number[] = [];
   let node = -1;
   for (;;) {
-    const token = sampler.pick(logits, (node + 1) * vocab, vocab);
+    // The row's history includes the path accepted so far in this step (penalties, per node).
+    const token = sampler.pick(logits, (node + 1) * vocab, vocab, path.map((n) => tree.tokens[n]!));
     const child = childWithToken(tree, node, token);
     if (child < 0) return { path, bonus: token };
     path.push(child);

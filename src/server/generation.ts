@@ -116,10 +116,13 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
     throw new ApiError(404, `The model "${req.model}" does not exist (this server serves "${engine.id}")`, "invalid_request_error", "model", "model_not_found");
   }
   const { ids, maxTokens } = plan(model, req, cfg.defaultMaxTokens);
+  const vocab = model.lm.spec.vocabSize;
+  const outside = Object.keys(req.penalties.logitBias ?? {}).find((id) => Number(id) >= vocab);
+  if (outside !== undefined) throw invalidParam("logit_bias", `logit_bias names token ${outside}; the vocabulary has ${vocab} tokens`);
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
+  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
   const rid = newIds(kind, engine.id);
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     await slot.acquire(life.signal);

@@ -29,6 +29,8 @@ export interface SamplingRequest {
   topP: number;
   topK: number;
   seed?: number;
+  /** Logit transforms (LogitsProcessor): applied per tree node, so speculation stays lossless. */
+  penalties: { logitBias?: Record<number, number>; presencePenalty: number; frequencyPenalty: number; repetitionPenalty: number; minP: number };
   stop: string[];
   stream: boolean;
   includeUsage: boolean;
@@ -100,11 +102,6 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   echo: (v) => v === false,
   best_of: (v) => v === 1,
   suffix: (v) => v === "",
-  logit_bias: (v) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0,
-  presence_penalty: (v) => v === 0,
-  frequency_penalty: (v) => v === 0,
-  repetition_penalty: (v) => v === 1,
-  min_p: (v) => v === 0,
   tools: (v) => Array.isArray(v) && v.length === 0,
   tool_choice: (v) => v === "none",
   functions: (v) => Array.isArray(v) && v.length === 0,
@@ -156,7 +153,35 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
     drafter = body.drafter;
   }
   const ignoreEos = bool(body, "ignore_eos");
-  return { model: body.model, maxTokens, temperature, topP, topK, seed, stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+  return { model: body.model, maxTokens, temperature, topP, topK, seed, penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+}
+
+function inRange(body: Record<string, unknown>, key: string, lo: number, hi: number, dflt: number, open = false): number {
+  const v = finiteNumber(body, key) ?? dflt;
+  if (v < lo || v > hi || (open && v === lo)) throw invalidParam(key, `${key} must be ${open ? `> ${lo}` : `>= ${lo}`} and <= ${hi}, got ${v}`);
+  return v;
+}
+
+/** OpenAI's presence/frequency penalties and logit_bias, vLLM's repetition_penalty and min_p. */
+function penalties(body: Record<string, unknown>): SamplingRequest["penalties"] {
+  let logitBias: Record<number, number> | undefined;
+  if (present(body, "logit_bias") && body.logit_bias !== null) {
+    const lb = body.logit_bias;
+    if (typeof lb !== "object" || Array.isArray(lb)) throw invalidParam("logit_bias", "logit_bias must be an object of token id -> bias");
+    logitBias = {};
+    for (const [id, bias] of Object.entries(lb as Record<string, unknown>)) {
+      if (!/^\d+$/.test(id)) throw invalidParam("logit_bias", `logit_bias keys must be token ids, got ${JSON.stringify(id)}`);
+      if (typeof bias !== "number" || !Number.isFinite(bias) || bias < -100 || bias > 100) throw invalidParam("logit_bias", `logit_bias for token ${id} must be a number between -100 and 100`);
+      logitBias[Number(id)] = bias;
+    }
+  }
+  return {
+    ...(logitBias && Object.keys(logitBias).length > 0 ? { logitBias } : {}),
+    presencePenalty: inRange(body, "presence_penalty", -2, 2, 0),
+    frequencyPenalty: inRange(body, "frequency_penalty", -2, 2, 0),
+    repetitionPenalty: inRange(body, "repetition_penalty", 0, 10, 1, true),
+    minP: inRange(body, "min_p", 0, 1, 0),
+  };
 }
 
 function promptField(body: Record<string, unknown>): string | number[] {

@@ -8,6 +8,7 @@ import type { Drafter } from "../drafters/types.ts";
 import { generate, type SpecResult, type TextMeta } from "../engine/generate.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
+import type { SamplingRequest } from "./requests.ts";
 import { DraftLog } from "./draft-log.ts";
 import { Metrics } from "./metrics.ts";
 import { yielding } from "./yielding-model.ts";
@@ -28,6 +29,7 @@ export interface GenerationJob {
   topP: number;
   topK: number;
   seed?: number;
+  penalties: SamplingRequest["penalties"];
   stop: string[];
   stopAtEos: boolean;
   drafter?: Drafter;
@@ -198,6 +200,7 @@ export class ModelService {
       temperature: job.temperature,
       topP: job.topP,
       topK: job.topK,
+      ...job.penalties,
       seed: job.seed,
       stop: job.stop,
       stopAtEos: job.stopAtEos,

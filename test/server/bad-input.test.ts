@@ -3,6 +3,7 @@
  * OpenAI error body, over real HTTP, and the server answers a good request afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { referenceModel } from "../helpers/model.ts";
 import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
@@ -34,11 +35,6 @@ const UNSUPPORTED: [string, unknown, string?][] = [
   ["echo", true],
   ["best_of", 3],
   ["suffix", "}"],
-  ["logit_bias", { "50": 100 }],
-  ["presence_penalty", 0.5],
-  ["frequency_penalty", -1],
-  ["repetition_penalty", 1.2],
-  ["min_p", 0.1],
   ["tools", [{ type: "function", function: { name: "f" } }], "/v1/chat/completions"],
   ["response_format", { type: "json_object" }, "/v1/chat/completions"],
   ["prediction", { type: "content", content: "x" }, "/v1/chat/completions"],
@@ -53,6 +49,13 @@ const CASES: Case[] = [
     param: field,
     code: "unsupported_parameter",
   })),
+  { name: "presence_penalty out of range", body: { ...ok, presence_penalty: 2.5 }, status: 400, param: "presence_penalty" },
+  { name: "frequency_penalty not a number", body: { ...ok, frequency_penalty: "high" }, status: 400, param: "frequency_penalty" },
+  { name: "repetition_penalty 0", body: { ...ok, repetition_penalty: 0 }, status: 400, param: "repetition_penalty" },
+  { name: "min_p above 1", body: { ...ok, min_p: 1.5 }, status: 400, param: "min_p" },
+  { name: "logit_bias with a key that is not a token id", body: { ...ok, logit_bias: { abc: 1 } }, status: 400, param: "logit_bias" },
+  { name: "logit_bias over 100", body: { ...ok, logit_bias: { "50": 101 } }, status: 400, param: "logit_bias" },
+  { name: "logit_bias for a token outside the vocabulary", body: { ...ok, logit_bias: { "4096": 1 } }, status: 400, param: "logit_bias" },
   { name: "an invalid max_tokens beside a valid max_completion_tokens", body: { ...ok, max_tokens: -5, max_completion_tokens: 4 }, status: 400, param: "max_tokens" },
   { name: "malformed JSON", body: '{"model": "edgespec-tiny", "prompt": ', status: 400, code: "invalid_json" },
   { name: "a JSON array body", body: "[1, 2]", status: 400, code: "invalid_json" },
@@ -120,8 +123,24 @@ describe("bad input: status + OpenAI error body, and the server keeps serving", 
     });
   }
 
+  test("penalties, logit_bias and min_p are accepted and change greedy output; neutral values change nothing", async () => {
+    const text = async (extra: Record<string, unknown>) => {
+      const res = await postJson(`${server.url}/v1/completions`, { ...ok, prompt: "a = [1, 2, 3]\nb = [1, 2, 3]\nc = [", max_tokens: 24, temperature: 0, ...extra });
+      expect(res.status).toBe(200);
+      return (await res.json()).choices[0].text as string;
+    };
+    const plain = await text({});
+    expect(await text({ logit_bias: {}, presence_penalty: 0, frequency_penalty: 0, repetition_penalty: 1, min_p: 0 })).toBe(plain);
+    expect(await text({ frequency_penalty: 1.5, repetition_penalty: 1.5 })).not.toBe(plain);
+    // Banning the first token plain decoding chose changes the text.
+    const { tokenizer } = await referenceModel();
+    const first = tokenizer.encode(plain, false)[0]!;
+    expect(plain).toStartWith(tokenizer.decode([first]));
+    expect(await text({ logit_bias: { [first]: -100 } })).not.toStartWith(tokenizer.decode([first]));
+  });
+
   test("unsupported fields sent with the values that ask for nothing are accepted", async () => {
-    const noOps = { logprobs: false, echo: false, best_of: 1, logit_bias: {}, presence_penalty: 0, frequency_penalty: 0, min_p: 0, suffix: "" };
+    const noOps = { logprobs: false, echo: false, best_of: 1, suffix: "" };
     const res = await postJson(`${server.url}/v1/completions`, { ...ok, ...noOps });
     expect(res.status).toBe(200);
     const c = await postJson(`${server.url}/v1/chat/completions`, { ...chat, tools: [], response_format: { type: "text" }, top_logprobs: 0, logprobs: null });

@@ -1,0 +1,92 @@
+/**
+ * History-dependent logit transforms, applied to a row before temperature and truncation, in the
+ * order vLLM applies them: logit bias, repetition penalty (prompt and output tokens, HF's rule:
+ * positive logits divided, negative multiplied), then presence and frequency penalties (output
+ * tokens only, OpenAI's rule: logit -= presence * [count > 0] + frequency * count).
+ *
+ * A row is processed with the history of the token it predicts: what was emitted so far plus the
+ * `pending` tokens of the tree path being verified. Plain decoding and every tree node therefore
+ * see the same transform for the same context, which keeps speculation lossless under penalties.
+ */
+import { EdgespecError } from "../errors.ts";
+
+export interface PenaltyOptions {
+  /** Token id -> added to its logit (OpenAI's logit_bias, -100..100). */
+  logitBias?: Readonly<Record<number, number>>;
+  /** > 0; 1 = off. */
+  repetitionPenalty?: number;
+  /** -2..2; 0 = off. */
+  presencePenalty?: number;
+  /** -2..2; 0 = off. */
+  frequencyPenalty?: number;
+}
+
+export function checkPenalties(o: PenaltyOptions, vocab?: number): void {
+  const rp = o.repetitionPenalty ?? 1;
+  if (!Number.isFinite(rp) || rp <= 0) throw new EdgespecError("invalid_argument", `repetition_penalty must be a finite number > 0, got ${rp}`);
+  for (const [name, v] of [["presence_penalty", o.presencePenalty ?? 0], ["frequency_penalty", o.frequencyPenalty ?? 0]] as const) {
+    if (!Number.isFinite(v) || v < -2 || v > 2) throw new EdgespecError("invalid_argument", `${name} must be between -2 and 2, got ${v}`);
+  }
+  for (const [id, bias] of Object.entries(o.logitBias ?? {})) {
+    const t = Number(id);
+    if (!Number.isInteger(t) || t < 0 || (vocab !== undefined && t >= vocab)) throw new EdgespecError("invalid_argument", `logit_bias names token ${id}, which is not in the vocabulary`);
+    if (!Number.isFinite(bias) || bias < -100 || bias > 100) throw new EdgespecError("invalid_argument", `logit_bias for token ${id} must be between -100 and 100, got ${bias}`);
+  }
+}
+
+export class LogitsProcessor {
+  private readonly bias: [number, number][];
+  private readonly repetition: number;
+  private readonly presence: number;
+  private readonly frequency: number;
+  private readonly prompt = new Set<number>();
+  /** Output tokens so far and how often each occurred. */
+  private readonly counts = new Map<number, number>();
+  private scratch = new Float32Array(0);
+
+  constructor(o: PenaltyOptions = {}) {
+    checkPenalties(o);
+    this.bias = Object.entries(o.logitBias ?? {}).map(([id, b]) => [Number(id), b]);
+    this.repetition = o.repetitionPenalty ?? 1;
+    this.presence = o.presencePenalty ?? 0;
+    this.frequency = o.frequencyPenalty ?? 0;
+  }
+
+  /** Whether any transform is on (else rows are used as they are, with no copy). */
+  get active(): boolean {
+    return this.bias.length > 0 || this.repetition !== 1 || this.presence !== 0 || this.frequency !== 0;
+  }
+
+  begin(prompt: readonly number[]): void {
+    this.prompt.clear();
+    this.counts.clear();
+    for (const t of prompt) this.prompt.add(t);
+  }
+
+  /** An emitted output token. */
+  accept(token: number): void {
+    this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+  }
+
+  /**
+   * The row at `offset`, transformed for a context of the accepted output plus `pending`: the
+   * row itself when nothing is active, else a scratch copy (valid until the next call).
+   */
+  process(logits: Float32Array, offset: number, vocab: number, pending: readonly number[]): { data: Float32Array; offset: number } {
+    if (!this.active) return { data: logits, offset };
+    if (this.scratch.length < vocab) this.scratch = new Float32Array(vocab);
+    const row = this.scratch;
+    row.set(logits.subarray(offset, offset + vocab));
+    for (const [id, b] of this.bias) if (id < vocab) row[id]! += b;
+    const counts = pending.length === 0 ? this.counts : new Map(this.counts);
+    if (pending.length > 0) for (const t of pending) counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (this.repetition !== 1) {
+      const seen = new Set([...this.prompt, ...counts.keys()]);
+      for (const t of seen) if (t < vocab) row[t] = row[t]! > 0 ? row[t]! / this.repetition : row[t]! * this.repetition;
+    }
+    if (this.presence !== 0 || this.frequency !== 0) {
+      for (const [t, c] of counts) if (t < vocab) row[t]! -= this.presence + this.frequency * c;
+    }
+    return { data: row, offset: 0 };
+  }
+}
