@@ -3,6 +3,7 @@ import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
 import { generate } from "../engine/generate.ts";
+import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
@@ -15,6 +16,10 @@ export const GENERATE_FLAGS: FlagSpec = {
   temperature: { type: "number", help: "0 = greedy", default: "0" },
   "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: "0" },
   "top-p": { type: "number", help: "nucleus sampling mass", default: "1" },
+  "min-p": { type: "number", help: "drop tokens below min-p x the top probability (0 = off)", default: "0" },
+  "repetition-penalty": { type: "number", help: "penalise prompt and output tokens (1 = off)", default: "1" },
+  "presence-penalty": { type: "number", help: "subtract from tokens already in the output, -2..2", default: "0" },
+  "frequency-penalty": { type: "number", help: "subtract per occurrence in the output, -2..2", default: "0" },
   seed: { type: "int", help: "sampling seed (reproducible output)" },
   stop: { type: "string", help: "stop string" },
   drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
@@ -42,6 +47,17 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   }
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
   const budget = parseBudget(f.budget as string | undefined);
+  const sampling: SamplingOptions = {
+    temperature: f.temperature as number | undefined,
+    topK: f["top-k"] as number | undefined,
+    topP: f["top-p"] as number | undefined,
+    minP: f["min-p"] as number | undefined,
+    repetitionPenalty: f["repetition-penalty"] as number | undefined,
+    presencePenalty: f["presence-penalty"] as number | undefined,
+    frequencyPenalty: f["frequency-penalty"] as number | undefined,
+    seed: f.seed as number | undefined,
+  };
+  checkSampling(sampling); // before the model loads: a bad flag is one line at once
   const model = await loadModelFrom(host, f, io);
   try {
     const kernels = drafterName === "none" ? "ts" : await startKernels(host);
@@ -51,10 +67,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     const drafter = buildDrafter(model, { name: drafterName, corpus, recycleState });
     const result = await generate(model, prompt, {
       maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
-      temperature: f.temperature as number | undefined,
-      topK: f["top-k"] as number | undefined,
-      topP: f["top-p"] as number | undefined,
-      seed: f.seed as number | undefined,
+      ...sampling,
       stop: f.stop === undefined ? undefined : [f.stop as string],
       drafter,
       budget,

@@ -65,7 +65,20 @@ describe("CLI bad input", () => {
     await fails(["generate", "--prompt", "x", "--max-tokens", "0"], /positive integer/);
     await fails(["generate", "--prompt", "x", "--temperature", "-2"], /temperature/);
     await fails(["generate"], /exactly one of --prompt/);
+    // Sampling flags are checked before the model loads (no "loading" line first).
+    const early = await fails(["generate", "--prompt", "x", "--presence-penalty", "3"], /presence_penalty must be between -2 and 2, got 3/);
+    expect(early.stderr).not.toContain("loading");
+    await fails(["generate", "--prompt", "x", "--min-p", "2"], /min_p must be in \[0, 1\]/);
     await fails(["generate", "--prompt-file", join(tmp, "nope.txt")], /prompt file not found/);
     await fails(["frobnicate"], /unknown command "frobnicate"/);
   });
 });
+
+test("generate with penalties: greedy speculative output equals plain output with the same flags", async () => {
+  const args = ["generate", "--prompt", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = [", "--max-tokens", "24", "--device", "wasm", "--repetition-penalty", "1.3", "--frequency-penalty", "0.5", "--json"];
+  const [spec, plain, base] = await Promise.all([run([...BIN.bun, ...args]), run([...BIN.bun, ...args, "--drafter", "none"]), run([...BIN.bun, ...args.slice(0, 7), "--json", "--drafter", "none"])]);
+  for (const r of [spec, plain, base]) expect(r.code).toBe(0);
+  const tokens = (r: { stdout: string }) => JSON.parse(r.stdout).tokens;
+  expect(tokens(spec)).toEqual(tokens(plain));
+  expect(tokens(plain)).not.toEqual(tokens(base));
+}, 60_000);
