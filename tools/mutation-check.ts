@@ -264,6 +264,13 @@ const MUTATIONS: Mutation[] = [
     to: "const seen = new Set([...counts.keys()]);",
     tests: ["test/engine/penalties.test.ts"],
   },
+  {
+    name: "logprobs: an accepted draft token's logprob read from its own row, not its parent's",
+    file: "src/engine/generate.ts",
+    from: "logits, (i === 0 ? 0 : path[i - 1]! + 1) * V);",
+    to: "logits, (path[i]! + 1) * V);",
+    tests: ["test/engine/logprobs.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

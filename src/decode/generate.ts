@@ -5,7 +5,7 @@
 import { EdgespecError } from "../errors.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FinishReason, TokenOutput } from "./output.ts";
-import { Sampler, type SamplingOptions } from "./sampler.ts";
+import { Sampler, type TokenLogprob, type SamplingOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplingOptions {
   /** New tokens at most; default 128, clipped to what the context has room for. */
@@ -16,6 +16,8 @@ export interface GenerateOptions extends SamplingOptions {
   /** Receives text as it is released (never half a character, never part of a stop string). */
   onText?: (chunk: string) => void;
   signal?: AbortSignal;
+  /** Report each output token's log-probability and this many alternatives (0..20); off when unset. */
+  logprobs?: number;
 }
 
 export interface GenerateStats {
@@ -34,6 +36,8 @@ export interface GenerateResult {
   tokens: number[];
   finishReason: FinishReason | "abort";
   stats: GenerateStats;
+  /** One per output token, when `logprobs` was asked for. */
+  logprobs?: TokenLogprob[];
 }
 
 /** Prompt ids: text is encoded with the tokenizer's special tokens (BOS), ids are taken as given. */
@@ -84,6 +88,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   const out = newOutput(model, ids.length, opts);
   const sampler = new Sampler(opts);
   sampler.begin(ids);
+  const logprobs: TokenLogprob[] = [];
   const { lm } = model;
   const V = lm.spec.vocabSize;
   const cache = lm.newCache();
@@ -98,8 +103,11 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
       break;
     }
     const next = sampler.pick(logits, row, V);
+    const lp = opts.logprobs === undefined ? undefined : sampler.logprobs(logits, row, V, next, opts.logprobs);
     sampler.accept(next);
+    const before = out.tokens.length;
     const r = out.push(next);
+    if (lp && out.tokens.length > before) logprobs.push(lp);
     if (r.text) opts.onText?.(r.text);
     if (r.finish) {
       finish = r.finish;
@@ -109,5 +117,5 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
     row = 0;
   }
   const t2 = performance.now();
-  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1) };
+  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1), ...(opts.logprobs === undefined ? {} : { logprobs }) };
 }

@@ -34,6 +34,13 @@ export function argmax(logits: Float32Array, offset = 0, n = logits.length - off
   return best;
 }
 
+/** A chosen token's log-probability and the most likely alternatives (OpenAI's logprobs). */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: { token: number; logprob: number }[];
+}
+
 export function checkSampling(o: SamplingOptions): void {
   const t = o.temperature ?? 0;
   if (!Number.isFinite(t) || t < 0) throw new EdgespecError("invalid_argument", `temperature must be a finite number >= 0, got ${t}`);
@@ -86,6 +93,33 @@ export class Sampler {
       return argmax(r.data, r.offset, vocab);
     }
     return this.draw(this.distribution(logits, offset, vocab, pending));
+  }
+
+  /**
+   * Log-probability of `token` and the `top` most likely tokens at a row, in the distribution the
+   * choice was made from: after logit bias and penalties, at the sampling temperature (1 when
+   * greedy), before top-k/top-p/min-p truncation (as OpenAI and vLLM report them).
+   */
+  logprobs(logits: Float32Array, offset: number, vocab: number, token: number, top: number, pending: readonly number[] = []): TokenLogprob {
+    const { data, offset: o } = this.processor.process(logits, offset, vocab, pending);
+    const t = this.temperature > 0 ? this.temperature : 1;
+    let max = -Infinity;
+    for (let v = 0; v < vocab; v++) max = Math.max(max, data[o + v]!);
+    let z = 0;
+    for (let v = 0; v < vocab; v++) z += Math.exp((data[o + v]! - max) / t);
+    const lse = max / t + Math.log(z);
+    const lp = (v: number) => data[o + v]! / t - lse;
+    const best: number[] = [];
+    for (let v = 0; v < vocab && top > 0; v++) {
+      // Keep the `top` largest, ties by id: a small insertion list.
+      let i = best.length;
+      while (i > 0 && data[o + best[i - 1]!]! < data[o + v]!) i--;
+      if (i < top) {
+        best.splice(i, 0, v);
+        if (best.length > top) best.pop();
+      }
+    }
+    return { token, logprob: lp(token), top: best.map((v) => ({ token: v, logprob: lp(v) })) };
   }
 
   /** One draw from a distribution `distribution` returned. */

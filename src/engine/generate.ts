@@ -7,7 +7,7 @@
  */
 import { finishStats, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
 import type { FinishReason } from "../decode/output.ts";
-import { Sampler } from "../decode/sampler.ts";
+import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
@@ -23,6 +23,8 @@ export const TOP_K = 8;
 export interface TextMeta {
   /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
   source: string;
+  /** With `logprobs`: the tokens emitted since the previous chunk (their text ends in this one). */
+  logprobs?: TokenLogprob[];
 }
 
 export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
@@ -109,10 +111,19 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   let drafterMs = 0;
   let finish: FinishReason | "abort" | undefined;
 
-  const emit = (token: number, source: string): boolean => {
+  const logprobs: TokenLogprob[] = [];
+  let unsent = 0; // logprobs not yet handed to onText
+  /** `row`: offset in `rows` of the logits the token was chosen from (for its logprob). */
+  const emit = (token: number, source: string, rows: Float32Array, row: number): boolean => {
+    const lp = opts.logprobs === undefined ? undefined : sampler.logprobs(rows, row, V, token, opts.logprobs);
     sampler.accept(token);
+    const before = out.tokens.length;
     const r = out.push(token);
-    if (r.text) opts.onText?.(r.text, { source });
+    if (lp && out.tokens.length > before) logprobs.push(lp);
+    if (r.text) {
+      opts.onText?.(r.text, lp ? { source, logprobs: logprobs.slice(unsent) } : { source });
+      unsent = logprobs.length;
+    }
     if (r.finish) finish = r.finish;
     return finish !== undefined;
   };
@@ -128,7 +139,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     drafter.observe({ accepted: [root], verifiedTokens: ids, topK: topKRows(logits, ids.length, V, TOP_K), k: TOP_K });
     drafterMs += performance.now() - d0;
   }
-  emit(root, "model");
+  emit(root, "model", logits, (ids.length - 1) * V);
 
   while (!finish) {
     if (opts.signal?.aborted) {
@@ -185,8 +196,9 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     drafted += tree.size;
     acceptedDraft += path.length;
     root = bonus;
-    for (let i = 0; i < path.length && !finish; i++) emit(tree.tokens[path[i]!]!, sourceName(drafter!, tree, path[i]!));
-    if (!finish) emit(bonus, "model");
+    // Node k's row is k + 1; the root's is 0: each token's logprob comes from its parent's row.
+    for (let i = 0; i < path.length && !finish; i++) emit(tree.tokens[path[i]!]!, sourceName(drafter!, tree, path[i]!), logits, (i === 0 ? 0 : path[i - 1]! + 1) * V);
+    if (!finish) emit(bonus, "model", logits, (path.length === 0 ? 0 : path[path.length - 1]! + 1) * V);
   }
   const t2 = performance.now();
   for (const s of Object.values(per)) s.acceptance = s.drafted ? Math.round((s.accepted / s.drafted) * 1000) / 1000 : 0;
@@ -195,6 +207,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     text: out.fullText,
     tokens: out.tokens,
     finishReason: finish,
+    ...(opts.logprobs === undefined ? {} : { logprobs }),
     stats: {
       ...base,
       drafter: drafter?.name ?? "none",

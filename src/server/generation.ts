@@ -12,6 +12,7 @@ import type { LoadedModel } from "../model/load.ts";
 import { ApiError, invalidParam, toApiError } from "./api-error.ts";
 import { type BodyLimits, readJsonObject } from "./body.ts";
 import { chatPromptIds } from "./chat.ts";
+import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
 import { chatBody, chunkBody, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
 import { type GenerationRequest, parseChat, parseCompletion, type RequestLimits } from "./requests.ts";
 import type { AbortReason, GenerationJob, ModelService, Slot } from "./service.ts";
@@ -107,6 +108,11 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
   return { ids, maxTokens };
 }
 
+/** A token's own text, for logprobs. */
+function tokenText(model: LoadedModel): TokenText {
+  return (id) => model.tokenizer.decode([id], false);
+}
+
 export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
   const body = await readJsonObject(c.req.raw, cfg.body);
   const req = kind === "chat" ? parseChat(body, cfg.limits, cfg.drafters) : parseCompletion(body, cfg.limits, cfg.drafters);
@@ -122,7 +128,7 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
+  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
   const rid = newIds(kind, engine.id);
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     await slot.acquire(life.signal);
@@ -134,7 +140,7 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
   try {
     const result = await run();
     if (life.reason === "deadline") throw deadlineError();
-    return c.json(kind === "chat" ? chatBody(rid, result) : completionBody(rid, result));
+    return c.json(kind === "chat" ? chatBody(rid, result, tokenText(model)) : completionBody(rid, result, tokenText(model)));
   } catch (e) {
     if (life.reason === "deadline") throw deadlineError();
     if (life.reason === "disconnect") {
@@ -174,10 +180,15 @@ function stream(
     const ping = setInterval(() => {
       if (Date.now() - lastWrite >= cfg.pingMs) write(": ping\n\n");
     }, Math.max(10, Math.floor(cfg.pingMs / 2)));
+    const text_ = tokenText(engine.model!);
+    let sent = 0; // characters streamed so far (completions' text_offset)
     try {
       if (kind === "chat") send(chunkBody(kind, ids, { role: true, text: "" }));
       const result = await run((text, meta) => {
-        if (!sse.aborted) send(chunkBody(kind, ids, { text, source: meta.source }));
+        if (sse.aborted) return;
+        const lps = meta.logprobs && (kind === "chat" ? chatLogprobs(meta.logprobs, text_) : completionLogprobs(meta.logprobs, text_, sent));
+        sent += text.length;
+        send(chunkBody(kind, ids, { text, source: meta.source, ...(lps ? { logprobs: lps } : {}) }));
       });
       slot.release();
       if (life.reason === "deadline") throw deadlineError();

@@ -2,6 +2,7 @@
  * Response objects in OpenAI's shapes (completion, chat.completion and their stream chunks), plus
  * llama.cpp-style `timings` carrying the speculative figures that OpenAI's schema has no room for.
  */
+import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
 import type { SpecResult } from "../engine/generate.ts";
 
 export interface Usage {
@@ -66,25 +67,25 @@ export function newIds(kind: "completion" | "chat", model: string): ResponseIds 
   return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model };
 }
 
-export function completionBody(ids: ResponseIds, r: SpecResult) {
+export function completionBody(ids: ResponseIds, r: SpecResult, text?: TokenText) {
   return {
     id: ids.id,
     object: "text_completion",
     created: ids.created,
     model: ids.model,
-    choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r) }],
+    choices: [{ index: 0, text: r.text, logprobs: r.logprobs && text ? completionLogprobs(r.logprobs, text) : null, finish_reason: finishReason(r) }],
     usage: usage(r),
     timings: timings(r),
   };
 }
 
-export function chatBody(ids: ResponseIds, r: SpecResult) {
+export function chatBody(ids: ResponseIds, r: SpecResult, text?: TokenText) {
   return {
     id: ids.id,
     object: "chat.completion",
     created: ids.created,
     model: ids.model,
-    choices: [{ index: 0, message: { role: "assistant", content: r.text, refusal: null }, logprobs: null, finish_reason: finishReason(r) }],
+    choices: [{ index: 0, message: { role: "assistant", content: r.text, refusal: null }, logprobs: r.logprobs && text ? chatLogprobs(r.logprobs, text) : null, finish_reason: finishReason(r) }],
     usage: usage(r),
     timings: timings(r),
   };
@@ -94,16 +95,17 @@ export function chatBody(ids: ResponseIds, r: SpecResult) {
  * One stream chunk. `text` undefined with `finish` set is the final chunk; `source` (edgespec's
  * own field) says which drafter's accepted guess produced the text, or "model".
  */
-export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: { text?: string; role?: boolean; finish?: OpenAiFinish; source?: string; timings?: Timings }) {
+export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: { text?: string; role?: boolean; finish?: OpenAiFinish; source?: string; timings?: Timings; logprobs?: unknown }) {
   const finish_reason = part.finish ?? null;
+  const logprobs = part.logprobs ?? null;
   const extra = { ...(part.source ? { source: part.source } : {}), ...(part.timings ? { timings: part.timings } : {}) };
   if (kind === "completion") {
-    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index: 0, text: part.text ?? "", logprobs: null, finish_reason }], ...extra };
+    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index: 0, text: part.text ?? "", logprobs, finish_reason }], ...extra };
   }
   const delta: Record<string, string> = {};
   if (part.role) delta.role = "assistant";
   if (part.text !== undefined) delta.content = part.text;
-  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index: 0, delta, logprobs: null, finish_reason }], ...extra };
+  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index: 0, delta, logprobs, finish_reason }], ...extra };
 }
 
 /** The usage chunk sent when stream_options.include_usage is set: no choices, usage filled. */

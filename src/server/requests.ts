@@ -30,6 +30,8 @@ export interface SamplingRequest {
   topK: number;
   seed?: number;
   /** Logit transforms (LogitsProcessor): applied per tree node, so speculation stays lossless. */
+  /** Alternatives reported per token (OpenAI logprobs / top_logprobs); unset = no logprobs. */
+  logprobs?: number;
   penalties: { logitBias?: Record<number, number>; presencePenalty: number; frequencyPenalty: number; repetitionPenalty: number; minP: number };
   stop: string[];
   stream: boolean;
@@ -97,8 +99,6 @@ function stops(body: Record<string, unknown>, limits: RequestLimits): string[] {
  * penalty must be told it did not get one, never be answered as if it had.
  */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
-  logprobs: (v) => v === false,
-  top_logprobs: (v) => v === 0,
   echo: (v) => v === false,
   best_of: (v) => v === 1,
   suffix: (v) => v === "",
@@ -120,7 +120,7 @@ function refuseUnsupported(body: Record<string, unknown>): void {
   }
 }
 
-function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): SamplingRequest {
+function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[], chat: boolean): SamplingRequest {
   if (typeof body.model !== "string" || body.model.length === 0) {
     throw new ApiError(400, "model is required (see GET /v1/models)", "invalid_request_error", "model", "missing_required_parameter");
   }
@@ -153,7 +153,25 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
     drafter = body.drafter;
   }
   const ignoreEos = bool(body, "ignore_eos");
-  return { model: body.model, maxTokens, temperature, topP, topK, seed, penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+  return { model: body.model, maxTokens, temperature, topP, topK, seed, ...logprobsField(body, chat), penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+}
+
+/**
+ * Chat: `logprobs: true` and `top_logprobs` 0..20 (which needs logprobs). Completions: integer
+ * `logprobs` 0..5, the number of alternatives.
+ */
+function logprobsField(body: Record<string, unknown>, chat: boolean): { logprobs?: number } {
+  if (chat) {
+    const on = present(body, "logprobs") && body.logprobs !== null ? bool(body, "logprobs") : false;
+    const top = present(body, "top_logprobs") && body.top_logprobs !== null ? integer(body, "top_logprobs", 0)! : undefined;
+    if (top !== undefined && top > 20) throw invalidParam("top_logprobs", `top_logprobs must be between 0 and 20, got ${top}`);
+    if (top !== undefined && top > 0 && !on) throw invalidParam("top_logprobs", "top_logprobs needs logprobs: true");
+    return on ? { logprobs: top ?? 0 } : {};
+  }
+  if (!present(body, "logprobs") || body.logprobs === null || body.logprobs === false) return {};
+  const n = integer(body, "logprobs", 0)!;
+  if (n > 5) throw invalidParam("logprobs", `logprobs must be between 0 and 5, got ${n}`);
+  return { logprobs: n };
 }
 
 function inRange(body: Record<string, unknown>, key: string, lo: number, hi: number, dflt: number, open = false): number {
@@ -224,11 +242,11 @@ function messagesField(body: Record<string, unknown>, limits: RequestLimits): Ch
 }
 
 export function parseCompletion(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): CompletionRequest {
-  const s = sampling(body, limits, drafters);
+  const s = sampling(body, limits, drafters, false);
   return { kind: "completion", ...s, prompt: promptField(body) };
 }
 
 export function parseChat(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): ChatRequest {
-  const s = sampling(body, limits, drafters);
+  const s = sampling(body, limits, drafters, true);
   return { kind: "chat", ...s, messages: messagesField(body, limits) };
 }

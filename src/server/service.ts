@@ -30,6 +30,8 @@ export interface GenerationJob {
   topK: number;
   seed?: number;
   penalties: SamplingRequest["penalties"];
+  /** Alternatives per token when logprobs were asked for; unset = no logprobs. */
+  logprobs?: number;
   stop: string[];
   stopAtEos: boolean;
   drafter?: Drafter;
@@ -201,6 +203,7 @@ export class ModelService {
       topP: job.topP,
       topK: job.topK,
       ...job.penalties,
+      logprobs: job.logprobs,
       seed: job.seed,
       stop: job.stop,
       stopAtEos: job.stopAtEos,

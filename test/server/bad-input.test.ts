@@ -29,9 +29,6 @@ interface Case {
 
 // Fields the server does not implement: asking for them is a 400 naming the field, never a silent no.
 const UNSUPPORTED: [string, unknown, string?][] = [
-  ["logprobs", 2],
-  ["logprobs", true, "/v1/chat/completions"],
-  ["top_logprobs", 3, "/v1/chat/completions"],
   ["echo", true],
   ["best_of", 3],
   ["suffix", "}"],
@@ -49,6 +46,11 @@ const CASES: Case[] = [
     param: field,
     code: "unsupported_parameter",
   })),
+  { name: "completions logprobs above 5", body: { ...ok, logprobs: 6 }, status: 400, param: "logprobs" },
+  { name: "completions logprobs true (it takes a count)", body: { ...ok, logprobs: true }, status: 400, param: "logprobs" },
+  { name: "chat top_logprobs above 20", path: "/v1/chat/completions", body: { ...chat, logprobs: true, top_logprobs: 21 }, status: 400, param: "top_logprobs" },
+  { name: "chat top_logprobs without logprobs", path: "/v1/chat/completions", body: { ...chat, top_logprobs: 2 }, status: 400, param: "top_logprobs" },
+  { name: "chat logprobs not a boolean", path: "/v1/chat/completions", body: { ...chat, logprobs: 2 }, status: 400, param: "logprobs" },
   { name: "presence_penalty out of range", body: { ...ok, presence_penalty: 2.5 }, status: 400, param: "presence_penalty" },
   { name: "frequency_penalty not a number", body: { ...ok, frequency_penalty: "high" }, status: 400, param: "frequency_penalty" },
   { name: "repetition_penalty 0", body: { ...ok, repetition_penalty: 0 }, status: 400, param: "repetition_penalty" },
