@@ -18,6 +18,11 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Report each output token's log-probability and this many alternatives (0..20); off when unset. */
   logprobs?: number;
+  /**
+   * With `logprobs`: also each prompt token's (after the first), from the prefill rows, of the
+   * model's distribution at the sampling temperature without penalties (what echo reports).
+   */
+  promptLogprobs?: boolean;
 }
 
 export interface GenerateStats {
@@ -38,6 +43,14 @@ export interface GenerateResult {
   stats: GenerateStats;
   /** One per output token, when `logprobs` was asked for. */
   logprobs?: TokenLogprob[];
+  /** One per prompt token, when `promptLogprobs` was asked for (null for the first). */
+  promptLogprobs?: (TokenLogprob | null)[];
+}
+
+/** Prompt tokens' logprobs from the prefill's rows: token i from row i - 1. */
+export function promptLogprobsOf(logits: Float32Array, ids: readonly number[], vocab: number, opts: { temperature?: number; logprobs?: number }): (TokenLogprob | null)[] {
+  const raw = new Sampler({ temperature: opts.temperature });
+  return ids.map((id, i) => (i === 0 ? null : raw.logprobs(logits, (i - 1) * vocab, vocab, id, opts.logprobs ?? 0)));
 }
 
 /** Prompt ids: text is encoded with the tokenizer's special tokens (BOS), ids are taken as given. */

@@ -5,7 +5,7 @@
  * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
  * place even in the middle of an accepted run.
  */
-import { finishStats, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
+import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
@@ -131,6 +131,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const t0 = performance.now();
   const cache = lm.newCache();
   let logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+  const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
   let root = sampler.pick(logits, (ids.length - 1) * V, V);
   const t1 = performance.now();
   if (drafter) {
@@ -208,6 +209,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     tokens: out.tokens,
     finishReason: finish,
     ...(opts.logprobs === undefined ? {} : { logprobs }),
+    ...(promptLogprobs ? { promptLogprobs } : {}),
     stats: {
       ...base,
       drafter: drafter?.name ?? "none",

@@ -110,7 +110,7 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
 
 /** A token's own text, for logprobs. */
 function tokenText(model: LoadedModel): TokenText {
-  return (id) => model.tokenizer.decode([id], false);
+  return (id) => model.tokenizer.decode([id]); // special tokens (a BOS the server added) are not text
 }
 
 export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
@@ -125,10 +125,12 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
   const vocab = model.lm.spec.vocabSize;
   const outside = Object.keys(req.penalties.logitBias ?? {}).find((id) => Number(id) >= vocab);
   if (outside !== undefined) throw invalidParam("logit_bias", `logit_bias names token ${outside}; the vocabulary has ${vocab} tokens`);
+  // echo: the prompt as the client sent it (text), or its tokens' text.
+  const echo = req.kind === "completion" && req.echo ? { text: typeof req.prompt === "string" ? req.prompt : model.tokenizer.decode(ids), ids } : undefined;
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
+  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
   const rid = newIds(kind, engine.id);
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     await slot.acquire(life.signal);
@@ -136,11 +138,11 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
     const drafter = drafterName === "none" ? undefined : cfg.drafterFor(drafterName);
     return engine.generate(slot, { ...job, drafter }, () => life.reason, onText);
   };
-  if (req.stream) return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg);
+  if (req.stream) return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg, echo?.text);
   try {
     const result = await run();
     if (life.reason === "deadline") throw deadlineError();
-    return c.json(kind === "chat" ? chatBody(rid, result, tokenText(model)) : completionBody(rid, result, tokenText(model)));
+    return c.json(kind === "chat" ? chatBody(rid, result, tokenText(model)) : completionBody(rid, result, tokenText(model), echo));
   } catch (e) {
     if (life.reason === "deadline") throw deadlineError();
     if (life.reason === "disconnect") {
@@ -165,6 +167,7 @@ function stream(
   life: Lifetime,
   run: (onText: Parameters<ModelService["generate"]>[3]) => Promise<SpecResult>,
   cfg: GenerationConfig,
+  echo?: string,
 ): Response {
   return streamSSE(c, async (sse) => {
     sse.onAbort(() => life.abort("disconnect"));
@@ -184,6 +187,10 @@ function stream(
     let sent = 0; // characters streamed so far (completions' text_offset)
     try {
       if (kind === "chat") send(chunkBody(kind, ids, { role: true, text: "" }));
+      if (echo !== undefined) {
+        send(chunkBody(kind, ids, { text: echo }));
+        sent += echo.length;
+      }
       const result = await run((text, meta) => {
         if (sse.aborted) return;
         const lps = meta.logprobs && (kind === "chat" ? chatLogprobs(meta.logprobs, text_) : completionLogprobs(meta.logprobs, text_, sent));

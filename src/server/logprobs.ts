@@ -23,8 +23,30 @@ export function chatLogprobs(lps: readonly TokenLogprob[], text: TokenText) {
   };
 }
 
-/** `offset`: characters of output before the first of these tokens (streams continue counting). */
-export function completionLogprobs(lps: readonly TokenLogprob[], text: TokenText, offset = 0) {
+/**
+ * `offset`: characters of output before the first of these tokens (streams continue counting).
+ * `prompt` (echo): the prompt tokens' logprobs first, null for the first token, as OpenAI does.
+ */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
+  text_offset: number[];
+}
+
+export function completionLogprobs(lps: readonly TokenLogprob[], text: TokenText, offset = 0, prompt?: { ids: readonly number[]; logprobs: readonly (TokenLogprob | null)[] }): CompletionLogprobs {
+  if (prompt) {
+    // The first prompt token has no logprob (nothing precedes it): null, as OpenAI reports it.
+    const firstText = text(prompt.ids[0]!);
+    const head = completionLogprobs(prompt.logprobs.slice(1) as TokenLogprob[], text, offset + firstText.length);
+    const tail = completionLogprobs(lps, text, offset + firstText.length + head.tokens.join("").length);
+    return {
+      tokens: [firstText, ...head.tokens, ...tail.tokens],
+      token_logprobs: [null, ...head.token_logprobs, ...tail.token_logprobs],
+      top_logprobs: [null, ...head.top_logprobs, ...tail.top_logprobs],
+      text_offset: [offset, ...head.text_offset, ...tail.text_offset],
+    };
+  }
   const tokens = lps.map((l) => text(l.token));
   const text_offset: number[] = [];
   let at = offset;

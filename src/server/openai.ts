@@ -67,13 +67,14 @@ export function newIds(kind: "completion" | "chat", model: string): ResponseIds 
   return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model };
 }
 
-export function completionBody(ids: ResponseIds, r: SpecResult, text?: TokenText) {
+/** `echo`: the prompt (text and ids), returned before the completion (legacy completions' echo). */
+export function completionBody(ids: ResponseIds, r: SpecResult, text?: TokenText, echo?: { text: string; ids: readonly number[] }) {
   return {
     id: ids.id,
     object: "text_completion",
     created: ids.created,
     model: ids.model,
-    choices: [{ index: 0, text: r.text, logprobs: r.logprobs && text ? completionLogprobs(r.logprobs, text) : null, finish_reason: finishReason(r) }],
+    choices: [{ index: 0, text: (echo?.text ?? "") + r.text, logprobs: r.logprobs && text ? completionLogprobs(r.logprobs, text, 0, echo && r.promptLogprobs ? { ids: echo.ids, logprobs: r.promptLogprobs } : undefined) : null, finish_reason: finishReason(r) }],
     usage: usage(r),
     timings: timings(r),
   };

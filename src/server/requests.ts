@@ -45,6 +45,8 @@ export interface SamplingRequest {
 export interface CompletionRequest extends SamplingRequest {
   kind: "completion";
   prompt: string | number[];
+  /** Prepend the prompt to the returned text (and, with logprobs, report the prompt's tokens too). */
+  echo: boolean;
 }
 
 export interface ChatRequest extends SamplingRequest {
@@ -99,7 +101,6 @@ function stops(body: Record<string, unknown>, limits: RequestLimits): string[] {
  * penalty must be told it did not get one, never be answered as if it had.
  */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
-  echo: (v) => v === false,
   best_of: (v) => v === 1,
   suffix: (v) => v === "",
   tools: (v) => Array.isArray(v) && v.length === 0,
@@ -243,10 +244,13 @@ function messagesField(body: Record<string, unknown>, limits: RequestLimits): Ch
 
 export function parseCompletion(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): CompletionRequest {
   const s = sampling(body, limits, drafters, false);
-  return { kind: "completion", ...s, prompt: promptField(body) };
+  const echo = bool(body, "echo");
+  if (echo && s.stream && s.logprobs !== undefined) throw invalidParam("echo", "echo with logprobs is not supported when streaming (use one of them, or stream: false)");
+  return { kind: "completion", ...s, prompt: promptField(body), echo };
 }
 
 export function parseChat(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): ChatRequest {
   const s = sampling(body, limits, drafters, true);
+  if (present(body, "echo") && body.echo !== false) throw new ApiError(400, "echo is a completions field; chat completions do not take it", "invalid_request_error", "echo", "unsupported_parameter");
   return { kind: "chat", ...s, messages: messagesField(body, limits) };
 }

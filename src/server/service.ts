@@ -32,6 +32,8 @@ export interface GenerationJob {
   penalties: SamplingRequest["penalties"];
   /** Alternatives per token when logprobs were asked for; unset = no logprobs. */
   logprobs?: number;
+  /** With logprobs: the prompt tokens' too (completions' echo). */
+  promptLogprobs?: boolean;
   stop: string[];
   stopAtEos: boolean;
   drafter?: Drafter;
@@ -204,6 +206,7 @@ export class ModelService {
       topK: job.topK,
       ...job.penalties,
       logprobs: job.logprobs,
+      promptLogprobs: job.promptLogprobs,
       seed: job.seed,
       stop: job.stop,
       stopAtEos: job.stopAtEos,

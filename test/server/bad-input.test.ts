@@ -29,7 +29,7 @@ interface Case {
 
 // Fields the server does not implement: asking for them is a 400 naming the field, never a silent no.
 const UNSUPPORTED: [string, unknown, string?][] = [
-  ["echo", true],
+  ["echo", true, "/v1/chat/completions"],
   ["best_of", 3],
   ["suffix", "}"],
   ["tools", [{ type: "function", function: { name: "f" } }], "/v1/chat/completions"],
@@ -46,6 +46,7 @@ const CASES: Case[] = [
     param: field,
     code: "unsupported_parameter",
   })),
+  { name: "echo with logprobs in a stream", body: { ...ok, echo: true, logprobs: 1, stream: true }, status: 400, param: "echo" },
   { name: "completions logprobs above 5", body: { ...ok, logprobs: 6 }, status: 400, param: "logprobs" },
   { name: "completions logprobs true (it takes a count)", body: { ...ok, logprobs: true }, status: 400, param: "logprobs" },
   { name: "chat top_logprobs above 20", path: "/v1/chat/completions", body: { ...chat, logprobs: true, top_logprobs: 21 }, status: 400, param: "top_logprobs" },
