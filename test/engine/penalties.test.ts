@@ -15,6 +15,7 @@ import { generate } from "../../src/engine/generate.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { MarkovModel } from "../helpers/markov.ts";
 import { referenceModel } from "../helpers/model.ts";
+import { CHAIN_LOGITS, CRITICAL, LEN, N, sequenceChiSquare } from "../helpers/sequence-chi-square.ts";
 
 describe("LogitsProcessor", () => {
   test("bias, repetition (prompt + output, HF's sign rule), presence and frequency (output + pending)", () => {
@@ -65,16 +66,6 @@ describe("greedy with penalties and logit bias", () => {
   });
 });
 
-const LOGITS = [
-  [0.2, 1.0, -0.5, 0.8],
-  [1.2, -0.3, 0.4, 0.9],
-  [-0.2, 0.6, 1.1, 0.3],
-  [0.5, 0.1, -0.4, 1.4],
-];
-const V = 4;
-const LEN = 3;
-const N = 8000;
-const CRITICAL = 110; // chi-square, 63 dof: P(X > 110) ~ 2e-4
 const MARKOV = { temperature: 0.9, repetitionPenalty: 1.5, presencePenalty: 0.3, frequencyPenalty: 0.4, logitBias: { 2: 0.7 } };
 
 /** Drafts a tree that repeats tokens (so penalties differ between a node and its parent's row). */
@@ -95,7 +86,7 @@ function exactProbability(seq: number[]): number {
   let prev = 1;
   const out: number[] = [];
   for (const t of seq) {
-    const row = LOGITS[prev]!.map((x, v) => {
+    const row = CHAIN_LOGITS[prev]!.map((x, v) => {
       let y = x + ((MARKOV.logitBias as Record<number, number>)[v] ?? 0);
       const count = out.filter((o) => o === v).length;
       if (prompt.includes(v) || count > 0) y = y > 0 ? y / MARKOV.repetitionPenalty : y * MARKOV.repetitionPenalty;
@@ -112,7 +103,7 @@ function exactProbability(seq: number[]): number {
 
 test("sampling with penalties and logit bias under speculation follows the exact transformed distribution", async () => {
   const tokenizer = (await referenceModel()).tokenizer;
-  const model: LoadedModel = { dir: "markov", lm: new MarkovModel(LOGITS), tokenizer, loadMs: 0 };
+  const model: LoadedModel = { dir: "markov", lm: new MarkovModel(CHAIN_LOGITS), tokenizer, loadMs: 0 };
   const counts = new Map<string, number>();
   let accepted = 0;
   for (let n = 0; n < N; n++) {
@@ -120,12 +111,7 @@ test("sampling with penalties and logit bias under speculation follows the exact
     counts.set(r.tokens.join(","), (counts.get(r.tokens.join(",")) ?? 0) + 1);
     accepted += r.stats.acceptedTokens;
   }
-  let chi2 = 0;
-  for (let code = 0; code < V ** LEN; code++) {
-    const seq = [Math.floor(code / 16) % 4, Math.floor(code / 4) % 4, code % 4];
-    const expected = N * exactProbability(seq);
-    chi2 += ((counts.get(seq.join(",")) ?? 0) - expected) ** 2 / expected;
-  }
+  const { chi2 } = sequenceChiSquare(counts, exactProbability);
   console.log(`penalised sampling: chi2 ${chi2.toFixed(1)} (63 dof), ${accepted} drafted tokens accepted`);
   expect(accepted).toBeGreaterThan(N / 4);
   expect(chi2).toBeLessThan(CRITICAL);

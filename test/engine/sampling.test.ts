@@ -12,16 +12,8 @@ import { type Verdict, verifyTree } from "../../src/engine/verify.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { MarkovModel } from "../helpers/markov.ts";
 import { referenceModel } from "../helpers/model.ts";
+import { CHAIN_LOGITS, CRITICAL, LEN, N, sequenceChiSquare } from "../helpers/sequence-chi-square.ts";
 
-const LOGITS = [
-  [0.2, 1.0, -0.5, 0.8],
-  [1.2, -0.3, 0.4, 0.9],
-  [-0.2, 0.6, 1.1, 0.3],
-  [0.5, 0.1, -0.4, 1.4],
-];
-const V = 4;
-const LEN = 3;
-const N = 8000;
 
 /** Always the same tree: 3 and 0 under the root, 3 under the first 3. */
 class FixedTreeDrafter implements Drafter {
@@ -57,7 +49,7 @@ function naiveVerify(rng: Rng) {
 
 async function chiSquare(verify?: typeof verifyTree): Promise<{ chi2: number; tv: number }> {
   const tokenizer = (await referenceModel()).tokenizer;
-  const lm = new MarkovModel(LOGITS);
+  const lm = new MarkovModel(CHAIN_LOGITS);
   const model: LoadedModel = { dir: "markov", lm, tokenizer, loadMs: 0 };
   const counts = new Map<string, number>();
   for (let n = 0; n < N; n++) {
@@ -65,20 +57,9 @@ async function chiSquare(verify?: typeof verifyTree): Promise<{ chi2: number; tv
     const key = r.tokens.join(",");
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  let chi2 = 0;
-  let tv = 0;
-  for (let code = 0; code < V ** LEN; code++) {
-    const seq = [Math.floor(code / 16) % 4, Math.floor(code / 4) % 4, code % 4];
-    const expected = N * lm.probability(1, seq);
-    const seen = counts.get(seq.join(",")) ?? 0;
-    chi2 += (seen - expected) ** 2 / expected;
-    tv += Math.abs(seen / N - expected / N) / 2;
-  }
-  return { chi2, tv };
+  return sequenceChiSquare(counts, (seq) => lm.probability(1, seq));
 }
 
-// chi-square with 63 degrees of freedom: P(X > 110) ≈ 2e-4.
-const CRITICAL = 110;
 
 describe("lossless sampling", () => {
   test("speculative sampling matches the exact sequence distribution", async () => {
