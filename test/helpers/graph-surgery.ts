@@ -210,3 +210,56 @@ export function withWhereMask(model: Uint8Array): Uint8Array {
     return out;
   });
 }
+
+/**
+ * Weight-only 4-bit quantization as onnxruntime's MatMulNBits quantizer writes it (the genai
+ * builder's int4 folders): every MatMul with a float [K, N] initializer weight (K a multiple of
+ * `blockSize`) becomes com.microsoft.MatMulNBits with symmetric per-block scales (zero point 8,
+ * the op's default), 4-bit values packed two per byte, low nibble first. The model must already
+ * import the com.microsoft domain.
+ */
+export function toMatMulNBits(model: Uint8Array, blockSize = 32): Uint8Array {
+  return editGraph(model, (graph) => {
+    const inits = new Map<string, { dims: number[]; raw: Uint8Array; field: Field }>();
+    for (const f of graph.filter((g) => g.no === GRAPH.initializer)) {
+      const t = parseFields(f.body);
+      if (!t.some((x) => x.no === TENSOR.dataType && x.value === DTYPE.float)) continue;
+      inits.set(text(t.find((x) => x.no === TENSOR.name)!.body), { dims: t.filter((x) => x.no === TENSOR.dims).map((x) => x.value), raw: t.find((x) => x.no === TENSOR.rawData)!.body, field: f });
+    }
+    const replacedInits = new Set<Field>();
+    const added: Uint8Array[] = [];
+    const out = graph.flatMap((f) => {
+      if (f.no !== GRAPH.node) return [f];
+      const n = parseFields(f.body);
+      const op = text(n.find((x) => x.no === NODE.opType)!.body);
+      const ins = n.filter((x) => x.no === NODE.input).map((x) => text(x.body));
+      const w = op === "MatMul" ? inits.get(ins[1]!) : undefined;
+      if (!w || w.dims.length !== 2 || w.dims[0]! % blockSize !== 0) return [f];
+      const [K, N] = w.dims as [number, number];
+      const data = new Float32Array(w.raw.slice().buffer);
+      const blocks = K / blockSize;
+      const packed = new Uint8Array(N * blocks * (blockSize / 2));
+      const scales = new Float32Array(N * blocks);
+      for (let col = 0; col < N; col++) {
+        for (let b = 0; b < blocks; b++) {
+          let max = 0;
+          for (let k = b * blockSize; k < (b + 1) * blockSize; k++) max = Math.max(max, Math.abs(data[k * N + col]!));
+          const scale = max / 7 || 1;
+          scales[col * blocks + b] = scale;
+          for (let i = 0; i < blockSize; i++) {
+            const q = Math.min(15, Math.max(0, Math.round(data[(b * blockSize + i) * N + col]! / scale) + 8));
+            const at = (col * blocks + b) * (blockSize / 2) + (i >> 1);
+            packed[at] = packed[at]! | (i % 2 === 0 ? q : q << 4);
+          }
+        }
+      }
+      replacedInits.add(w.field);
+      const name = ins[1]!;
+      added.push(initializerField(`${name}_q4`, DTYPE.uint8, packed, [N, blocks, blockSize / 2]), initializerField(`${name}_scales`, DTYPE.float, new Uint8Array(scales.buffer), [N * blocks]));
+      const outs = n.filter((x) => x.no === NODE.output).map((x) => text(x.body));
+      const node = nodeField("MatMulNBits", [ins[0]!, `${name}_q4`, `${name}_scales`], outs, `${name}_matmulnbits`, [intAttr("K", K), intAttr("N", N), intAttr("bits", 4), intAttr("block_size", blockSize)]);
+      return [{ no: -1, raw: bytesField(GRAPH.node, concat([parseFields(node)[0]!.body, stringField(NODE.domain, "com.microsoft")])) } as unknown as Field];
+    });
+    return [...out.filter((f) => !replacedInits.has(f)).map((f) => f.raw), ...added];
+  });
+}

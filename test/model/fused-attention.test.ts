@@ -13,13 +13,14 @@ import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { generatePlain } from "../../src/decode/generate.ts";
 import { Rng } from "../../src/decode/rng.ts";
+import { argmax } from "../../src/decode/sampler.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS, type ReplicaOptions } from "../helpers/genai-replica.ts";
-import { toExternalData, toFloat16 } from "../helpers/graph-surgery.ts";
-import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
+import { toExternalData, toFloat16, toMatMulNBits } from "../helpers/graph-surgery.ts";
+import { BIN, MODEL_DIR, REPO, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter } from "../helpers/test-drafters.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
 
@@ -41,7 +42,7 @@ function replicaDir(opts: ReplicaOptions, dtype: "fp32" | "fp16" = "fp32"): stri
 }
 
 /** The rewritten model and the original graph (no rewrite) on the same files. */
-async function loadBoth(dir: string, dtype: "fp32" | "fp16" = "fp32"): Promise<{ m: LoadedModel; original: LoadedModel }> {
+async function loadBoth(dir: string, dtype: "fp32" | "fp16" | "q4" = "fp32"): Promise<{ m: LoadedModel; original: LoadedModel }> {
   const m = await loadModel(bunHost, dir, { dtype, device: "wasm" });
   const original = await loadModel(bunHost, dir, { dtype, device: "wasm", treeAttention: false });
   return { m, original };
@@ -49,6 +50,8 @@ async function loadBoth(dir: string, dtype: "fp32" | "fp16" = "fp32"): Promise<{
 
 const PROMPTS = ["def parse_args(argv):\n    parser = argparse.ArgumentParser()\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["];
 const TOKENS = 24;
+/** Per-test limit: each loads two sessions and decodes with every drafter (~2-10 s alone, slower on a busy CI machine). */
+const SLOW = 120_000;
 const greedy = { maxTokens: TOKENS, stopAtEos: false };
 
 /** Every drafter (and random trees) reproduces the original graph's greedy output, in tree mode. */
@@ -96,8 +99,32 @@ describe("fused-attention layouts on WASM", () => {
       await expectLosslessTrees(m, original);
       await m.lm.dispose();
       await original.lm.dispose();
-    });
+    }, SLOW);
   }
+
+  test("int4 genai layout (MatMulNBits weights, as the builder's cpu-int4 folders): dtype q4, tree rows equal path rows, every drafter lossless", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgespec-gqa-"));
+    dirs.push(dir);
+    cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+    writeFileSync(join(dir, "onnx", "model_q4.onnx"), toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })));
+    const { m, original } = await loadBoth(dir, "q4");
+    expect(m.lm.info.treeAttention.enabled).toBe(true);
+    const rows = await compareTreeRows(m.lm, original.lm, m.tokenizer.encode(PROMPTS[0]!, true), [7, 24], new Rng(9));
+    expect(rows.worst).toBeLessThanOrEqual(1e-4);
+    expect(rows.flips).toBe(0);
+    await expectLosslessTrees(m, original);
+    // Still the reference model: on held-out text, teacher-forced next-token argmax agrees with
+    // fp32 on 264 of 300 positions, as the shipped model_q4.onnx does (264).
+    const ref = (await referenceModel("fp32")).lm;
+    const ids = m.tokenizer.encode(readFileSync(join(REPO, "test/fixtures/heldout.txt"), "utf8").slice(0, 2000), true).slice(0, 300);
+    const a = await original.lm.forward(ids, ids.map((_, i) => i), original.lm.newCache());
+    const b = await ref.forward(ids, ids.map((_, i) => i), ref.newCache());
+    const V = ref.spec.vocabSize;
+    expect(ids.filter((_, r) => argmax(a, r * V, V) === argmax(b, r * V, V)).length).toBeGreaterThanOrEqual(0.8 * ids.length);
+    expect(m.lm.info.dtype).toBe("q4");
+    await m.lm.dispose();
+    await original.lm.dispose();
+  }, SLOW);
 
   test("float16 genai layout (float16 KV): tree rows equal path rows (measured worst |diff| 0), every drafter lossless", async () => {
     const { m, original } = await loadBoth(replicaDir({ positions: "genai", packedQkv: true }, "fp16"), "fp16");
@@ -109,7 +136,7 @@ describe("fused-attention layouts on WASM", () => {
     await expectLosslessTrees(m, original);
     await m.lm.dispose();
     await original.lm.dispose();
-  });
+  }, SLOW);
 });
 
 describe("sliding window (GroupQueryAttention local_window_size)", () => {
@@ -130,7 +157,7 @@ describe("sliding window (GroupQueryAttention local_window_size)", () => {
     }
     await m.lm.dispose();
     await original.lm.dispose();
-  });
+  }, SLOW);
 
   test("the limit is needed: a tree verified past the window gives rows that differ from its paths'", async () => {
     const { m, original } = await loadBoth(replicaDir({ positions: "genai", packedQkv: true, localWindow: 8 }));
@@ -140,7 +167,7 @@ describe("sliding window (GroupQueryAttention local_window_size)", () => {
     expect(rows.worst).toBeGreaterThan(1e-2);
     await m.lm.dispose();
     await original.lm.dispose();
-  });
+  }, SLOW);
 });
 
 describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onnx.data, no config.json)", () => {
@@ -190,7 +217,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(r.tokens).toEqual(want);
     expect(r.stats.acceptedTokens).toBeGreaterThan(0);
     await m.lm.dispose();
-  });
+  }, SLOW);
 
   test("the folder's one graph is float16: dtype fp16; asking for another dtype is a one-line error", async () => {
     const dir = genaiDir(toFloat16(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })));
@@ -202,7 +229,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(err).toBeInstanceOf(EdgespecError);
     expect(err.code).toBe("model_file_missing");
     expect(err.message).toContain("onnxruntime-genai folder with one graph, model.onnx (fp16)");
-  });
+  }, SLOW);
 
   test("edgespec inspect: the fused layout, the added position input, the folder's one file, tree verify", async () => {
     const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true, localWindow: 512 }));
@@ -214,7 +241,16 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(text.stdout).toMatch(/^attention {4}GroupQueryAttention, sliding window 512 /m);
     const reference = JSON.parse((await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--json"])).stdout);
     expect(reference).toMatchObject({ attention: "decomposed", slidingWindow: null, positions: "input" });
-  });
+  }, SLOW);
+
+  test("int4 folders: MatMulNBits weights read as q4, with float16 activations as q4f16", async () => {
+    for (const [graph, dtype] of [[toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })), "q4"], [toFloat16(toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }))), "q4f16"]] as const) {
+      const m = await loadModel(bunHost, genaiDir(graph), { device: "wasm" });
+      expect(m.lm.info.dtype).toBe(dtype);
+      expect(m.lm.info.treeAttention.enabled).toBe(true);
+      await m.lm.dispose();
+    }
+  }, SLOW);
 
   test("a genai_config.json naming a decoder that is not there says so", async () => {
     const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }));
@@ -222,5 +258,5 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     const err = (await loadModel(bunHost, dir, { device: "wasm" }).catch((e: unknown) => e)) as EdgespecError;
     expect(err.code).toBe("model_file_missing");
     expect(err.message).toContain("genai_config.json names decoder model.onnx");
-  });
+  }, SLOW);
 });
