@@ -1,6 +1,7 @@
 /**
  * The contract: with greedy decoding, speculative output is token-for-token plain output — for
- * every drafter, on 40 prompts of different kinds and lengths, with fp32 and q4 weights (fp32 activations), on WASM. int8-activation graphs (q8) are exact only
+ * every drafter, on 40 prompts of different kinds and lengths, with fp32, q4 (fp32 activations) and
+ * fp16 (the whole graph and KV cache in float16, test/helpers/graph-surgery.ts) weights, on WASM. int8-activation graphs (q8) are exact only
  * up to rounding flips at near ties: see README, "Exactness", and test/onnx/row-quant.test.ts.
  * (Deno's WebGPU backend: test/runtime/lossless-webgpu.test.ts.)
  */
@@ -26,7 +27,7 @@ const PROMPTS = [
 const MAX_TOKENS = 32;
 
 describe("lossless greedy decoding", () => {
-  for (const dtype of ["fp32", "q4"] as const) {
+  for (const dtype of ["fp32", "q4", "fp16"] as const) {
     test(`${dtype}: every drafter reproduces plain decoding on 40 prompts`, async () => {
       expect(PROMPTS.length).toBe(40);
       const kernels = await startKernels(bunHost);

@@ -2,17 +2,30 @@
 import { bunHost } from "../../adapters/bun/host.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { loadModel } from "../../src/model/load.ts";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toFloat16 } from "./graph-surgery.ts";
 
 export const MODEL_DIR = bunHost.defaultModelDir();
 const cache = new Map<string, Promise<LoadedModel>>();
 
-export function referenceModel(dtype: "fp32" | "q8" | "q4" = "fp32"): Promise<LoadedModel> {
+/** `fp16`: the reference graph converted whole to float16 (graph-surgery.ts toFloat16), in a temp folder. */
+export function referenceModel(dtype: "fp32" | "q8" | "q4" | "fp16" = "fp32"): Promise<LoadedModel> {
   let m = cache.get(dtype);
   if (!m) {
-    m = loadModel(bunHost, MODEL_DIR, { dtype, device: "wasm" });
+    m = dtype === "fp16" ? float16Reference() : loadModel(bunHost, MODEL_DIR, { dtype, device: "wasm" });
     cache.set(dtype, m);
   }
   return m;
+}
+
+async function float16Reference(): Promise<LoadedModel> {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-fp16-"));
+  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  writeFileSync(join(dir, "onnx", "model_fp16.onnx"), toFloat16(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`)));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
 }
 
 export const REPO = new URL("../..", import.meta.url).pathname;
