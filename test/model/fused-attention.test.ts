@@ -42,7 +42,7 @@ function replicaDir(opts: ReplicaOptions, dtype: "fp32" | "fp16" = "fp32"): stri
 }
 
 /** The rewritten model and the original graph (no rewrite) on the same files. */
-async function loadBoth(dir: string, dtype: "fp32" | "fp16" | "q4" = "fp32"): Promise<{ m: LoadedModel; original: LoadedModel }> {
+async function loadBoth(dir: string, dtype: "fp32" | "fp16" | "q4" | "q4f16" = "fp32"): Promise<{ m: LoadedModel; original: LoadedModel }> {
   const m = await loadModel(bunHost, dir, { dtype, device: "wasm" });
   const original = await loadModel(bunHost, dir, { dtype, device: "wasm", treeAttention: false });
   return { m, original };
@@ -122,6 +122,22 @@ describe("fused-attention layouts on WASM", () => {
     const V = ref.spec.vocabSize;
     expect(ids.filter((_, r) => argmax(a, r * V, V) === argmax(b, r * V, V)).length).toBeGreaterThanOrEqual(0.8 * ids.length);
     expect(m.lm.info.dtype).toBe("q4");
+    await m.lm.dispose();
+    await original.lm.dispose();
+  }, SLOW);
+
+  test("int4 genai layout with float16 activations (q4f16): tree rows equal path rows, every drafter lossless", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgespec-gqa-"));
+    dirs.push(dir);
+    cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+    writeFileSync(join(dir, "onnx", "model_q4f16.onnx"), toFloat16(toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }))));
+    const { m, original } = await loadBoth(dir, "q4f16");
+    expect(m.lm.info.layout.kvType).toBe("float16");
+    expect(m.lm.info.treeAttention.enabled).toBe(true);
+    const rows = await compareTreeRows(m.lm, original.lm, m.tokenizer.encode(PROMPTS[0]!, true), [7, 24], new Rng(10));
+    expect(rows.worst).toBeLessThanOrEqual(2 / 128);
+    expect(rows.flips).toBe(0);
+    await expectLosslessTrees(m, original);
     await m.lm.dispose();
     await original.lm.dispose();
   }, SLOW);
