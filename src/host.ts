@@ -8,6 +8,13 @@ import type * as Ort from "onnxruntime-web";
 export type OrtModule = typeof Ort;
 export type Device = "wasm" | "webgpu";
 
+export interface WebGpuAdapter {
+  /** What the adapter says it is (GPUAdapterInfo description, else device/vendor). */
+  description: string;
+  /** A software fallback (llvmpipe, SwiftShader, WARP): `auto` does not choose it. */
+  fallback: boolean;
+}
+
 export interface Host {
   /** Short runtime name for logs and stats: "bun", "deno", "node", "edge". */
   readonly runtime: string;
@@ -21,8 +28,8 @@ export interface Host {
   join(...parts: string[]): string;
   /** onnxruntime-web, configured for this host and device (wasm paths, threads). */
   loadOrt(device: Device): Promise<OrtModule>;
-  /** Whether a WebGPU adapter is available here. */
-  hasWebGPU(): Promise<boolean>;
+  /** The WebGPU adapter this host would use, if it has one. */
+  webGpuAdapter(): Promise<WebGpuAdapter | undefined>;
   /** Where the embedded default model lives (a directory `readFile` understands). */
   defaultModelDir(): string;
   /** Cores available to wasm threads. */

@@ -31,7 +31,7 @@ export const bunHost: Host = {
     // Bun has no navigator.gpu, so only the wasm build is ever needed here.
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
-  hasWebGPU: async () => false,
+  webGpuAdapter: async () => undefined,
   defaultModelDir: () => MODEL_DIR,
   hardwareConcurrency: () => availableParallelism(),
   async drafterKernels() {

@@ -1,5 +1,5 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
-import type { Device, Host, OrtModule } from "../../src/host.ts";
+import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 declare const Deno: {
@@ -23,7 +23,7 @@ async function kind(path: string): Promise<"file" | "dir" | undefined> {
   }
 }
 
-let gpu: Promise<boolean> | undefined;
+let gpu: Promise<WebGpuAdapter | undefined> | undefined;
 
 export const denoHost: Host = {
   runtime: "deno",
@@ -40,14 +40,21 @@ export const denoHost: Host = {
     }
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
-  hasWebGPU() {
+  webGpuAdapter() {
     gpu ??= (async () => {
-      const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator;
-      if (!nav?.gpu) return false;
+      type Info = { description?: string; device?: string; vendor?: string; isFallbackAdapter?: boolean };
+      const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Info; isFallbackAdapter?: boolean } | null> } } }).navigator;
+      if (!nav?.gpu) return undefined;
       try {
-        return (await nav.gpu.requestAdapter()) != null;
+        const adapter = await nav.gpu.requestAdapter();
+        if (!adapter) return undefined;
+        const info = adapter.info ?? {};
+        const description = info.description || info.device || info.vendor || "unknown adapter";
+        // Deno reports llvmpipe as a fallback adapter; the name check covers runtimes that do not say.
+        const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? /llvmpipe|lavapipe|softpipe|swiftshader|basic render|warp/i.test(description);
+        return { description, fallback };
       } catch {
-        return false;
+        return undefined;
       }
     })();
     return gpu;

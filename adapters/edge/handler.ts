@@ -89,7 +89,7 @@ function edgeHost(source: ModelSource, ortWasm: EdgeOptions["ortWasm"]): Host {
       ort.env.wasm.numThreads = 1;
       return ort;
     },
-    hasWebGPU: async () => false,
+    webGpuAdapter: async () => undefined,
     defaultModelDir: () => ROOT,
     hardwareConcurrency: () => 1,
   };

@@ -32,7 +32,7 @@ export const nodeHost: Host = {
   async loadOrt(_device: Device): Promise<OrtModule> {
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
-  hasWebGPU: async () => false,
+  webGpuAdapter: async () => undefined,
   defaultModelDir: () => join(packageRoot(), "models", "edgespec-tiny"),
   hardwareConcurrency: () => availableParallelism(),
   async drafterKernels() {

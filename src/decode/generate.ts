@@ -33,6 +33,8 @@ export interface GenerateStats {
   seconds: number;
   tokensPerSecond: number;
   backend: string;
+  /** The WebGPU adapter, when the backend is webgpu. */
+  adapter?: string;
   dtype: string;
 }
 
@@ -87,6 +89,7 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     seconds: round((prefillMs + decodeMs) / 1000, 3),
     tokensPerSecond: round(decodeMs > 0 ? (tokens / decodeMs) * 1000 : 0),
     backend: model.lm.info.backend,
+    ...(model.lm.info.adapter ? { adapter: model.lm.info.adapter } : {}),
     dtype: model.lm.info.dtype,
   };
 }

@@ -32,6 +32,8 @@ export interface TreeAttentionInfo {
 
 export interface ModelInfo {
   backend: Device;
+  /** The WebGPU adapter in use (its description), when the backend is webgpu. */
+  adapter?: string;
   dtype: Dtype;
   file: string;
   inputNames: readonly string[];

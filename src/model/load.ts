@@ -61,13 +61,21 @@ async function readJson(host: Host, path: string, required: boolean): Promise<Re
   }
 }
 
-async function chooseDevice(host: Host, choice: DeviceChoice): Promise<Device> {
-  if (choice === "wasm") return "wasm";
-  const gpu = await host.hasWebGPU();
-  if (choice === "webgpu" && !gpu) {
-    throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
+/**
+ * `auto` takes WebGPU only on a hardware adapter: a software fallback (llvmpipe, SwiftShader) is
+ * far slower than WASM, so it is used only when asked for by name, and the choice is said.
+ */
+async function chooseDevice(host: Host, choice: DeviceChoice, say: (m: string) => void): Promise<{ device: Device; adapter?: string }> {
+  if (choice === "wasm") return { device: "wasm" };
+  const adapter = await host.webGpuAdapter();
+  if (choice === "webgpu") {
+    if (!adapter) throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
+    if (adapter.fallback) say(`WebGPU adapter "${adapter.description}" is a software fallback (expect it to be slower than wasm)`);
+    return { device: "webgpu", adapter: adapter.description };
   }
-  return gpu ? "webgpu" : "wasm";
+  if (adapter && !adapter.fallback) return { device: "webgpu", adapter: adapter.description };
+  if (adapter) say(`WebGPU adapter "${adapter.description}" is a software fallback: using wasm (--device webgpu uses it anyway)`);
+  return { device: "wasm" };
 }
 
 /**
@@ -135,7 +143,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;
   const onnxPath = host.join(onnxDir, file);
-  const device = await chooseDevice(host, deviceChoice);
+  const { device, adapter } = await chooseDevice(host, deviceChoice, say);
   say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${device}…`);
   const ort = await host.loadOrt(device);
   // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users.
@@ -198,7 +206,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     bytes = original;
   }
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
-  const info = { backend: device, dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations };
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.

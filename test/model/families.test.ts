@@ -23,7 +23,6 @@ import { compareTreeRows } from "../helpers/tree-rows.ts";
 const REFERENCE = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const SLOW = 120_000;
 
 function familyDir(family: Family): string {
   const dir = mkdtempSync(join(tmpdir(), `edgespec-${family}-`));
@@ -78,6 +77,6 @@ describe("decomposed exports of other families", () => {
       }
       await m.lm.dispose();
       await original.lm.dispose();
-    }, SLOW);
+    });
   }
 });

@@ -50,8 +50,6 @@ async function loadBoth(dir: string, dtype: "fp32" | "fp16" | "q4" | "q4f16" = "
 
 const PROMPTS = ["def parse_args(argv):\n    parser = argparse.ArgumentParser()\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["];
 const TOKENS = 24;
-/** Per-test limit: each loads two sessions and decodes with every drafter (~2-10 s alone, slower on a busy CI machine). */
-const SLOW = 120_000;
 const greedy = { maxTokens: TOKENS, stopAtEos: false };
 
 /** Every drafter (and random trees) reproduces the original graph's greedy output, in tree mode. */
@@ -99,7 +97,7 @@ describe("fused-attention layouts on WASM", () => {
       await expectLosslessTrees(m, original);
       await m.lm.dispose();
       await original.lm.dispose();
-    }, SLOW);
+    });
   }
 
   test("int4 genai layout (MatMulNBits weights, as the builder's cpu-int4 folders): dtype q4, tree rows equal path rows, every drafter lossless", async () => {
@@ -124,7 +122,7 @@ describe("fused-attention layouts on WASM", () => {
     expect(m.lm.info.dtype).toBe("q4");
     await m.lm.dispose();
     await original.lm.dispose();
-  }, SLOW);
+  });
 
   test("int4 genai layout with float16 activations (q4f16): tree rows equal path rows, every drafter lossless", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgespec-gqa-"));
@@ -140,7 +138,7 @@ describe("fused-attention layouts on WASM", () => {
     await expectLosslessTrees(m, original);
     await m.lm.dispose();
     await original.lm.dispose();
-  }, SLOW);
+  });
 
   test("float16 genai layout (float16 KV): tree rows equal path rows (measured worst |diff| 0), every drafter lossless", async () => {
     const { m, original } = await loadBoth(replicaDir({ positions: "genai", packedQkv: true }, "fp16"), "fp16");
@@ -152,7 +150,7 @@ describe("fused-attention layouts on WASM", () => {
     await expectLosslessTrees(m, original);
     await m.lm.dispose();
     await original.lm.dispose();
-  }, SLOW);
+  });
 });
 
 describe("sliding window (GroupQueryAttention local_window_size)", () => {
@@ -173,7 +171,7 @@ describe("sliding window (GroupQueryAttention local_window_size)", () => {
     }
     await m.lm.dispose();
     await original.lm.dispose();
-  }, SLOW);
+  });
 
   test("the limit is needed: a tree verified past the window gives rows that differ from its paths'", async () => {
     const { m, original } = await loadBoth(replicaDir({ positions: "genai", packedQkv: true, localWindow: 8 }));
@@ -183,7 +181,7 @@ describe("sliding window (GroupQueryAttention local_window_size)", () => {
     expect(rows.worst).toBeGreaterThan(1e-2);
     await m.lm.dispose();
     await original.lm.dispose();
-  }, SLOW);
+  });
 });
 
 describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onnx.data, no config.json)", () => {
@@ -233,7 +231,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(r.tokens).toEqual(want);
     expect(r.stats.acceptedTokens).toBeGreaterThan(0);
     await m.lm.dispose();
-  }, SLOW);
+  });
 
   test("the folder's one graph is float16: dtype fp16; asking for another dtype is a one-line error", async () => {
     const dir = genaiDir(toFloat16(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })));
@@ -245,7 +243,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(err).toBeInstanceOf(EdgespecError);
     expect(err.code).toBe("model_file_missing");
     expect(err.message).toContain("onnxruntime-genai folder with one graph, model.onnx (fp16)");
-  }, SLOW);
+  });
 
   test("edgespec inspect: the fused layout, the added position input, the folder's one file, tree verify", async () => {
     const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true, localWindow: 512 }));
@@ -257,7 +255,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     expect(text.stdout).toMatch(/^attention {4}GroupQueryAttention, sliding window 512 /m);
     const reference = JSON.parse((await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--json"])).stdout);
     expect(reference).toMatchObject({ attention: "decomposed", slidingWindow: null, positions: "input" });
-  }, SLOW);
+  });
 
   test("int4 folders: MatMulNBits weights read as q4, with float16 activations as q4f16", async () => {
     for (const [graph, dtype] of [[toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true })), "q4"], [toFloat16(toMatMulNBits(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }))), "q4f16"]] as const) {
@@ -266,7 +264,7 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
       expect(m.lm.info.treeAttention.enabled).toBe(true);
       await m.lm.dispose();
     }
-  }, SLOW);
+  });
 
   test("a genai_config.json naming a decoder that is not there says so", async () => {
     const dir = genaiDir(genaiReplica(REFERENCE, { positions: "genai", packedQkv: true }));
@@ -274,5 +272,5 @@ describe("an onnxruntime-genai folder (genai_config.json, model.onnx + model.onn
     const err = (await loadModel(bunHost, dir, { device: "wasm" }).catch((e: unknown) => e)) as EdgespecError;
     expect(err.code).toBe("model_file_missing");
     expect(err.message).toContain("genai_config.json names decoder model.onnx");
-  }, SLOW);
+  });
 });

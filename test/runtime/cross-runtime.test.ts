@@ -43,6 +43,20 @@ describe("greedy output across runtimes", () => {
     expect(gpu.code).toBe(0);
     const out = JSON.parse(gpu.stdout);
     expect(out.stats.backend).toBe("webgpu");
+    expect(out.stats.adapter).toMatch(/\S/);
     expect(out.tokens).toEqual(wasm);
+  });
+
+  // The CI adapter is llvmpipe, a software fallback: auto must not pick it, and must say so.
+  testWhen(webgpu, WEBGPU_REQUIREMENT)("Deno --device auto does not choose a software fallback adapter, and says why", async () => {
+    const r = await run([...BIN.deno, "generate", "--prompt", PROMPTS[0]!, "--max-tokens", "4", "--json", "--dtype", "fp32"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.stats.backend).toBe("wasm");
+    expect(r.stderr).toMatch(/WebGPU adapter ".*llvmpipe.*" is a software fallback: using wasm/);
+    const forced = await run([...BIN.deno, "inspect", "--device", "webgpu", "--json"]);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout).loaded).toMatchObject({ backend: "webgpu", adapter: expect.stringContaining("llvmpipe") });
+    expect(forced.stderr).toContain("is a software fallback (expect it to be slower than wasm)");
   });
 });
