@@ -62,6 +62,11 @@ export function checkLayoutAgainstConfig(layout: ModelLayout, spec: ModelSpec, f
   const layers = checkCausalLmIo(layout.inputs.map((v) => v.name), layout.outputs.map((v) => v.name));
   const past = layout.inputs.find((v) => v.name === IO.pastKey(0));
   const logits = layout.outputs.find((v) => v.name === IO.logits);
+  // The KV cache is [batch, kv heads, sequence, head dim] (BNSH); some fused exports declare
+  // [batch, sequence, kv heads, head dim] instead, which this runtime does not lay out.
+  if (past?.dims?.length === 4 && fixed(past, 1) === undefined && fixed(past, 2) === spec.numKvHeads && fixed(past, 3) === spec.headDim) {
+    throw new EdgespecError("model_invalid", `${file} keeps its KV cache as [batch, sequence, heads, head dim]; edgespec supports [batch, heads, sequence, head dim] (re-export without BSNH past/present)`);
+  }
   const checks: [string, number, number | undefined][] = [
     ["layers (num_hidden_layers)", spec.numLayers, layers],
     ["KV heads (num_key_value_heads)", spec.numKvHeads, fixed(past, 1)],

@@ -263,3 +263,13 @@ export function toMatMulNBits(model: Uint8Array, blockSize = 32): Uint8Array {
     return [...out.filter((f) => !replacedInits.has(f)).map((f) => f.raw), ...added];
   });
 }
+
+/** The KV inputs' declared shape replaced by `dims` (e.g. a BSNH [batch, seq, heads, dim] export's); nodes untouched. */
+export function withDeclaredKvDims(model: Uint8Array, dims: (number | string)[]): Uint8Array {
+  return editGraph(model, (graph) =>
+    graph.map((f) => {
+      if (f.no !== GRAPH.input || !nameOf(f).startsWith("past_key_values.")) return f.raw;
+      return bytesField(GRAPH.input, valueInfo(nameOf(f), DTYPE.float, dims));
+    }),
+  );
+}

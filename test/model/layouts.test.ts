@@ -15,7 +15,7 @@ import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
-import { toExternalData, toFloat16, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts, withWhereMask } from "../helpers/graph-surgery.ts";
+import { toExternalData, toFloat16, withDeclaredKvDims, withLogitsToKeep, withoutPositionIds, withSoftmaxCasts, withWhereMask } from "../helpers/graph-surgery.ts";
 import { BIN, MODEL_DIR, referenceModel, run } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -197,6 +197,13 @@ describe("config.json checked against the graph at load", () => {
       expect((err as Error).message).toBe(`config.json and model.onnx disagree on ${message}`);
     });
   }
+
+  test("a KV cache declared [batch, sequence, heads, head dim] (BSNH) is refused in one line before ORT sees it", async () => {
+    const dir = modelDir({ "model.onnx": withDeclaredKvDims(ORIGINAL, ["batch_size", "past_sequence_length", 4, 32]) });
+    const err = await loadModel(bunHost, dir, { dtype: "fp32", device: "wasm" }).catch((e: unknown) => e);
+    expect((err as EdgespecError).code).toBe("model_invalid");
+    expect((err as Error).message).toBe("model.onnx keeps its KV cache as [batch, sequence, heads, head dim]; edgespec supports [batch, heads, sequence, head dim] (re-export without BSNH past/present)");
+  });
 
   test("the CLI says it in one line and exits non-zero", async () => {
     const dir = modelDir({ "model.onnx": ORIGINAL });
