@@ -98,15 +98,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: "layout: a graph without position_ids still gets tree attention",
     file: "src/model/layout.ts",
-    from: 'treeBlocker: positions === "from-mask" ?',
-    to: 'treeBlocker: positions === "never" ?',
+    from: 'if (attention === "decomposed" && positions === "from-mask") {',
+    to: 'if (attention === "decomposed" && positions === "never") {',
     tests: ["test/model/layouts.test.ts"],
   },
   {
     name: "layout: no position_ids, tree attention given and the position guard gone (silently wrong output)",
     file: "src/model/layout.ts",
-    from: 'treeBlocker: positions === "from-mask" ?',
-    to: 'treeBlocker: positions === "never" ?',
+    from: 'if (attention === "decomposed" && positions === "from-mask") {',
+    to: 'if (attention === "decomposed" && positions === "never") {',
     also: [{ file: "src/model/causal-lm.ts", from: "if (positions[i] !== cache.length + i) {", to: "if (positions[i] !== positions[i]) {" }],
     tests: ["test/model/layouts.test.ts"],
   },
@@ -133,9 +133,9 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "tree rewrite: fp16 scores at opset < 15 get a float32 bias",
-    file: "src/onnx/tree-attention.ts",
-    from: "} else if (scoresType !== undefined && scoresType !== DTYPE.float) {",
-    to: "} else if (false) {",
+    file: "src/onnx/attention-bias.ts",
+    from: "if (type !== undefined && type !== DTYPE.float) return { nodes: [nodeField(\"Cast\"",
+    to: "if (false) return { nodes: [nodeField(\"Cast\"",
     tests: ["test/onnx/tree-attention.test.ts", "test/model/layouts.test.ts"],
   },
   {
@@ -270,6 +270,20 @@ const MUTATIONS: Mutation[] = [
     from: "logits, (i === 0 ? 0 : path[i - 1]! + 1) * V);",
     to: "logits, (path[i]! + 1) * V);",
     tests: ["test/engine/logprobs.test.ts"],
+  },
+  {
+    name: "load: a BSNH KV cache reaches ORT unchecked",
+    file: "src/model/layout.ts",
+    from: "if (past?.dims?.length === 4 && fixed(past, 1) === undefined",
+    to: "if (false && fixed(past, 1) === undefined",
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
+    name: "device: auto chooses a software fallback adapter",
+    file: "src/model/load.ts",
+    from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",
+    to: "if (adapter) return { device: \"webgpu\", adapter: adapter.description };",
+    tests: ["test/runtime/cross-runtime.test.ts"],
   },
 ];
 
