@@ -45,11 +45,16 @@ export function withInputs(node: NodeView, inputs: readonly string[]): Uint8Arra
   return bytesField(GRAPH.node, concat([...inputs.map((i) => stringField(NODE.input, i)), ...rest]));
 }
 
-/** A GraphProto `input` field: a tensor of `elemType` with fixed or symbolic dims. */
-export function graphInput(name: string, elemType: number, dims: readonly (number | string)[]): Uint8Array {
+/** A ValueInfoProto: a tensor of `elemType` with fixed or symbolic dims. */
+export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): Uint8Array {
   const shape = concat(dims.map((d) => bytesField(SHAPE.dim, typeof d === "number" ? varintField(DIM.value, d) : stringField(DIM.param, d))));
   const tensor = concat([varintField(TENSOR_TYPE.elemType, elemType), bytesField(TENSOR_TYPE.shape, shape)]);
-  return bytesField(GRAPH.input, concat([stringField(VALUE_INFO.name, name), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]));
+  return concat([stringField(VALUE_INFO.name, name), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]);
+}
+
+/** A GraphProto `input` field holding valueInfo(name, elemType, dims). */
+export function graphInput(name: string, elemType: number, dims: readonly (number | string)[]): Uint8Array {
+  return bytesField(GRAPH.input, valueInfo(name, elemType, dims));
 }
 
 /** Names of the graph's declared inputs. */

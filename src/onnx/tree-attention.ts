@@ -65,10 +65,10 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
     if ("reason" in r) return left(r.reason);
     return { bytes: rebuild(r.fields), rewritten: true, kind: "fused", layers: fused.length, addedInputs: r.addedInputs };
   }
-  const attention = decomposedAttention(nodes);
-  if (attention.length === 0) return left("no attention Softmax (scores + mask, or Where(mask, ...) -> Softmax -> MatMul) found");
   const producer = new Map<string, NodeView>();
   for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const attention = decomposedAttention(nodes, producer);
+  if (attention.length === 0) return left("no attention Softmax (scores + mask, or Where(mask, ...) -> Softmax -> MatMul) found");
   const replaced = new Map<Field, Uint8Array>();
   attention.forEach((sm, k) => {
     const scores = sm.inputs[0]!;
@@ -84,13 +84,9 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
 }
 
 /** Softmax nodes over the last axis fed by an Add or Where (the mask) and feeding a MatMul, through Casts. */
-function decomposedAttention(nodes: NodeView[]): NodeView[] {
-  const producer = new Map<string, NodeView>();
+function decomposedAttention(nodes: NodeView[], producer: ReadonlyMap<string, NodeView>): NodeView[] {
   const consumers = new Map<string, NodeView[]>();
-  for (const n of nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  for (const n of nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   // Eager-attention exports upcast around the Softmax (Add -> Cast -> Softmax -> Cast -> MatMul):
   // look through Casts on both sides.
   const throughCasts = (name: string): NodeView | undefined => {

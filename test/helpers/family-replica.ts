@@ -14,7 +14,8 @@
  * the ground truth for these replicas is their own unrewritten graph.
  */
 import { DTYPE, intAttr, intsAttr } from "../../src/onnx/schema.ts";
-import { concatColumns, f32, GraphBuilder, readReference, repeatHeads, ropeTables, transpose, valueInfo } from "./replica-weights.ts";
+import { concatColumns, f32, GraphBuilder, readReference, repeatHeads, ropeTables, transpose } from "./replica-weights.ts";
+import { valueInfo } from "../../src/onnx/graph-nodes.ts";
 
 export type Family = "qwen2" | "qwen3" | "phi3" | "gemma2";
 /** KV heads of these replicas (config.json num_key_value_heads). */

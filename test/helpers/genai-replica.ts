@@ -16,7 +16,8 @@
  * theta 10000, tied embeddings); its MatMul weights are found by shape and wiring, not by name.
  */
 import { DTYPE, initializerField, intAttr } from "../../src/onnx/schema.ts";
-import { concatColumns, f32, floatAttr, GraphBuilder, raw, readReference, repeatHeads, ropeTables, transpose, valueInfo } from "./replica-weights.ts";
+import { concatColumns, f32, floatAttr, GraphBuilder, raw, readReference, repeatHeads, ropeTables, transpose } from "./replica-weights.ts";
+import { valueInfo } from "../../src/onnx/graph-nodes.ts";
 
 export interface ReplicaOptions {
   /** "genai": positions from the mask inside GQA; "rotary-input": position_ids input + RotaryEmbedding. */

@@ -14,8 +14,9 @@
  * - `withWhereMask`: the mask applied as masked_fill (`Where(mask, finfo.min, scores)`), as
  *   exports of `scores.masked_fill(...)` write it, instead of an additive `scores + mask`.
  */
+import { valueInfo } from "../../src/onnx/graph-nodes.ts";
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
-import { DIM, DTYPE, ENTRY, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
+import { DTYPE, ENTRY, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
 
 const i64 = (...vs: number[]) => {
   const b = new Uint8Array(8 * vs.length);
@@ -24,12 +25,6 @@ const i64 = (...vs: number[]) => {
   return b;
 };
 const I64_MAX = 2 ** 62;
-
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): Uint8Array {
-  const shape = concat(dims.map((d) => bytesField(SHAPE.dim, typeof d === "number" ? varintField(DIM.value, d) : stringField(DIM.param, d))));
-  const tensor = concat([varintField(TENSOR_TYPE.elemType, elemType), bytesField(TENSOR_TYPE.shape, shape)]);
-  return concat([stringField(VALUE_INFO.name, name), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]);
-}
 
 const nameOf = (f: Field) => text(parseFields(f.body).find((x) => x.no === VALUE_INFO.name)!.body);
 

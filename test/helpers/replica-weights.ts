@@ -2,8 +2,9 @@
  * What the replica builders (genai-replica.ts, family-replica.ts) share: the reference model's
  * weights found by shape and wiring, and small protobuf and matrix helpers.
  */
+import { valueInfo } from "../../src/onnx/graph-nodes.ts";
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
-import { DIM, DTYPE, GRAPH, initializerField, MODEL, NODE, nodeField, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from "../../src/onnx/schema.ts";
+import { DTYPE, GRAPH, initializerField, MODEL, NODE, nodeField, TENSOR } from "../../src/onnx/schema.ts";
 
 export interface Tensor {
   dims: number[];
@@ -12,12 +13,6 @@ export interface Tensor {
 
 export const f32 = (t: Tensor) => new Float32Array(t.raw.slice().buffer);
 export const raw = (a: Float32Array | BigInt64Array) => new Uint8Array(a.buffer.slice(0));
-
-export function valueInfo(name: string, elemType: number, dims: (number | string)[]): Uint8Array {
-  const shape = concat(dims.map((d) => bytesField(SHAPE.dim, typeof d === "number" ? varintField(DIM.value, d) : stringField(DIM.param, d))));
-  const tensor = concat([varintField(TENSOR_TYPE.elemType, elemType), bytesField(TENSOR_TYPE.shape, shape)]);
-  return concat([stringField(VALUE_INFO.name, name), bytesField(VALUE_INFO.type, bytesField(TYPE.tensor, tensor))]);
-}
 
 export function floatAttr(name: string, v: number): Uint8Array {
   const b = new Uint8Array(5);
