@@ -253,15 +253,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: "verify: a tree node's row penalised without the path above it",
     file: "src/engine/verify.ts",
-    from: "const token = sampler.pick(logits, (node + 1) * vocab, vocab, path.map((n) => tree.tokens[n]!));",
+    from: "const token = sampler.pick(logits, (node + 1) * vocab, vocab, pending);",
     to: "const token = sampler.pick(logits, (node + 1) * vocab, vocab);",
     tests: ["test/engine/penalties.test.ts"],
   },
   {
     name: "penalties: repetition penalty ignores the prompt",
     file: "src/decode/logits-processor.ts",
-    from: "const seen = new Set([...this.prompt, ...counts.keys()]);",
-    to: "const seen = new Set([...counts.keys()]);",
+    from: "for (const t of this.prompt) penalise(t);",
+    to: "",
     tests: ["test/engine/penalties.test.ts"],
   },
   {
@@ -284,6 +284,13 @@ const MUTATIONS: Mutation[] = [
     from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",
     to: "if (adapter) return { device: \"webgpu\", adapter: adapter.description };",
     tests: ["test/runtime/cross-runtime.test.ts"],
+  },
+  {
+    name: "penalties: a path token not yet in the output escapes presence/frequency",
+    file: "src/decode/logits-processor.ts",
+    from: "for (const [t, c] of inPath) if (!this.counts.has(t)) penalise(t, c);",
+    to: "",
+    tests: ["test/engine/penalties.test.ts"],
   },
 ];
 

@@ -78,14 +78,24 @@ export class LogitsProcessor {
     const row = this.scratch;
     row.set(logits.subarray(offset, offset + vocab));
     for (const [id, b] of this.bias) if (id < vocab) row[id]! += b;
-    const counts = pending.length === 0 ? this.counts : new Map(this.counts);
-    if (pending.length > 0) for (const t of pending) counts.set(t, (counts.get(t) ?? 0) + 1);
+    // `pending` is a few tree tokens: counted on their own, not by copying the output's counts.
+    const inPath = new Map<number, number>();
+    for (const t of pending) inPath.set(t, (inPath.get(t) ?? 0) + 1);
     if (this.repetition !== 1) {
-      const seen = new Set([...this.prompt, ...counts.keys()]);
-      for (const t of seen) if (t < vocab) row[t] = row[t]! > 0 ? row[t]! / this.repetition : row[t]! * this.repetition;
+      // Each token of prompt ∪ output ∪ path exactly once.
+      const penalise = (t: number) => {
+        if (t < vocab) row[t] = row[t]! > 0 ? row[t]! / this.repetition : row[t]! * this.repetition;
+      };
+      for (const t of this.prompt) penalise(t);
+      for (const t of this.counts.keys()) if (!this.prompt.has(t)) penalise(t);
+      for (const t of inPath.keys()) if (!this.prompt.has(t) && !this.counts.has(t)) penalise(t);
     }
     if (this.presence !== 0 || this.frequency !== 0) {
-      for (const [t, c] of counts) if (t < vocab) row[t]! -= this.presence + this.frequency * c;
+      const penalise = (t: number, c: number) => {
+        if (t < vocab) row[t]! -= this.presence + this.frequency * c;
+      };
+      for (const [t, c] of this.counts) penalise(t, c + (inPath.get(t) ?? 0));
+      for (const [t, c] of inPath) if (!this.counts.has(t)) penalise(t, c);
     }
     return { data: row, offset: 0 };
   }

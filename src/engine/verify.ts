@@ -21,13 +21,15 @@ export interface Verdict {
 
 export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number, sampler: Sampler): Verdict {
   const path: number[] = [];
+  // The row's history includes the tokens accepted so far in this step (penalties, per node).
+  const pending: number[] = [];
   let node = -1;
   for (;;) {
-    // The row's history includes the path accepted so far in this step (penalties, per node).
-    const token = sampler.pick(logits, (node + 1) * vocab, vocab, path.map((n) => tree.tokens[n]!));
+    const token = sampler.pick(logits, (node + 1) * vocab, vocab, pending);
     const child = childWithToken(tree, node, token);
     if (child < 0) return { path, bonus: token };
     path.push(child);
+    pending.push(token);
     node = child;
   }
 }
