@@ -20,16 +20,13 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
   });
   let done!: () => void;
   const closed = new Promise<void>((resolve) => (done = resolve));
-  const signals = ["SIGINT", "SIGTERM"] as const;
   const close = async ({ graceful = false }: { graceful?: boolean } = {}) => {
-    if (!graceful) for (const s of signals) process.off(s, handlers[s]);
+    if (!graceful) gate.detach();
     // stop(false): no new connections, open requests (streams too) run to their end.
     await server.stop(!graceful);
     done();
   };
-  const gate = signalGate(() => void close());
-  const handlers = { SIGINT: () => gate.onSignal("SIGINT"), SIGTERM: () => gate.onSignal("SIGTERM") };
-  for (const s of signals) process.on(s, handlers[s]);
+  const gate = signalGate((s, h) => process.on(s, h), (s, h) => process.off(s, h), () => void close());
   return { hostname: server.hostname ?? opts.hostname, port: server.port ?? opts.port, close, closed, stopRequested: gate.stopRequested };
 }
 

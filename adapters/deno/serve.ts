@@ -35,18 +35,13 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
       await server.shutdown(); // no new connections; open requests run to their end
       return;
     }
-    Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
+    gate.detach();
     // Deno's shutdown always waits for open requests: the server counts as stopped now, and the
     // process exit that follows ends what is left.
     void server.shutdown();
     done();
   };
-  const gate = signalGate(() => void close());
-  const onInt = () => gate.onSignal("SIGINT");
-  const onTerm = () => gate.onSignal("SIGTERM");
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
+  const gate = signalGate((s, h) => Deno.addSignalListener(s, h), (s, h) => Deno.removeSignalListener(s, h), () => void close());
   return { hostname: server.addr.hostname, port: server.addr.port, close, closed, stopRequested: gate.stopRequested };
 }
 

@@ -19,10 +19,7 @@ export function listen(fetch: FetchHandler, opts: { hostname: string; port: numb
       const conns = server as unknown as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
       const close = ({ graceful = false }: { graceful?: boolean } = {}) =>
         new Promise<void>((r) => {
-          if (!graceful) {
-            process.off("SIGINT", onInt);
-            process.off("SIGTERM", onTerm);
-          }
+          if (!graceful) gate.detach();
           server.close(() => {
             done();
             r();
@@ -31,11 +28,7 @@ export function listen(fetch: FetchHandler, opts: { hostname: string; port: numb
           if (graceful) conns.closeIdleConnections?.();
           else conns.closeAllConnections?.();
         });
-      const gate = signalGate(() => void close());
-      const onInt = () => gate.onSignal("SIGINT");
-      const onTerm = () => gate.onSignal("SIGTERM");
-      process.on("SIGINT", onInt);
-      process.on("SIGTERM", onTerm);
+      const gate = signalGate((s, h) => process.on(s, h), (s, h) => process.off(s, h), () => void close());
       resolve({ hostname: info.address, port: info.port, close, closed, stopRequested: gate.stopRequested });
     });
     server.once("error", reject);

@@ -29,9 +29,9 @@ export interface SamplingRequest {
   topP: number;
   topK: number;
   seed?: number;
-  /** Logit transforms (LogitsProcessor): applied per tree node, so speculation stays lossless. */
   /** Alternatives reported per token (OpenAI logprobs / top_logprobs); unset = no logprobs. */
   logprobs?: number;
+  /** Logit transforms (LogitsProcessor): applied per tree node, so speculation stays lossless. */
   penalties: { logitBias?: Record<number, number>; presencePenalty: number; frequencyPenalty: number; repetitionPenalty: number; minP: number };
   stop: string[];
   stream: boolean;

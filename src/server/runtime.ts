@@ -22,18 +22,21 @@ export interface Listening {
   stopRequested: Promise<string>;
 }
 
-/** The signal handling every adapter shares: the first signal asks, the second one forces. */
-export function signalGate(forceClose: () => void): { stopRequested: Promise<string>; onSignal: (name: string) => void } {
+type SignalName = "SIGINT" | "SIGTERM";
+type Listen = (signal: SignalName, handler: () => void) => void;
+
+/**
+ * The signal handling every adapter shares, given its runtime's way to add and remove a signal
+ * listener: the first SIGINT/SIGTERM asks (stopRequested), the second one forces `forceClose`.
+ * `detach` removes the listeners (a forced close).
+ */
+export function signalGate(on: Listen, off: Listen, forceClose: () => void): { stopRequested: Promise<string>; detach: () => void } {
   let ask!: (name: string) => void;
   const stopRequested = new Promise<string>((resolve) => (ask = resolve));
   let count = 0;
-  return {
-    stopRequested,
-    onSignal: (name) => {
-      if (count++ === 0) ask(name);
-      else forceClose();
-    },
-  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((name) => [name, () => (count++ === 0 ? ask(name) : forceClose())] as const);
+  for (const [name, h] of handlers) on(name, h);
+  return { stopRequested, detach: () => handlers.forEach(([name, h]) => off(name, h)) };
 }
 
 export interface ServeRuntime {
