@@ -12,21 +12,16 @@ export type TokenText = (id: number) => string;
 const utf8 = (s: string) => Array.from(new TextEncoder().encode(s));
 
 export function chatLogprobs(lps: readonly TokenLogprob[], text: TokenText) {
+  const entry = (id: number, logprob: number) => {
+    const token = text(id);
+    return { token, logprob, bytes: utf8(token) };
+  };
   return {
-    content: lps.map((l) => ({
-      token: text(l.token),
-      logprob: l.logprob,
-      bytes: utf8(text(l.token)),
-      top_logprobs: l.top.map((t) => ({ token: text(t.token), logprob: t.logprob, bytes: utf8(text(t.token)) })),
-    })),
+    content: lps.map((l) => ({ ...entry(l.token, l.logprob), top_logprobs: l.top.map((t) => entry(t.token, t.logprob)) })),
     refusal: null,
   };
 }
 
-/**
- * `offset`: characters of output before the first of these tokens (streams continue counting).
- * `prompt` (echo): the prompt tokens' logprobs first, null for the first token, as OpenAI does.
- */
 export interface CompletionLogprobs {
   tokens: string[];
   token_logprobs: (number | null)[];
@@ -34,6 +29,10 @@ export interface CompletionLogprobs {
   text_offset: number[];
 }
 
+/**
+ * `offset`: characters of output before the first of these tokens (streams continue counting).
+ * `prompt` (echo): the prompt tokens' logprobs first, null for the first token, as OpenAI does.
+ */
 export function completionLogprobs(lps: readonly TokenLogprob[], text: TokenText, offset = 0, prompt?: { ids: readonly number[]; logprobs: readonly (TokenLogprob | null)[] }): CompletionLogprobs {
   if (prompt) {
     // The first prompt token has no logprob (nothing precedes it): null, as OpenAI reports it.
