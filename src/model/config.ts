@@ -36,7 +36,8 @@ function pick(cfg: Json, names: readonly string[]): number | undefined {
   return undefined;
 }
 
-function ids(v: unknown): number[] {
+/** Token ids given as one number or a list (bos/eos fields). */
+export function ids(v: unknown): number[] {
   if (typeof v === "number") return [v];
   if (Array.isArray(v)) return v.filter((x): x is number => typeof x === "number");
   return [];

@@ -5,7 +5,7 @@
  * `model` and `model.decoder`; the folder holds one graph, so its dtype is read from the graph.
  */
 import { EdgespecError } from "../errors.ts";
-import type { ModelSpec } from "./config.ts";
+import { ids, type ModelSpec } from "./config.ts";
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +17,6 @@ export interface GenaiModel {
 
 const obj = (v: unknown): Json => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : {});
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-const ids = (v: unknown): number[] => (typeof v === "number" ? [v] : Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : []);
 
 export function readGenaiConfig(json: unknown): GenaiModel {
   const model = obj(obj(json).model);
