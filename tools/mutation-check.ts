@@ -4,7 +4,7 @@
  * is a weak spot to fix before a user finds it.
  *
  *   bun tools/mutation-check.ts            every mutation (a few minutes on 2 cores)
- *   bun tools/mutation-check.ts budget     only mutations whose name contains "budget"
+ *   bun tools/mutation-check.ts selector   only mutations whose name contains "selector"
  *
  * Exit status 1 when a mutation survives or no longer applies (its source text changed: update it).
  */
@@ -68,25 +68,60 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/stats.test.ts"],
   },
   {
-    name: "budget: the policy chooses the worst budget",
-    file: "src/engine/budget.ts",
-    from: "if (this.score(i) > this.score(best)) best = i;",
-    to: "if (this.score(i) < this.score(best)) best = i;",
-    tests: ["test/engine/budget.test.ts"],
+    name: "tree selector: keeps the worst-scoring size",
+    file: "src/engine/tree-selector.ts",
+    from: "      if (score > bestScore) {",
+    to: "      if (score < bestScore) {",
+    tests: ["test/engine/tree-selector.test.ts"],
   },
   {
-    name: "budget: exploration never happens",
-    file: "src/engine/budget.ts",
-    from: "if (this.step % 8 === 0) {",
-    to: "if (this.step % 8 === 99) {",
-    tests: ["test/engine/budget.test.ts"],
+    name: "tree selector: a node's path probability ignores its parent's",
+    file: "src/engine/tree-selector.ts",
+    from: "this.prob[i] = (parent < 0 ? 1 : this.prob[parent]!) * this.rateOf(key);",
+    to: "this.prob[i] = this.rateOf(key);",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "tree selector: a node whose parent was rejected counts as a failure",
+    file: "src/engine/tree-selector.ts",
+    from: "      if (parent >= 0 && !onPath[parent]) continue;",
+    to: "      if (parent >= 0 && !onPath[parent] && false) continue;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "tree selector: the cost above the chosen size is never re-checked",
+    file: "src/engine/tree-selector.ts",
+    from: "(this.step - (this.lastAt.get(above) ?? 0) >= this.exploreEvery || this.cost.doubtful(above))",
+    to: "false",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: the latest timing instead of the median",
+    file: "src/engine/cost-model.ts",
+    from: "      used.map((s) => median(s)),",
+    to: "      used.map((s) => s[s.length - 1]!),",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: medians not fitted monotone",
+    file: "src/engine/cost-model.ts",
+    from: "    const fitted = isotonic(",
+    to: "    const fitted = ((ys: number[], _w: number[]) => ys)(",
+    tests: ["test/engine/tree-selector.test.ts"],
   },
   {
     name: "cost model: no interpolation between measured points",
     file: "src/engine/cost-model.ts",
     from: "return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));",
     to: "return Math.max(p[0]!.ms, b.ms);",
-    tests: ["test/engine/budget.test.ts"],
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "engine: Token Recycling never given the model's candidates",
+    file: "src/engine/generate.ts",
+    from: "  const k = drafter?.candidatesPerRow ?? 0;",
+    to: "  const k = 0;",
+    tests: ["test/engine/lossless.test.ts"],
   },
   {
     name: "engine: accepted path not compacted in the KV cache",

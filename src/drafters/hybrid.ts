@@ -63,6 +63,10 @@ export class HybridDrafter implements Drafter {
     this.ngram = new NgramDrafter({ ...shared, ngram: { minN: 1, maxN: 8, ...opts.ngram } });
   }
 
+  get candidatesPerRow(): number {
+    return this.recycle.candidatesPerRow;
+  }
+
   reset(promptTokens: ArrayLike<number>): void {
     checkTokenIds(promptTokens, this.vocabSize, "prompt");
     this.recycle.reset(promptTokens);

@@ -49,6 +49,10 @@ export class TokenRecyclingDrafter implements Drafter {
     return this.table.k;
   }
 
+  get candidatesPerRow(): number {
+    return this.table.k;
+  }
+
   reset(promptTokens: ArrayLike<number>): void {
     checkTokenIds(promptTokens, this.ctx.vocabSize, "prompt");
     this.root = lastToken(promptTokens);

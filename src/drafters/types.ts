@@ -43,6 +43,12 @@ export interface Drafter {
   readonly name: string;
   /** Names for the indices in `DraftTree.sources` (a hybrid's parts); absent = all are `name`. */
   readonly sourceNames?: readonly string[];
+  /**
+   * How many of the model's best candidates per verified row the drafter learns from (Token
+   * Recycling's k). Absent or 0: none, and the engine does not compute them (a vocabulary-wide
+   * scan of every row it verifies), so `VerifyUpdate.topK` is empty with k = 0.
+   */
+  readonly candidatesPerRow?: number;
   /** Start a request with these prompt tokens. Cross-request memory (if any) is kept. */
   reset(promptTokens: ArrayLike<number>): void;
   /** A tree of at most `budget` nodes; an empty tree (size 0) means "no guess", never an exception. */

@@ -2,6 +2,13 @@
  * How long one verification forward takes as a function of the tokens it feeds, cost(S), measured
  * on the loaded model and backend. On a big GPU cost(81) ≈ cost(1); on a 2-core CPU it is many
  * times larger — the whole reason a tree's size must be chosen per machine.
+ *
+ * A shared, noisy machine gives single timings that lie (a cost(1) > cost(4) reading was seen), so
+ * the curve is never one sample: each grid point keeps the timings taken at load and a window of
+ * recent real steps (which also follow the cost up as the context grows); its value is the median
+ * of the real steps once there are MIN_ONLINE of them, else of everything it has. The medians are
+ * then fitted non-decreasing in S (pool adjacent violators), since feeding more tokens never costs
+ * less.
  */
 import { Rng } from "../decode/rng.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
@@ -11,11 +18,85 @@ export interface CostPoint {
   ms: number;
 }
 
-export class VerifyCostModel {
-  constructor(readonly points: readonly CostPoint[]) {}
+/** The feed sizes timed at load (and the grid online timings are kept on). */
+export const COST_GRID: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96];
+/** Real-step timings kept per grid point: the median of this many survives a few outliers either way. */
+const WINDOW = 9;
+/** Real-step timings from which a grid point no longer uses its load-time timings. */
+const MIN_ONLINE = 3;
 
-  /** Median wall time of a forward of `sizes` tokens after `past` cached ones. */
-  static async measure(lm: LanguageModel, sizes: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96], past = 96, repeats = 3): Promise<VerifyCostModel> {
+/** The median of `xs` (not modified). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The non-decreasing sequence closest to `ys` in weighted least squares (pool adjacent violators):
+ * a dip such as cost(4) < cost(2) is averaged with its neighbours instead of trusted.
+ */
+export function isotonic(ys: readonly number[], weights: readonly number[] = ys.map(() => 1)): number[] {
+  const value: number[] = [];
+  const weight: number[] = [];
+  const count: number[] = [];
+  ys.forEach((y, i) => {
+    value.push(y);
+    weight.push(weights[i]!);
+    count.push(1);
+    while (value.length > 1 && value[value.length - 2]! > value[value.length - 1]!) {
+      const w = weight[weight.length - 2]! + weight[weight.length - 1]!;
+      const v = (value[value.length - 2]! * weight[weight.length - 2]! + value[value.length - 1]! * weight[weight.length - 1]!) / w;
+      const c = count[count.length - 2]! + count[count.length - 1]!;
+      value.length -= 1;
+      weight.length -= 1;
+      count.length -= 1;
+      value[value.length - 1] = v;
+      weight[weight.length - 1] = w;
+      count[count.length - 1] = c;
+    }
+  });
+  return value.flatMap((v, i) => Array<number>(count[i]!).fill(v));
+}
+
+/** The cost of `tokens` on the piecewise-linear curve `p`, never below its first point. */
+function interpolate(p: readonly CostPoint[], tokens: number): number {
+  if (p.length === 0) return 1;
+  if (p.length === 1 || tokens <= p[0]!.tokens) return p[0]!.ms;
+  for (let i = 1; i < p.length; i++) {
+    if (tokens <= p[i]!.tokens || i === p.length - 1) {
+      const a = p[i - 1]!;
+      const b = p[i]!;
+      return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
+    }
+  }
+  return p[p.length - 1]!.ms;
+}
+
+export class VerifyCostModel {
+  /** The fitted curve: grid points with monotone costs. */
+  private curve: CostPoint[];
+  /** Timings per grid point taken at load. */
+  private readonly loadSamples: number[][];
+  /** Recent real-step timings per grid point (oldest first). */
+  private readonly online: number[][];
+  /** The first fitted curve: its shape scales a timing taken between grid points onto the grid. */
+  private readonly shape: readonly CostPoint[];
+
+  /**
+   * From measured points (each taken as one sample of its grid point). `samples`, when given,
+   * are several timings per point: the curve is their medians, fitted monotone.
+   */
+  constructor(points: readonly CostPoint[], samples?: readonly (readonly number[])[]) {
+    this.loadSamples = points.map((p, i) => [...(samples?.[i] ?? [p.ms])]);
+    this.online = points.map(() => []);
+    this.curve = points.map((p) => ({ ...p }));
+    if (samples) this.refit();
+    this.shape = this.curve;
+  }
+
+  /** Median wall times of forwards of each grid size after `past` cached tokens, `repeats` each, fitted monotone. */
+  static async measure(lm: LanguageModel, sizes: readonly number[] = COST_GRID, past = 96, repeats = 5): Promise<VerifyCostModel> {
     const rng = new Rng(1);
     const V = lm.spec.vocabSize;
     const token = () => 3 + Math.floor(rng.next() * (V - 3));
@@ -24,39 +105,72 @@ export class VerifyCostModel {
     await lm.forward(ctx, ctx.map((_, i) => i), cache);
     await lm.forward([token()], [past], cache); // warm-up
     cache.truncate(past);
-    const points: CostPoint[] = [];
-    for (const s of sizes) {
-      if (past + s > lm.spec.contextLength) break;
-      const times: number[] = [];
-      for (let r = 0; r < repeats; r++) {
-        const fed = Array.from({ length: s }, token);
+    const grid = sizes.filter((s) => past + s <= lm.spec.contextLength);
+    const times: number[][] = grid.map(() => []);
+    // Rounds over the whole grid rather than repeats of one size: a slow patch of a busy machine
+    // then lands on one sample of every size, not on every sample of one.
+    for (let r = 0; r < repeats; r++) {
+      for (let g = 0; g < grid.length; g++) {
+        const fed = Array.from({ length: grid[g]! }, token);
         const t0 = performance.now();
         await lm.forward(fed, fed.map((_, i) => past + i), cache);
-        times.push(performance.now() - t0);
+        times[g]!.push(performance.now() - t0);
         cache.truncate(past);
       }
-      times.sort((a, b) => a - b);
-      points.push({ tokens: s, ms: times[Math.floor(times.length / 2)]! });
     }
-    return new VerifyCostModel(points);
+    return new VerifyCostModel(
+      grid.map((tokens, g) => ({ tokens, ms: median(times[g]!) })),
+      times,
+    );
+  }
+
+  /** The grid sizes the model knows. */
+  get points(): readonly CostPoint[] {
+    return this.curve;
+  }
+
+  /**
+   * A real forward of `tokens` tokens took `ms`: it becomes a sample of the nearest grid point at
+   * or above `tokens`, scaled by the first curve's ratio between the two sizes (a fixed shape, so
+   * samples cannot feed back into their own scaling), and the curve is refitted.
+   */
+  observe(tokens: number, ms: number): void {
+    const p = this.curve;
+    if (p.length === 0 || !(ms > 0) || !Number.isFinite(ms)) return;
+    let g = p.findIndex((q) => q.tokens >= tokens);
+    if (g < 0) g = p.length - 1;
+    const scale = interpolate(this.shape, p[g]!.tokens) / interpolate(this.shape, tokens);
+    const window = this.online[g]!;
+    window.push(ms * scale);
+    if (window.length > WINDOW) window.shift();
+    this.refit();
+  }
+
+  /**
+   * Whether the cost at `tokens` deserves another real step soon: it has fewer than MIN_ONLINE
+   * real timings and the latest came in well under the curve (the load-time timings look too high).
+   */
+  doubtful(tokens: number): boolean {
+    const g = this.curve.findIndex((q) => q.tokens >= tokens);
+    const window = g < 0 ? undefined : this.online[g]!;
+    return !!window && window.length > 0 && window.length < MIN_ONLINE && window[window.length - 1]! < 0.8 * this.curve[g]!.ms;
   }
 
   /** Interpolated (and linearly extrapolated) cost of feeding `tokens` tokens, in ms. */
   cost(tokens: number): number {
-    const p = this.points;
-    if (p.length === 0) return 1;
-    if (p.length === 1 || tokens <= p[0]!.tokens) return p[0]!.ms;
-    for (let i = 1; i < p.length; i++) {
-      if (tokens <= p[i]!.tokens || i === p.length - 1) {
-        const a = p[i - 1]!;
-        const b = p[i]!;
-        return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
-      }
-    }
-    return p[p.length - 1]!.ms;
+    return interpolate(this.curve, tokens);
   }
 
   summary(): { tokens: number; ms: number }[] {
-    return this.points.map((p) => ({ tokens: p.tokens, ms: Math.round(p.ms * 100) / 100 }));
+    return this.curve.map((p) => ({ tokens: p.tokens, ms: Math.round(p.ms * 100) / 100 }));
+  }
+
+  private refit(): void {
+    const used = this.online.map((o, g) => (o.length >= MIN_ONLINE ? o : [...this.loadSamples[g]!, ...o]));
+    const fitted = isotonic(
+      used.map((s) => median(s)),
+      used.map((s) => s.length),
+    );
+    this.curve = this.curve.map((p, i) => ({ tokens: p.tokens, ms: fitted[i]! }));
   }
 }

@@ -12,13 +12,11 @@ import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
-import { BudgetPolicy } from "./budget.ts";
-import { VerifyCostModel } from "./cost-model.ts";
+import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
+import { TreeSelector } from "./tree-selector.ts";
 import { treeAttentionBias, treePositions } from "./tree-bias.ts";
 import { firstChain, topKRows, verifyTree } from "./verify.ts";
 
-/** Candidates per verified row handed to drafters (Token Recycling's k). */
-export const TOP_K = 8;
 
 export interface TextMeta {
   /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
@@ -32,7 +30,10 @@ export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
   verify?: typeof verifyTree;
   /** No drafter: plain decoding, one token per forward. */
   drafter?: Drafter;
-  /** Nodes per tree: a fixed number, or "auto" (default) to fit the measured verify cost. */
+  /**
+   * Nodes per tree: a fixed number (the drafter's tree is verified as proposed), or "auto"
+   * (default): a candidate tree is cut to the nodes worth their measured verify cost.
+   */
   budget?: number | "auto";
   onText?: (chunk: string, meta: TextMeta) => void;
 }
@@ -51,6 +52,7 @@ export interface SpecStats extends GenerateStats {
   /** Tokens emitted per verification step, bonus included. */
   meanAcceptedLength: number;
   perDrafter: Record<string, DrafterStats>;
+  /** Steps per verified tree size (sizes rounded up to a power of two; 0 = a plain step). */
   budgets: Record<string, number>;
   verifyCost: { tokens: number; ms: number }[];
   treeAttention: boolean;
@@ -69,6 +71,7 @@ export interface SpecResult extends Omit<GenerateResult, "stats"> {
 }
 
 const EMPTY_TREE: DraftTree = emptyTree();
+const NO_CANDIDATES = new Int32Array(0);
 
 const costModels = new WeakMap<LanguageModel, Promise<VerifyCostModel>>();
 
@@ -95,6 +98,9 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const sampler = new Sampler(opts);
   sampler.begin(ids);
   const drafter = opts.drafter;
+  // Candidates per verified row for drafters that learn from them (Token Recycling); none else.
+  const k = drafter?.candidatesPerRow ?? 0;
+  const candidates = (rows: Float32Array, n: number) => (k > 0 ? topKRows(rows, n, V, k) : NO_CANDIDATES);
   const treeAttention = lm.info.treeAttention.enabled;
   const treeContext = lm.info.treeAttention.maxContext ?? Infinity;
   let windowChainSteps = 0;
@@ -103,7 +109,9 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
   }
   const cost = drafter && fixed === undefined ? await verifyCostModel(lm) : new VerifyCostModel([]);
-  const policy = new BudgetPolicy(cost);
+  const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
+  // The candidate a drafter is asked for under "auto": as large as the cost curve was measured.
+  const candidateNodes = COST_GRID[COST_GRID.length - 1]!;
   const per: Record<string, DrafterStats> = {};
   let steps = 0;
   let drafted = 0;
@@ -137,7 +145,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   if (drafter) {
     const d0 = performance.now();
     drafter.reset(ids);
-    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: topKRows(logits, ids.length, V, TOP_K), k: TOP_K });
+    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: candidates(logits, ids.length), k });
     drafterMs += performance.now() - d0;
   }
   emit(root, "model", logits, (ids.length - 1) * V);
@@ -152,10 +160,10 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     const room = Math.min(lm.spec.contextLength - past - 1, out.remaining - 1);
     let tree: DraftTree = EMPTY_TREE;
     let stepDrafterMs = 0;
-    // Whether this step's budget came from the policy (which then learns from the step).
-    const adaptive = drafter !== undefined && room > 0 && fixed === undefined;
+    // Whether this step's tree was cut by the selector (which then learns from the step).
+    const adaptive = drafter !== undefined && fixed === undefined;
     if (drafter && room > 0) {
-      const budget = Math.min(fixed ?? policy.choose(), room);
+      const budget = Math.min(fixed ?? candidateNodes, room);
       if (budget > 0) {
         const d0 = performance.now();
         tree = drafter.propose(budget);
@@ -170,12 +178,15 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
         }
       }
     }
+    if (adaptive) tree = selector.select(tree).tree;
     // An empty tree is a plain step: [root] alone, the bonus token is the model's next token.
     const fed = new Int32Array(tree.size + 1);
     fed[0] = root;
     fed.set(tree.tokens, 1);
     const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
+    const f0 = performance.now();
     logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
+    if (adaptive) cost.observe(fed.length, performance.now() - f0);
     const { path, bonus } = (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     if (path.length < tree.size) {
       const keep = new Int32Array(past + 1 + path.length);
@@ -186,13 +197,13 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
-      drafter.observe({ accepted, verifiedTokens: fed, topK: topKRows(logits, fed.length, V, TOP_K), k: TOP_K });
+      drafter.observe({ accepted, verifiedTokens: fed, topK: candidates(logits, fed.length), k });
       stepDrafterMs += performance.now() - d0;
       for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
       for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;
     }
     drafterMs += stepDrafterMs;
-    if (adaptive) policy.record(tree.size, path.length, stepDrafterMs);
+    if (adaptive) selector.observe(tree, path);
     steps++;
     drafted += tree.size;
     acceptedDraft += path.length;
@@ -219,7 +230,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       // The prefill's token is not a verification step; every step emits accepted + 1.
       meanAcceptedLength: steps ? Math.round(((out.tokens.length - 1) / steps) * 1000) / 1000 : 0,
       perDrafter: per,
-      budgets: fixed === undefined ? policy.histogram() : { [String(fixed)]: steps },
+      budgets: fixed === undefined ? selector.histogram() : { [String(fixed)]: steps },
       verifyCost: cost.summary(),
       treeAttention,
       verifyMode: treeAttention ? "tree" : "chain",

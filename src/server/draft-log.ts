@@ -20,6 +20,10 @@ export class DraftLog implements Drafter {
     return this.inner.sourceNames;
   }
 
+  get candidatesPerRow(): number | undefined {
+    return this.inner.candidatesPerRow;
+  }
+
   reset(promptTokens: ArrayLike<number>): void {
     this.proposed = false;
     this.inner.reset(promptTokens);
@@ -33,8 +37,9 @@ export class DraftLog implements Drafter {
 
   observe(update: VerifyUpdate): void {
     // After a non-empty proposal the next observation is its verification: the accepted draft
-    // tokens followed by one bonus token. An empty proposal is followed by a plain step.
-    if (this.proposed) this.steps.push({ accepted: update.accepted.length - 1 });
+    // tokens followed by one bonus token. An empty proposal, or one the engine cut to nothing
+    // (only the root was fed), is followed by a plain step.
+    if (this.proposed && update.verifiedTokens.length > 1) this.steps.push({ accepted: update.accepted.length - 1 });
     this.proposed = false;
     this.inner.observe(update);
   }

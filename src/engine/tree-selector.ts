@@ -1,0 +1,212 @@
+/**
+ * Sizes each step's draft tree from expected acceptance (the idea of OPT-Tree, DySpec, Sequoia):
+ * the drafter proposes a generous candidate tree, every candidate node gets an estimate of the
+ * probability that its whole path is accepted, and the step verifies the node set that maximises
+ *
+ *     (1 + E[accepted tokens]) / cost(1 + nodes)
+ *
+ * — expected tokens per millisecond, with the verify cost measured on this model and machine.
+ * E[accepted] of a node set is the sum of its nodes' path probabilities. A node's path probability
+ * is its parent's times the node's own conditional acceptance rate, so it never exceeds the
+ * parent's: the best set of n nodes is then simply the n most probable (a parent is at least as
+ * probable as its child and comes first on ties), which is connected, and the best n is found by
+ * one scan of the prefix sums.
+ *
+ * The conditional rates are learned online per (draft source, depth, sibling rank): each verify
+ * tells, for every node whose parent was accepted, whether the node was accepted too. Counts are
+ * discounted every step so the estimates follow a drafter that warms up or a text that changes,
+ * and a rate that has not been seen for a while drifts back to its prior, which makes the selector
+ * try it again. The cost side is kept honest the same way: a verify size one grid point above the
+ * chosen one that has not been verified for EXPLORE_EVERY steps is verified once (when the
+ * candidate is that large), and again while its real timings undercut the load-time ones, so a
+ * cost measured too high at load — a busy machine — is corrected by real steps instead of keeping
+ * trees small for ever. Deterministic: same inputs, same trees.
+ */
+import type { DraftTree } from "../drafters/types.ts";
+import type { VerifyCostModel } from "./cost-model.ts";
+
+const MAX_DEPTH = 16;
+const MAX_RANK = 4;
+/** Weight of the prior, in observations. */
+const PRIOR_WEIGHT = 2;
+/** Per-step discount of every count: ~70 steps of memory. */
+const DISCOUNT = 0.986;
+/** Steps after which a verify size above the chosen one is tried again (once). */
+export const EXPLORE_EVERY = 32;
+
+/** Before anything is seen: a first guess is right about half the time, later ranks less often. */
+function priorRate(rank: number): number {
+  return 0.5 / (1 + rank);
+}
+
+export interface Selection {
+  /** The tree to verify (the candidate itself when every node is kept). */
+  tree: DraftTree;
+  /** Expected accepted draft tokens of `tree`, by the current estimates. */
+  expectedAccepted: number;
+}
+
+export class TreeSelector {
+  private readonly hits: Float64Array;
+  private readonly trials: Float64Array;
+  private readonly sizes = new Map<number, number>();
+  /** Scratch, grown as needed. */
+  private prob = new Float64Array(128);
+  private keys = new Int32Array(128);
+  private order: number[] = [];
+  /** The last selected tree and its nodes' keys (ranks as they were in the candidate). */
+  private lastTree: DraftTree | undefined;
+  private lastKeys = new Int32Array(0);
+  private step = 0;
+  /** The step at which a forward of each cost-grid size (by fed tokens, rounded up) last ran. */
+  private readonly lastAt = new Map<number, number>();
+
+  private readonly exploreEvery: number;
+
+  constructor(
+    private readonly cost: VerifyCostModel,
+    /** How many draft sources the drafter can name (`DraftTree.sources` values below this). */
+    sources = 8,
+    /** Steps between re-checks of the cost above the chosen size (Infinity: never). */
+    opts: { exploreEvery?: number } = {},
+  ) {
+    this.exploreEvery = opts.exploreEvery ?? EXPLORE_EVERY;
+    this.hits = new Float64Array(sources * (MAX_DEPTH + 1) * MAX_RANK);
+    this.trials = new Float64Array(this.hits.length);
+  }
+
+  /** The conditional acceptance estimate of one (source, depth, rank) key. */
+  rate(source: number, depth: number, rank: number): number {
+    return this.rateOf(this.key(source, depth, rank));
+  }
+
+  /** Path-acceptance estimates of every node of `tree` (for tests and for callers that draw). */
+  pathProbabilities(tree: DraftTree): Float64Array {
+    this.estimate(tree);
+    return this.prob.slice(0, tree.size);
+  }
+
+  /** The subtree of `candidate` that maximises expected tokens per millisecond. */
+  select(candidate: DraftTree): Selection {
+    const n = candidate.size;
+    this.step++;
+    if (n === 0) return this.chosen({ tree: candidate, expectedAccepted: 0 });
+    this.estimate(candidate);
+    const p = this.prob;
+    const order = this.order;
+    order.length = n;
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => p[b]! - p[a]! || a - b);
+    let best = 0;
+    let bestScore = 1 / this.cost.cost(1);
+    let sum = 0;
+    for (let k = 1; k <= n; k++) {
+      sum += p[order[k - 1]!]!;
+      const score = (1 + sum) / this.cost.cost(1 + k);
+      if (score > bestScore) {
+        bestScore = score;
+        best = k;
+      }
+    }
+    // The cost of the grid size above the chosen one has not been checked for a while: check it.
+    const above = this.cost.points.find((q) => q.tokens > best + 1)?.tokens;
+    if (above !== undefined && above - 1 <= n && (this.step - (this.lastAt.get(above) ?? 0) >= this.exploreEvery || this.cost.doubtful(above))) best = above - 1;
+    let expected = 0;
+    for (let k = 0; k < best; k++) expected += p[order[k]!]!;
+    if (best === n) return this.chosen({ tree: candidate, expectedAccepted: expected });
+    const keep = new Uint8Array(n);
+    for (let k = 0; k < best; k++) keep[order[k]!] = 1;
+    return this.chosen({ tree: subtree(candidate, keep), expectedAccepted: expected }, keep);
+  }
+
+  /**
+   * What verification of `tree` found: `path`, the accepted nodes root to leaf. Every node whose
+   * parent was accepted (or is the root) is one trial of its key; the nodes on the path are hits.
+   */
+  observe(tree: DraftTree, path: readonly number[]): void {
+    for (let i = 0; i < this.hits.length; i++) {
+      this.hits[i]! *= DISCOUNT;
+      this.trials[i]! *= DISCOUNT;
+    }
+    if (tree.size === 0) return;
+    let keys = this.lastKeys;
+    if (tree !== this.lastTree) {
+      this.estimate(tree);
+      keys = this.keys;
+    }
+    const onPath = new Uint8Array(tree.size);
+    for (const node of path) onPath[node] = 1;
+    for (let i = 0; i < tree.size; i++) {
+      const parent = tree.parents[i]!;
+      if (parent >= 0 && !onPath[parent]) continue;
+      const key = keys[i]!;
+      this.trials[key]! += 1;
+      if (onPath[i]) this.hits[key]! += 1;
+    }
+  }
+
+  /** Steps per verified tree size (0 = a plain step), bucketed by powers of two, for stats. */
+  histogram(): Record<string, number> {
+    return Object.fromEntries([...this.sizes.entries()].sort((a, b) => a[0] - b[0]).map(([s, c]) => [String(s), c]));
+  }
+
+  private chosen(s: Selection, keep?: Uint8Array): Selection {
+    this.lastTree = s.tree;
+    this.lastKeys = keep ? this.keys.filter((_, i) => i < keep.length && keep[i] === 1) : this.keys.slice(0, s.tree.size);
+    const size = s.tree.size;
+    const grid = this.cost.points.find((q) => q.tokens >= size + 1)?.tokens;
+    if (grid !== undefined) this.lastAt.set(grid, this.step);
+    const bucket = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
+    this.sizes.set(bucket, (this.sizes.get(bucket) ?? 0) + 1);
+    return s;
+  }
+
+  private key(source: number, depth: number, rank: number): number {
+    const s = Math.min(Math.max(source, 0), this.hits.length / ((MAX_DEPTH + 1) * MAX_RANK) - 1);
+    return (s * (MAX_DEPTH + 1) + Math.min(depth, MAX_DEPTH)) * MAX_RANK + Math.min(rank, MAX_RANK - 1);
+  }
+
+  private rateOf(key: number): number {
+    const rank = key % MAX_RANK;
+    return (this.hits[key]! + PRIOR_WEIGHT * priorRate(rank)) / (this.trials[key]! + PRIOR_WEIGHT);
+  }
+
+  /** Fills `keys` and `prob` for the nodes of `tree` (parents come before their children). */
+  private estimate(tree: DraftTree): void {
+    const n = tree.size;
+    if (this.prob.length < n) {
+      this.prob = new Float64Array(n * 2);
+      this.keys = new Int32Array(n * 2);
+    }
+    // Sibling rank: the order in which the drafter put a parent's children (its preference).
+    const children = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const parent = tree.parents[i]!;
+      const rank = children.get(parent) ?? 0;
+      children.set(parent, rank + 1);
+      const key = this.key(tree.sources?.[i] ?? 0, tree.depths[i]!, rank);
+      this.keys[i] = key;
+      this.prob[i] = (parent < 0 ? 1 : this.prob[parent]!) * this.rateOf(key);
+    }
+  }
+}
+
+/** The nodes of `tree` marked in `keep` (a set closed under parents), in the same order. */
+export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
+  const index = new Int32Array(tree.size).fill(-1);
+  let n = 0;
+  for (let i = 0; i < tree.size; i++) if (keep[i]) index[i] = n++;
+  const out: DraftTree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n) };
+  if (tree.sources) out.sources = new Uint8Array(n);
+  for (let i = 0; i < tree.size; i++) {
+    const j = index[i]!;
+    if (j < 0) continue;
+    const parent = tree.parents[i]!;
+    if (parent >= 0 && index[parent]! < 0) throw new Error(`subtree: node ${i} is kept without its parent ${parent}`);
+    out.tokens[j] = tree.tokens[i]!;
+    out.parents[j] = parent < 0 ? -1 : index[parent]!;
+    out.depths[j] = tree.depths[i]!;
+    if (out.sources) out.sources[j] = tree.sources![i]!;
+  }
+  return out;
+}

@@ -1,0 +1,344 @@
+/**
+ * Tree sizing: the verify cost model (medians, monotone fit, online samples) on recorded and
+ * synthetic timings, and the tree selector against a brute-force optimum on small trees and in
+ * simulated decoding where the right answer is known.
+ */
+import { describe, expect, test } from "bun:test";
+import { COST_GRID, isotonic, median, VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
+import type { DraftTree } from "../../src/drafters/types.ts";
+import { Rng } from "../../src/decode/rng.ts";
+
+const curve = (ms: (tokens: number) => number) => new VerifyCostModel(COST_GRID.map((tokens) => ({ tokens, ms: ms(tokens) })));
+
+/**
+ * Timings recorded on the 2-core build machine (edgespec-tiny fp32, Bun, WASM, past = 96; five
+ * rounds over the grid, `VerifyCostModel.measure`'s order) while a model export shared the cores.
+ * Round 3 alone reads cost(1) = 9.33 > cost(4) = 7.25, and the medians of 1 and 2 tokens are out
+ * of order too (9.33 > 8.55).
+ */
+const RECORDED: number[][] = [
+  [4.79, 15.94, 9.33, 12.02, 9.32],
+  [14.32, 10.13, 5.62, 8.55, 8.4],
+  [19.07, 21.9, 7.25, 14.1, 11.61],
+  [21.24, 14.25, 22.77, 11.69, 18.07],
+  [31.96, 37.36, 23.03, 32.42, 27.54],
+  [59.9, 39.96, 41.32, 43.47, 44.52],
+  [91.48, 46.43, 59.45, 66.46, 61.06],
+  [91.6, 62.76, 67.59, 68.34, 72.96],
+  [166.93, 104.73, 109.22, 104.78, 112.09],
+];
+
+describe("VerifyCostModel", () => {
+  const m = new VerifyCostModel([
+    { tokens: 1, ms: 4 },
+    { tokens: 8, ms: 6 },
+    { tokens: 32, ms: 15.5 },
+  ]);
+  test("is exact at measured points, linear between them, and extrapolates the last segment", () => {
+    expect(m.cost(1)).toBe(4);
+    expect(m.cost(8)).toBe(6);
+    expect(m.cost(32)).toBe(15.5);
+    expect(m.cost(20)).toBeCloseTo(6 + (12 * 9.5) / 24, 10);
+    expect(m.cost(4.5)).toBeCloseTo(5, 10);
+    expect(m.cost(56)).toBeCloseTo(15.5 + (24 * 9.5) / 24, 10);
+  });
+
+  test("never goes below the one-token cost; an empty model costs 1 ms per forward", () => {
+    expect(m.cost(0)).toBe(4);
+    expect(new VerifyCostModel([]).cost(50)).toBe(1);
+    expect(new VerifyCostModel([{ tokens: 1, ms: 3 }]).cost(80)).toBe(3);
+  });
+
+  test("median and the monotone fit (pool adjacent violators)", () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(isotonic([1, 2, 3])).toEqual([1, 2, 3]);
+    expect(isotonic([3, 1, 2])).toEqual([2, 2, 2]);
+    expect(isotonic([1, 5, 2, 6])).toEqual([1, 3.5, 3.5, 6]);
+    // Weights: the heavier point pulls the pooled value toward itself.
+    expect(isotonic([4, 1], [3, 1])).toEqual([3.25, 3.25]);
+  });
+
+  test("on recorded timings: medians ignore the slow patch and the curve is monotone", () => {
+    const fitted = new VerifyCostModel(
+      COST_GRID.map((tokens, i) => ({ tokens, ms: RECORDED[i]![0]! })),
+      RECORDED,
+    );
+    const pts = fitted.points;
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.ms).toBeGreaterThanOrEqual(pts[i - 1]!.ms);
+    // Medians 9.33 and 8.55 are pooled (equal weights) into their mean; the rest are the medians.
+    expect(fitted.cost(1)).toBeCloseTo((9.33 + 8.55) / 2, 6);
+    expect(fitted.cost(2)).toBeCloseTo((9.33 + 8.55) / 2, 6);
+    expect(fitted.cost(4)).toBeCloseTo(14.1, 6);
+    expect(fitted.cost(96)).toBeCloseTo(109.22, 6);
+    // Round 3 alone reads cost(1) > cost(4); its monotone fit cannot.
+    const oneRound = new VerifyCostModel(
+      COST_GRID.map((tokens, i) => ({ tokens, ms: RECORDED[i]![2]! })),
+      RECORDED.map((r) => [r[2]!]),
+    );
+    expect(RECORDED[0]![2]!).toBeGreaterThan(RECORDED[2]![2]!);
+    expect(oneRound.cost(1)).toBeLessThanOrEqual(oneRound.cost(4));
+    expect(oneRound.cost(1)).toBeLessThanOrEqual(oneRound.cost(2));
+  });
+
+  test("online samples move the curve: a context that grows makes every forward dearer", () => {
+    const model = new VerifyCostModel(
+      COST_GRID.map((tokens) => ({ tokens, ms: 2 + tokens / 8 })),
+      COST_GRID.map((tokens) => Array<number>(5).fill(2 + tokens / 8)),
+    );
+    const before = model.cost(16);
+    // One slow sample does not move a median of five.
+    model.observe(16, 100);
+    expect(model.cost(16)).toBe(before);
+    // Steps at a longer context, 1.5x slower: after a window's worth the curve has followed them.
+    for (let i = 0; i < 9; i++) model.observe(16, 1.5 * (2 + 16 / 8));
+    expect(model.cost(16)).toBeCloseTo(1.5 * before, 6);
+    // A size between grid points is scaled onto the grid point above it by the first curve's shape.
+    for (let i = 0; i < 9; i++) model.observe(80, 2 * (2 + 80 / 8));
+    expect(model.cost(96)).toBeCloseTo(2 * (2 + 96 / 8), 6);
+    const pts = model.points;
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.ms).toBeGreaterThanOrEqual(pts[i - 1]!.ms);
+  });
+});
+
+/** A random tree: node i hangs under a random earlier node (or the root), breadth-first order not needed. */
+function randomTree(rng: Rng, n: number, sources = 2): DraftTree {
+  const t: DraftTree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n), sources: new Uint8Array(n) };
+  for (let i = 0; i < n; i++) {
+    const parent = Math.floor(rng.next() * (i + 1)) - 1;
+    t.parents[i] = parent;
+    t.depths[i] = parent < 0 ? 1 : t.depths[parent]! + 1;
+    t.tokens[i] = 3 + i;
+    t.sources![i] = Math.floor(rng.next() * sources);
+  }
+  return t;
+}
+
+/** Best (1 + Σ p) / cost(1 + |S|) over every parent-closed node set S, by enumeration. */
+function bruteForce(tree: DraftTree, p: Float64Array, cost: VerifyCostModel): number {
+  let best = 1 / cost.cost(1);
+  for (let mask = 1; mask < 1 << tree.size; mask++) {
+    let closed = true;
+    let sum = 0;
+    let size = 0;
+    for (let i = 0; i < tree.size && closed; i++) {
+      if (!(mask & (1 << i))) continue;
+      const parent = tree.parents[i]!;
+      if (parent >= 0 && !(mask & (1 << parent))) closed = false;
+      sum += p[i]!;
+      size++;
+    }
+    if (closed) best = Math.max(best, (1 + sum) / cost.cost(1 + size));
+  }
+  return best;
+}
+
+/** Trains `selector` with random verify outcomes so its rates differ by key. */
+function train(selector: TreeSelector, rng: Rng, steps: number): void {
+  for (let s = 0; s < steps; s++) {
+    const tree = randomTree(rng, 6);
+    const path: number[] = [];
+    let node = -1;
+    for (;;) {
+      const kids = [...tree.parents.keys()].filter((i) => tree.parents[i] === node);
+      const pick = kids.find((k) => rng.next() < 0.3 + 0.5 * (tree.sources![k]! === 1 ? 1 : 0) - 0.1 * tree.depths[k]!);
+      if (pick === undefined) break;
+      path.push(pick);
+      node = pick;
+    }
+    selector.observe(tree, path);
+  }
+}
+
+describe("TreeSelector", () => {
+  test("chooses the brute-force optimum on small trees, for several cost curves", () => {
+    const rng = new Rng(7);
+    const curves = [curve(() => 10), curve((s) => 2 * s), curve((s) => 4 + s / 4), curve((s) => 3 + (s * s) / 40)];
+    for (const cost of curves) {
+      const selector = new TreeSelector(cost, 2, { exploreEvery: Infinity });
+      train(selector, rng, 60);
+      for (let trial = 0; trial < 40; trial++) {
+        const tree = randomTree(rng, 1 + Math.floor(rng.next() * 11));
+        const p = selector.pathProbabilities(tree);
+        const { tree: chosen, expectedAccepted } = selector.select(tree);
+        const score = (1 + expectedAccepted) / cost.cost(1 + chosen.size);
+        expect(score).toBeCloseTo(bruteForce(tree, p, cost), 9);
+        // The chosen set is parent-closed and its expectation is the sum of its nodes' p.
+        for (let i = 0; i < chosen.size; i++) expect(chosen.parents[i]!).toBeLessThan(i);
+      }
+    }
+  });
+
+  test("a node's path probability is its parent's times its rate, so never above its parent's", () => {
+    const rng = new Rng(3);
+    const selector = new TreeSelector(curve(() => 1), 2);
+    train(selector, rng, 80);
+    const tree = randomTree(rng, 30);
+    const p = selector.pathProbabilities(tree);
+    for (let i = 0; i < tree.size; i++) {
+      const parent = tree.parents[i]!;
+      expect(p[i]!).toBeLessThanOrEqual(parent < 0 ? 1 : p[parent]!);
+      expect(p[i]!).toBeGreaterThan(0);
+    }
+  });
+
+  test("calibration: a node is a trial only when its parent was accepted", () => {
+    const selector = new TreeSelector(curve(() => 1), 2);
+    // A chain root -> A (depth 1) -> B (depth 2), source 1.
+    const chain: DraftTree = { size: 2, tokens: Int32Array.of(5, 6), parents: Int32Array.of(-1, 0), depths: Int32Array.of(1, 2), sources: Uint8Array.of(1, 1) };
+    const prior2 = selector.rate(1, 2, 0);
+    for (let i = 0; i < 20; i++) selector.observe(chain, []); // A rejected: B was never tested
+    expect(selector.rate(1, 1, 0)).toBeLessThan(0.1);
+    expect(selector.rate(1, 2, 0)).toBeCloseTo(prior2, 12);
+    for (let i = 0; i < 20; i++) selector.observe(chain, [0]); // A accepted, B rejected
+    expect(selector.rate(1, 2, 0)).toBeLessThan(0.1);
+    expect(selector.rate(1, 1, 0)).toBeGreaterThan(0.4);
+    for (let i = 0; i < 40; i++) selector.observe(chain, [0, 1]); // both accepted
+    expect(selector.rate(1, 2, 0)).toBeGreaterThan(0.5);
+    expect(selector.rate(0, 2, 0)).toBeCloseTo(prior2, 12); // another source learned nothing
+  });
+
+  test("subtree keeps order, tokens, depths and sources, and refuses an orphan", () => {
+    const tree = randomTree(new Rng(5), 8);
+    const keep = new Uint8Array(8);
+    const roots = [...tree.parents.keys()].filter((i) => tree.parents[i] === -1);
+    keep[roots[0]!] = 1;
+    for (let i = 0; i < 8; i++) if (tree.parents[i]! >= 0 && keep[tree.parents[i]!]) keep[i] = 1;
+    const sub = subtree(tree, keep);
+    const kept = [...keep.keys()].filter((i) => keep[i]);
+    expect(sub.size).toBe(kept.length);
+    kept.forEach((src, j) => {
+      expect(sub.tokens[j]).toBe(tree.tokens[src]!);
+      expect(sub.depths[j]).toBe(tree.depths[src]!);
+      expect(sub.sources![j]).toBe(tree.sources![src]!);
+      const parent = tree.parents[src]!;
+      expect(sub.parents[j]).toBe(parent < 0 ? -1 : kept.indexOf(parent));
+    });
+    const orphan = new Uint8Array(8);
+    const child = [...tree.parents.keys()].find((i) => tree.parents[i]! >= 0)!;
+    orphan[child] = 1;
+    expect(() => subtree(tree, orphan)).toThrow(/without its parent/);
+  });
+});
+
+/** A candidate like the hybrid's: a 24-token match chain (source 1) and a 3-wide recycling fan (source 0). */
+function candidate(): DraftTree {
+  const tokens: number[] = [];
+  const parents: number[] = [];
+  const depths: number[] = [];
+  const sources: number[] = [];
+  const add = (parent: number, source: number) => {
+    parents.push(parent);
+    depths.push(parent < 0 ? 1 : depths[parent]! + 1);
+    tokens.push(10 + tokens.length);
+    sources.push(source);
+    return tokens.length - 1;
+  };
+  let chain = -1;
+  for (let d = 0; d < 24; d++) chain = add(chain, 1);
+  const level = [-1];
+  for (let d = 0; d < 3; d++) {
+    const next: number[] = [];
+    for (const p of level) for (let r = 0; r < 3; r++) next.push(add(p, 0));
+    level.splice(0, level.length, ...next);
+  }
+  // Breadth-first order, as drafters give it.
+  const order = [...tokens.keys()].sort((a, b) => depths[a]! - depths[b]! || a - b);
+  const at = new Map(order.map((src, i) => [src, i]));
+  const n = order.length;
+  return {
+    size: n,
+    tokens: Int32Array.from(order, (i) => tokens[i]!),
+    parents: Int32Array.from(order, (i) => (parents[i]! < 0 ? -1 : at.get(parents[i]!)!)),
+    depths: Int32Array.from(order, (i) => depths[i]!),
+    sources: Uint8Array.from(order, (i) => sources[i]!),
+  };
+}
+
+/** Runs `steps` steps; `accepted(tree)` is the verified path. Returns the verified sizes. */
+function simulate(selector: TreeSelector, steps: number, accepted: (tree: DraftTree) => number[]): number[] {
+  const sizes: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const { tree } = selector.select(candidate());
+    sizes.push(tree.size);
+    selector.observe(tree, accepted(tree));
+  }
+  return sizes;
+}
+
+/** The path along the match chain (source 1), as deep as `depth`. */
+const chainPath = (depth: number) => (tree: DraftTree) => {
+  const path: number[] = [];
+  let node = -1;
+  for (;;) {
+    const next = [...tree.parents.keys()].find((i) => tree.parents[i] === node && tree.sources![i] === 1);
+    if (next === undefined || path.length >= depth) return path;
+    path.push(next);
+    node = next;
+  }
+};
+
+describe("TreeSelector in simulated decoding", () => {
+  test("flat cost, the chain always right: it verifies the whole chain", () => {
+    const late = simulate(new TreeSelector(curve(() => 10), 2), 60, chainPath(24)).slice(20);
+    for (const size of late) expect(size).toBeGreaterThanOrEqual(24);
+  });
+
+  test("steep cost, nothing accepted: plain steps, with a rare re-try", () => {
+    const late = simulate(new TreeSelector(curve((s) => 2 * s), 2), 300, () => []).slice(50);
+    const plain = late.filter((s) => s === 0).length;
+    expect(plain).toBeGreaterThan(late.length * 0.9);
+  });
+
+  test("an interior optimum: a chain right for 6 tokens on a linear cost verifies about 6", () => {
+    const late = simulate(new TreeSelector(curve((s) => 4 + s / 4), 2), 200, chainPath(6)).slice(100);
+    const m = median(late);
+    expect(m).toBeGreaterThanOrEqual(5);
+    expect(m).toBeLessThanOrEqual(9);
+  });
+
+  test("it follows a change within a few steps: acceptance that appears mid-run grows the tree", () => {
+    const selector = new TreeSelector(curve((s) => 2 + s / 16), 2);
+    // Nothing accepted on a nearly flat cost: plain steps and re-tries of the root's few children
+    // (a 4-token forward costs 9% more than a plain one here, so re-trying often is cheap).
+    const before = simulate(selector, 150, () => []).slice(100);
+    // Besides a cost re-check above the chosen size once every EXPLORE_EVERY steps.
+    expect(before.filter((s) => s > 4).length).toBeLessThanOrEqual(Math.ceil(before.length / EXPLORE_EVERY));
+    expect(before.filter((s) => s === 0).length).toBeGreaterThan(before.length / 4);
+    const after = simulate(selector, 120, chainPath(20));
+    const grown = after.findIndex((s) => s >= 16);
+    expect(grown).toBeGreaterThanOrEqual(0);
+    expect(grown).toBeLessThan(60);
+    expect(median(after.slice(80))).toBeGreaterThanOrEqual(20);
+  });
+
+  test("a cost measured too high at load (a busy machine) is corrected by real steps", () => {
+    // Load saw 8+ tokens cost 5x what they do; real forwards cost 2 + s/16 ms at every size.
+    const truth = (s: number) => 2 + s / 16;
+    const cost = new VerifyCostModel(
+      COST_GRID.map((tokens) => ({ tokens, ms: tokens >= 8 ? 5 * truth(tokens) : truth(tokens) })),
+      COST_GRID.map((tokens) => Array<number>(5).fill(tokens >= 8 ? 5 * truth(tokens) : truth(tokens))),
+    );
+    const selector = new TreeSelector(cost, 2);
+    const sizes: number[] = [];
+    for (let s = 0; s < 400; s++) {
+      const { tree } = selector.select(candidate());
+      sizes.push(tree.size);
+      cost.observe(tree.size + 1, truth(tree.size + 1));
+      selector.observe(tree, chainPath(24)(tree));
+    }
+    expect(Math.max(...sizes.slice(0, 20))).toBeLessThan(8); // trapped at first
+    expect(median(sizes.slice(300))).toBeGreaterThanOrEqual(24); // freed by the re-checks
+    expect(cost.cost(32)).toBeCloseTo(truth(32), 6);
+  });
+
+  test("the histogram counts every step by size bucket", () => {
+    const selector = new TreeSelector(curve(() => 1), 2);
+    const sizes = simulate(selector, 37, chainPath(3));
+    const h = selector.histogram();
+    expect(Object.values(h).reduce((a, b) => a + b, 0)).toBe(37);
+    const bucket = (s: number) => (s === 0 ? 0 : 2 ** Math.ceil(Math.log2(s)));
+    for (const [b, n] of Object.entries(h)) expect(n).toBe(sizes.filter((s) => bucket(s) === Number(b)).length);
+  });
+});
