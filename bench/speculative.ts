@@ -1,12 +1,16 @@
 /**
  * Speculative decoding benchmark: every drafter against plain decoding in ONE run, per workload,
- * plus @huggingface/transformers generate() on the same model as the peer.
+ * plus @huggingface/transformers generate() on the same model as the peer, interleaved per prompt
+ * and repeated (medians and ranges over passes).
  *
- *   bun bench/speculative.ts [--dtype q8] [--max-tokens 128] [--limit N] [--drafters recycle,sam,ngram,hybrid] [--no-peer]
+ *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
+ *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N]
  *
- * Writes bench/results/speculative.json and .md, and refreshes the table in README.md.
+ * Writes bench/results/speculative[-MODEL].json and .md (no suffix for the embedded edgespec-tiny)
+ * and refreshes the table between `<!-- bench:speculative[-MODEL]:start/end -->` in README.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { AutoModelForCausalLM, AutoTokenizer, env } from "@huggingface/transformers";
 import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../src/bench/speculative.ts";
@@ -21,7 +25,13 @@ const flags = parseFlags(process.argv.slice(2), {
   drafters: { type: "string", help: "" },
   "no-peer": { type: "boolean", help: "" },
   threads: { type: "int", help: "" },
+  model: { type: "string", help: "" },
+  repeats: { type: "int", help: "" },
 });
+const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
+const modelName = basename(modelDir);
+const suffix = modelDir === resolve(bunHost.defaultModelDir()) ? "" : `-${modelName}`;
+const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
@@ -38,53 +48,56 @@ function pickPerWorkload(ps: BenchPrompt[], n: number): BenchPrompt[] {
   });
 }
 
-const model = await loadModel(bunHost, bunHost.defaultModelDir(), { dtype, device: "wasm", threads: flags.threads as number | undefined, onProgress: console.error });
+const model = await loadModel(bunHost, modelDir, { dtype, device: "wasm", threads: flags.threads as number | undefined, onProgress: console.error });
+
+/** transformers.js generate() on the same folder (onnxruntime-node CPU: it has no "wasm" device on Node/Bun). */
+async function transformersPeer() {
+  env.allowRemoteModels = false;
+  env.localModelPath = `${dirname(modelDir)}/`;
+  const tok = await AutoTokenizer.from_pretrained(modelName);
+  const tjs = await AutoModelForCausalLM.from_pretrained(modelName, { dtype: dtype === "q8" ? "q8" : (dtype as "fp32"), device: "cpu" });
+  const run = async (prompt: string, n: number) => {
+    const inputs = tok(prompt);
+    const t0 = performance.now();
+    const out = (await tjs.generate({ ...inputs, max_new_tokens: n, min_new_tokens: n, do_sample: false })) as { dims: number[]; tolist(): number[][] };
+    const ms = performance.now() - t0;
+    return { ms, tokens: out.tolist()[0]!.slice((inputs.input_ids as { dims: number[] }).dims[1]!).map(Number) };
+  };
+  return {
+    name: "transformers.js",
+    // Decode time without prefill: a 1-token generate() is the prefill (and its first token).
+    run: async (p: BenchPrompt) => {
+      const first = await run(p.prompt, 1);
+      const all = await run(p.prompt, maxTokens);
+      return { tokens: all.tokens, decodeMs: Math.max(0.001, all.ms - first.ms) };
+    },
+  };
+}
+
 const report = await runSpeculativeBench(model, prompts, {
   drafters,
   makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize }),
   maxTokens,
+  repeats,
+  peer: flags["no-peer"] ? undefined : await transformersPeer(),
   onProgress: (l) => console.error(l),
 });
+const peak = process.memoryUsage().rss;
 
-let peer: Record<string, number> | undefined;
-if (!flags["no-peer"]) {
-  // transformers.js on Node/Bun runs onnxruntime-node (native CPU); it has no "wasm" device there.
-  env.allowRemoteModels = false;
-  env.localModelPath = `${bunHost.defaultModelDir()}/../`;
-  const tok = await AutoTokenizer.from_pretrained("edgespec-tiny");
-  const tjs = await AutoModelForCausalLM.from_pretrained("edgespec-tiny", { dtype: dtype === "q8" ? "q8" : (dtype as "fp32"), device: "cpu" });
-  const sums = new Map<string, { tokens: number; ms: number }>();
-  for (const p of prompts) {
-    const inputs = tok(p.prompt);
-    const t0 = performance.now();
-    const out = (await tjs.generate({ ...inputs, max_new_tokens: maxTokens, min_new_tokens: maxTokens, do_sample: false })) as { dims: number[] };
-    const ms = performance.now() - t0;
-    const n = out.dims[1]! - (inputs.input_ids as { dims: number[] }).dims[1]!;
-    for (const w of [p.workload, "all"]) {
-      const s = sums.get(w) ?? { tokens: 0, ms: 0 };
-      s.tokens += n;
-      s.ms += ms;
-      sums.set(w, s);
-    }
-  }
-  peer = Object.fromEntries([...sums].map(([w, s]) => [w, Math.round((s.tokens / s.ms) * 100000) / 100]));
-  await tjs.dispose();
-}
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
+MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
+Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.
 
-const md = `Reference model \`edgespec-tiny\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy.
-Speedup = plain decode time / speculative decode time for identical output (mismatches: ${report.results.all ? Object.entries(report.results.all).map(([c, v]) => `${c} ${v.mismatches}`).join(", ") : "n/a"}).
-MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU (prefill included).
-Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}.
-
-${benchMarkdown(report, peer)}
+${benchMarkdown(report)}
 `;
 mkdirSync(new URL("results/", import.meta.url), { recursive: true });
-writeFileSync(new URL("results/speculative.json", import.meta.url), JSON.stringify({ date: new Date().toISOString(), ...report, peer }, null, 1));
-writeFileSync(new URL("results/speculative.md", import.meta.url), md);
+writeFileSync(new URL(`results/speculative${suffix}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), ...report, peakRssBytes: peak }, null, 1));
+writeFileSync(new URL(`results/speculative${suffix}.md`, import.meta.url), md);
 const readmeUrl = new URL("../README.md", import.meta.url);
 const readme = readFileSync(readmeUrl, "utf8");
-const start = "<!-- bench:speculative:start -->";
-const end = "<!-- bench:speculative:end -->";
+const start = `<!-- bench:speculative${suffix}:start -->`;
+const end = `<!-- bench:speculative${suffix}:end -->`;
 if (readme.includes(start)) {
   writeFileSync(readmeUrl, readme.slice(0, readme.indexOf(start) + start.length) + "\n" + md + readme.slice(readme.indexOf(end)));
 }

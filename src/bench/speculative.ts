@@ -1,10 +1,14 @@
 /**
  * The speculative-decoding benchmark core, runtime-free (the CLI's `edgespec bench` and
  * bench/speculative.ts both call it). For every prompt it runs plain greedy decoding and then each
- * drafter in the same process, checks the outputs are identical (the lossless contract), and
- * aggregates per workload: tokens/s, speedup over plain, mean accepted length, drafter share of time.
+ * drafter (and the peer, if given) back to back, so a slow patch of a shared machine hits every
+ * config alike; checks the outputs are identical (the lossless contract); and repeats the whole
+ * suite `repeats` times. Per workload it reports the median over repeats of tokens/s and of the
+ * speedup over plain (with the range, so a 10% change can be told from noise), mean accepted
+ * length and the drafter's share of decode time. Decode time excludes prefill on every side.
  */
 import type { Drafter } from "../drafters/types.ts";
+import { median } from "../engine/cost-model.ts";
 import { generate, verifyCostModel } from "../engine/generate.ts";
 import type { LoadedModel } from "../model/load.ts";
 
@@ -19,6 +23,13 @@ export interface BenchOptions {
   /** One drafter instance per name for the whole run (cross-request memory stays hot, as in a server). */
   makeDrafter: (name: string) => Drafter;
   maxTokens: number;
+  /** Passes over the whole suite (default 1); figures are medians over passes. */
+  repeats?: number;
+  /**
+   * Another engine on the same model, run right after each prompt's configs: its decode time
+   * (prefill excluded) for `maxTokens` new tokens, and the tokens (compared, not required equal).
+   */
+  peer?: { name: string; run: (prompt: BenchPrompt) => Promise<{ tokens: number[]; decodeMs: number }> };
   onProgress?: (line: string) => void;
 }
 
@@ -29,7 +40,12 @@ export interface Cell {
   steps: number;
   meanAcceptedLength: number;
   drafterShare: number;
+  /** Median over repeats of plain decode time / this config's. */
   speedup: number;
+  /** The lowest and highest speedup over repeats. */
+  speedupRange: [number, number];
+  /** The lowest and highest tokens/s over repeats. */
+  tokensPerSecondRange: [number, number];
   mismatches: number;
 }
 
@@ -37,6 +53,7 @@ export interface BenchReport {
   model: { backend: string; dtype: string; dir: string };
   maxTokens: number;
   prompts: number;
+  repeats: number;
   verifyCost: { tokens: number; ms: number }[];
   /** workload -> config ("plain" or drafter) -> cell; workload "all" aggregates everything. */
   results: Record<string, Record<string, Cell>>;
@@ -57,8 +74,10 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 export async function runSpeculativeBench(model: LoadedModel, prompts: readonly BenchPrompt[], opts: BenchOptions): Promise<BenchReport> {
   const cost = await verifyCostModel(model.lm); // measured once, outside every timed run
   const drafters = new Map(opts.drafters.map((d) => [d, opts.makeDrafter(d)]));
-  const acc = new Map<string, Map<string, Acc>>();
-  const add = (workload: string, config: string, a: Omit<Acc, "mismatches">, mismatch: boolean) => {
+  const repeats = Math.max(1, opts.repeats ?? 1);
+  /** One accumulator map per repeat: workload -> config -> sums. */
+  const passes: Map<string, Map<string, Acc>>[] = [];
+  const add = (acc: Map<string, Map<string, Acc>>, workload: string, config: string, a: Omit<Acc, "mismatches">, mismatch: boolean) => {
     for (const w of [workload, "all"]) {
       const byConfig = acc.get(w) ?? new Map<string, Acc>();
       acc.set(w, byConfig);
@@ -75,59 +94,78 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
   if (prompts[0]) {
     await generate(model, prompts[0].prompt, { maxTokens: 8 });
     for (const d of drafters.values()) await generate(model, prompts[0].prompt, { maxTokens: 8, drafter: d });
+    if (opts.peer) await opts.peer.run(prompts[0]);
   }
-  for (const [i, p] of prompts.entries()) {
-    // stopAtEos false: every config generates exactly maxTokens, so time compares like with like.
-    const plain = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false });
-    add(p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0 }, false);
-    const line = [`${i + 1}/${prompts.length} ${p.id}: plain ${plain.stats.tokensPerSecond} tok/s`];
-    for (const [name, drafter] of drafters) {
-      const r = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false, drafter });
-      const same = r.tokens.length === plain.tokens.length && r.tokens.every((t, k) => t === plain.tokens[k]);
-      add(p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs }, !same);
-      line.push(`${name} ${r.stats.tokensPerSecond} tok/s MAL ${r.stats.meanAcceptedLength}${same ? "" : " MISMATCH"}`);
+  for (let rep = 0; rep < repeats; rep++) {
+    const acc = new Map<string, Map<string, Acc>>();
+    passes.push(acc);
+    for (const [i, p] of prompts.entries()) {
+      // stopAtEos false: every config generates exactly maxTokens, so time compares like with like.
+      const plain = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false });
+      add(acc, p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0 }, false);
+      const line = [`${repeats > 1 ? `pass ${rep + 1}/${repeats} ` : ""}${i + 1}/${prompts.length} ${p.id}: plain ${plain.stats.tokensPerSecond} tok/s`];
+      const same = (tokens: readonly number[]) => tokens.length === plain.tokens.length && tokens.every((t, k) => t === plain.tokens[k]);
+      for (const [name, drafter] of drafters) {
+        const r = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false, drafter });
+        const ok = same(r.tokens);
+        add(acc, p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs }, !ok);
+        line.push(`${name} ${r.stats.tokensPerSecond} tok/s MAL ${r.stats.meanAcceptedLength}${ok ? "" : " MISMATCH"}`);
+      }
+      if (opts.peer) {
+        const r = await opts.peer.run(p);
+        // The peer's first token comes with its prefill: its decode covers the tokens after it.
+        add(acc, p.workload, opts.peer.name, { tokens: r.tokens.length, decodeMs: r.decodeMs, steps: 0, drafterMs: 0 }, !same(r.tokens));
+        line.push(`${opts.peer.name} ${r2(((r.tokens.length - 1) / r.decodeMs) * 1000)} tok/s`);
+      }
+      opts.onProgress?.(line.join(" | "));
     }
-    opts.onProgress?.(line.join(" | "));
   }
   const results: BenchReport["results"] = {};
-  for (const [w, byConfig] of acc) {
-    const plain = byConfig.get("plain")!;
+  for (const [w, byConfig] of passes[0]!) {
     results[w] = {};
-    for (const [config, a] of byConfig) {
+    for (const config of byConfig.keys()) {
+      const per = passes.map((acc) => acc.get(w)!.get(config)!);
+      const plain = passes.map((acc) => acc.get(w)!.get("plain")!);
+      // Every config emits its first token with the prefill: decode rates count the tokens after it.
+      const tps = per.map((a) => ((a.tokens - countPrompts(prompts, w)) / a.decodeMs) * 1000);
+      const speedups = per.map((a, k) => plain[k]!.decodeMs / a.decodeMs);
+      const total = per.reduce((s, a) => ({ tokens: s.tokens + a.tokens, decodeMs: s.decodeMs + a.decodeMs, steps: s.steps + a.steps, drafterMs: s.drafterMs + a.drafterMs, mismatches: s.mismatches + a.mismatches }));
       results[w]![config] = {
-        tokens: a.tokens,
-        decodeMs: r2(a.decodeMs),
-        tokensPerSecond: r2((a.tokens / a.decodeMs) * 1000),
-        steps: a.steps,
+        tokens: total.tokens,
+        decodeMs: r2(total.decodeMs),
+        tokensPerSecond: r2(median(tps)),
+        tokensPerSecondRange: [r2(Math.min(...tps)), r2(Math.max(...tps))],
+        steps: total.steps,
         // Each step emits accepted + 1; the prefill's token is not a step.
-        meanAcceptedLength: r2(a.steps ? (a.tokens - countPrompts(prompts, w)) / a.steps : 0),
-        drafterShare: r2((a.drafterMs / a.decodeMs) * 100) / 100,
-        speedup: r2(plain.decodeMs / a.decodeMs),
-        mismatches: a.mismatches,
+        meanAcceptedLength: r2(total.steps ? (total.tokens - repeats * countPrompts(prompts, w)) / total.steps : 0),
+        drafterShare: r2((total.drafterMs / total.decodeMs) * 100) / 100,
+        speedup: r2(median(speedups)),
+        speedupRange: [r2(Math.min(...speedups)), r2(Math.max(...speedups))],
+        mismatches: total.mismatches,
       };
     }
   }
   const workloads = Object.keys(results).filter((w) => w !== "all");
   const meanSpeedup: Record<string, number> = {};
-  for (const d of opts.drafters) meanSpeedup[d] = r2(workloads.reduce((s, w) => s + results[w]![d]!.speedup, 0) / workloads.length);
-  return { model: { backend: model.lm.info.backend, dtype: model.lm.info.dtype, dir: model.dir }, maxTokens: opts.maxTokens, prompts: prompts.length, verifyCost: cost.summary(), results, meanSpeedup };
+  for (const d of [...opts.drafters, ...(opts.peer ? [opts.peer.name] : [])]) meanSpeedup[d] = r2(workloads.reduce((s, w) => s + results[w]![d]!.speedup, 0) / workloads.length);
+  return { model: { backend: model.lm.info.backend, dtype: model.lm.info.dtype, dir: model.dir }, maxTokens: opts.maxTokens, prompts: prompts.length, repeats, verifyCost: cost.summary(), results, meanSpeedup };
 }
 
 function countPrompts(prompts: readonly BenchPrompt[], workload: string): number {
   return workload === "all" ? prompts.length : prompts.filter((p) => p.workload === workload).length;
 }
 
-/** The report as a markdown table: one row per workload, columns per config. */
-export function benchMarkdown(r: BenchReport, peer?: Record<string, number>): string {
+/** The report as a markdown table: one row per workload, columns per config (speedup: median and range over repeats). */
+export function benchMarkdown(r: BenchReport): string {
   const configs = Object.keys(r.results.all ?? {});
-  const drafters = configs.filter((c) => c !== "plain");
-  const head = ["workload", "plain tok/s", ...drafters.flatMap((d) => [`${d} tok/s`, `${d} speedup`, `${d} MAL`]), ...(peer ? ["transformers.js tok/s"] : [])];
+  const others = configs.filter((c) => c !== "plain");
+  const range = (x: [number, number]) => (r.repeats > 1 ? ` (${x[0]}–${x[1]})` : "");
+  const head = ["workload", "plain tok/s", ...others.flatMap((d) => [`${d} tok/s`, `${d} speedup`, ...(r.results.all![d]!.steps ? [`${d} MAL`] : [])])];
   const order = [...Object.keys(r.results).filter((w) => w !== "all"), "all"];
   const rows = order.map((w) => [w, r.results[w]!] as const).map(([w, cells]) => [
     w,
     String(cells.plain!.tokensPerSecond),
-    ...drafters.flatMap((d) => [String(cells[d]!.tokensPerSecond), `${cells[d]!.speedup}x`, String(cells[d]!.meanAcceptedLength)]),
-    ...(peer ? [String(peer[w] ?? "")] : []),
+    ...others.flatMap((d) => [String(cells[d]!.tokensPerSecond), `${cells[d]!.speedup}x${range(cells[d]!.speedupRange)}`, ...(r.results.all![d]!.steps ? [String(cells[d]!.meanAcceptedLength)] : [])]),
   ]);
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");

@@ -16,6 +16,7 @@ const BENCH_FLAGS: FlagSpec = {
   drafters: { type: "string", help: "comma-separated drafters", default: "recycle,sam,ngram,hybrid" },
   "max-tokens": { type: "int", help: "new tokens per prompt", default: "128" },
   limit: { type: "int", help: "first N prompts of each workload" },
+  repeats: { type: "int", help: "passes over the suite (medians and ranges over passes)", default: "3" },
   json: { type: "boolean", help: "print the JSON report" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -58,6 +59,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
       drafters,
       makeDrafter: (name) => buildDrafter(model, { name })!,
       maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
+      repeats: (f.repeats as number | undefined) ?? 3,
       onProgress: (l) => io.err(`${l}\n`),
     });
     io.out(f.json ? `${JSON.stringify(report)}\n` : `${benchMarkdown(report)}\n\nmean speedup over workloads: ${JSON.stringify(report.meanSpeedup)}\n`);

@@ -1,0 +1,54 @@
+/**
+ * The bench core on a tiny run: every config runs on every prompt in every pass, figures are
+ * medians over passes with their range, decode rates leave out the prefill's token, and a peer's
+ * output is compared with plain decoding's.
+ */
+import { expect, test } from "bun:test";
+import prompts from "../../bench/prompts.json";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../../src/bench/speculative.ts";
+import { createDrafter } from "../../src/drafters/index.ts";
+import { generate } from "../../src/engine/generate.ts";
+import { referenceModel } from "../helpers/model.ts";
+
+test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a peer compared with plain", async () => {
+  const model = await referenceModel();
+  const suite = (prompts.prompts as BenchPrompt[]).filter((p) => p.id === "code-00" || p.id === "extract-00");
+  const peerRuns: string[] = [];
+  const report = await runSpeculativeBench(model, suite, {
+    drafters: ["sam", "hybrid"],
+    makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize }),
+    maxTokens: 12,
+    repeats: 2,
+    peer: {
+      name: "peer",
+      // A peer that gets code-00 right and extract-00 wrong, in a known time.
+      run: async (p) => {
+        peerRuns.push(p.id);
+        const plain = await generate(model, p.prompt, { maxTokens: 12, stopAtEos: false });
+        return { tokens: p.id === "code-00" ? plain.tokens : plain.tokens.map((t) => t + 1), decodeMs: 10 };
+      },
+    },
+  });
+  expect(report.repeats).toBe(2);
+  expect(peerRuns).toEqual(["code-00", "code-00", "extract-00", "code-00", "extract-00"]); // warm-up, then 2 passes
+  const all = report.results.all!;
+  expect(Object.keys(all).sort()).toEqual(["hybrid", "peer", "plain", "sam"]);
+  for (const config of ["plain", "sam", "hybrid"]) {
+    const c = all[config]!;
+    expect(c.mismatches).toBe(0);
+    expect(c.tokens).toBe(2 * 2 * 12); // 2 passes x 2 prompts x 12 tokens
+    expect(c.speedupRange[0]).toBeLessThanOrEqual(c.speedup);
+    expect(c.speedupRange[1]).toBeGreaterThanOrEqual(c.speedup);
+    expect(c.tokensPerSecondRange[0]).toBeLessThanOrEqual(c.tokensPerSecond);
+    expect(c.tokensPerSecondRange[1]).toBeGreaterThanOrEqual(c.tokensPerSecond);
+  }
+  expect(all.plain!.speedup).toBe(1);
+  expect(all.peer!.mismatches).toBe(2); // extract-00, in each pass
+  // The peer decoded 11 tokens after its first in 10 ms per prompt: 2 prompts -> 22 tokens in 20 ms.
+  expect(all.peer!.tokensPerSecond).toBe(1100);
+  expect(report.meanSpeedup.peer).toBeGreaterThan(0);
+  const md = benchMarkdown(report);
+  expect(md).toContain("| all |");
+  expect(md).toMatch(/hybrid speedup/);
+  expect(md).toMatch(/\d+(\.\d+)?x \(\d+(\.\d+)?–\d+(\.\d+)?\)/);
+});
