@@ -26,6 +26,7 @@ export const GENERATE_FLAGS: FlagSpec = {
   budget: { type: "string", help: "draft tree nodes per step: auto or a number", default: "auto" },
   corpus: { type: "string", help: "static automaton source for sam/hybrid: a text/code file, a folder, or a saved .sam" },
   "recycle-state": { type: "string", help: "Token Recycling table file: loaded if present, saved after (hot start)" },
+  "prediction-file": { type: "string", help: "text the output is expected to copy (Predicted Outputs: drafted first, only verified)" },
   json: { type: "boolean", help: "print one JSON object: text, tokens, stats" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -45,6 +46,8 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     if (!(await host.isFile(path))) throw new EdgespecError("invalid_argument", `prompt file not found: ${path}`);
     prompt = new TextDecoder().decode(await host.readFile(path));
   }
+  const predictionPath = f["prediction-file"] as string | undefined;
+  if (predictionPath !== undefined && !(await host.isFile(predictionPath))) throw new EdgespecError("invalid_argument", `prediction file not found: ${predictionPath}`);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
   const budget = parseBudget(f.budget as string | undefined);
   const sampling: SamplingOptions = {
@@ -65,7 +68,9 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     const statePath = f["recycle-state"] as string | undefined;
     const recycleState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
     const drafter = buildDrafter(model, { name: drafterName, corpus, recycleState });
+    const prediction = predictionPath === undefined ? undefined : model.tokenizer.encodePlain(new TextDecoder().decode(await host.readFile(predictionPath)));
     const result = await generate(model, prompt, {
+      prediction,
       maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
       ...sampling,
       stop: f.stop === undefined ? undefined : [f.stop as string],
@@ -83,7 +88,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
       io.out(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, stats })}\n`);
     } else {
       io.out("\n");
-      const spec = drafter ? `, ${stats.drafter}: ${stats.meanAcceptedLength} tokens/step` : "";
+      const spec = drafter || prediction ? `, ${stats.drafter}: ${stats.meanAcceptedLength} tokens/step` : "";
       io.err(`${stats.tokens} tokens in ${stats.seconds}s (${stats.tokensPerSecond} tok/s, ${stats.backend}, ${stats.dtype}${spec})\n`);
     }
     drafter?.dispose();

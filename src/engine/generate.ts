@@ -8,6 +8,7 @@
 import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
+import { PredictionDrafter } from "../drafters/prediction.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
@@ -36,6 +37,12 @@ export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
    */
   budget?: number | "auto";
   onText?: (chunk: string, meta: TextMeta) => void;
+  /**
+   * Predicted Outputs: token ids the output is expected to copy (an edited file, a rewritten
+   * text). Drafted first at every step, from where the output stands in them; the output is the
+   * model's whatever they say. Works with any drafter, or none.
+   */
+  prediction?: ArrayLike<number>;
 }
 
 export interface DrafterStats {
@@ -64,6 +71,12 @@ export interface SpecStats extends GenerateStats {
   /** Speculative output is guaranteed token-for-token plain output (false for int8-activation graphs). */
   exact: boolean;
   drafterMs: number;
+  /**
+   * With a prediction: its tokens that appeared in the output, in place (accepted), and the rest
+   * (rejected), as OpenAI's accepted_/rejected_prediction_tokens. How many were drafted and
+   * verified is perDrafter.prediction.
+   */
+  prediction?: { acceptedTokens: number; rejectedTokens: number };
 }
 
 export interface SpecResult extends Omit<GenerateResult, "stats"> {
@@ -85,6 +98,12 @@ export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
   return m;
 }
 
+/** OpenAI's counts: prediction tokens that appeared in the output (in place), and the rest. */
+function predictionUsage(drafter: PredictionDrafter, predicted: number): { acceptedTokens: number; rejectedTokens: number } {
+  const accepted = Math.min(predicted, drafter.matchedTokens);
+  return { acceptedTokens: accepted, rejectedTokens: predicted - accepted };
+}
+
 function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
   const names = drafter.sourceNames;
   return tree.sources && names ? (names[tree.sources[node]!] ?? drafter.name) : drafter.name;
@@ -97,7 +116,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const out = newOutput(model, ids.length, opts);
   const sampler = new Sampler(opts);
   sampler.begin(ids);
-  const drafter = opts.drafter;
+  const drafter = opts.prediction && opts.prediction.length > 0 ? new PredictionDrafter(opts.prediction, V, opts.drafter) : opts.drafter;
   // Candidates per verified row for drafters that learn from them (Token Recycling); none else.
   const k = drafter?.candidatesPerRow ?? 0;
   const candidates = (rows: Float32Array, n: number) => (k > 0 ? topKRows(rows, n, V, k) : NO_CANDIDATES);
@@ -238,6 +257,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       ...(windowChainSteps > 0 ? { windowChainSteps } : {}),
       exact: !lm.info.int8Activations,
       drafterMs: Math.round(drafterMs * 100) / 100,
+      ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),
     },
   };
 }

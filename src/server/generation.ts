@@ -108,6 +108,18 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
   return { ids, maxTokens };
 }
 
+/**
+ * A prediction's ids: tokenized as text (special-token strings in it are text, as in chat
+ * content), after the same cheap size bound as prompts — a prediction longer than the context
+ * could never be copied.
+ */
+function predictionIds(model: LoadedModel, text: string): number[] {
+  const ctx = model.lm.spec.contextLength;
+  const atLeast = model.tokenizer.minTokens(text);
+  if (atLeast > ctx) throw invalidParam("prediction", `the prediction has at least ${atLeast} tokens; this model's context is ${ctx}`);
+  return model.tokenizer.encodePlain(text);
+}
+
 /** A token's own text, for logprobs. */
 function tokenText(model: LoadedModel): TokenText {
   return (id) => model.tokenizer.decode([id]); // special tokens (a BOS the server added) are not text
@@ -127,10 +139,11 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
   if (outside !== undefined) throw invalidParam("logit_bias", `logit_bias names token ${outside}; the vocabulary has ${vocab} tokens`);
   // echo: the prompt as the client sent it (text), or its tokens' text.
   const echo = req.kind === "completion" && req.echo ? { text: typeof req.prompt === "string" ? req.prompt : model.tokenizer.decode(ids), ids } : undefined;
+  const prediction = req.prediction === undefined ? undefined : predictionIds(model, req.prediction);
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal };
+  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) };
   const rid = newIds(kind, engine.id);
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     await slot.acquire(life.signal);

@@ -9,6 +9,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** With a prediction (OpenAI's Predicted Outputs). */
+  completion_tokens_details?: { accepted_prediction_tokens: number; rejected_prediction_tokens: number };
 }
 
 export interface Timings {
@@ -36,7 +38,10 @@ export function finishReason(r: SpecResult): OpenAiFinish {
 }
 
 export function usage(r: SpecResult): Usage {
-  return { prompt_tokens: r.stats.promptTokens, completion_tokens: r.stats.tokens, total_tokens: r.stats.promptTokens + r.stats.tokens };
+  const u: Usage = { prompt_tokens: r.stats.promptTokens, completion_tokens: r.stats.tokens, total_tokens: r.stats.promptTokens + r.stats.tokens };
+  const p = r.stats.prediction;
+  if (p) u.completion_tokens_details = { accepted_prediction_tokens: p.acceptedTokens, rejected_prediction_tokens: p.rejectedTokens };
+  return u;
 }
 
 export function timings(r: SpecResult): Timings {

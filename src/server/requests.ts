@@ -38,6 +38,8 @@ export interface SamplingRequest {
   includeUsage: boolean;
   /** edgespec's own field: which drafter speeds this request up. */
   drafter?: string;
+  /** Predicted Outputs: text the answer is expected to copy (drafted first, only verified). */
+  prediction?: string;
   /** vLLM's extension: keep going past the end-of-sequence token (load tests, benchmarks). */
   ignoreEos: boolean;
 }
@@ -108,7 +110,6 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   functions: (v) => Array.isArray(v) && v.length === 0,
   function_call: (v) => v === "none",
   response_format: (v) => typeof v === "object" && v !== null && (v as Record<string, unknown>).type === "text",
-  prediction: () => false,
   audio: () => false,
   modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === "text",
 };
@@ -154,7 +155,21 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
     drafter = body.drafter;
   }
   const ignoreEos = bool(body, "ignore_eos");
-  return { model: body.model, maxTokens, temperature, topP, topK, seed, ...logprobsField(body, chat), penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos };
+  return { model: body.model, maxTokens, temperature, topP, topK, seed, ...logprobsField(body, chat), penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos, ...predictionField(body) };
+}
+
+/** OpenAI's `prediction: {type: "content", content: string | [{type: "text", text}]}`; null = none. */
+function predictionField(body: Record<string, unknown>): { prediction?: string } {
+  if (!present(body, "prediction") || body.prediction === null) return {};
+  const p = body.prediction as Record<string, unknown>;
+  const shape = 'prediction must be {"type": "content", "content": string or [{"type": "text", "text": string}]}';
+  if (typeof p !== "object" || Array.isArray(p) || p.type !== "content") throw invalidParam("prediction", shape);
+  if (typeof p.content === "string") return p.content ? { prediction: p.content } : {};
+  if (!Array.isArray(p.content) || p.content.some((part) => typeof part !== "object" || part === null || part.type !== "text" || typeof part.text !== "string")) {
+    throw invalidParam("prediction", shape);
+  }
+  const text = (p.content as { text: string }[]).map((part) => part.text).join("");
+  return text ? { prediction: text } : {};
 }
 
 /**

@@ -39,6 +39,8 @@ export interface GenerationJob {
   drafter?: Drafter;
   budget: number | "auto";
   signal: AbortSignal;
+  /** Predicted Outputs: ids the answer is expected to copy. */
+  prediction?: number[];
 }
 
 /** A place in line for the model: granted at once or after the requests ahead of it. */
@@ -213,6 +215,7 @@ export class ModelService {
       signal: job.signal,
       drafter: log,
       budget: job.budget,
+      prediction: job.prediction,
       onText,
     });
     this.meanSeconds = 0.8 * this.meanSeconds + 0.2 * ((performance.now() - t0) / 1000);

@@ -25,6 +25,10 @@ async function fails(args: string[], message: RegExp) {
 }
 
 describe("CLI bad input", () => {
+  test("a missing prediction file is named before the model loads", async () => {
+    const r = await fails(["generate", "--prompt", "x", "--prediction-file", "/nonexistent/prediction.txt"], /prediction file not found: \/nonexistent\/prediction\.txt/);
+    expect(r.stderr).not.toMatch(/loading/);
+  });
   test("missing model directory names it", async () => {
     await fails(["generate", "--model", "/nonexistent/model", "--prompt", "x"], /model directory not found: \/nonexistent\/model/);
   });

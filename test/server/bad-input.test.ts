@@ -34,7 +34,6 @@ const UNSUPPORTED: [string, unknown, string?][] = [
   ["suffix", "}"],
   ["tools", [{ type: "function", function: { name: "f" } }], "/v1/chat/completions"],
   ["response_format", { type: "json_object" }, "/v1/chat/completions"],
-  ["prediction", { type: "content", content: "x" }, "/v1/chat/completions"],
 ];
 
 const CASES: Case[] = [
@@ -46,6 +45,9 @@ const CASES: Case[] = [
     param: field,
     code: "unsupported_parameter",
   })),
+  { name: "prediction of another type", path: "/v1/chat/completions", body: { ...chat, prediction: { type: "file", content: "x" } }, status: 400, param: "prediction" },
+  { name: "prediction content parts without text", path: "/v1/chat/completions", body: { ...chat, prediction: { type: "content", content: [{ type: "image" }] } }, status: 400, param: "prediction" },
+  { name: "prediction as a bare string", body: { ...ok, prediction: "x" }, status: 400, param: "prediction" },
   { name: "echo with logprobs in a stream", body: { ...ok, echo: true, logprobs: 1, stream: true }, status: 400, param: "echo" },
   { name: "completions logprobs above 5", body: { ...ok, logprobs: 6 }, status: 400, param: "logprobs" },
   { name: "completions logprobs true (it takes a count)", body: { ...ok, logprobs: true }, status: 400, param: "logprobs" },

@@ -104,3 +104,35 @@ describe("sampling fields reach the sampler", () => {
     expect(tinyP).toBe(greedy);
   });
 });
+
+describe("prediction (Predicted Outputs)", () => {
+  // fp32: speculation is exact there (q8's is near-exact only), so the answers must be equal.
+  let exact: TestServer;
+  beforeAll(async () => {
+    exact = await startServer({}, {}, "fp32");
+  });
+  afterAll(() => exact.close());
+  const complete = (body: Record<string, unknown>) => postJson(`${exact.url}/v1/completions`, { model: MODEL_ID, ...body });
+
+  test("the answer is plain decoding's, the prediction's tokens are counted in usage, streamed or not", async () => {
+    const base = { prompt: "def parse_header(line):\n    ", max_tokens: 48, temperature: 0, ignore_eos: true };
+    const plain = await (await complete(base)).json();
+    const text = plain.choices[0].text as string;
+    const right = await (await complete({ ...base, prediction: { type: "content", content: text } })).json();
+    expect(right.choices[0].text).toBe(text);
+    const details = right.usage.completion_tokens_details;
+    expect(details.accepted_prediction_tokens).toBeGreaterThanOrEqual(44);
+    expect(details.accepted_prediction_tokens + details.rejected_prediction_tokens).toBeGreaterThanOrEqual(44);
+    // Content parts, and a wrong prediction: same answer, nearly nothing accepted.
+    const wrong = await (await complete({ ...base, prediction: { type: "content", content: [{ type: "text", text: "}}}}}}}}}}}}}}}}" }] } })).json();
+    expect(wrong.choices[0].text).toBe(text);
+    expect(wrong.usage.completion_tokens_details.accepted_prediction_tokens).toBeLessThan(3);
+    expect(plain.usage.completion_tokens_details).toBeUndefined();
+    // Streamed with usage: the usage chunk carries the same counts.
+    const res = await complete({ ...base, prediction: { type: "content", content: text }, stream: true, stream_options: { include_usage: true } });
+    const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("data: {"));
+    const last = JSON.parse(events[events.length - 1]!.slice(6));
+    expect(last.usage.completion_tokens_details).toEqual(details);
+    expect(events.map((e) => JSON.parse(e.slice(6)).choices[0]?.text ?? "").join("")).toBe(text);
+  });
+});
