@@ -124,6 +124,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/lossless.test.ts"],
   },
   {
+    name: "prediction: the output is never found again after an edit",
+    file: "src/drafters/prediction.ts",
+    from: "    const found = this.resync();",
+    to: "    const found = { at: -1, length: 0 };",
+    tests: ["test/engine/prediction.test.ts"],
+  },
+  {
+    name: "prediction: a tie goes to the first occurrence, not the one after the output's place",
+    file: "src/drafters/prediction.ts",
+    from: "const better = n > bestLen || (n === bestLen && best < last && e >= last);",
+    to: "const better = n > bestLen;",
+    tests: ["test/engine/prediction.test.ts"],
+  },
+  {
+    name: "server: prediction not passed to the engine",
+    file: "src/server/service.ts",
+    from: "      prediction: job.prediction,",
+    to: "      prediction: undefined,",
+    tests: ["test/server/sampling-params.test.ts"],
+  },
+  {
     name: "engine: accepted path not compacted in the KV cache",
     file: "src/engine/generate.ts",
     from: "      cache.keep(keep);",

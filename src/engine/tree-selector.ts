@@ -17,7 +17,7 @@
  * discounted every step so the estimates follow a drafter that warms up or a text that changes,
  * and a rate that has not been seen for a while drifts back to its prior, which makes the selector
  * try it again. The cost side is kept honest the same way: a verify size one grid point above the
- * chosen one that has not been verified for EXPLORE_EVERY steps is verified once (when the
+ * chosen one that was never verified, or not for EXPLORE_EVERY steps, is verified once (when the
  * candidate is that large), and again while its real timings undercut the load-time ones, so a
  * cost measured too high at load — a busy machine — is corrected by real steps instead of keeping
  * trees small for ever. Deterministic: same inputs, same trees.
@@ -33,6 +33,8 @@ const PRIOR_WEIGHT = 2;
 const DISCOUNT = 0.986;
 /** Steps after which a verify size above the chosen one is tried again (once). */
 export const EXPLORE_EVERY = 32;
+/** The step from which a size never verified yet is tried (the first steps learn acceptance). */
+const FIRST_CHECK = 3;
 
 /** Before anything is seen: a first guess is right about half the time, later ranks less often. */
 function priorRate(rank: number): number {
@@ -110,7 +112,7 @@ export class TreeSelector {
     }
     // The cost of the grid size above the chosen one has not been checked for a while: check it.
     const above = this.cost.points.find((q) => q.tokens > best + 1)?.tokens;
-    if (above !== undefined && above - 1 <= n && (this.step - (this.lastAt.get(above) ?? 0) >= this.exploreEvery || this.cost.doubtful(above))) best = above - 1;
+    if (above !== undefined && above - 1 <= n && this.due(above)) best = above - 1;
     let expected = 0;
     for (let k = 0; k < best; k++) expected += p[order[k]!]!;
     if (best === n) return this.chosen({ tree: candidate, expectedAccepted: expected });
@@ -159,6 +161,18 @@ export class TreeSelector {
     const bucket = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
     this.sizes.set(bucket, (this.sizes.get(bucket) ?? 0) + 1);
     return s;
+  }
+
+  /**
+   * Whether the cost of feeding `tokens` should be checked by a real step now: never checked by
+   * this selector (soon: a request is short), not for `exploreEvery` steps, or its real timings
+   * undercut the curve.
+   */
+  private due(tokens: number): boolean {
+    if (this.exploreEvery === Infinity) return false;
+    const last = this.lastAt.get(tokens);
+    if (last === undefined) return this.step >= FIRST_CHECK;
+    return this.step - last >= this.exploreEvery || this.cost.doubtful(tokens);
   }
 
   private key(source: number, depth: number, rank: number): number {

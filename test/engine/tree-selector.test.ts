@@ -328,8 +328,9 @@ describe("TreeSelector in simulated decoding", () => {
       cost.observe(tree.size + 1, truth(tree.size + 1));
       selector.observe(tree, chainPath(24)(tree));
     }
-    expect(Math.max(...sizes.slice(0, 20))).toBeLessThan(8); // trapped at first
-    expect(median(sizes.slice(300))).toBeGreaterThanOrEqual(24); // freed by the re-checks
+    // Sizes whose cost was never checked are tried early, so the trap opens within a few steps.
+    expect(sizes.findIndex((s) => s >= 24)).toBeLessThan(40);
+    expect(median(sizes.slice(300))).toBeGreaterThanOrEqual(24);
     expect(cost.cost(32)).toBeCloseTo(truth(32), 6);
   });
 
