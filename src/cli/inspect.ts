@@ -9,7 +9,7 @@ import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
-import { loadModelFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
+import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const INSPECT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -98,7 +98,7 @@ export async function inspectCommand(host: Host, argv: string[], io: CliIO): Pro
   }
   const model = await loadModelFrom(host, f, io);
   try {
-    const onnxDir = host.join(modelDirFrom(host, f), "onnx");
+    const onnxDir = host.join(model.dir, "onnx");
     const files: Record<string, string> = {};
     for (const d of DTYPES) if (await host.isFile(host.join(onnxDir, onnxFileName(d)))) files[d] = onnxFileName(d);
     // A one-graph folder (onnxruntime-genai): the graph loaded is the file there is.

@@ -6,19 +6,29 @@ import type { FlagSpec, Flags } from "./args.ts";
 import type { CliIO } from "./main.ts";
 
 export const MODEL_FLAGS: FlagSpec = {
-  model: { type: "string", help: "model directory (Hugging Face layout)", default: "the embedded edgespec-tiny" },
+  model: { type: "string", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "the embedded edgespec-tiny" },
   dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu", default: "auto" },
   threads: { type: "int", help: "wasm threads" },
 };
 
-export function modelDirFrom(host: Host, f: Flags): string {
-  return (f.model as string | undefined) ?? host.defaultModelDir();
+/**
+ * The model folder the flags name: a path, or a bare name (no slash) of a model shipped beside
+ * the default one (`models/<name>`) when no folder of that name is here.
+ */
+export async function modelDirFrom(host: Host, f: Flags): Promise<string> {
+  const given = f.model as string | undefined;
+  if (given === undefined) return host.defaultModelDir();
+  if (/^[\w.-]+$/.test(given) && !(await host.isDirectory(given))) {
+    const shipped = host.join(host.defaultModelDir(), "..", given);
+    if (await host.isDirectory(shipped)) return shipped;
+  }
+  return given;
 }
 
 /** Starts loading the model the flags name, with progress on stderr. */
-export function loadModelFrom(host: Host, f: Flags, io: CliIO): Promise<LoadedModel> {
-  return loadModel(host, modelDirFrom(host, f), {
+export async function loadModelFrom(host: Host, f: Flags, io: CliIO): Promise<LoadedModel> {
+  return loadModel(host, await modelDirFrom(host, f), {
     // Unset: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
     dtype: f.dtype as string | undefined,
     device: (f.device as string | undefined) ?? "auto",

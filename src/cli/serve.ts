@@ -56,7 +56,7 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
     const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
     if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
     const cors = f.cors as string | undefined;
-    const dir = modelDirFrom(host, f);
+    const dir = await modelDirFrom(host, f);
     const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
     const bind = (f.host as string | undefined) ?? "127.0.0.1";

@@ -25,6 +25,12 @@ async function fails(args: string[], message: RegExp) {
 }
 
 describe("CLI bad input", () => {
+  test("a bare model name finds a shipped model; an unknown one is named", async () => {
+    const r = await run([...BIN.bun, "generate", "--model", "edgespec-tiny", "--prompt", "x", "--max-tokens", "2", "--drafter", "none"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/models\/edgespec-tiny\/onnx\/model\.onnx/);
+    await fails(["generate", "--model", "no-such-model", "--prompt", "x"], /model directory not found: no-such-model/);
+  });
   test("a missing prediction file is named before the model loads", async () => {
     const r = await fails(["generate", "--prompt", "x", "--prediction-file", "/nonexistent/prediction.txt"], /prediction file not found: \/nonexistent\/prediction\.txt/);
     expect(r.stderr).not.toMatch(/loading/);
