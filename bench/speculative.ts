@@ -6,7 +6,7 @@
  *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
  *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N]
  *
- * Writes bench/results/speculative[-MODEL].json and .md (no suffix for the embedded edgespec-tiny)
+ * Writes bench/results/speculative[-MODEL].json and .md (no suffix for the reference edgespec-tiny)
  * and refreshes the table between `<!-- bench:speculative[-MODEL]:start/end -->` in README.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../src/ben
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { loadModel } from "../src/model/load.ts";
+import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 
 const flags = parseFlags(process.argv.slice(2), {
   dtype: { type: "string", help: "" },
@@ -30,7 +31,7 @@ const flags = parseFlags(process.argv.slice(2), {
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
-const suffix = modelDir === resolve(bunHost.defaultModelDir()) ? "" : `-${modelName}`;
+const suffix = modelName === REFERENCE_MODEL ? "" : `-${modelName}`;
 const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;

@@ -4,9 +4,10 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
+import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
-const MODEL_DIR = fileURLToPath(new URL("../../models/edgespec-tiny", import.meta.url));
+const MODEL_DIR = fileURLToPath(new URL(`../../models/${DEFAULT_MODEL}`, import.meta.url));
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
   try {

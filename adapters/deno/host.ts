@@ -1,5 +1,6 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
+import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 declare const Deno: {
@@ -12,7 +13,7 @@ declare const Deno: {
 };
 
 const packagePath = (rel: string) => decodeURIComponent(new URL(`../../${rel}`, import.meta.url).pathname);
-const MODEL_DIR = packagePath("models/edgespec-tiny");
+const MODEL_DIR = packagePath(`models/${DEFAULT_MODEL}`);
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
   try {

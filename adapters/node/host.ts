@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
+import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
@@ -33,7 +34,7 @@ export const nodeHost: Host = {
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
   webGpuAdapter: async () => undefined,
-  defaultModelDir: () => join(packageRoot(), "models", "edgespec-tiny"),
+  defaultModelDir: () => join(packageRoot(), "models", DEFAULT_MODEL),
   hardwareConcurrency: () => availableParallelism(),
   async drafterKernels() {
     return new Uint8Array(await readFile(join(packageRoot(), KERNELS_WASM_PATH)));

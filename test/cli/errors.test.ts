@@ -13,8 +13,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Runs the CLI on the reference model (unless `args` name one) and expects one error line. */
 async function fails(args: string[], message: RegExp) {
-  const r = await run([...BIN.bun, ...args]);
+  const pinned = args.includes("--model") || args.length === 0 ? args : [args[0]!, "--model", MODEL_DIR, ...args.slice(1)];
+  const r = await run([...BIN.bun, ...pinned]);
   expect(r.code).not.toBe(0);
   const lines = r.stderr.trim().split("\n");
   const last = lines[lines.length - 1]!;
@@ -85,7 +87,7 @@ describe("CLI bad input", () => {
 });
 
 test("generate with penalties: greedy speculative output equals plain output with the same flags", async () => {
-  const args = ["generate", "--prompt", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = [", "--max-tokens", "24", "--device", "wasm", "--repetition-penalty", "1.3", "--frequency-penalty", "0.5", "--json"];
+  const args = ["generate", "--model", MODEL_DIR, "--prompt", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = [", "--max-tokens", "24", "--device", "wasm", "--repetition-penalty", "1.3", "--frequency-penalty", "0.5", "--json"];
   const [spec, plain, base] = await Promise.all([run([...BIN.bun, ...args]), run([...BIN.bun, ...args, "--drafter", "none"]), run([...BIN.bun, ...args.slice(0, 7), "--json", "--drafter", "none"])]);
   for (const r of [spec, plain, base]) expect(r.code).toBe(0);
   const tokens = (r: { stdout: string }) => JSON.parse(r.stdout).tokens;

@@ -5,9 +5,12 @@ import { loadModel } from "../../src/model/load.ts";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import { toFloat16 } from "./graph-surgery.ts";
 
-export const MODEL_DIR = bunHost.defaultModelDir();
+/** The reference model (edgespec-tiny): every test's fixture; the CLI's default is edgespec-small. */
+export const MODEL_DIR = fileURLToPath(new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url));
 const cache = new Map<string, Promise<LoadedModel>>();
 
 /** `fp16`: the reference graph converted whole to float16 (graph-surgery.ts toFloat16), in a temp folder. */

@@ -3,7 +3,7 @@
  * WebGPU backend (llvmpipe in CI, via mesa-vulkan-drivers) against WASM.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { BIN, REPO, run } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, REPO, run } from "../helpers/model.ts";
 import { denoHasWebGpu, testWhen, WEBGPU_REQUIREMENT } from "../helpers/requirements.ts";
 
 const webgpu = await denoHasWebGpu();
@@ -11,7 +11,7 @@ const webgpu = await denoHasWebGpu();
 const PROMPTS = ["import os\n\ndef read_config(path):\n", "interface Options {\n  /** The"];
 
 async function greedy(bin: string[], prompt: string, extra: string[] = []): Promise<number[]> {
-  const r = await run([...bin, "generate", "--prompt", prompt, "--max-tokens", "12", "--json", ...extra]);
+  const r = await run([...bin, "generate", "--model", MODEL_DIR, "--prompt", prompt, "--max-tokens", "12", "--json", ...extra]);
   if (r.code !== 0) throw new Error(`${bin.join(" ")} failed: ${r.stderr}`);
   return JSON.parse(r.stdout).tokens;
 }
@@ -20,6 +20,18 @@ beforeAll(async () => {
   // Node cannot run TypeScript: run the same bundle `npm run build` makes.
   const b = await run([`${REPO}node_modules/.bin/bun`, "run", "build"]);
   if (b.code !== 0) throw new Error(`build failed: ${b.stderr}`);
+});
+
+describe("the default model", () => {
+  test("Bun, Deno and Node load edgespec-small when no --model is given", async () => {
+    for (const bin of [BIN.bun, BIN.deno, BIN.node]) {
+      const r = await run([...bin, "inspect", "--json", "--device", "wasm"]);
+      expect(r.code).toBe(0);
+      const info = JSON.parse(r.stdout);
+      expect(info.dir).toMatch(/models\/edgespec-small$/);
+      expect(info.vocabSize).toBe(16384);
+    }
+  });
 });
 
 describe("greedy output across runtimes", () => {
@@ -39,7 +51,7 @@ describe("greedy output across runtimes", () => {
   testWhen(webgpu, WEBGPU_REQUIREMENT)("Deno WebGPU agrees with WASM (fp32)", async () => {
     const prompt = PROMPTS[0]!;
     const wasm = await greedy(BIN.deno, prompt, ["--dtype", "fp32", "--device", "wasm"]);
-    const gpu = await run([...BIN.deno, "generate", "--prompt", prompt, "--max-tokens", "12", "--json", "--dtype", "fp32", "--device", "webgpu"]);
+    const gpu = await run([...BIN.deno, "generate", "--model", MODEL_DIR, "--prompt", prompt, "--max-tokens", "12", "--json", "--dtype", "fp32", "--device", "webgpu"]);
     expect(gpu.code).toBe(0);
     const out = JSON.parse(gpu.stdout);
     expect(out.stats.backend).toBe("webgpu");
@@ -49,12 +61,12 @@ describe("greedy output across runtimes", () => {
 
   // The CI adapter is llvmpipe, a software fallback: auto must not pick it, and must say so.
   testWhen(webgpu, WEBGPU_REQUIREMENT)("Deno --device auto does not choose a software fallback adapter, and says why", async () => {
-    const r = await run([...BIN.deno, "generate", "--prompt", PROMPTS[0]!, "--max-tokens", "4", "--json", "--dtype", "fp32"]);
+    const r = await run([...BIN.deno, "generate", "--model", MODEL_DIR, "--prompt", PROMPTS[0]!, "--max-tokens", "4", "--json", "--dtype", "fp32"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.stats.backend).toBe("wasm");
     expect(r.stderr).toMatch(/WebGPU adapter ".*llvmpipe.*" is a software fallback: using wasm/);
-    const forced = await run([...BIN.deno, "inspect", "--device", "webgpu", "--json"]);
+    const forced = await run([...BIN.deno, "inspect", "--model", MODEL_DIR, "--device", "webgpu", "--json"]);
     expect(forced.code).toBe(0);
     expect(JSON.parse(forced.stdout).loaded).toMatchObject({ backend: "webgpu", adapter: expect.stringContaining("llvmpipe") });
     expect(forced.stderr).toContain("is a software fallback (expect it to be slower than wasm)");

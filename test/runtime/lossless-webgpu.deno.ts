@@ -1,6 +1,7 @@
 // Run by lossless-webgpu.test.ts under Deno: plain vs every drafter on the WebGPU backend.
 // Prints one JSON line: [{ layout, dtype, backend, prompt, plain, treeReason, drafters: { name: { tokens, steps, accepted, treeAttention } } }].
 import { denoHost } from "../../adapters/deno/host.ts";
+import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import { generatePlain } from "../../src/decode/generate.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/generate.ts";
@@ -23,11 +24,13 @@ const PROMPTS = [
   "a = [1, 2, 3, 4]\nb = [1, 2, 3, 4]\nc = [1, 2, 3, 4]\nd = [",
   "def get_name(self):\n    return self.name\n\ndef get_path(self):\n    return self.path\n\ndef get_size(self):\n",
 ];
+/** The reference model (edgespec-tiny), not the CLI's default. */
+const MODEL_DIR = new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url).pathname;
 type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
 const out: { layout: string; dtype: string; backend: string; prompt: number; plain: number[]; treeReason?: string; drafters: Record<string, Run> }[] = [];
 /** A model directory like the reference one with `graph` as its `file` (made as test/model/*.test.ts make them). */
 async function replicaDir(file: string, graph: Uint8Array, kvHeads?: number): Promise<string> {
-  const src = denoHost.defaultModelDir();
+  const src = MODEL_DIR;
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(`${dir}/onnx`);
   for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
@@ -40,15 +43,15 @@ async function replicaDir(file: string, graph: Uint8Array, kvHeads?: number): Pr
 }
 
 await startKernels(denoHost);
-const reference = await Deno.readFile(`${denoHost.defaultModelDir()}/onnx/model.onnx`);
+const reference = await Deno.readFile(`${MODEL_DIR}/onnx/model.onnx`);
 const gqa = genaiReplica(reference, { positions: "genai", packedQkv: true });
 const fp16Dir = await replicaDir("model_fp16.onnx", toFloat16(reference));
 const gqaDir = await replicaDir("model.onnx", gqa);
 const gqaFp16Dir = await replicaDir("model_fp16.onnx", toFloat16(gqa));
 const mhaDir = await replicaDir("model.onnx", genaiReplica(reference, { positions: "rotary-from-mask", packedQkv: false, attention: "mha" }), MHA_KV_HEADS);
 const runs = [
-  ["decomposed", "fp32", denoHost.defaultModelDir(), PROMPTS],
-  ["decomposed", "q4", denoHost.defaultModelDir(), PROMPTS.slice(0, 1)],
+  ["decomposed", "fp32", MODEL_DIR, PROMPTS],
+  ["decomposed", "q4", MODEL_DIR, PROMPTS.slice(0, 1)],
   ["decomposed", "fp16", fp16Dir, PROMPTS.slice(0, 1)],
   ["GroupQueryAttention", "fp32", gqaDir, PROMPTS.slice(0, 1)],
   ["GroupQueryAttention", "fp16", gqaFp16Dir, PROMPTS.slice(0, 1)],

@@ -4,11 +4,11 @@
  * non-streamed text, and all three runtimes give the same greedy text.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { REPO, run } from "../helpers/model.ts";
+import { MODEL_DIR, REPO, run } from "../helpers/model.ts";
 import { exercise, type Spawned, spawnServer } from "./processes.ts";
 
 // fp32 with the hybrid drafter: drafted output is then exactly plain greedy output on every runtime.
-const FLAGS = ["--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--dtype", "fp32", "--drafter", "hybrid"];
+const FLAGS = ["--model", MODEL_DIR, "--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--dtype", "fp32", "--drafter", "hybrid"];
 const SERVERS: Record<string, string[]> = {
   bun: [`${REPO}node_modules/.bin/bun`, `${REPO}adapters/bun/serve.ts`, ...FLAGS],
   deno: [`${REPO}node_modules/.bin/deno`, "run", "-A", `${REPO}adapters/deno/serve.ts`, ...FLAGS],

@@ -3,12 +3,12 @@
  * passes SIGTERM on and exits with it, so no server outlives the process a supervisor knows.
  */
 import { expect, test } from "bun:test";
-import { BIN, REPO } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, REPO } from "../helpers/model.ts";
 import { spawnServer } from "./processes.ts";
 import { waitFor } from "./helpers.ts";
 
 test("SIGTERM to the launcher stops the server it started: the launcher exits and the port is released", async () => {
-  const s = await spawnServer(["node", `${REPO}bin/edgespec.mjs`, "serve", "--port", "0"]);
+  const s = await spawnServer(["node", `${REPO}bin/edgespec.mjs`, "serve", "--model", MODEL_DIR, "--port", "0"]);
   expect((await fetch(`${s.url}/health`)).status).toBe(200);
   s.proc.kill("SIGTERM");
   const code = await s.proc.exited;
@@ -18,7 +18,7 @@ test("SIGTERM to the launcher stops the server it started: the launcher exits an
 }, 60_000);
 
 test("SIGTERM drains: the running stream finishes with [DONE], queued requests get 503 server_shutting_down, then exit 0", async () => {
-  const s = await spawnServer([...BIN.bun, "serve", "--port", "0", "--drafter", "none"]);
+  const s = await spawnServer([...BIN.bun, "serve", "--model", MODEL_DIR, "--port", "0", "--drafter", "none"]);
   const body = (stream: boolean) => JSON.stringify({ model: "edgespec-tiny", prompt: "def main():\n", max_tokens: 600, temperature: 0, ignore_eos: true, stream });
   const post = (stream: boolean) => fetch(`${s.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body(stream) });
   const running = await post(true);
