@@ -36,7 +36,12 @@ export const EXPLORE_EVERY = 32;
 /** The step from which a size never verified yet is tried (the first steps learn acceptance). */
 const FIRST_CHECK = 3;
 
-/** Before anything is seen: a first guess is right about half the time, later ranks less often. */
+/**
+ * Before anything is seen at depth 1: a first guess is right about half the time, later ranks less
+ * often. Deeper, a key's prior is the rate of the same source and rank one level up, so a chain
+ * whose first levels are always accepted (a copied span, a right prediction) is trusted deeper at
+ * once instead of one level per step.
+ */
 function priorRate(rank: number): number {
   return 0.5 / (1 + rank);
 }
@@ -51,6 +56,9 @@ export interface Selection {
 export class TreeSelector {
   private readonly hits: Float64Array;
   private readonly trials: Float64Array;
+  /** Rates derived from the counts (rateOf), refilled after every observation. */
+  private readonly rates: Float64Array;
+  private ratesStale = true;
   private readonly sizes = new Map<number, number>();
   /** Scratch, grown as needed. */
   private prob = new Float64Array(128);
@@ -75,6 +83,7 @@ export class TreeSelector {
     this.exploreEvery = opts.exploreEvery ?? EXPLORE_EVERY;
     this.hits = new Float64Array(sources * (MAX_DEPTH + 1) * MAX_RANK);
     this.trials = new Float64Array(this.hits.length);
+    this.rates = new Float64Array(this.hits.length);
   }
 
   /** The conditional acceptance estimate of one (source, depth, rank) key. */
@@ -126,6 +135,7 @@ export class TreeSelector {
    * parent was accepted (or is the root) is one trial of its key; the nodes on the path are hits.
    */
   observe(tree: DraftTree, path: readonly number[]): void {
+    this.ratesStale = true;
     for (let i = 0; i < this.hits.length; i++) {
       this.hits[i]! *= DISCOUNT;
       this.trials[i]! *= DISCOUNT;
@@ -181,8 +191,25 @@ export class TreeSelector {
   }
 
   private rateOf(key: number): number {
-    const rank = key % MAX_RANK;
-    return (this.hits[key]! + PRIOR_WEIGHT * priorRate(rank)) / (this.trials[key]! + PRIOR_WEIGHT);
+    if (this.ratesStale) this.fillRates();
+    return this.rates[key]!;
+  }
+
+  /** Every key's rate: its counts with the prior weight on the rate one level up (depth 1: priorRate). */
+  private fillRates(): void {
+    const levels = MAX_DEPTH + 1;
+    for (let base = 0; base < this.hits.length; base += levels * MAX_RANK) {
+      for (let rank = 0; rank < MAX_RANK; rank++) {
+        let prior = priorRate(rank);
+        for (let depth = 0; depth < levels; depth++) {
+          const key = base + depth * MAX_RANK + rank;
+          const rate = (this.hits[key]! + PRIOR_WEIGHT * prior) / (this.trials[key]! + PRIOR_WEIGHT);
+          this.rates[key] = rate;
+          if (depth > 0) prior = rate;
+        }
+      }
+    }
+    this.ratesStale = false;
   }
 
   /** Fills `keys` and `prob` for the nodes of `tree` (parents come before their children). */

@@ -187,16 +187,25 @@ describe("TreeSelector", () => {
     const selector = new TreeSelector(curve(() => 1), 2);
     // A chain root -> A (depth 1) -> B (depth 2), source 1.
     const chain: DraftTree = { size: 2, tokens: Int32Array.of(5, 6), parents: Int32Array.of(-1, 0), depths: Int32Array.of(1, 2), sources: Uint8Array.of(1, 1) };
-    const prior2 = selector.rate(1, 2, 0);
     for (let i = 0; i < 20; i++) selector.observe(chain, []); // A rejected: B was never tested
     expect(selector.rate(1, 1, 0)).toBeLessThan(0.1);
-    expect(selector.rate(1, 2, 0)).toBeCloseTo(prior2, 12);
+    // B has no trials of its own: its rate is its prior, the rate one level up.
+    expect(selector.rate(1, 2, 0)).toBeCloseTo(selector.rate(1, 1, 0), 12);
     for (let i = 0; i < 20; i++) selector.observe(chain, [0]); // A accepted, B rejected
     expect(selector.rate(1, 2, 0)).toBeLessThan(0.1);
     expect(selector.rate(1, 1, 0)).toBeGreaterThan(0.4);
     for (let i = 0; i < 40; i++) selector.observe(chain, [0, 1]); // both accepted
     expect(selector.rate(1, 2, 0)).toBeGreaterThan(0.5);
-    expect(selector.rate(0, 2, 0)).toBeCloseTo(prior2, 12); // another source learned nothing
+    expect(selector.rate(0, 2, 0)).toBeCloseTo(0.5, 12); // another source learned nothing
+  });
+
+  test("a chain accepted at its first levels is trusted deeper at once", () => {
+    const selector = new TreeSelector(curve(() => 1), 2);
+    const chain: DraftTree = { size: 3, tokens: Int32Array.of(5, 6, 7), parents: Int32Array.of(-1, 0, 1), depths: Int32Array.of(1, 2, 3), sources: Uint8Array.of(1, 1, 1) };
+    for (let i = 0; i < 10; i++) selector.observe(chain, [0, 1, 2]);
+    expect(selector.rate(1, 3, 0)).toBeGreaterThan(0.9);
+    expect(selector.rate(1, 8, 0)).toBeGreaterThan(0.9); // never seen, prior from depth 7, 6, … 3
+    expect(selector.rate(0, 8, 0)).toBeCloseTo(0.5, 12);
   });
 
   test("subtree keeps order, tokens, depths and sources, and refuses an orphan", () => {
