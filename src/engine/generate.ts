@@ -18,7 +18,6 @@ import { TreeSelector } from "./tree-selector.ts";
 import { treeAttentionBias, treePositions } from "./tree-bias.ts";
 import { firstChain, topKRows, verifyTree } from "./verify.ts";
 
-
 export interface TextMeta {
   /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
   source: string;
