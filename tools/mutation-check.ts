@@ -91,8 +91,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "tree selector: the cost above the chosen size is never re-checked",
     file: "src/engine/tree-selector.ts",
-    from: "(this.step - (this.lastAt.get(above) ?? 0) >= this.exploreEvery || this.cost.doubtful(above))",
-    to: "false",
+    from: "if (above !== undefined && above - 1 <= n && this.due(above)) best = above - 1;",
+    to: "if (above !== undefined && above - 1 <= n && false) best = above - 1;",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
