@@ -4,10 +4,11 @@
  * and repeated (medians and ranges over passes).
  *
  *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
- *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N]
+ *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N] [--device wasm|cpu]
  *
- * Writes bench/results/speculative[-MODEL].json and .md (no suffix for the reference edgespec-tiny)
- * and refreshes the table between `<!-- bench:speculative[-MODEL]:start/end -->` in README.md.
+ * Writes bench/results/speculative[-MODEL][-DEVICE].json and .md (no MODEL for the reference
+ * edgespec-tiny, no DEVICE for wasm) and refreshes the table between
+ * `<!-- bench:speculative[-MODEL][-DEVICE]:start/end -->` in README.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -28,10 +29,12 @@ const flags = parseFlags(process.argv.slice(2), {
   threads: { type: "int", help: "" },
   model: { type: "string", help: "" },
   repeats: { type: "int", help: "" },
+  device: { type: "string", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
-const suffix = modelName === REFERENCE_MODEL ? "" : `-${modelName}`;
+const device = (flags.device as string) ?? "wasm";
+const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`);
 const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -49,7 +52,7 @@ function pickPerWorkload(ps: BenchPrompt[], n: number): BenchPrompt[] {
   });
 }
 
-const model = await loadModel(bunHost, modelDir, { dtype, device: "wasm", threads: flags.threads as number | undefined, onProgress: console.error });
+const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 
 /** transformers.js generate() on the same folder (onnxruntime-node CPU: it has no "wasm" device on Node/Bun). */
 async function transformersPeer() {

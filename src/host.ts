@@ -6,7 +6,8 @@
 import type * as Ort from "onnxruntime-web";
 
 export type OrtModule = typeof Ort;
-export type Device = "wasm" | "webgpu";
+/** `cpu`: onnxruntime-node's native kernels (Bun, Deno, Node where installed); the others are onnxruntime-web. */
+export type Device = "wasm" | "webgpu" | "cpu";
 
 export interface WebGpuAdapter {
   /** What the adapter says it is (GPUAdapterInfo description, else device/vendor). */
@@ -26,7 +27,7 @@ export interface Host {
   isDirectory(path: string): Promise<boolean>;
   /** Join path segments the way this host's paths work. */
   join(...parts: string[]): string;
-  /** onnxruntime-web, configured for this host and device (wasm paths, threads). */
+  /** onnxruntime for the device: onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu). */
   loadOrt(device: Device): Promise<OrtModule>;
   /** The WebGPU adapter this host would use, if it has one. */
   webGpuAdapter(): Promise<WebGpuAdapter | undefined>;

@@ -1,4 +1,5 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
+import { loadNativeOrt } from "../native/ort.ts";
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
@@ -33,6 +34,7 @@ export const denoHost: Host = {
   isDirectory: async (path) => (await kind(path)) === "dir",
   join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
   async loadOrt(device: Device): Promise<OrtModule> {
+    if (device === "cpu") return loadNativeOrt();
     if (device === "webgpu") {
       const ort = (await import("onnxruntime-web/webgpu")) as unknown as OrtModule;
       // The bundle build's worker threads need blob: URL imports, which Deno refuses.

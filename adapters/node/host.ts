@@ -3,6 +3,7 @@ import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadNativeOrt } from "../native/ort.ts";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
@@ -30,7 +31,8 @@ export const nodeHost: Host = {
   isFile: async (path) => (await kind(path)) === "file",
   isDirectory: async (path) => (await kind(path)) === "dir",
   join: (...parts) => join(...parts),
-  async loadOrt(_device: Device): Promise<OrtModule> {
+  async loadOrt(device: Device): Promise<OrtModule> {
+    if (device === "cpu") return loadNativeOrt();
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
   webGpuAdapter: async () => undefined,

@@ -18,7 +18,7 @@ import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
-export const DEVICES = ["auto", "wasm", "webgpu"] as const;
+export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
 export type DeviceChoice = (typeof DEVICES)[number];
 
 export interface LoadOptions {
@@ -66,7 +66,7 @@ async function readJson(host: Host, path: string, required: boolean): Promise<Re
  * far slower than WASM, so it is used only when asked for by name, and the choice is said.
  */
 async function chooseDevice(host: Host, choice: DeviceChoice, say: (m: string) => void): Promise<{ device: Device; adapter?: string }> {
-  if (choice === "wasm") return { device: "wasm" };
+  if (choice === "wasm" || choice === "cpu") return { device: choice };
   const adapter = await host.webGpuAdapter();
   if (choice === "webgpu") {
     if (!adapter) throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
@@ -148,9 +148,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const ort = await host.loadOrt(device);
   // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users.
   ort.env.logLevel = "error";
-  if (device === "wasm") {
-    ort.env.wasm.numThreads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
-  }
+  const threads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
+  if (device === "wasm") ort.env.wasm.numThreads = threads;
   const original = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(original));
   let layout = describeLayout(io, spec.slidingWindow);
@@ -182,6 +181,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
+    // Native CPU threads are per session (wasm threads are process-wide, set above).
+    ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
     externalData: await externalData(host, onnxDir, file, layout.externalFiles),
   };
@@ -216,8 +217,25 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
     }
   }
+  if (device === "cpu" && layout.kvType === "float16") await probeFloat16Inputs(lm);
   if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const loadMs = performance.now() - t0;
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };
+}
+
+/**
+ * onnxruntime-node reads a float16 input through N-API, and Bun's and Deno's N-API do not size a
+ * Float16Array (the second step, fed the first's KV cache, fails with "not enough space"); Node's
+ * does. Two tokens at load say which, so a user gets a clear error rather than a failed request.
+ */
+async function probeFloat16Inputs(lm: LanguageModel): Promise<void> {
+  try {
+    const cache = lm.newCache();
+    await lm.forward([0], [0], cache);
+    await lm.forward([0], [1], cache);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new EdgespecError("device_unavailable", `this runtime cannot pass float16 tensors to the native onnxruntime (${why}); use --device wasm, an fp32 model, or Node`, { cause });
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The contract: with greedy decoding, speculative output is token-for-token plain output — for
  * every drafter, on 40 prompts of different kinds and lengths, with fp32, q4 (fp32 activations) and
- * fp16 (the whole graph and KV cache in float16, test/helpers/graph-surgery.ts) weights, on WASM. int8-activation graphs (q8) are exact only
+ * fp16 (the whole graph and KV cache in float16, test/helpers/graph-surgery.ts) weights on WASM, and fp32 and q4 on the native CPU backend. int8-activation graphs (q8) are exact only
  * up to rounding flips at near ties: see README, "Exactness", and test/onnx/row-quant.test.ts.
  * (Deno's WebGPU backend: test/runtime/lossless-webgpu.test.ts.)
  */
@@ -26,13 +26,18 @@ const PROMPTS = [
 ];
 const MAX_TOKENS = 32;
 
+// onnxruntime-node's native CPU kernels (`--device cpu`) too; its fp16 inputs cannot be passed
+// under Bun's N-API (load refuses them: test/model/native-cpu.test.ts).
+const RUNS = [["fp32", "wasm"], ["q4", "wasm"], ["fp16", "wasm"], ["fp32", "cpu"], ["q4", "cpu"]] as const;
+
 describe("lossless greedy decoding", () => {
-  for (const dtype of ["fp32", "q4", "fp16"] as const) {
-    test(`${dtype}: every drafter reproduces plain decoding on 40 prompts`, async () => {
+  for (const [dtype, device] of RUNS) {
+    test(`${dtype} on ${device}: every drafter reproduces plain decoding on 40 prompts`, async () => {
       expect(PROMPTS.length).toBe(40);
       const kernels = await startKernels(bunHost);
       expect(kernels).toBe("wasm");
-      const m = await referenceModel(dtype);
+      const m = await referenceModel(dtype, device);
+      expect(m.lm.info.backend).toBe(device);
       const drafters = DRAFTERS.map((name) => buildDrafter(m, { name })!);
       const accepted: Record<string, number> = {};
       for (const prompt of PROMPTS) {
@@ -41,13 +46,13 @@ describe("lossless greedy decoding", () => {
           // Fixed and adaptive budgets both: a fixed 48 exercises big trees every step.
           const spec = await generate(m, prompt, { maxTokens: MAX_TOKENS, drafter: d, budget: prompt.length % 2 ? 48 : "auto" });
           if (spec.tokens.join() !== plain.tokens.join()) {
-            throw new Error(`${d.name} (${dtype}) diverged on prompt ${JSON.stringify(prompt.slice(0, 60))}:\n plain ${plain.tokens}\n spec  ${spec.tokens}`);
+            throw new Error(`${d.name} (${dtype}, ${device}) diverged on prompt ${JSON.stringify(prompt.slice(0, 60))}:\n plain ${plain.tokens}\n spec  ${spec.tokens}`);
           }
           expect(spec.text).toBe(plain.text);
           accepted[d.name] = (accepted[d.name] ?? 0) + spec.stats.acceptedTokens;
         }
       }
-      console.log(`${dtype}: accepted draft tokens over 40 prompts: ${JSON.stringify(accepted)}`);
+      console.log(`${dtype} on ${device}: accepted draft tokens over 40 prompts: ${JSON.stringify(accepted)}`);
       // The drafters are actually drafting (else the comparison above would prove little).
       for (const name of DRAFTERS) expect(accepted[name]).toBeGreaterThan(100);
       for (const d of drafters) d.dispose();

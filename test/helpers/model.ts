@@ -13,22 +13,26 @@ import { toFloat16 } from "./graph-surgery.ts";
 export const MODEL_DIR = fileURLToPath(new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url));
 const cache = new Map<string, Promise<LoadedModel>>();
 
-/** `fp16`: the reference graph converted whole to float16 (graph-surgery.ts toFloat16), in a temp folder. */
-export function referenceModel(dtype: "fp32" | "q8" | "q4" | "fp16" = "fp32"): Promise<LoadedModel> {
-  let m = cache.get(dtype);
+/**
+ * `fp16`: the reference graph converted whole to float16 (graph-surgery.ts toFloat16), in a temp
+ * folder. `cpu`: onnxruntime-node's native kernels instead of onnxruntime-web's wasm.
+ */
+export function referenceModel(dtype: "fp32" | "q8" | "q4" | "fp16" = "fp32", device: "wasm" | "cpu" = "wasm"): Promise<LoadedModel> {
+  const key = `${dtype}/${device}`;
+  let m = cache.get(key);
   if (!m) {
-    m = dtype === "fp16" ? float16Reference() : loadModel(bunHost, MODEL_DIR, { dtype, device: "wasm" });
-    cache.set(dtype, m);
+    m = dtype === "fp16" ? float16Reference(device) : loadModel(bunHost, MODEL_DIR, { dtype, device });
+    cache.set(key, m);
   }
   return m;
 }
 
-async function float16Reference(): Promise<LoadedModel> {
+async function float16Reference(device: "wasm" | "cpu"): Promise<LoadedModel> {
   const dir = mkdtempSync(join(tmpdir(), "edgespec-fp16-"));
   cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
   writeFileSync(join(dir, "onnx", "model_fp16.onnx"), toFloat16(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`)));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return loadModel(bunHost, dir, { dtype: "fp16", device: "wasm" });
+  return loadModel(bunHost, dir, { dtype: "fp16", device });
 }
 
 export const REPO = new URL("../..", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 /**
- * The same greedy tokens on every runtime and backend: Bun, Deno and Node on WASM, and Deno's
- * WebGPU backend (llvmpipe in CI, via mesa-vulkan-drivers) against WASM.
+ * The same greedy tokens on every runtime and backend: Bun, Deno and Node on WASM and on the native
+ * CPU backend, and Deno's WebGPU backend (llvmpipe in CI, via mesa-vulkan-drivers) against WASM.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { BIN, MODEL_DIR, REPO, run } from "../helpers/model.ts";
@@ -46,6 +46,18 @@ describe("greedy output across runtimes", () => {
       }
     });
   }
+
+  test("the native CPU backend (onnxruntime-node) agrees with WASM on Bun, Deno and Node (fp32)", async () => {
+    const prompt = PROMPTS[0]!;
+    const wasm = await greedy(BIN.bun, prompt, ["--dtype", "fp32", "--device", "wasm"]);
+    for (const bin of [BIN.bun, BIN.deno, BIN.node]) {
+      const r = await run([...bin, "generate", "--model", MODEL_DIR, "--prompt", prompt, "--max-tokens", "12", "--json", "--dtype", "fp32", "--device", "cpu"]);
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.stats.backend).toBe("cpu");
+      expect(out.tokens).toEqual(wasm);
+    }
+  });
 
   // CI installs mesa-vulkan-drivers, so an adapter must exist there.
   testWhen(webgpu, WEBGPU_REQUIREMENT)("Deno WebGPU agrees with WASM (fp32)", async () => {
