@@ -11,13 +11,13 @@
  * `<!-- bench:speculative[-MODEL][-DEVICE]:start/end -->` in README.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
-import { AutoModelForCausalLM, AutoTokenizer, env } from "@huggingface/transformers";
+import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../src/bench/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { loadModel } from "../src/model/load.ts";
+import { transformersPeer } from "./peer.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 
 const flags = parseFlags(process.argv.slice(2), {
@@ -54,36 +54,15 @@ function pickPerWorkload(ps: BenchPrompt[], n: number): BenchPrompt[] {
 
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 
-/** transformers.js generate() on the same folder (onnxruntime-node CPU: it has no "wasm" device on Node/Bun). */
-async function transformersPeer() {
-  env.allowRemoteModels = false;
-  env.localModelPath = `${dirname(modelDir)}/`;
-  const tok = await AutoTokenizer.from_pretrained(modelName);
-  const tjs = await AutoModelForCausalLM.from_pretrained(modelName, { dtype: dtype === "q8" ? "q8" : (dtype as "fp32"), device: "cpu" });
-  const run = async (prompt: string, n: number) => {
-    const inputs = tok(prompt);
-    const t0 = performance.now();
-    const out = (await tjs.generate({ ...inputs, max_new_tokens: n, min_new_tokens: n, do_sample: false })) as { dims: number[]; tolist(): number[][] };
-    const ms = performance.now() - t0;
-    return { ms, tokens: out.tolist()[0]!.slice((inputs.input_ids as { dims: number[] }).dims[1]!).map(Number) };
-  };
-  return {
-    name: "transformers.js",
-    // Decode time without prefill: a 1-token generate() is the prefill (and its first token).
-    run: async (p: BenchPrompt) => {
-      const first = await run(p.prompt, 1);
-      const all = await run(p.prompt, maxTokens);
-      return { tokens: all.tokens, decodeMs: Math.max(0.001, all.ms - first.ms) };
-    },
-  };
-}
-
 const report = await runSpeculativeBench(model, prompts, {
   drafters,
   makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize }),
   maxTokens,
   repeats,
-  peer: flags["no-peer"] ? undefined : await transformersPeer(),
+  peer: flags["no-peer"] ? undefined : await (async () => {
+    const peer = await transformersPeer(modelDir, dtype);
+    return { name: peer.name, run: (p: BenchPrompt) => peer.run(p.prompt, maxTokens) };
+  })(),
   onProgress: (l) => console.error(l),
 });
 const peak = process.memoryUsage().rss;

@@ -335,6 +335,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/layouts.test.ts"],
   },
   {
+    name: "kv cache: rollback moves each run one position short",
+    file: "src/model/kv-cache.ts",
+    from: "if (positions[i] !== i) data.copyWithin(i * r, positions[i]! * r, (positions[i]! + (j - i)) * r);",
+    to: "if (positions[i] !== i) data.copyWithin(i * r, positions[i]! * r, (positions[i]! + (j - i) - 1) * r);",
+    tests: ["test/model/kv-cache.test.ts"],
+  },
+  {
+    name: "kv cache: a step's positions appended over the last kept one",
+    file: "src/model/kv-cache.ts",
+    from: "this.buffers[t]!.set(bitsOf(src.data), this.len * this.row);",
+    to: "this.buffers[t]!.set(bitsOf(src.data), Math.max(0, this.len - 1) * this.row);",
+    tests: ["test/model/kv-cache.test.ts"],
+  },
+  {
+    name: "grouped attention: query heads grouped in the wrong order",
+    file: "src/onnx/grouped-attention.ts",
+    from: "int64s([0, Hkv, -1, 0])",
+    to: "int64s([0, -1, Hkv, 0])",
+    tests: ["test/onnx/grouped-attention.test.ts"],
+  },
+  {
     name: "device: auto chooses a software fallback adapter",
     file: "src/model/load.ts",
     from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",

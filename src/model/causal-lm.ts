@@ -9,7 +9,7 @@ import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
-import { KvCache } from "./kv-cache.ts";
+import { type KvCache, newKvCache } from "./kv-cache.ts";
 import type { ModelLayout } from "./layout.ts";
 
 export interface ForwardOptions {
@@ -77,7 +77,7 @@ export class CausalLM implements LanguageModel {
 
   newCache(): KvCache {
     const s = this.spec;
-    return new KvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
+    return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
   }
 
   get acceptsAttentionBias(): boolean {

@@ -8,6 +8,8 @@ export interface ModelSpec {
   modelType: string;
   vocabSize: number;
   numLayers: number;
+  /** Query heads (a graph rewrite groups them by KV head); absent when the config does not say. */
+  numHeads?: number;
   numKvHeads: number;
   headDim: number;
   contextLength: number;
@@ -63,6 +65,7 @@ export function readModelSpec(config: unknown, generationConfig: unknown = {}): 
     modelType: typeof cfg.model_type === "string" ? cfg.model_type : "unknown",
     vocabSize: need("vocab_size", pick(cfg, ["vocab_size"])),
     numLayers: need("num_hidden_layers", pick(cfg, FIELD_ALIASES.numLayers)),
+    numHeads,
     numKvHeads: pick(cfg, FIELD_ALIASES.numKvHeads) ?? numHeads,
     headDim: pick(cfg, ["head_dim"]) ?? hidden / numHeads,
     contextLength: pick(cfg, FIELD_ALIASES.context) ?? 2048,

@@ -34,6 +34,7 @@ export function readGenaiConfig(json: unknown): GenaiModel {
       modelType: typeof model.type === "string" ? model.type : "unknown",
       vocabSize: need("model.vocab_size", num(model.vocab_size)),
       numLayers: need("model.decoder.num_hidden_layers", num(decoder.num_hidden_layers)),
+      ...(num(decoder.num_attention_heads) ? { numHeads: num(decoder.num_attention_heads) } : {}),
       numKvHeads: need("model.decoder.num_key_value_heads", num(decoder.num_key_value_heads) ?? num(decoder.num_attention_heads)),
       headDim: need("model.decoder.head_size", num(decoder.head_size)),
       contextLength: num(model.context_length) ?? 2048,

@@ -1,10 +1,14 @@
 /**
- * The KV cache of one sequence: per layer a key and a value tensor [1, kvHeads, length, headDim].
+ * The KV cache of one sequence. Two shapes of session I/O, chosen at load (ModelLayout.kvIo):
  *
- * The model's `present.*` outputs become the next step's `past_key_values.*` inputs unchanged (no
- * copy). Rollback after speculative verification is done in place: `keep()` moves the surviving
- * positions down inside each head's block and re-views the same buffer, so a rejected draft costs
- * one memmove per head rather than a new allocation per layer.
+ * - "append" (every graph the loader can rewrite, src/onnx/kv-append.ts): per layer a key and a
+ *   value buffer, sequence-major [positions, kvHeads, headDim], grown by doubling. A step feeds
+ *   each buffer's first `length` positions as `past_key_values.*` (a subarray: no copy on the JS
+ *   side) and appends the step's `present.*` outputs, which hold only the positions it added.
+ *   Rollback moves whole positions down in place: a rejected draft costs a copy of the accepted
+ *   path, not of the cache.
+ * - "whole" (the export's own I/O, head-major, present = past + new): the present outputs become
+ *   the next step's past inputs unchanged, and rollback moves the kept positions per head.
  */
 import type { Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
@@ -13,9 +17,140 @@ import type { SequenceCache } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
 
 export type KvType = "float32" | "float16";
-type KvData = Float32Array | Uint16Array | { subarray(a: number, b: number): KvData; copyWithin(t: number, s: number, e: number): unknown; length: number };
+export type KvIo = "append" | "whole";
+type KvBuffer = Float32Array | Uint16Array;
 
-export class KvCache implements SequenceCache {
+/** What CausalLM needs of a cache besides SequenceCache: its feeds, and a step's outputs taken in. */
+export interface KvCache extends SequenceCache {
+  feeds(into: Record<string, Tensor>): void;
+  update(outputs: Record<string, Tensor>): void;
+}
+
+export function newKvCache(ort: OrtModule, io: KvIo, numLayers: number, numKvHeads: number, headDim: number, type: KvType = "float32"): KvCache {
+  return io === "append" ? new AppendKvCache(ort, numLayers, numKvHeads, headDim, type) : new WholeKvCache(ort, numLayers, numKvHeads, headDim, type);
+}
+
+/** Positions must be strictly increasing and below `length`. */
+function checkKeep(positions: ArrayLike<number>, length: number): void {
+  let prev = -1;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i]!;
+    if (!(p > prev && p < length)) throw new EdgespecError("invalid_argument", `KV positions must be increasing and < ${length}`);
+    prev = p;
+  }
+}
+
+function checkTruncate(length: number, have: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > have) {
+    throw new EdgespecError("invalid_argument", `cannot truncate a KV cache of ${have} to ${length}`);
+  }
+}
+
+const INITIAL_POSITIONS = 256;
+
+export class AppendKvCache implements KvCache {
+  private buffers: KvBuffer[] = []; // [k0, v0, k1, v1, ...]
+  private capacity = 0;
+  private len = 0;
+  /** Elements per position: kvHeads * headDim. */
+  private readonly row: number;
+
+  constructor(
+    private readonly ort: OrtModule,
+    readonly numLayers: number,
+    readonly numKvHeads: number,
+    readonly headDim: number,
+    readonly type: KvType = "float32",
+  ) {
+    this.row = numKvHeads * headDim;
+    this.reset();
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  /** Forget everything (a new sequence); the buffers are kept for reuse. */
+  reset(): void {
+    this.len = 0;
+  }
+
+  /** The past_key_values.* feeds for the next forward: views of the first `length` positions. */
+  feeds(into: Record<string, Tensor>): void {
+    const dims = [1, this.len, this.numKvHeads, this.headDim];
+    for (let l = 0; l < this.numLayers; l++) {
+      for (const [t, name] of [[2 * l, IO.pastKey(l)], [2 * l + 1, IO.pastValue(l)]] as const) {
+        const view = this.buffers[t] ? this.buffers[t]!.subarray(0, this.len * this.row) : this.empty();
+        into[name] = new this.ort.Tensor(this.type, view as Float32Array, dims);
+      }
+    }
+  }
+
+  /** Append the present.* outputs of a forward (the positions it added) to the cache. */
+  update(outputs: Record<string, Tensor>): void {
+    const added = outputs[IO.presentKey(0)]!.dims[1]!;
+    this.reserve(this.len + added);
+    for (let l = 0; l < this.numLayers; l++) {
+      for (const [t, name] of [[2 * l, IO.presentKey(l)], [2 * l + 1, IO.presentValue(l)]] as const) {
+        const src = outputs[name]!;
+        if (src.dims[1] !== added || src.dims[2] !== this.numKvHeads || src.dims[3] !== this.headDim) {
+          throw new EdgespecError("model_invalid", `${name} has dims [${src.dims}], expected [1, ${added}, ${this.numKvHeads}, ${this.headDim}]`);
+        }
+        this.buffers[t]!.set(bitsOf(src.data), this.len * this.row);
+      }
+    }
+    this.len += added;
+  }
+
+  /** Drop every position from `length` on. */
+  truncate(length: number): void {
+    checkTruncate(length, this.len);
+    this.len = length;
+  }
+
+  /**
+   * Keep only `positions` (strictly increasing, each < length), in that order; the rest are
+   * dropped. Speculative decoding calls it with [0..past) + the accepted tree path.
+   */
+  keep(positions: ArrayLike<number>): void {
+    checkKeep(positions, this.len);
+    const n = positions.length;
+    const r = this.row;
+    for (const data of this.buffers) {
+      // Runs of consecutive positions move with one copyWithin each; a destination never passes
+      // its source (new index <= old index), so forward order is safe.
+      let i = 0;
+      while (i < n) {
+        let j = i + 1;
+        while (j < n && positions[j] === positions[j - 1]! + 1) j++;
+        if (positions[i] !== i) data.copyWithin(i * r, positions[i]! * r, (positions[i]! + (j - i)) * r);
+        i = j;
+      }
+    }
+    this.len = n;
+  }
+
+  private empty(): KvBuffer {
+    return this.type === "float32" ? new Float32Array(0) : new Uint16Array(0);
+  }
+
+  /** Room for `positions` positions, doubling so appends are amortised O(added). */
+  private reserve(positions: number): void {
+    if (positions <= this.capacity) return;
+    let cap = Math.max(INITIAL_POSITIONS, this.capacity);
+    while (cap < positions) cap *= 2;
+    for (let t = 0; t < 2 * this.numLayers; t++) {
+      const next = this.type === "float32" ? new Float32Array(cap * this.row) : new Uint16Array(cap * this.row);
+      const old = this.buffers[t];
+      if (old) next.set(old.subarray(0, this.len * this.row));
+      this.buffers[t] = next;
+    }
+    this.capacity = cap;
+  }
+}
+
+/** The export's own cache I/O: present (past + new, head-major) becomes the next past as is. */
+export class WholeKvCache implements KvCache {
   private readonly tensors: Tensor[] = []; // [k0, v0, k1, v1, ...]
   private len = 0;
 
@@ -26,24 +161,14 @@ export class KvCache implements SequenceCache {
     readonly headDim: number,
     readonly type: KvType = "float32",
   ) {
-    this.reset();
+    const empty = type === "float32" ? new Float32Array(0) : new Uint16Array(0);
+    for (let i = 0; i < 2 * numLayers; i++) this.tensors.push(new ort.Tensor(type, empty, [1, numKvHeads, 0, headDim]));
   }
 
   get length(): number {
     return this.len;
   }
 
-  /** Forget everything (a new sequence). */
-  reset(): void {
-    const empty = this.type === "float32" ? new Float32Array(0) : new Uint16Array(0);
-    this.tensors.length = 0;
-    for (let i = 0; i < 2 * this.numLayers; i++) {
-      this.tensors.push(new this.ort.Tensor(this.type, empty, [1, this.numKvHeads, 0, this.headDim]));
-    }
-    this.len = 0;
-  }
-
-  /** The past_key_values.* feeds for the next forward. */
   feeds(into: Record<string, Tensor>): void {
     for (let l = 0; l < this.numLayers; l++) {
       into[IO.pastKey(l)] = this.tensors[2 * l]!;
@@ -51,7 +176,6 @@ export class KvCache implements SequenceCache {
     }
   }
 
-  /** Adopt the present.* outputs of a forward as the cache. */
   update(outputs: Record<string, Tensor>): void {
     for (let l = 0; l < this.numLayers; l++) {
       this.tensors[2 * l] = outputs[IO.presentKey(l)]!;
@@ -60,37 +184,20 @@ export class KvCache implements SequenceCache {
     this.len = this.tensors[0]!.dims[2]!;
   }
 
-  /** Drop every position from `length` on. */
   truncate(length: number): void {
     if (length === this.len) return;
-    if (!Number.isInteger(length) || length < 0 || length > this.len) {
-      throw new EdgespecError("invalid_argument", `cannot truncate a KV cache of ${this.len} to ${length}`);
-    }
-    const positions = new Int32Array(length);
-    for (let i = 0; i < length; i++) positions[i] = i;
-    this.keep(positions);
+    checkTruncate(length, this.len);
+    this.keep(Array.from({ length }, (_, i) => i));
   }
 
-  /**
-   * Keep only `positions` (strictly increasing, each < length), in that order; the rest are
-   * dropped. Speculative decoding calls it with [0..past) + the accepted tree path.
-   */
   keep(positions: ArrayLike<number>): void {
+    checkKeep(positions, this.len);
     const n = positions.length;
-    let prev = -1;
-    for (let i = 0; i < n; i++) {
-      const p = positions[i]!;
-      if (!(p > prev && p < this.len)) {
-        throw new EdgespecError("invalid_argument", `KV positions must be increasing and < ${this.len}`);
-      }
-      prev = p;
-    }
     const old = this.len;
     const { numKvHeads: heads, headDim: d } = this;
     for (let t = 0; t < this.tensors.length; t++) {
-      const src = this.tensors[t]!;
-      const data = src.data as unknown as KvData;
-      // Move runs of consecutive positions with one copyWithin each. Destinations never pass their
+      const data = bitsOf(this.tensors[t]!.data);
+      // Runs of consecutive positions move with one copyWithin each. Destinations never pass their
       // sources (new index <= old index, new head block <= old head block), so forward order is safe.
       for (let h = 0; h < heads; h++) {
         let i = 0;
@@ -107,4 +214,11 @@ export class KvCache implements SequenceCache {
     }
     this.len = n;
   }
+}
+
+/** A tensor's data as the buffer type: float16 arrives as Float16Array (Bun, Deno) or raw bits. */
+function bitsOf(data: unknown): KvBuffer {
+  if (data instanceof Float32Array || data instanceof Uint16Array) return data;
+  const v = data as { buffer: ArrayBuffer; byteOffset: number; length: number };
+  return new Uint16Array(v.buffer, v.byteOffset, v.length);
 }

@@ -9,7 +9,7 @@ import type { GraphIo, GraphValue } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { checkCausalLmIo, IO } from "./io-names.ts";
 import type { ModelSpec } from "./config.ts";
-import type { KvType } from "./kv-cache.ts";
+import type { KvIo, KvType } from "./kv-cache.ts";
 
 /** Scalar inputs newer exports (Optimum, transformers.js) use to compute logits for the last k tokens only. */
 const LOGITS_TO_KEEP = ["num_logits_to_keep", "logits_to_keep"];
@@ -18,6 +18,11 @@ export interface ModelLayout {
   inputs: readonly GraphValue[];
   outputs: readonly GraphValue[];
   kvType: KvType;
+  /**
+   * How the session passes the cache: "whole" as exported (head-major, present = past + new), or
+   * "append" once the loader has rewritten it (kv-append.ts; sequence-major, present = new only).
+   */
+  kvIo: KvIo;
   /**
    * "input": the graph takes `position_ids`, so every tree node gets its own position (past +
    * depth). "from-mask": the graph derives positions from `attention_mask` (past + index), which
@@ -103,6 +108,7 @@ export function describeLayout(io: GraphIo, configWindow?: number): ModelLayout 
     inputs: io.inputs,
     outputs: io.outputs,
     kvType: kvTypeOf(io),
+    kvIo: "whole",
     positions,
     logitsToKeep,
     externalFiles: io.externalFiles,

@@ -16,6 +16,8 @@ import { checkTreeAttention } from "./tree-check.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
+import { appendOnlyKv } from "../onnx/kv-append.ts";
+import { groupedAttention } from "../onnx/grouped-attention.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
@@ -108,6 +110,12 @@ async function externalData(host: Host, onnxDir: string, file: string, names: re
   return out;
 }
 
+function kvAppendOnly(graph: Uint8Array): Uint8Array {
+  const r = appendOnlyKv(graph);
+  if (!r.rewritten) throw new Error(r.reason); // rewriteOrExplain names the file
+  return r.bytes;
+}
+
 /** A graph rewrite's parse error is the file's fault: report it as a corrupt model. */
 function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
   try {
@@ -174,8 +182,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     bytes = r.bytes;
     treeAttention = r.rewritten ? { enabled: true, ...(layout.slidingWindow ? { maxContext: layout.slidingWindow } : {}) } : { enabled: false, reason: r.reason };
   }
-  // Per-tensor dynamic activation quantization would make a token's logits depend on its batch.
-  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(graph));
+  // Per-tensor dynamic activation quantization would make a token's logits depend on its batch;
+  // the KV cache is passed append-only (kv-cache.ts), whatever the graph computes inside.
+  // onnxruntime-web's WebGPU GroupQueryAttention writes present in place over its past input when
+  // that is an inner tensor (onnxruntime#32716: "Shape mismatch attempting to re-use buffer"), which
+  // the append rewrite's Transpose makes it: such sessions keep the export's own cache I/O.
+  const kvIo = device === "webgpu" && layout.attention === "GroupQueryAttention" ? "whole" : "append";
+  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(kvIo === "append" ? kvAppendOnly(grouped(graph)) : grouped(graph)));
+  // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
+  const grouped = (graph: Uint8Array) => (spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph);
   const rowQuant = quantized(bytes);
   const int8Activations = rowQuant.rewritten > 0;
   if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);
@@ -207,6 +222,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     bytes = original;
   }
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
+  layout = { ...layout, kvIo };
   const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
   if (treeAttention.enabled && layout.attention !== "decomposed") {

@@ -40,7 +40,8 @@ export interface GraphIo {
   ops: string[];
 }
 
-function value(field: Field): GraphValue {
+/** A ValueInfoProto field's name, element type and dims. */
+export function readValueInfo(field: Field): GraphValue {
   const v: GraphValue = { name: "", elemType: 0 };
   for (const f of parseFields(field.body)) {
     if (f.no === VALUE_INFO.name) v.name = text(f.body);
@@ -83,8 +84,8 @@ export function readGraphIo(bytes: Uint8Array): GraphIo {
   const ops = new Set<string>();
   const files = new Set<string>();
   for (const f of parseFields(graphField.body)) {
-    if (f.no === GRAPH.input) io.inputs.push(value(f));
-    else if (f.no === GRAPH.output) io.outputs.push(value(f));
+    if (f.no === GRAPH.input) io.inputs.push(readValueInfo(f));
+    else if (f.no === GRAPH.output) io.outputs.push(readValueInfo(f));
     else if (f.no === GRAPH.node) {
       const n = viewNode(f);
       ops.add(n.op);

@@ -45,6 +45,12 @@ export function withInputs(node: NodeView, inputs: readonly string[]): Uint8Arra
   return bytesField(GRAPH.node, concat([...inputs.map((i) => stringField(NODE.input, i)), ...rest]));
 }
 
+/** The node's GraphProto field with its inputs and outputs replaced (everything else verbatim). */
+export function renamed(node: NodeView, inputs: readonly string[], outputs: readonly string[]): Uint8Array {
+  const rest = parseFields(node.field.body).filter((f) => f.no !== NODE.input && f.no !== NODE.output).map((f) => f.raw);
+  return bytesField(GRAPH.node, concat([...inputs.map((i) => stringField(NODE.input, i)), ...outputs.map((o) => stringField(NODE.output, o)), ...rest]));
+}
+
 /** A ValueInfoProto: a tensor of `elemType` with fixed or symbolic dims. */
 export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): Uint8Array {
   const shape = concat(dims.map((d) => bytesField(SHAPE.dim, typeof d === "number" ? varintField(DIM.value, d) : stringField(DIM.param, d))));

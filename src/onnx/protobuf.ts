@@ -40,6 +40,17 @@ function readVarint(buf: Uint8Array, pos: number): [number, number] {
   return [Number(BigInt.asIntN(64, big)), pos];
 }
 
+/** The values of a packed repeated varint field (e.g. an attribute's `ints`). */
+export function packedVarints(body: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let pos = 0; pos < body.length; ) {
+    let v: number;
+    [v, pos] = readVarint(body, pos);
+    out.push(v);
+  }
+  return out;
+}
+
 export function parseFields(buf: Uint8Array): Field[] {
   const fields: Field[] = [];
   let pos = 0;

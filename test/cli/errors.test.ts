@@ -58,7 +58,7 @@ describe("CLI bad input", () => {
 
   test("unknown dtype and device list the valid ones", async () => {
     await fails(["generate", "--dtype", "int3", "--prompt", "x"], /unknown dtype "int3" \(valid: fp32, fp16, q8, q4, q4f16\)/);
-    await fails(["generate", "--device", "tpu", "--prompt", "x"], /unknown device "tpu" \(valid: auto, wasm, webgpu\)/);
+    await fails(["generate", "--device", "tpu", "--prompt", "x"], /unknown device "tpu" \(valid: auto, wasm, webgpu, cpu\)/);
   });
 
   test("webgpu where there is no adapter is a clear error", async () => {

@@ -18,7 +18,7 @@ class LengthOnlyCache implements SequenceCache {
 
 export class MarkovModel implements LanguageModel {
   readonly spec: ModelSpec;
-  readonly info: ModelInfo = { backend: "wasm", dtype: "fp32", file: "markov", inputNames: [], layout: { inputs: [], outputs: [], kvType: "float32", positions: "input", externalFiles: [], attention: "decomposed" }, treeAttention: { enabled: true }, int8Activations: false };
+  readonly info: ModelInfo = { backend: "wasm", dtype: "fp32", file: "markov", inputNames: [], layout: { inputs: [], outputs: [], kvType: "float32", kvIo: "append", positions: "input", externalFiles: [], attention: "decomposed" }, treeAttention: { enabled: true }, int8Activations: false };
 
   /** `logits[a][b]`: logit of b following a. */
   constructor(readonly logits: number[][]) {

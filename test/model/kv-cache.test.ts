@@ -3,26 +3,46 @@ import * as ort from "onnxruntime-web";
 import { generatePlain } from "../../src/decode/generate.ts";
 import { argmax } from "../../src/decode/sampler.ts";
 import type { OrtModule } from "../../src/host.ts";
-import { KvCache } from "../../src/model/kv-cache.ts";
+import { AppendKvCache, WholeKvCache } from "../../src/model/kv-cache.ts";
 import { referenceModel } from "../helpers/model.ts";
 
-/** A cache whose value at (layer l, key/value t, head h, position p, dim d) encodes its coordinates exactly. */
-function syntheticCache(layers: number, heads: number, len: number, dim: number): KvCache {
-  const c = new KvCache(ort as unknown as OrtModule, layers, heads, dim);
-  const out: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < layers; l++) {
-    for (const [kv, t] of [["key", 0], ["value", 1]] as const) {
-      const data = new Float32Array(heads * len * dim);
-      for (let h = 0; h < heads; h++) for (let p = 0; p < len; p++) for (let d = 0; d < dim; d++) data[(h * len + p) * dim + d] = l * 4096 + t * 2048 + h * 256 + p + d / 8;
-      out[`present.${l}.${kv}`] = new ort.Tensor("float32", data, [1, heads, len, dim]);
+/**
+ * A cache whose value at (layer l, key/value t, position p, head h, dim d) encodes its coordinates
+ * exactly, filled by appending `len` positions in steps of `step` (as forwards would).
+ */
+function syntheticCache(layers: number, heads: number, len: number, dim: number, step = len): AppendKvCache {
+  const c = new AppendKvCache(ort as unknown as OrtModule, layers, heads, dim);
+  for (let from = 0; from < len; from += step) {
+    const n = Math.min(step, len - from);
+    const out: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < layers; l++) {
+      for (const [kv, t] of [["key", 0], ["value", 1]] as const) {
+        const data = new Float32Array(n * heads * dim);
+        for (let i = 0; i < n; i++) for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) data[(i * heads + h) * dim + d] = code(l, t, from + i, h, d);
+        out[`present.${l}.${kv}`] = new ort.Tensor("float32", data, [1, n, heads, dim]);
+      }
     }
+    c.update(out);
   }
-  c.update(out);
   return c;
 }
 
+const code = (l: number, t: number, p: number, h: number, d: number) => l * 65536 + t * 32768 + p * 16 + h + d / 8;
+
 describe("KvCache", () => {
-  test("keep() moves exactly the chosen positions, per head, in order", () => {
+  test("appends across many steps (growing past its first capacity) and feeds sequence-major views", () => {
+    const c = syntheticCache(2, 3, 700, 4, 37);
+    expect(c.length).toBe(700);
+    const feeds: Record<string, ort.Tensor> = {};
+    c.feeds(feeds);
+    const t = feeds["past_key_values.1.key"]!;
+    expect(t.dims).toEqual([1, 700, 3, 4]);
+    const data = t.data as Float32Array;
+    expect(data.length).toBe(700 * 3 * 4);
+    for (const p of [0, 36, 37, 255, 256, 699]) for (let h = 0; h < 3; h++) expect(data[(p * 3 + h) * 4 + 3]).toBe(code(1, 0, p, h, 3));
+  });
+
+  test("keep() moves exactly the chosen positions, every head, in order", () => {
     const c = syntheticCache(2, 3, 10, 4);
     const keep = [0, 1, 2, 5, 7, 8];
     c.keep(keep);
@@ -30,11 +50,54 @@ describe("KvCache", () => {
     const feeds: Record<string, ort.Tensor> = {};
     c.feeds(feeds);
     const t = feeds["past_key_values.1.value"]!;
+    expect(t.dims).toEqual([1, 6, 3, 4]);
+    const data = t.data as Float32Array;
+    for (let i = 0; i < keep.length; i++) for (let h = 0; h < 3; h++) for (let d = 0; d < 4; d++) {
+      expect(data[(i * 3 + h) * 4 + d]).toBe(code(1, 1, keep[i]!, h, d));
+    }
+  });
+
+  test("a step after a rollback appends right after the kept positions", () => {
+    const c = syntheticCache(1, 2, 8, 2);
+    c.truncate(5);
+    const out: Record<string, ort.Tensor> = {
+      "present.0.key": new ort.Tensor("float32", new Float32Array(4).fill(-1), [1, 1, 2, 2]),
+      "present.0.value": new ort.Tensor("float32", new Float32Array(4).fill(-2), [1, 1, 2, 2]),
+    };
+    c.update(out);
+    expect(c.length).toBe(6);
+    const feeds: Record<string, ort.Tensor> = {};
+    c.feeds(feeds);
+    const k = feeds["past_key_values.0.key"]!.data as Float32Array;
+    expect(Array.from(k.subarray(4 * 4, 6 * 4))).toEqual([code(0, 0, 4, 0, 0), code(0, 0, 4, 0, 1), code(0, 0, 4, 1, 0), code(0, 0, 4, 1, 1), -1, -1, -1, -1]);
+  });
+
+  test("a present output of the wrong shape is a clear error, not a corrupt cache", () => {
+    const c = syntheticCache(1, 2, 3, 2);
+    const bad = { "present.0.key": new ort.Tensor("float32", new Float32Array(6), [1, 3, 1, 2]), "present.0.value": new ort.Tensor("float32", new Float32Array(6), [1, 3, 1, 2]) };
+    expect(() => c.update(bad)).toThrow(/expected \[1, 3, 2, 2\]/);
+  });
+
+  test("the export's own I/O (whole): keep() moves exactly the chosen positions, per head, in order", () => {
+    const c = new WholeKvCache(ort as unknown as OrtModule, 2, 3, 4);
+    const out: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < 2; l++) {
+      for (const [kv, t] of [["key", 0], ["value", 1]] as const) {
+        const data = new Float32Array(3 * 10 * 4);
+        for (let h = 0; h < 3; h++) for (let p = 0; p < 10; p++) for (let d = 0; d < 4; d++) data[(h * 10 + p) * 4 + d] = code(l, t, p, h, d);
+        out[`present.${l}.${kv}`] = new ort.Tensor("float32", data, [1, 3, 10, 4]);
+      }
+    }
+    c.update(out);
+    const keep = [0, 1, 2, 5, 7, 8];
+    c.keep(keep);
+    const feeds: Record<string, ort.Tensor> = {};
+    c.feeds(feeds);
+    const t = feeds["past_key_values.1.value"]!;
     expect(t.dims).toEqual([1, 3, 6, 4]);
     const data = t.data as Float32Array;
-    for (let h = 0; h < 3; h++) for (let i = 0; i < keep.length; i++) for (let d = 0; d < 4; d++) {
-      expect(data[(h * 6 + i) * 4 + d]).toBe(1 * 4096 + 1 * 2048 + h * 256 + keep[i]! + d / 8);
-    }
+    for (let h = 0; h < 3; h++) for (let i = 0; i < keep.length; i++) for (let d = 0; d < 4; d++) expect(data[(h * 6 + i) * 4 + d]).toBe(code(1, 1, keep[i]!, h, d));
+    expect(() => c.keep([0, 7])).toThrow(/increasing and < 6/);
   });
 
   test("truncate and keep reject impossible requests with a clear error", () => {

@@ -18,9 +18,10 @@ describe("per-row int8 activation scales", () => {
     const ort = await import("onnxruntime-web");
     const { CausalLM } = await import("../../src/model/causal-lm.ts");
     const { addTreeAttention } = await import("../../src/onnx/tree-attention.ts");
+    const { appendOnlyKv } = await import("../../src/onnx/kv-append.ts");
     const rewritten = await referenceModel("q8");
     // The same graph without the rewrite: one activation scale per tensor, as exported.
-    const bytes = addTreeAttention(await bunHost.readFile(`${MODEL_DIR}/onnx/model_quantized.onnx`), { positionIds: "position_ids" }).bytes;
+    const bytes = appendOnlyKv(addTreeAttention(await bunHost.readFile(`${MODEL_DIR}/onnx/model_quantized.onnx`), { positionIds: "position_ids" }).bytes).bytes;
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
     const perTensor = new CausalLM(ort as never, session, rewritten.lm.spec, { ...rewritten.lm.info, inputNames: session.inputNames });
     const text = await Bun.file(new URL("../fixtures/heldout.txt", import.meta.url)).text();
