@@ -46,6 +46,10 @@ const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags
 const toolsDir = new URL("../tools/", import.meta.url).pathname;
 const corpus = readdirSync(toolsDir).filter((f) => f.endsWith(".py")).sort().map((f) => readFileSync(toolsDir + f, "utf8")).join("\n\n");
 const ids = model.tokenizer.encode(corpus, false);
+// Prompt + new tokens stay inside the model's context (edgespec-tiny's is 1024).
+const room = model.lm.spec.contextLength - maxTokens;
+if (contexts.some((c) => c > room)) console.error(`contexts above ${room} tokens are cut to ${room} (context ${model.lm.spec.contextLength}, ${maxTokens} new tokens)`);
+for (let i = 0; i < contexts.length; i++) contexts[i] = Math.min(contexts[i]!, room);
 const longest = Math.max(...contexts);
 if (ids.length < longest + windows * 97) throw new Error(`tools/*.py has ${ids.length} tokens, too few for ${windows} windows of ${longest}`);
 // Windows start at different places (a prime stride apart) so each prompt ends somewhere else.

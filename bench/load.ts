@@ -2,11 +2,15 @@
  * Load test of `edgespec serve` on loopback: starts the server in a child process (so its memory is
  * measured alone), keeps its queue full for a bounded time with a mix of completions and chat,
  * streamed and not, and reports requests served, failures (target 0), p50/p95/max latency,
- * throughput, and the server's resident memory at start and end (target: growth under 5%).
+ * throughput, the server's resident memory at start and end (target: growth under 5%), and the
+ * latency of GET /health probed every 100 ms throughout (target: p99 under 50 ms).
  * Not a test: figures depend on the machine and its load.
  *
  *   bun bench/load.ts [--seconds 600] [--max-queue 4] [--max-tokens 64] [--runtime bun|deno|node]
- *                     [--drafter none] [--out FILE]
+ *                     [--drafter none] [--model edgespec-tiny] [--prompt-chars N] [--out FILE]
+ *
+ * --prompt-chars N: prompts are N-character windows of tools/*.py (long prompts: long prefills)
+ * instead of the five short ones.
  *
  * Clients = max-queue + 1: one request generating and the queue full, never over it (a 429 here
  * counts as a failure). Memory (RSS from /proc) is taken after a warm-up under the same load
@@ -23,6 +27,8 @@ const { values: a } = parseArgs({
     "max-tokens": { type: "string", default: "64" },
     runtime: { type: "string", default: "bun" },
     drafter: { type: "string", default: "none" },
+    model: { type: "string", default: "edgespec-tiny" },
+    "prompt-chars": { type: "string", default: "0" },
     out: { type: "string" },
   },
 });
@@ -46,7 +52,7 @@ if (!cmd) {
 }
 
 // Loopback only, any free port.
-const server = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--max-queue", String(QUEUE), "--drafter", a.drafter!, "--deadline", "0"], {
+const server = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--max-queue", String(QUEUE), "--drafter", a.drafter!, "--deadline", "0", "--model", a.model!], {
   stdout: "ignore",
   stderr: "pipe",
   env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" },
@@ -71,13 +77,12 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-const PROMPTS = [
-  "def fibonacci(n):",
-  "import os\n\ndef read_config(path):\n",
-  "interface Options {\n  /** Whether to",
-  "The quick brown fox",
-  "for (let i = 0; i < items.length; i++) {\n",
-];
+const PROMPT_CHARS = Number(a["prompt-chars"]);
+const CORPUS = ["build_corpus.py", "export_model.py", "llama.py", "train_model.py"].map((f) => readFileSync(`${ROOT}tools/${f}`, "utf8")).join("\n\n");
+const PROMPTS = PROMPT_CHARS > 0
+  ? Array.from({ length: 5 }, (_, i) => CORPUS.slice(i * 997, i * 997 + PROMPT_CHARS))
+  : ["def fibonacci(n):", "import os\n\ndef read_config(path):\n", "interface Options {\n  /** Whether to", "The quick brown fox", "for (let i = 0; i < items.length; i++) {\n"];
+const MODEL_ID: string = (await (await fetch(`${base}/v1/models`)).json()).data[0].id;
 
 interface Outcome {
   ok: boolean;
@@ -91,7 +96,7 @@ async function one(i: number): Promise<Outcome> {
   const stream = i % 3 === 0;
   const prompt = PROMPTS[i % PROMPTS.length]!;
   const body = {
-    model: "edgespec-tiny",
+    model: MODEL_ID,
     max_tokens: MAX_TOKENS,
     temperature: i % 4 === 0 ? 0.8 : 0,
     seed: i,
@@ -136,9 +141,22 @@ await load(performance.now() + Math.min(60, SECONDS * 0.1) * 1000, false);
 const rssStart = rssMiB(server.pid);
 const t0 = performance.now();
 const clients = load(t0 + SECONDS * 1000, true);
+// /health answered while the queue is full: what a load balancer's probe sees.
+const health: number[] = [];
+let probing = true;
+const probe = (async () => {
+  while (probing) {
+    const h0 = performance.now();
+    await (await fetch(`${base}/health`)).text();
+    health.push(performance.now() - h0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+})();
 const peak = { rss: rssStart };
 const sampler = setInterval(() => (peak.rss = Math.max(peak.rss, rssMiB(server.pid))), 1000);
 await clients;
+probing = false;
+await probe;
 clearInterval(sampler);
 const wall = (performance.now() - t0) / 1000;
 const rssEnd = rssMiB(server.pid);
@@ -149,6 +167,8 @@ await server.exited;
 const lat = outcomes.filter((o) => o.ok).map((o) => o.ms).sort((x, y) => x - y);
 const pct = (p: number) => (lat.length ? Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]!) : NaN);
 const tokens = outcomes.reduce((s, o) => s + o.tokens, 0);
+health.sort((x, y) => x - y);
+const hpct = (p: number) => Math.round(health[Math.min(health.length - 1, Math.floor((p / 100) * health.length))]! * 10) / 10;
 const summary = {
   runtime: a.runtime,
   seconds: Math.round(wall),
@@ -158,7 +178,10 @@ const summary = {
   drafter: a.drafter,
   served: outcomes.filter((o) => o.ok).length,
   failures: outcomes.filter((o) => !o.ok).length,
+  model: MODEL_ID,
+  promptChars: PROMPT_CHARS || "short",
   latencyMs: { p50: pct(50), p95: pct(95), max: Math.round(lat.at(-1) ?? NaN) },
+  healthMs: { probes: health.length, p50: hpct(50), p99: hpct(99), max: hpct(100) },
   requestsPerSecond: Math.round((lat.length / wall) * 100) / 100,
   tokensPerSecond: Math.round((tokens / wall) * 10) / 10,
   rssMiB: { start: Math.round(rssStart), end: Math.round(rssEnd), peak: Math.round(peak.rss), growthPercent: Math.round(((rssEnd - rssStart) / rssStart) * 1000) / 10 },

@@ -10,6 +10,7 @@ import { createApp } from "../server/app.ts";
 import { LOOPBACK_HOSTS } from "../server/auth.ts";
 import { serveRuntime } from "../server/runtime.ts";
 import { ModelService } from "../server/service.ts";
+import type { RequestLogEntry } from "../server/request-log.ts";
 import { type DrafterCatalog, sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
@@ -27,6 +28,7 @@ export const SERVE_FLAGS: FlagSpec = {
   "shutdown-grace": { type: "number", help: "seconds a running request may take to finish after SIGTERM/SIGINT", default: "30" },
   "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30" },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
+  "log-requests": { type: "boolean", help: "one JSON line per generation request on stderr (id, status, tokens, timings, MAL)" },
   "allowed-hosts": { type: "string", help: "comma-separated Host names answered (any = all); default: loopback names when bound to loopback without an API key" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -78,6 +80,7 @@ export function serveCommandWith(catalog: () => DrafterCatalog) {
         deadlineMs: deadline * 1000,
         bodyTimeoutMs: bodyTimeout * 1000,
         log: (line) => io.err(`${line}\n`),
+        ...(f["log-requests"] ? { requestLog: (entry: RequestLogEntry) => io.err(`${JSON.stringify(entry)}\n`) } : {}),
       },
     });
     const server = await rt.listen(app.fetch, { hostname: bind, port });

@@ -11,6 +11,7 @@ import { apiKeyAuth, hostCheck } from "./auth.ts";
 import { type GenerationConfig, handleGeneration } from "./generation.ts";
 import { PLAYGROUND_HTML } from "./playground.ts";
 import { DEFAULT_LIMITS, type RequestLimits } from "./requests.ts";
+import type { RequestLog } from "./request-log.ts";
 import type { ModelService } from "./service.ts";
 
 export interface AppOptions {
@@ -42,6 +43,8 @@ export interface AppOptions {
   pingMs?: number;
   /** Where internal errors are logged; default console.error. */
   log?: (line: string) => void;
+  /** One structured entry per generation request (serve --log-requests); default none. */
+  requestLog?: RequestLog;
 }
 
 const ROUTES = ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"];
@@ -62,6 +65,7 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     deadlineMs: options.deadlineMs ?? 600_000,
     pingMs: options.pingMs ?? 5_000,
     log,
+    ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   };
   const app = new Hono();
 

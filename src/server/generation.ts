@@ -15,6 +15,7 @@ import { chatPromptIds } from "./chat.ts";
 import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
 import { chatBody, chunkBody, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
 import { type GenerationRequest, parseChat, parseCompletion, type RequestLimits } from "./requests.ts";
+import { type RequestLog, RequestRecord } from "./request-log.ts";
 import type { AbortReason, GenerationJob, ModelService, Slot } from "./service.ts";
 
 export interface GenerationConfig {
@@ -31,6 +32,8 @@ export interface GenerationConfig {
   /** SSE comment pings when a stream has been quiet this long (queue waits, long prefills). */
   pingMs: number;
   log: (line: string) => void;
+  /** One structured line per generation request (request-log.ts); none when absent. */
+  requestLog?: RequestLog;
 }
 
 /** Aborts a request's work on client disconnect or deadline, remembering which came first. */
@@ -126,6 +129,21 @@ function tokenText(model: LoadedModel): TokenText {
 }
 
 export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
+  const sink = cfg.requestLog;
+  if (!sink) return respond(c, kind, engine, cfg);
+  const rec = new RequestRecord(kind);
+  try {
+    const res = await respond(c, kind, engine, cfg, rec);
+    if (!rec.stream) sink(rec.entry(res.status)); // a stream logs itself when it ends
+    return res;
+  } catch (e) {
+    const err = toApiError(e);
+    sink(rec.entry(err.status, err.body.error.code ?? err.body.error.type));
+    throw e;
+  }
+}
+
+async function respond(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig, rec?: RequestRecord): Promise<Response> {
   const body = await readJsonObject(c.req.raw, cfg.body);
   const req = kind === "chat" ? parseChat(body, cfg.limits, cfg.drafters) : parseCompletion(body, cfg.limits, cfg.drafters);
   // Ready first: while loading, the served model's name may not be known yet.
@@ -145,13 +163,24 @@ export async function handleGeneration(c: Context, kind: "completion" | "chat", 
   const drafterName = req.drafter ?? cfg.defaultDrafter;
   const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) };
   const rid = newIds(kind, engine.id);
+  if (rec) rec.id = rid.id;
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
-    await slot.acquire(life.signal);
+    const queued = performance.now();
+    try {
+      await slot.acquire(life.signal);
+    } finally {
+      if (rec) (rec.queueMs = performance.now() - queued), (rec.aborted = life.reason);
+    }
     // A fresh drafter handle per run: the factory decides what memory is shared across requests.
     const drafter = drafterName === "none" ? undefined : cfg.drafterFor(drafterName);
-    return engine.generate(slot, { ...job, drafter }, () => life.reason, onText);
+    const result = await engine.generate(slot, { ...job, drafter }, () => life.reason, onText);
+    if (rec) (rec.result = result), (rec.aborted = life.reason);
+    return result;
   };
-  if (req.stream) return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg, echo?.text);
+  if (req.stream) {
+    if (rec) rec.stream = true;
+    return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg, echo?.text, rec);
+  }
   try {
     const result = await run();
     if (life.reason === "deadline") throw deadlineError();
@@ -181,6 +210,7 @@ function stream(
   run: (onText: Parameters<ModelService["generate"]>[3]) => Promise<SpecResult>,
   cfg: GenerationConfig,
   echo?: string,
+  rec?: RequestRecord,
 ): Response {
   return streamSSE(c, async (sse) => {
     sse.onAbort(() => life.abort("disconnect"));
@@ -198,6 +228,7 @@ function stream(
     }, Math.max(10, Math.floor(cfg.pingMs / 2)));
     const text_ = tokenText(engine.model!);
     let sent = 0; // characters streamed so far (completions' text_offset)
+    let failure: string | undefined; // an error sent as the stream's last event
     try {
       if (kind === "chat") send(chunkBody(kind, ids, { role: true, text: "" }));
       if (echo !== undefined) {
@@ -219,6 +250,7 @@ function stream(
     } catch (e) {
       if (life.reason === "disconnect") return;
       const err = life.reason === "deadline" ? deadlineError() : toApiError(e);
+      failure = err.body.error.code ?? err.body.error.type;
       // Internal faults are logged; refusals the service made on purpose (shutdown) are not.
       if (err.status >= 500 && !(life.reason === "deadline") && !(e instanceof ApiError)) cfg.log(`stream failed: ${(e as Error)?.stack ?? e}`);
       send(err.body);
@@ -228,6 +260,8 @@ function stream(
       slot.release();
       life.dispose();
       if (!sse.aborted) await pending;
+      if (rec) rec.aborted = life.reason;
+      if (rec && cfg.requestLog) cfg.requestLog(rec.entry(200, failure));
     }
   });
 }

@@ -1,0 +1,38 @@
+/**
+ * The server's model view (src/server/yielding-model.ts): a long prompt's prefill runs in chunks
+ * with the event loop let in between, and gives what one forward gives.
+ */
+import { describe, expect, test } from "bun:test";
+import prompts from "../../bench/prompts.json";
+import { generatePlain } from "../../src/decode/generate.ts";
+import { PREFILL_CHUNK, yielding } from "../../src/server/yielding-model.ts";
+import { referenceModel } from "../helpers/model.ts";
+
+describe("yielding model view", () => {
+  test("a long prefill runs in chunks, the event loop turns between them, and the rows equal one forward's", async () => {
+    const m = await referenceModel("fp32");
+    const view = yielding(m);
+    const ids = m.tokenizer.encode(prompts.prompts.map((p) => p.prompt).join("\n"), true).slice(0, 4 * PREFILL_CHUNK + 9);
+    let calls = 0;
+    const counting = { ...m, lm: { ...m.lm, spec: m.lm.spec, info: m.lm.info, newCache: () => m.lm.newCache(), dispose: () => m.lm.dispose(), forward: (...a: Parameters<typeof m.lm.forward>) => (calls++, m.lm.forward(...a)) } };
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const chunked = await yielding(counting).lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
+    spinning = false;
+    expect(calls).toBe(5);
+    expect(turns).toBeGreaterThanOrEqual(4); // the loop ran between the chunks
+    const whole = await m.lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
+    let worst = 0;
+    for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(whole[i]! - chunked[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    // And greedy decoding after it is the same.
+    const a = await generatePlain(view, ids, { maxTokens: 16 });
+    const b = await generatePlain(m, ids, { maxTokens: 16 });
+    expect(a.tokens).toEqual(b.tokens);
+  });
+});
