@@ -14,6 +14,7 @@ import { EdgespecError } from "../errors.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
+import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
 import { treeAttentionBias, treePositions } from "./tree-bias.ts";
 import { firstChain, topKRows, verifyTree } from "./verify.ts";
@@ -156,17 +157,32 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
 
   const t0 = performance.now();
   const cache = lm.newCache();
-  let logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+  // The prefill reads every row only for the prompt's own logprobs; else the last row and the
+  // drafter's candidates per row, computed in the graph where the model offers them.
+  const allRows = (opts.promptLogprobs && opts.logprobs !== undefined) || !lm.forwardLast || k > TOP_K;
+  let logits: Float32Array;
+  let lastRow: number;
+  let prefillCandidates: Int32Array;
+  if (allRows) {
+    logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+    lastRow = (ids.length - 1) * V;
+    prefillCandidates = candidates(logits, ids.length);
+  } else {
+    const r = await lm.forwardLast!(ids, ids.map((_, i) => i), cache, k);
+    logits = r.last;
+    lastRow = 0;
+    prefillCandidates = k > 0 ? r.topK : NO_CANDIDATES;
+  }
   const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
-  let root = sampler.pick(logits, (ids.length - 1) * V, V);
+  let root = sampler.pick(logits, lastRow, V);
   const t1 = performance.now();
   if (drafter) {
     const d0 = performance.now();
     drafter.reset(ids);
-    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: candidates(logits, ids.length), k });
+    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: prefillCandidates, k });
     drafterMs += performance.now() - d0;
   }
-  emit(root, "model", logits, (ids.length - 1) * V);
+  emit(root, "model", logits, lastRow);
 
   while (!finish) {
     if (opts.signal?.aborted) {

@@ -5,6 +5,7 @@
 import type { InferenceSession, Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
+import { LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
@@ -64,7 +65,20 @@ export interface LanguageModel {
   readonly info: ModelInfo;
   newCache(): SequenceCache;
   forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, opts?: ForwardOptions): Promise<Float32Array>;
+  /**
+   * A forward (no tree) that returns only the last token's logits and every token's `k` (at most
+   * TOP_K) highest-logit ids, largest first, row-major: what a prefill needs unless the prompt's
+   * own logprobs are asked for. Optional: models without it are read through `forward`.
+   */
+  forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number): Promise<LastRows>;
   dispose(): Promise<void>;
+}
+
+export interface LastRows {
+  /** The last token's logits [vocab]. */
+  last: Float32Array;
+  /** Each token's k highest-logit ids, largest first (ties: lowest id first), [tokens * k]. */
+  topK: Int32Array;
 }
 
 export class CausalLM implements LanguageModel {
@@ -90,6 +104,29 @@ export class CausalLM implements LanguageModel {
    */
   async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, seqCache: SequenceCache, opts: ForwardOptions = {}): Promise<Float32Array> {
     const cache = seqCache as KvCache;
+    const out = await this.session.run(this.feeds(tokens, positions, cache, opts));
+    cache.update(out);
+    return toFloat32(out[IO.logits]!);
+  }
+
+  get forwardLast(): LanguageModel["forwardLast"] {
+    if (!this.session.outputNames.includes(LAST_LOGITS)) return undefined;
+    return async (tokens, positions, seqCache, k) => {
+      if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
+      const cache = seqCache as KvCache;
+      const fetches = this.session.outputNames.filter((n) => n === LAST_LOGITS || n === TOPK_IDS || n.startsWith("present."));
+      const out = await this.session.run(this.feeds(tokens, positions, cache, {}), fetches);
+      cache.update(out);
+      const ids = out[TOPK_IDS]!.data as BigInt64Array;
+      const s = tokens.length;
+      const topK = new Int32Array(s * k);
+      for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
+      return { last: toFloat32(out[LAST_LOGITS]!), topK };
+    };
+  }
+
+  /** Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias). */
+  private feeds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions): Record<string, Tensor> {
     const s = tokens.length;
     if (s === 0 || positions.length !== s) {
       throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");
@@ -139,9 +176,7 @@ export class CausalLM implements LanguageModel {
       feeds[ATTENTION_BIAS_INPUT] = new this.ort.Tensor("float32", new Float32Array(s * total), [1, 1, s, total]);
     }
     cache.feeds(feeds);
-    const out = await this.session.run(feeds);
-    cache.update(out);
-    return toFloat32(out[IO.logits]!);
+    return feeds;
   }
 
   async dispose(): Promise<void> {

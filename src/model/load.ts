@@ -18,6 +18,7 @@ import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { appendOnlyKv } from "../onnx/kv-append.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
+import { addLogitsHeads } from "../onnx/logits-heads.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
@@ -188,7 +189,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // that is an inner tensor (onnxruntime#32716: "Shape mismatch attempting to re-use buffer"), which
   // the append rewrite's Transpose makes it: such sessions keep the export's own cache I/O.
   const kvIo = device === "webgpu" && layout.attention === "GroupQueryAttention" ? "whole" : "append";
-  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(kvIo === "append" ? kvAppendOnly(grouped(graph)) : grouped(graph)));
+  // The last row and each row's top-k as outputs of their own (logits-heads.ts): prefills fetch those.
+  const rewritten = (graph: Uint8Array) => addLogitsHeads(grouped(graph)).bytes;
+  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(kvIo === "append" ? kvAppendOnly(rewritten(graph)) : rewritten(graph)));
   // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
   const grouped = (graph: Uint8Array) => (spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph);
   const rowQuant = quantized(bytes);
@@ -197,6 +200,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
     // Native CPU threads are per session (wasm threads are process-wide, set above).
+    // Sessions log through their own options too (native ones only there): warnings are noise.
+    logSeverityLevel: 3,
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
     externalData: await externalData(host, onnxDir, file, layout.externalFiles),

@@ -16,7 +16,7 @@
  * `present.*` output (through the Transpose for K). Anything else is left alone.
  */
 import { graphNodes, type NodeView, renamed } from "./graph-nodes.ts";
-import { bytesField, concat, type Field, packedVarints, parseFields, text, WIRE } from "./protobuf.ts";
+import { concat, type Field, packedVarints, parseFields, text, WIRE, withGraphBody } from "./protobuf.ts";
 import { ATTR, DTYPE, initializerField, intsAttr, MODEL, NODE, nodeField } from "./schema.ts";
 
 export interface GroupedAttentionResult {
@@ -111,6 +111,10 @@ export function groupedAttention(bytes: Uint8Array, heads: { numHeads: number; n
     for (const n of chain) dropped.add(n.field);
   }
   if (k === 0) return { bytes, rewritten: 0 };
+  // Constants only the dropped nodes read (the Unsqueeze axes) go with them.
+  for (const n of nodes) {
+    if (n.op === "Constant" && n.outputs.every((o) => (consumers.get(o) ?? []).every((c) => dropped.has(c.field)))) dropped.add(n.field);
+  }
   const fields = graph.filter((f) => !dropped.has(f)).map((f) => replaced.get(f) ?? f.raw);
-  return { bytes: concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, concat(fields)) : f.raw))), rewritten: k };
+  return { bytes: withGraphBody(model, graphField, fields), rewritten: k };
 }

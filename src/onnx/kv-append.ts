@@ -18,7 +18,7 @@
  */
 import { readValueInfo } from "./graph-io.ts";
 import { graphNodes, renamed, valueInfo } from "./graph-nodes.ts";
-import { bytesField, concat, type Field, parseFields } from "./protobuf.ts";
+import { bytesField, type Field, parseFields, withGraphBody } from "./protobuf.ts";
 import { DTYPE, GRAPH, initializerField, intsAttr, MODEL, nodeField } from "./schema.ts";
 
 export interface KvAppendResult {
@@ -109,6 +109,6 @@ export function appendOnlyKv(bytes: Uint8Array): KvAppendResult {
   }
   // Appended after every node, so the node list stays topologically sorted.
   fields.push(...tail, ...newInputs, ...newOutputs);
-  const out = concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, concat(fields)) : f.raw)));
+  const out = withGraphBody(model, graphField, fields);
   return { bytes: out, rewritten: true };
 }

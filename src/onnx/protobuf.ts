@@ -122,6 +122,32 @@ export function int64Field(no: number, value: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * The model (its top-level fields) with the graph field's body made of `graphParts`, in one
+ * allocation: a rewrite of a 100 MB model costs one new 100 MB buffer, not one per nesting level.
+ */
+export function withGraphBody(model: readonly Field[], graphField: Field, graphParts: readonly Uint8Array[]): Uint8Array {
+  let body = 0;
+  for (const p of graphParts) body += p.length;
+  const head = Uint8Array.from([...varint(graphField.no * 8 + WIRE.bytes), ...varint(body)]);
+  let n = 0;
+  for (const f of model) n += f === graphField ? head.length + body : f.raw.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  const put = (p: Uint8Array) => {
+    out.set(p, o);
+    o += p.length;
+  };
+  for (const f of model) {
+    if (f !== graphField) put(f.raw);
+    else {
+      put(head);
+      for (const p of graphParts) put(p);
+    }
+  }
+  return out;
+}
+
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

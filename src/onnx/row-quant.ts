@@ -17,7 +17,7 @@
  * Downstream nodes are untouched: the scale output only changes shape from [] to [..., M, 1],
  * which the `Mul(Cast(MatMulInteger), Mul(a_scale, b_scale))` that follows broadcasts as intended.
  */
-import { bytesField, concat, parseFields, text } from "./protobuf.ts";
+import { concat, parseFields, text, withGraphBody } from "./protobuf.ts";
 import { defaultOpset, DTYPE, GRAPH, initializerField, intAttr, intsAttr, MODEL, NODE, nodeField } from "./schema.ts";
 
 export interface RowQuantResult {
@@ -73,7 +73,6 @@ export function rowwiseActivationQuant(bytes: Uint8Array): RowQuantResult {
     // int64 [-1] for ReduceMax's axes input.
     inits.push(initializerField(`${P}_axes`, DTYPE.int64, new Uint8Array(BigInt64Array.of(-1n).buffer), [1]));
   }
-  const newGraph = concat([...parts, ...inits]);
-  const out = concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, newGraph) : f.raw)));
+  const out = withGraphBody(model, graphField, [...parts, ...inits]);
   return { bytes: out, rewritten: count };
 }

@@ -20,7 +20,7 @@
  */
 import { ATTENTION_BIAS_INPUT, biasInput, biasLike } from "./attention-bias.ts";
 import { graphNodes, inputNames, MS_DOMAIN, type NodeView, withInputs } from "./graph-nodes.ts";
-import { bytesField, concat, type Field, parseFields } from "./protobuf.ts";
+import { concat, type Field, parseFields, withGraphBody } from "./protobuf.ts";
 import { defaultOpset, DTYPE, MODEL, nodeField } from "./schema.ts";
 import { fusedTreeAttention } from "./tree-attention-fused.ts";
 
@@ -58,7 +58,7 @@ export function addTreeAttention(bytes: Uint8Array, opts: TreeAttentionOptions):
   }
   const nodes = graphNodes(graph);
   const castLike = defaultOpset(model) >= 15;
-  const rebuild = (fields: Uint8Array[]) => concat(model.map((f) => (f === graphField ? bytesField(MODEL.graph, concat(fields)) : f.raw)));
+  const rebuild = (fields: Uint8Array[]) => withGraphBody(model, graphField!, fields);
   const fused = nodes.filter((n) => n.domain === MS_DOMAIN && n.op.endsWith("Attention"));
   if (fused.length > 0) {
     const r = fusedTreeAttention(graph, nodes, { ...opts, castLike });

@@ -44,7 +44,24 @@ export function yielding(model: LoadedModel): LoadedModel {
       }
       return rows;
     },
+    ...(inner.forwardLast ? { forwardLast: chunkedLast(inner) } : {}),
     dispose: () => inner.dispose(),
   };
   return { ...model, lm };
+}
+
+/** forwardLast in PREFILL_CHUNK pieces: the last chunk's last row, and every chunk's top-k rows. */
+function chunkedLast(inner: LanguageModel): NonNullable<LanguageModel["forwardLast"]> {
+  return async (tokens, positions, cache, k) => {
+    const topK = new Int32Array(tokens.length * k);
+    let last: Float32Array | undefined;
+    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
+      const end = Math.min(tokens.length, i + PREFILL_CHUNK);
+      await nextMacrotask();
+      const r = await inner.forwardLast!(Array.prototype.slice.call(tokens, i, end), Array.prototype.slice.call(positions, i, end), cache, k);
+      topK.set(r.topK, i * k);
+      last = r.last;
+    }
+    return { last: last!, topK };
+  };
 }
