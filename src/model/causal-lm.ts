@@ -104,10 +104,17 @@ export class CausalLM implements LanguageModel {
    */
   async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, seqCache: SequenceCache, opts: ForwardOptions = {}): Promise<Float32Array> {
     const cache = seqCache as KvCache;
-    const out = await this.session.run(this.feeds(tokens, positions, cache, opts));
+    // The logits and the cache only: the in-graph heads (forwardLast's) are not computed here.
+    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.fullFetches);
     cache.update(out);
     return toFloat32(out[IO.logits]!);
   }
+
+  private get fullFetches(): string[] {
+    return (this.fetchNames ??= this.session.outputNames.filter((n) => n === IO.logits || n.startsWith("present.")));
+  }
+
+  private fetchNames: string[] | undefined;
 
   get forwardLast(): LanguageModel["forwardLast"] {
     if (!this.session.outputNames.includes(LAST_LOGITS)) return undefined;
