@@ -83,7 +83,10 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
           let wake: (() => void) | undefined;
           let done = false;
           let failure: unknown;
-          run(prompt, params, (t) => {
+          // Leaving the loop early (break, return, throw) stops the generation at its next step.
+          const stop = new AbortController();
+          params.signal?.addEventListener("abort", () => stop.abort(params.signal!.reason), { once: true });
+          run(prompt, { ...params, signal: stop.signal }, (t) => {
             pieces.push(t);
             wake?.();
           }).then(
@@ -95,6 +98,11 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
               while (pieces.length === 0 && !done) await new Promise<void>((r) => (wake = r));
               if (pieces.length > 0) return { value: pieces.shift()!, done: false };
               if (failure) throw failure;
+              return { value: undefined, done: true };
+            },
+            async return(): Promise<IteratorResult<string>> {
+              stop.abort();
+              done = true;
               return { value: undefined, done: true };
             },
           };
