@@ -32,10 +32,18 @@ describe("open()", () => {
   });
 
   test("leaving a stream early stops the generation; the LM serves the next call", async () => {
+    const plainLm = await open({ model: MODEL_DIR, device: "wasm", drafter: "none" });
+    // Count the model's forwards: plain decoding of 200 tokens would take 200 of them.
+    const inner = plainLm.model.lm;
+    const forward = inner.forward.bind(inner);
+    let calls = 0;
+    inner.forward = (...a) => (calls++, forward(...a));
     let n = 0;
-    for await (const _ of lm.stream("def f(x):", { maxTokens: 200, stopAtEos: false })) if (++n === 2) break;
-    const next = await lm.generate("def g(y):", { maxTokens: 5, stopAtEos: false });
+    for await (const _ of plainLm.stream("def f(x):", { maxTokens: 200, stopAtEos: false })) if (++n === 2) break;
+    const next = await plainLm.generate("def g(y):", { maxTokens: 5, stopAtEos: false });
     expect(next.tokens.length).toBe(5);
+    expect(calls).toBeLessThan(30);
+    await plainLm.close();
   });
 
   test("a closed LM refuses work with a clear error", async () => {
