@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../src/bench/speculative.ts";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../src/bench/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { loadModel } from "../src/model/load.ts";
@@ -73,6 +73,10 @@ MAL = mean accepted length (tokens per verification step, bonus included). trans
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.
 
 ${benchMarkdown(report)}
+
+Where decode time goes (all workloads, share of decode time): forward = the model's forwards with their outputs read back; draft = proposing and learning; select = sizing the tree; verify = choosing tokens from the rows; kv = rolling the cache back; other = emitting text, stop rules.
+
+${stepMarkdown(report)}
 `;
 mkdirSync(new URL("results/", import.meta.url), { recursive: true });
 writeFileSync(new URL(`results/speculative${suffix}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), ...report, peakRssBytes: peak }, null, 1));

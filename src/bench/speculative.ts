@@ -47,6 +47,8 @@ export interface Cell {
   /** The lowest and highest tokens/s over repeats. */
   tokensPerSecondRange: [number, number];
   mismatches: number;
+  /** Share of decode time per part of a step (stats.stepMs), for edgespec's own configs. */
+  stepShare?: Record<string, number>;
 }
 
 export interface BenchReport {
@@ -67,7 +69,11 @@ interface Acc {
   steps: number;
   drafterMs: number;
   mismatches: number;
+  /** Summed stats.stepMs (edgespec's own configs). */
+  stepMs?: Record<string, number>;
 }
+
+const STEP_PARTS = ["forward", "draft", "select", "verify", "kv", "other"] as const;
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -87,6 +93,10 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       cur.steps += a.steps;
       cur.drafterMs += a.drafterMs;
       cur.mismatches += mismatch ? 1 : 0;
+      if (a.stepMs) {
+        cur.stepMs ??= {};
+        for (const [k, v] of Object.entries(a.stepMs)) cur.stepMs[k] = (cur.stepMs[k] ?? 0) + v;
+      }
       byConfig.set(config, cur);
     }
   };
@@ -102,13 +112,13 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
     for (const [i, p] of prompts.entries()) {
       // stopAtEos false: every config generates exactly maxTokens, so time compares like with like.
       const plain = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false });
-      add(acc, p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0 }, false);
+      add(acc, p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0, stepMs: plain.stats.stepMs }, false);
       const line = [`${repeats > 1 ? `pass ${rep + 1}/${repeats} ` : ""}${i + 1}/${prompts.length} ${p.id}: plain ${plain.stats.tokensPerSecond} tok/s`];
       const same = (tokens: readonly number[]) => tokens.length === plain.tokens.length && tokens.every((t, k) => t === plain.tokens[k]);
       for (const [name, drafter] of drafters) {
         const r = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false, drafter });
         const ok = same(r.tokens);
-        add(acc, p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs }, !ok);
+        add(acc, p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs, stepMs: r.stats.stepMs }, !ok);
         line.push(`${name} ${r.stats.tokensPerSecond} tok/s MAL ${r.stats.meanAcceptedLength}${ok ? "" : " MISMATCH"}`);
       }
       if (opts.peer) {
@@ -130,6 +140,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       const tps = per.map((a) => ((a.tokens - countPrompts(prompts, w)) / a.decodeMs) * 1000);
       const speedups = per.map((a, k) => plain[k]!.decodeMs / a.decodeMs);
       const total = per.reduce((s, a) => ({ tokens: s.tokens + a.tokens, decodeMs: s.decodeMs + a.decodeMs, steps: s.steps + a.steps, drafterMs: s.drafterMs + a.drafterMs, mismatches: s.mismatches + a.mismatches }));
+      const stepMs = per.every((a) => a.stepMs) ? Object.fromEntries(STEP_PARTS.map((k) => [k, per.reduce((t, a) => t + (a.stepMs![k] ?? 0), 0)])) : undefined;
       results[w]![config] = {
         tokens: total.tokens,
         decodeMs: r2(total.decodeMs),
@@ -142,6 +153,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
         speedup: r2(median(speedups)),
         speedupRange: [r2(Math.min(...speedups)), r2(Math.max(...speedups))],
         mismatches: total.mismatches,
+        ...(stepMs ? { stepShare: Object.fromEntries(STEP_PARTS.map((k) => [k, r2((stepMs[k]! / total.decodeMs) * 1000) / 1000])) } : {}),
       };
     }
   }
@@ -169,4 +181,14 @@ export function benchMarkdown(r: BenchReport): string {
   ]);
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** Where decode time goes per config (all workloads): shares of stats.stepMs, as a markdown table. */
+export function stepMarkdown(r: BenchReport): string {
+  const all = r.results.all ?? {};
+  const configs = Object.keys(all).filter((c) => all[c]!.stepShare);
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const head = ["config", ...STEP_PARTS];
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...configs.map((c) => line([c, ...STEP_PARTS.map((k) => pct(all[c]!.stepShare![k] ?? 0))]))].join("\n");
 }

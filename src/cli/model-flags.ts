@@ -1,4 +1,5 @@
 /** The flags every model-loading command shares, and the one way they become a loadModel call. */
+import { resolveModelDir } from "../model/shipped.ts";
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
 import { type LoadedModel, loadModel } from "../model/load.ts";
@@ -16,14 +17,8 @@ export const MODEL_FLAGS: FlagSpec = {
  * The model folder the flags name: a path, or a bare name (no slash) of a model shipped beside
  * the default one (`models/<name>`) when no folder of that name is here.
  */
-export async function modelDirFrom(host: Host, f: Flags): Promise<string> {
-  const given = f.model as string | undefined;
-  if (given === undefined) return host.defaultModelDir();
-  if (/^[\w.-]+$/.test(given) && !(await host.isDirectory(given))) {
-    const shipped = host.join(host.defaultModelDir(), "..", given);
-    if (await host.isDirectory(shipped)) return shipped;
-  }
-  return given;
+export function modelDirFrom(host: Host, f: Flags): Promise<string> {
+  return resolveModelDir(host, f.model as string | undefined);
 }
 
 /** Starts loading the model the flags name, with progress on stderr. */

@@ -72,6 +72,13 @@ export interface SpecStats extends GenerateStats {
   exact: boolean;
   drafterMs: number;
   /**
+   * Where decode time went, in ms: `forward` (the model's verify forwards, their outputs read
+   * back included), `draft` (= drafterMs: proposing and learning), `select` (sizing the tree),
+   * `verify` (choosing tokens from the rows: argmax or sampling, processors included), `kv`
+   * (rolling the cache back to the accepted path), `other` (the rest: emitting text, stop rules).
+   */
+  stepMs: { forward: number; draft: number; select: number; verify: number; kv: number; other: number };
+  /**
    * With a prediction: its tokens that appeared in the output, in place (accepted), and the rest
    * (rejected), as OpenAI's accepted_/rejected_prediction_tokens. How many were drafted and
    * verified is perDrafter.prediction.
@@ -102,6 +109,13 @@ export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
 function predictionUsage(drafter: PredictionDrafter, predicted: number): { acceptedTokens: number; rejectedTokens: number } {
   const accepted = Math.min(predicted, drafter.matchedTokens);
   return { acceptedTokens: accepted, rejectedTokens: predicted - accepted };
+}
+
+/** The parts rounded, and `other` the decode time none of them covers. */
+function breakdown(decodeMs: number, parts: Omit<SpecStats["stepMs"], "other">): SpecStats["stepMs"] {
+  const r = (x: number) => Math.round(x * 100) / 100;
+  const known = parts.forward + parts.draft + parts.select + parts.verify + parts.kv;
+  return { forward: r(parts.forward), draft: r(parts.draft), select: r(parts.select), verify: r(parts.verify), kv: r(parts.kv), other: r(Math.max(0, decodeMs - known)) };
 }
 
 function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
@@ -136,6 +150,11 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   let drafted = 0;
   let acceptedDraft = 0;
   let drafterMs = 0;
+  // Decode-time breakdown (stats.stepMs): forward, tree selection, verification, KV rollback.
+  let forwardMs = 0;
+  let selectMs = 0;
+  let verifyMs = 0;
+  let kvMs = 0;
   let finish: FinishReason | "abort" | undefined;
 
   const logprobs: TokenLogprob[] = [];
@@ -212,6 +231,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
         }
       }
     }
+    const s0 = performance.now();
     if (adaptive) tree = selector.select(tree).tree;
     // An empty tree is a plain step: [root] alone, the bonus token is the model's next token.
     const fed = new Int32Array(tree.size + 1);
@@ -219,15 +239,21 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     fed.set(tree.tokens, 1);
     const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
     const f0 = performance.now();
+    selectMs += f0 - s0;
     logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
-    if (adaptive) cost.observe(fed.length, performance.now() - f0);
+    const f1 = performance.now();
+    forwardMs += f1 - f0;
+    if (adaptive) cost.observe(fed.length, f1 - f0);
     const { path, bonus } = (opts.verify ?? verifyTree)(tree, logits, V, sampler);
+    const v1 = performance.now();
+    verifyMs += v1 - f1;
     if (path.length < tree.size) {
       const keep = new Int32Array(past + 1 + path.length);
       for (let i = 0; i <= past; i++) keep[i] = i;
       path.forEach((n, i) => (keep[past + 1 + i] = past + 1 + n));
       cache.keep(keep);
     }
+    kvMs += performance.now() - v1;
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
@@ -272,6 +298,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       ...(windowChainSteps > 0 ? { windowChainSteps } : {}),
       exact: !lm.info.int8Activations,
       drafterMs: Math.round(drafterMs * 100) / 100,
+      stepMs: breakdown(t2 - t1, { forward: forwardMs, draft: drafterMs, select: selectMs, verify: verifyMs, kv: kvMs }),
       ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),
     },
   };

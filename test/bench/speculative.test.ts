@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import prompts from "../../bench/prompts.json";
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../../src/bench/speculative.ts";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../../src/bench/speculative.ts";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { generate } from "../../src/engine/generate.ts";
 import { referenceModel } from "../helpers/model.ts";
@@ -51,4 +51,15 @@ test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a pee
   expect(md).toContain("| all |");
   expect(md).toMatch(/hybrid speedup/);
   expect(md).toMatch(/\d+(\.\d+)?x \(\d+(\.\d+)?–\d+(\.\d+)?\)/);
+  // Where decode time went: the parts cover it (other is the remainder), forward dominates,
+  // plain steps spend nothing drafting; the peer has no breakdown.
+  for (const config of ["plain", "sam", "hybrid"]) {
+    const share = all[config]!.stepShare!;
+    expect(Object.values(share).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 1);
+    expect(share.forward!).toBeGreaterThan(0.5);
+  }
+  expect(all.plain!.stepShare!.draft).toBe(0);
+  expect(all.hybrid!.stepShare!.draft).toBeGreaterThan(0);
+  expect(all.peer!.stepShare).toBeUndefined();
+  expect(stepMarkdown(report)).toMatch(/\| hybrid \| \d+\.\d% \|/);
 });

@@ -84,6 +84,27 @@ describe("stats from raw counts", () => {
     expect(d).toEqual({ drafted: s.draftedTokens, accepted: s.acceptedTokens, acceptance: r3(s.acceptedTokens / s.draftedTokens) });
   });
 
+  test("stepMs: the parts add up to decode time, and a slow drafter shows as draft time", async () => {
+    const m = await referenceModel("fp32");
+    const plain = await generatePlain(m, PROMPT, { maxTokens: 24, stopAtEos: false });
+    /** Proposes like the oracle, 3 ms late every time. */
+    class Slow extends ScriptedDrafter {
+      override propose(budget: number): DraftTree {
+        const until = performance.now() + 3;
+        while (performance.now() < until);
+        return super.propose(budget);
+      }
+    }
+    const r = await generate(m, PROMPT, { maxTokens: 24, stopAtEos: false, drafter: new Slow(plain.tokens, m.lm.spec.vocabSize), budget: 4 });
+    const t = r.stats.stepMs;
+    const parts = t.forward + t.draft + t.select + t.verify + t.kv + t.other;
+    expect(parts).toBeCloseTo(r.stats.decodeMs, 0);
+    expect(t.draft).toBeGreaterThanOrEqual(3 * r.stats.steps);
+    expect(t.draft).toBe(r.stats.drafterMs);
+    expect(t.forward).toBeGreaterThan(0);
+    for (const v of Object.values(t)) expect(v).toBeGreaterThanOrEqual(0);
+  });
+
   test("plain decoding through the engine: one token per step, nothing drafted", async () => {
     const m = await referenceModel("fp32");
     const r = await generate(m, PROMPT, { maxTokens: 10, stopAtEos: false });

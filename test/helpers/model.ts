@@ -38,8 +38,8 @@ async function float16Reference(device: "wasm" | "cpu"): Promise<LoadedModel> {
 export const REPO = new URL("../..", import.meta.url).pathname;
 
 /** Runs a command and returns its exit code and output (for CLI and cross-runtime tests). */
-export async function run(cmd: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn(cmd, { cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: "/tmp", ...env } });
+export async function run(cmd: string[], env: Record<string, string> = {}, cwd = REPO): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = Bun.spawn(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: "/tmp", ...env } });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }

@@ -1,0 +1,14 @@
+/**
+ * The library on Bun: `import { open } from "edgespec"` (or "edgespec/bun").
+ * open() is openWith() (src/library.ts) with this runtime's Host bound.
+ */
+import { type LM, type OpenOptions, openWith } from "../../src/library.ts";
+import { bunHost } from "./host.ts";
+
+export type { ChatMessage, GenerateParams, LM, OpenOptions, ProgressEvent, SpecResult } from "../../src/library.ts";
+export { EdgespecError } from "../../src/errors.ts";
+
+/** Loads a model (default: the shipped default model) and its drafter; see src/library.ts. */
+export function open(options: OpenOptions = {}): Promise<LM> {
+  return openWith(bunHost, options);
+}

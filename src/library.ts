@@ -1,0 +1,120 @@
+/**
+ * The library's front door, runtime-free: `openWith(host, options)` loads a model and its drafter
+ * once and returns an `LM` to generate, stream and chat with. Each runtime's entry
+ * (adapters/<runtime>/index.ts) binds its Host, so users write `open({ model })`.
+ *
+ *   const lm = await open({ model: "edgespec-tiny" });
+ *   for await (const text of lm.stream("def add(a, b):", { maxTokens: 32 })) process.stdout.write(text);
+ *   await lm.close();
+ *
+ * Generations on one LM run one at a time (a queue, in call order): the model's session and the
+ * drafter's tables are shared, as in the server.
+ */
+import type { ManagedDrafter } from "./drafters/index.ts";
+import { buildDrafter, startKernels } from "./engine/drafting.ts";
+import { generate, type SpecOptions, type SpecResult } from "./engine/generate.ts";
+import { EdgespecError } from "./errors.ts";
+import type { Host } from "./host.ts";
+import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
+import { resolveModelDir } from "./model/shipped.ts";
+import { chatPromptIds } from "./server/chat.ts";
+import type { ChatMessage } from "./server/requests.ts";
+
+export type { ChatMessage, SpecResult };
+
+export interface OpenOptions extends Omit<LoadOptions, "onProgress"> {
+  /** A model folder, or a shipped model's name; default: the host's default model. */
+  model?: string;
+  /** The drafter every generation uses unless it names another: none | recycle | sam | ngram | hybrid (default). */
+  drafter?: string;
+  /** Load progress, as events. */
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ProgressEvent {
+  phase: "load" | "ready";
+  message: string;
+}
+
+/** What one generation takes: the engine's options, with the drafter fixed at open and the prediction as text. */
+export type GenerateParams = Omit<SpecOptions, "verify" | "drafter" | "onText" | "prediction" | "promptLogprobs"> & {
+  /** Text the answer is expected to copy (Predicted Outputs): drafted first, verified like any draft. */
+  prediction?: string;
+};
+
+export interface LM {
+  /** The loaded model (tokenizer, numbers, backend). */
+  readonly model: LoadedModel;
+  /** The whole answer, with stats. */
+  generate(prompt: string | readonly number[], params?: GenerateParams): Promise<SpecResult>;
+  /** The answer as text pieces, as they are decided. */
+  stream(prompt: string | readonly number[], params?: GenerateParams): AsyncIterable<string>;
+  /** An answer to chat messages, through the model's chat template. */
+  chat(messages: readonly ChatMessage[], params?: GenerateParams): Promise<SpecResult>;
+  /** Frees the session and the drafter; later calls are errors. */
+  close(): Promise<void>;
+}
+
+export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
+  const { model: name, drafter: drafterName = "hybrid", onProgress, ...load } = options;
+  const dir = await resolveModelDir(host, name);
+  const model = await loadModel(host, dir, { ...load, onProgress: (message) => onProgress?.({ phase: "load", message }) });
+  await startKernels(host);
+  const drafter: ManagedDrafter | undefined = buildDrafter(model, { name: drafterName });
+  onProgress?.({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, drafter ${drafterName})` });
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = (prompt: string | readonly number[], params: GenerateParams, onText?: (t: string) => void): Promise<SpecResult> => {
+    if (closed) return Promise.reject(new EdgespecError("invalid_argument", "this LM is closed"));
+    const { prediction, ...rest } = params;
+    const opts: SpecOptions = { ...rest, ...(drafter ? { drafter } : {}), ...(onText ? { onText } : {}), ...(prediction ? { prediction: model.tokenizer.encodePlain(prediction) } : {}) };
+    const next = queue.then(() => generate(model, prompt, opts));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    model,
+    generate: (prompt, params = {}) => run(prompt, params),
+    chat: (messages, params = {}) => run(chatPromptIds(model.tokenizer, messages), params),
+    stream(prompt, params = {}) {
+      return {
+        [Symbol.asyncIterator]() {
+          const pieces: string[] = [];
+          let wake: (() => void) | undefined;
+          let done = false;
+          let failure: unknown;
+          // Leaving the loop early (break, return, throw) stops the generation at its next step.
+          const stop = new AbortController();
+          params.signal?.addEventListener("abort", () => stop.abort(params.signal!.reason), { once: true });
+          run(prompt, { ...params, signal: stop.signal }, (t) => {
+            pieces.push(t);
+            wake?.();
+          }).then(
+            () => ((done = true), wake?.()),
+            (e) => ((failure = e), (done = true), wake?.()),
+          );
+          return {
+            async next(): Promise<IteratorResult<string>> {
+              while (pieces.length === 0 && !done) await new Promise<void>((r) => (wake = r));
+              if (pieces.length > 0) return { value: pieces.shift()!, done: false };
+              if (failure) throw failure;
+              return { value: undefined, done: true };
+            },
+            async return(): Promise<IteratorResult<string>> {
+              stop.abort();
+              done = true;
+              return { value: undefined, done: true };
+            },
+          };
+        },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queue;
+      drafter?.dispose();
+      await model.lm.dispose();
+    },
+  };
+}

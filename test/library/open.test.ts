@@ -1,0 +1,54 @@
+/**
+ * The library front door in-process (src/library.ts via the Bun entry): speculative output equals
+ * plain decoding's, streams are the same text in pieces, calls queue in order, a stream left early
+ * stops its generation, and a closed LM refuses work.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { open } from "../../adapters/bun/index.ts";
+import { generatePlain } from "../../src/decode/generate.ts";
+import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+
+const lm = await open({ model: MODEL_DIR, device: "wasm", dtype: "fp32" });
+afterAll(() => lm.close());
+
+describe("open()", () => {
+  test("generate and stream give plain decoding's greedy text; chat uses the template", async () => {
+    const plain = await generatePlain(await referenceModel("fp32"), "def add(a, b):", { maxTokens: 24, stopAtEos: false });
+    const r = await lm.generate("def add(a, b):", { maxTokens: 24, stopAtEos: false });
+    expect(r.tokens).toEqual(plain.tokens);
+    expect(r.stats.drafter).toBe("hybrid");
+    const pieces: string[] = [];
+    for await (const t of lm.stream("def add(a, b):", { maxTokens: 24, stopAtEos: false })) pieces.push(t);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join("")).toBe(plain.text);
+    const chat = await lm.chat([{ role: "user", content: "hello" }], { maxTokens: 4 });
+    expect(chat.stats.promptTokens).toBeGreaterThan(3);
+  });
+
+  test("calls on one LM run one at a time, in call order", async () => {
+    const order: string[] = [];
+    await Promise.all(["a", "b", "c"].map((p) => lm.generate(`# ${p}\n`, { maxTokens: 3 }).then(() => order.push(p))));
+    expect(order).toEqual(["a", "b", "c"]);
+  });
+
+  test("leaving a stream early stops the generation; the LM serves the next call", async () => {
+    const plainLm = await open({ model: MODEL_DIR, device: "wasm", drafter: "none" });
+    // Count the model's forwards: plain decoding of 200 tokens would take 200 of them.
+    const inner = plainLm.model.lm;
+    const forward = inner.forward.bind(inner);
+    let calls = 0;
+    inner.forward = (...a) => (calls++, forward(...a));
+    let n = 0;
+    for await (const _ of plainLm.stream("def f(x):", { maxTokens: 200, stopAtEos: false })) if (++n === 2) break;
+    const next = await plainLm.generate("def g(y):", { maxTokens: 5, stopAtEos: false });
+    expect(next.tokens.length).toBe(5);
+    expect(calls).toBeLessThan(30);
+    await plainLm.close();
+  });
+
+  test("a closed LM refuses work with a clear error", async () => {
+    const other = await open({ model: MODEL_DIR, device: "wasm", drafter: "none" });
+    await other.close();
+    await expect(other.generate("x")).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * edgespec as a library, the way a user gets it: `npm pack`, unpacked into an empty folder's
+ * node_modules (its dependencies linked from this checkout: no registry needed), then imported as
+ * "edgespec" from Node ESM, Bun and Deno: open() the shipped reference model, stream 16 tokens.
+ * TypeScript type-checks a consumer against the shipped declarations, and rejects a wrong one.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../../package.json";
+import { REPO, run } from "../helpers/model.ts";
+
+const BUN = `${REPO}node_modules/.bin/bun`;
+let dir = "";
+
+const SCRIPT = `import { open } from "edgespec";
+const lm = await open({ model: "edgespec-tiny", device: "wasm", drafter: "hybrid" });
+let pieces = 0;
+let text = "";
+for await (const t of lm.stream("def add(a, b):", { maxTokens: 16, stopAtEos: false })) { pieces++; text += t; }
+const r = await lm.generate("def add(a, b):", { maxTokens: 16, stopAtEos: false });
+await lm.close();
+console.log(JSON.stringify({ pieces, text, same: text === r.text, tokens: r.tokens.length, backend: r.stats.backend }));
+`;
+
+beforeAll(async () => {
+  const b = await run(["npm", "run", "build"]);
+  if (b.code !== 0) throw new Error(`build failed: ${b.stderr}`);
+  dir = mkdtempSync(join(tmpdir(), "edgespec-lib-"));
+  const p = await run(["npm", "pack", "--pack-destination", dir]);
+  if (p.code !== 0) throw new Error(`npm pack failed: ${p.stderr}`);
+  const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+  const modules = join(dir, "app", "node_modules");
+  mkdirSync(join(modules, "edgespec"), { recursive: true });
+  const x = await run(["tar", "-xzf", join(dir, tarball), "-C", join(modules, "edgespec"), "--strip-components=1"]);
+  if (x.code !== 0) throw new Error(`tar failed: ${x.stderr}`);
+  // The package's dependencies, as an install would place them (hoisted, with theirs).
+  for (const name of readdirSync(join(REPO, "node_modules"))) {
+    if (name === "edgespec" || name.startsWith(".")) continue;
+    symlinkSync(join(REPO, "node_modules", name), join(modules, name));
+  }
+  writeFileSync(join(dir, "app", "package.json"), JSON.stringify({ name: "app", type: "module", private: true }));
+  writeFileSync(join(dir, "app", "main.mjs"), SCRIPT);
+}, 300_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function check(stdout: string) {
+  const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  expect(out.tokens).toBe(16);
+  expect(out.pieces).toBeGreaterThan(1);
+  expect(out.same).toBe(true); // streamed text = generate()'s text
+  expect(out.backend).toBe("wasm");
+}
+
+describe("the packed library", () => {
+  test("ships the built entries and declarations, no binary", () => {
+    const files = readdirSync(join(dir, "app", "node_modules", "edgespec", "dist"));
+    expect(files.sort()).toEqual(["edgespec-deno.mjs", "edgespec-node.mjs", "edgespec.mjs", "types"]);
+    expect(pkg.exports["."].default).toBe("./dist/edgespec.mjs");
+  });
+
+  for (const [runtime, cmd] of [
+    ["Node", ["node", "main.mjs"]],
+    ["Bun", [BUN, "main.mjs"]],
+    ["Deno (npm package from node_modules)", [`${REPO}node_modules/.bin/deno`, "run", "-A", "main.mjs"]],
+  ] as const) {
+    test(`${runtime}: import { open } from "edgespec", stream 16 tokens`, async () => {
+      const r = await run([...cmd], {}, join(dir, "app"));
+      if (r.code !== 0) throw new Error(`${runtime} failed: ${r.stderr}`);
+      check(r.stdout);
+    }, 120_000);
+  }
+
+  test("TypeScript checks a consumer against the shipped declarations, and rejects a wrong call", async () => {
+    const app = join(dir, "app");
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ["ok.ts"] }));
+    writeFileSync(join(app, "ok.ts"), `import { open, type LM, type SpecResult } from "edgespec";\nconst lm: LM = await open({ model: "edgespec-tiny", dtype: "fp32" });\nconst r: SpecResult = await lm.generate("x", { maxTokens: 2, temperature: 0 });\nconst n: number = r.stats.meanAcceptedLength;\nexport { n };\n`);
+    const tsc = `${REPO}node_modules/.bin/tsc`;
+    const ok = await run([tsc, "-p", "tsconfig.json"], {}, app);
+    expect(ok.stdout + ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    writeFileSync(join(app, "ok.ts"), `import { open } from "edgespec";\nconst lm = await open();\nawait lm.generate("x", { maxTokens: "two" });\n`);
+    const bad = await run([tsc, "-p", "tsconfig.json"], {}, app);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toContain("maxTokens");
+  }, 120_000);
+});
