@@ -13,7 +13,9 @@ declare const Deno: {
   pid: number;
 };
 
-const packagePath = (rel: string) => decodeURIComponent(new URL(`../../${rel}`, import.meta.url).pathname);
+// The package root, whether this module runs from adapters/deno or from the bundle in dist/.
+const ROOT = new URL(import.meta.url.includes("/adapters/deno/") ? "../../" : "../", import.meta.url);
+const packagePath = (rel: string) => decodeURIComponent(new URL(rel, ROOT).pathname);
 const MODEL_DIR = packagePath(`models/${DEFAULT_MODEL}`);
 
 async function kind(path: string): Promise<"file" | "dir" | undefined> {
