@@ -356,6 +356,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/grouped-attention.test.ts"],
   },
   {
+    name: "logits heads: the prefill's candidates are the smallest logits",
+    file: "src/onnx/logits-heads.ts",
+    from: 'intAttr("largest", 1)',
+    to: 'intAttr("largest", 0)',
+    tests: ["test/onnx/logits-heads.test.ts"],
+  },
+  {
+    name: "library: a stream left early keeps generating",
+    file: "src/library.ts",
+    from: "              stop.abort();\n              done = true;",
+    to: "              done = true;",
+    tests: ["test/library/open.test.ts"],
+  },
+  {
+    name: "server: a long prefill is one forward (no chunks, no turns of the event loop)",
+    file: "src/server/yielding-model.ts",
+    from: "export const PREFILL_CHUNK = 64;",
+    to: "export const PREFILL_CHUNK = 1 << 20;",
+    tests: ["test/server/yielding-model.test.ts"],
+  },
+  {
     name: "device: auto chooses a software fallback adapter",
     file: "src/model/load.ts",
     from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",
