@@ -25,7 +25,7 @@ export type { ChatMessage, SpecResult };
 export interface OpenOptions extends Omit<LoadOptions, "onProgress"> {
   /** A model folder, or a shipped model's name; default: the host's default model. */
   model?: string;
-  /** The drafter every generation uses unless it names another: none | recycle | sam | ngram | hybrid (default). */
+  /** The drafter every generation on this LM uses: none | recycle | sam | ngram | hybrid (default). */
   drafter?: string;
   /** Load progress, as events. */
   onProgress?: (event: ProgressEvent) => void;

@@ -351,8 +351,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "grouped attention: query heads grouped in the wrong order",
     file: "src/onnx/grouped-attention.ts",
-    from: "int64s([0, Hkv, -1, 0])",
-    to: "int64s([0, -1, Hkv, 0])",
+    from: "int64Raw([0, Hkv, -1, 0])",
+    to: "int64Raw([0, -1, Hkv, 0])",
     tests: ["test/onnx/grouped-attention.test.ts"],
   },
   {

@@ -17,7 +17,7 @@
  */
 import { graphNodes, type NodeView, renamed } from "./graph-nodes.ts";
 import { concat, type Field, packedVarints, parseFields, text, WIRE, withGraphBody } from "./protobuf.ts";
-import { ATTR, DTYPE, initializerField, intsAttr, MODEL, NODE, nodeField } from "./schema.ts";
+import { ATTR, DTYPE, initializerField, intsAttr, MODEL, NODE, nodeField, int64Raw } from "./schema.ts";
 
 export interface GroupedAttentionResult {
   bytes: Uint8Array;
@@ -27,13 +27,6 @@ export interface GroupedAttentionResult {
 
 const PRESENT = /^present\.\d+\.(key|value)$/;
 const PREFIX = "edgespec_gqa";
-
-function int64s(values: number[]): Uint8Array {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return raw;
-}
 
 /** A node's `perm` attribute (Transpose), [] when absent. */
 function permOf(node: NodeView): number[] {
@@ -95,8 +88,8 @@ export function groupedAttention(bytes: Uint8Array, heads: { numHeads: number; n
     const p = `${PREFIX}_${k++}`;
     const out = mm.outputs[0]!;
     const fields: Uint8Array[] = [
-      initializerField(`${p}_grouped`, DTYPE.int64, int64s([0, Hkv, -1, 0]), [4]),
-      initializerField(`${p}_heads`, DTYPE.int64, int64s([0, H, -1, 0]), [4]),
+      initializerField(`${p}_grouped`, DTYPE.int64, int64Raw([0, Hkv, -1, 0]), [4]),
+      initializerField(`${p}_heads`, DTYPE.int64, int64Raw([0, H, -1, 0]), [4]),
       // Q [B, H, S, D] (or probs [B, H, S, T]) as [B, Hkv, G*S, D|T]: the last dim is copied (0).
       nodeField("Reshape", [mm.inputs[0]!, `${p}_grouped`], [`${p}_rows`], `${p}_rows`),
     ];

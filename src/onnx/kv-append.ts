@@ -19,7 +19,7 @@
 import { readValueInfo } from "./graph-io.ts";
 import { graphNodes, renamed, valueInfo } from "./graph-nodes.ts";
 import { bytesField, type Field, parseFields, withGraphBody } from "./protobuf.ts";
-import { DTYPE, GRAPH, initializerField, intsAttr, MODEL, nodeField } from "./schema.ts";
+import { DTYPE, GRAPH, initializerField, intsAttr, MODEL, nodeField, int64Raw } from "./schema.ts";
 
 export interface KvAppendResult {
   bytes: Uint8Array;
@@ -30,13 +30,6 @@ export interface KvAppendResult {
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 const PREFIX = "edgespec_kv";
-
-function int64s(values: number[]): Uint8Array {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return raw;
-}
 
 export function appendOnlyKv(bytes: Uint8Array): KvAppendResult {
   const model = parseFields(bytes);
@@ -71,9 +64,9 @@ export function appendOnlyKv(bytes: Uint8Array): KvAppendResult {
   const perm = intsAttr("perm", [0, 2, 1, 3]);
   const head: Uint8Array[] = [];
   const tail: Uint8Array[] = [
-    initializerField(`${PREFIX}_axis2`, DTYPE.int64, int64s([2]), [1]),
-    initializerField(`${PREFIX}_axis3`, DTYPE.int64, int64s([3]), [1]),
-    initializerField(`${PREFIX}_end`, DTYPE.int64, int64s([2 ** 62]), [1]),
+    initializerField(`${PREFIX}_axis2`, DTYPE.int64, int64Raw([2]), [1]),
+    initializerField(`${PREFIX}_axis3`, DTYPE.int64, int64Raw([3]), [1]),
+    initializerField(`${PREFIX}_end`, DTYPE.int64, int64Raw([2 ** 62]), [1]),
   ];
   // past length = shape(first past, head-major)[2:3]; every layer's past has the same length.
   const first = inner.get(past[0]!.info.name)!;

@@ -12,20 +12,13 @@
  */
 import { readValueInfo } from "./graph-io.ts";
 import { bytesField, parseFields, withGraphBody } from "./protobuf.ts";
-import { DTYPE, GRAPH, initializerField, intAttr, MODEL, nodeField } from "./schema.ts";
+import { DTYPE, GRAPH, initializerField, intAttr, MODEL, nodeField, int64Raw } from "./schema.ts";
 import { valueInfo } from "./graph-nodes.ts";
 
 export const LAST_LOGITS = "edgespec_last_logits";
 export const TOPK_IDS = "edgespec_topk_ids";
 /** Candidates per row the graph computes; drafters asking for fewer take a prefix. */
 export const TOP_K = 8;
-
-function int64s(values: number[]): Uint8Array {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return raw;
-}
 
 export function addLogitsHeads(bytes: Uint8Array, logitsName = "logits"): { bytes: Uint8Array; added: boolean } {
   const model = parseFields(bytes);
@@ -38,10 +31,10 @@ export function addLogitsHeads(bytes: Uint8Array, logitsName = "logits"): { byte
   const [batch, seq, vocab] = logits.dims?.length === 3 ? logits.dims : ["batch_size", "sequence_length", "vocab_size"];
   const p = "edgespec_heads";
   const fields = [
-    initializerField(`${p}_minus1`, DTYPE.int64, int64s([-1]), [1]),
-    initializerField(`${p}_end`, DTYPE.int64, int64s([2 ** 62]), [1]),
-    initializerField(`${p}_axis1`, DTYPE.int64, int64s([1]), [1]),
-    initializerField(`${p}_k`, DTYPE.int64, int64s([TOP_K]), [1]),
+    initializerField(`${p}_minus1`, DTYPE.int64, int64Raw([-1]), [1]),
+    initializerField(`${p}_end`, DTYPE.int64, int64Raw([2 ** 62]), [1]),
+    initializerField(`${p}_axis1`, DTYPE.int64, int64Raw([1]), [1]),
+    initializerField(`${p}_k`, DTYPE.int64, int64Raw([TOP_K]), [1]),
     nodeField("Slice", [logitsName, `${p}_minus1`, `${p}_end`, `${p}_axis1`], [LAST_LOGITS], `${p}_last`),
   ];
   // onnxruntime's CPU TopK has no float16 kernel: rank float16 logits in float32 (exact).

@@ -35,6 +35,14 @@ export function intsAttr(name: string, vs: number[]): Uint8Array {
   return concat([stringField(ATTR.name, name), ...vs.map((v) => int64Field(ATTR.ints, v)), varintField(ATTR.type, ATTR_TYPE.ints)]);
 }
 
+/** Little-endian int64 bytes (an initializer's raw_data). */
+export function int64Raw(values: readonly number[]): Uint8Array {
+  const raw = new Uint8Array(values.length * 8);
+  const view = new DataView(raw.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return raw;
+}
+
 /** A GraphProto `initializer` field holding raw little-endian data with the given dims. */
 export function initializerField(name: string, dataType: number, raw: Uint8Array, dims: number[] = []): Uint8Array {
   return bytesField(GRAPH.initializer, concat([...dims.map((d) => int64Field(TENSOR.dims, d)), varintField(TENSOR.dataType, dataType), stringField(TENSOR.name, name), bytesField(TENSOR.rawData, raw)]));

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { loadModel } from "../../src/model/load.ts";
-import fixture from "../fixtures/reference-logits.json";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { worstAgainstReference } from "../helpers/reference-logits.ts";
 import { toFloat16 } from "../helpers/graph-surgery.ts";
 
 describe("native CPU backend", () => {
@@ -18,14 +18,7 @@ describe("native CPU backend", () => {
     const m = await referenceModel("fp32", "cpu");
     expect(m.lm.info.backend).toBe("cpu");
     expect(m.lm.info.treeAttention.enabled).toBe(true);
-    const ids = fixture.input_ids;
-    const V = m.lm.spec.vocabSize;
-    const logits = await m.lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
-    let worst = 0;
-    fixture.positions.forEach((p, r) => {
-      for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[p * V + v]! - fixture.logits[r]![v]!));
-    });
-    expect(worst).toBeLessThan(1e-4);
+    expect(await worstAgainstReference(m.lm)).toBeLessThan(1e-4);
   });
 
   test("a tree's rows equal its paths' rows (the bias and positions reach the native kernels)", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { argmax } from "../../src/decode/sampler.ts";
 import { referenceModel } from "../helpers/model.ts";
-import fixture from "../fixtures/reference-logits.json";
+import { worstAgainstReference } from "../helpers/reference-logits.ts";
 
 const HELDOUT = await Bun.file(new URL("../fixtures/heldout.txt", import.meta.url)).text();
 
@@ -25,14 +25,7 @@ async function heldOutLoss(dtype: "fp32" | "q8" | "q4"): Promise<number> {
 describe("reference model numerics", () => {
   test("fp32 logits equal the training framework's within 1e-4", async () => {
     const m = await referenceModel("fp32");
-    const ids = fixture.input_ids;
-    const V = m.lm.spec.vocabSize;
-    const logits = await m.lm.forward(ids, ids.map((_, i) => i), m.lm.newCache());
-    let worst = 0;
-    fixture.positions.forEach((p, r) => {
-      for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(logits[p * V + v]! - fixture.logits[r]![v]!));
-    });
-    expect(worst).toBeLessThan(1e-4);
+    expect(await worstAgainstReference(m.lm)).toBeLessThan(1e-4);
   });
 
   test("the model has learned: held-out loss far below uniform; int8 and q4 stay close to fp32", async () => {
