@@ -377,6 +377,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/yielding-model.test.ts"],
   },
   {
+    name: "prefill: every chunk's candidates written over the first chunk's",
+    file: "src/decode/prefill.ts",
+    from: "topK.set(r.topK, i * k);",
+    to: "topK.set(r.topK, 0);",
+    tests: ["test/decode/prefill.test.ts"],
+  },
+  {
     name: "device: auto chooses a software fallback adapter",
     file: "src/model/load.ts",
     from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",

@@ -1,10 +1,11 @@
 /**
- * Plain (non-speculative) decoding: prefill the prompt in one forward, then one token per forward.
+ * Plain (non-speculative) decoding: prefill the prompt (prefill.ts), then one token per forward.
  * It is the reference every speculative path must reproduce token for token.
  */
 import { EdgespecError } from "../errors.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FinishReason, TokenOutput } from "./output.ts";
+import { prefillLast, prefillRows } from "./prefill.ts";
 import { Sampler, type TokenLogprob, type SamplingOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplingOptions {
@@ -110,7 +111,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   const cache = lm.newCache();
   const t0 = performance.now();
   // Only the last row is read: a model that can return just that is asked for just that.
-  let logits = lm.forwardLast ? (await lm.forwardLast(ids, ids.map((_, i) => i), cache, 0)).last : await lm.forward(ids, ids.map((_, i) => i), cache);
+  let logits = lm.forwardLast ? (await prefillLast(lm, ids, cache, 0)).last : await prefillRows(lm, ids, cache);
   let row = lm.forwardLast ? 0 : (ids.length - 1) * V;
   const t1 = performance.now();
   let finish: FinishReason | "abort" | undefined;

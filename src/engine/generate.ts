@@ -7,6 +7,7 @@
  */
 import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
 import type { FinishReason } from "../decode/output.ts";
+import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { PredictionDrafter } from "../drafters/prediction.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
@@ -183,11 +184,11 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   let lastRow: number;
   let prefillCandidates: Int32Array;
   if (allRows) {
-    logits = await lm.forward(ids, ids.map((_, i) => i), cache);
+    logits = await prefillRows(lm, ids, cache);
     lastRow = (ids.length - 1) * V;
     prefillCandidates = candidates(logits, ids.length);
   } else {
-    const r = await lm.forwardLast!(ids, ids.map((_, i) => i), cache, k);
+    const r = await prefillLast(lm, ids, cache, k);
     logits = r.last;
     lastRow = 0;
     prefillCandidates = k > 0 ? r.topK : NO_CANDIDATES;
