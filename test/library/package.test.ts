@@ -74,6 +74,14 @@ describe("the packed library", () => {
     }, 120_000);
   }
 
+  test("Bun reaches the lower levels through the exported source paths", async () => {
+    const app = join(dir, "app");
+    writeFileSync(join(app, "deep.mjs"), `import { loadModel } from "edgespec/src/model/load.ts";\nimport { bunHost } from "edgespec/adapters/bun/host.ts";\nconsole.log(typeof loadModel, typeof bunHost.readFile);\n`);
+    const r = await run([BUN, "deep.mjs"], {}, app);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("function function");
+  });
+
   test("TypeScript checks a consumer against the shipped declarations, and rejects a wrong call", async () => {
     const app = join(dir, "app");
     writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ["ok.ts"] }));
