@@ -85,8 +85,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
           let failure: unknown;
           // Leaving the loop early (break, return, throw) stops the generation at its next step.
           const stop = new AbortController();
-          params.signal?.addEventListener("abort", () => stop.abort(params.signal!.reason), { once: true });
-          run(prompt, { ...params, signal: stop.signal }, (t) => {
+          run(prompt, { ...params, signal: params.signal ? AbortSignal.any([params.signal, stop.signal]) : stop.signal }, (t) => {
             pieces.push(t);
             wake?.();
           }).then(

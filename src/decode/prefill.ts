@@ -4,36 +4,56 @@
  * chunks the cache is the same and each row still attends to everything before it. Measured on
  * edgespec-small, WASM, a 1500-token prompt: one forward 2262 ms and a 731 MB process peak;
  * chunks of 256: 1937 ms and 637 MB (128: 2002 ms, 622 MB; 512: 1964 ms, 615 MB).
- * Plain and speculative decoding both prefill here, so their outputs stay identical.
+ * Plain and speculative decoding both prefill here, so their outputs stay identical. The
+ * server's model view chunks again, smaller, with the event loop let in between (the `before`
+ * hook of the chunked forwards below).
  */
 import type { LanguageModel, LastRows, SequenceCache } from "../model/causal-lm.ts";
 
 export const PROMPT_CHUNK = 256;
 
 const slice = (a: ArrayLike<number>, from: number, to: number): number[] => Array.prototype.slice.call(a, from, to);
+const NOTHING = async () => {};
 
-/** Every prompt row's logits (for the prompt's own logprobs), [ids.length * vocab]. */
-export async function prefillRows(lm: LanguageModel, ids: readonly number[], cache: SequenceCache): Promise<Float32Array> {
-  if (ids.length <= PROMPT_CHUNK) return lm.forward(ids, ids.map((_, i) => i), cache);
+/** `forward` over `tokens` in pieces of `chunk`, awaiting `before` ahead of each: every row's logits. */
+export async function rowsInChunks(lm: LanguageModel, tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, chunk: number, before = NOTHING): Promise<Float32Array> {
+  if (tokens.length <= chunk) {
+    await before();
+    return lm.forward(tokens, positions, cache);
+  }
   const V = lm.spec.vocabSize;
-  const rows = new Float32Array(ids.length * V);
-  for (let i = 0; i < ids.length; i += PROMPT_CHUNK) {
-    const end = Math.min(ids.length, i + PROMPT_CHUNK);
-    rows.set(await lm.forward(slice(ids, i, end), Array.from({ length: end - i }, (_, j) => i + j), cache), i * V);
+  const rows = new Float32Array(tokens.length * V);
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const end = Math.min(tokens.length, i + chunk);
+    await before();
+    rows.set(await lm.forward(slice(tokens, i, end), slice(positions, i, end), cache), i * V);
   }
   return rows;
 }
 
-/** The last row and each row's k best ids, through the model's in-graph heads (lm.forwardLast). */
-export async function prefillLast(lm: LanguageModel, ids: readonly number[], cache: SequenceCache, k: number): Promise<LastRows> {
+/** `lm.forwardLast` over `tokens` in pieces of `chunk`: the last row, and every row's k best ids. */
+export async function lastInChunks(lm: LanguageModel, tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, chunk: number, before = NOTHING): Promise<LastRows> {
   const forwardLast = lm.forwardLast!;
-  const topK = new Int32Array(ids.length * k);
+  const topK = new Int32Array(tokens.length * k);
   let last: Float32Array | undefined;
-  for (let i = 0; i < ids.length; i += PROMPT_CHUNK) {
-    const end = Math.min(ids.length, i + PROMPT_CHUNK);
-    const r = await forwardLast(slice(ids, i, end), Array.from({ length: end - i }, (_, j) => i + j), cache, k);
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const end = Math.min(tokens.length, i + chunk);
+    await before();
+    const r = await forwardLast(slice(tokens, i, end), slice(positions, i, end), cache, k);
     topK.set(r.topK, i * k);
     last = r.last;
   }
   return { last: last!, topK };
+}
+
+const positionsOf = (ids: readonly number[]) => ids.map((_, i) => i);
+
+/** Every prompt row's logits (for the prompt's own logprobs), [ids.length * vocab]. */
+export function prefillRows(lm: LanguageModel, ids: readonly number[], cache: SequenceCache): Promise<Float32Array> {
+  return rowsInChunks(lm, ids, positionsOf(ids), cache, PROMPT_CHUNK);
+}
+
+/** The last row and each row's k best ids, through the model's in-graph heads (lm.forwardLast). */
+export function prefillLast(lm: LanguageModel, ids: readonly number[], cache: SequenceCache, k: number): Promise<LastRows> {
+  return lastInChunks(lm, ids, positionsOf(ids), cache, k, PROMPT_CHUNK);
 }

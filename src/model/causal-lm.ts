@@ -82,12 +82,24 @@ export interface LastRows {
 }
 
 export class CausalLM implements LanguageModel {
+  /** What `forward` fetches: the logits and the cache (not the in-graph heads). */
+  private readonly rowFetches: string[];
+  /** What `forwardLast` fetches: the heads and the cache; undefined when the graph has no heads. */
+  private readonly headFetches: string[] | undefined;
+  readonly forwardLast: LanguageModel["forwardLast"];
+
   constructor(
     private readonly ort: OrtModule,
     private readonly session: InferenceSession,
     readonly spec: ModelSpec,
     readonly info: ModelInfo,
-  ) {}
+  ) {
+    const present = session.outputNames.filter((n) => n.startsWith("present."));
+    this.rowFetches = [IO.logits, ...present];
+    const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
+    this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;
+    this.forwardLast = heads ? (tokens, positions, cache, k) => this.lastRows(tokens, positions, cache as KvCache, k) : undefined;
+  }
 
   newCache(): KvCache {
     const s = this.spec;
@@ -105,31 +117,20 @@ export class CausalLM implements LanguageModel {
   async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, seqCache: SequenceCache, opts: ForwardOptions = {}): Promise<Float32Array> {
     const cache = seqCache as KvCache;
     // The logits and the cache only: the in-graph heads (forwardLast's) are not computed here.
-    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.fullFetches);
+    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.rowFetches);
     cache.update(out);
     return toFloat32(out[IO.logits]!);
   }
 
-  private get fullFetches(): string[] {
-    return (this.fetchNames ??= this.session.outputNames.filter((n) => n === IO.logits || n.startsWith("present.")));
-  }
-
-  private fetchNames: string[] | undefined;
-
-  get forwardLast(): LanguageModel["forwardLast"] {
-    if (!this.session.outputNames.includes(LAST_LOGITS)) return undefined;
-    return async (tokens, positions, seqCache, k) => {
-      if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
-      const cache = seqCache as KvCache;
-      const fetches = this.session.outputNames.filter((n) => n === LAST_LOGITS || n === TOPK_IDS || n.startsWith("present."));
-      const out = await this.session.run(this.feeds(tokens, positions, cache, {}), fetches);
-      cache.update(out);
-      const ids = out[TOPK_IDS]!.data as BigInt64Array;
-      const s = tokens.length;
-      const topK = new Int32Array(s * k);
-      for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
-      return { last: toFloat32(out[LAST_LOGITS]!), topK };
-    };
+  private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number): Promise<LastRows> {
+    if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
+    const out = await this.session.run(this.feeds(tokens, positions, cache, {}), this.headFetches!);
+    cache.update(out);
+    const ids = out[TOPK_IDS]!.data as BigInt64Array;
+    const s = tokens.length;
+    const topK = new Int32Array(s * k);
+    for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
+    return { last: toFloat32(out[LAST_LOGITS]!), topK };
   }
 
   /** Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias). */

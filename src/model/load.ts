@@ -189,11 +189,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // that is an inner tensor (onnxruntime#32716: "Shape mismatch attempting to re-use buffer"), which
   // the append rewrite's Transpose makes it: such sessions keep the export's own cache I/O.
   const kvIo = device === "webgpu" && layout.attention === "GroupQueryAttention" ? "whole" : "append";
-  // The last row and each row's top-k as outputs of their own (logits-heads.ts): prefills fetch those.
-  const rewritten = (graph: Uint8Array) => addLogitsHeads(grouped(graph)).bytes;
-  const quantized = (graph: Uint8Array) => rewriteOrExplain(onnxPath, () => rowwiseActivationQuant(kvIo === "append" ? kvAppendOnly(rewritten(graph)) : rewritten(graph)));
-  // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
-  const grouped = (graph: Uint8Array) => (spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph);
+  const quantized = (graph: Uint8Array) =>
+    rewriteOrExplain(onnxPath, () => {
+      // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
+      let g = spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph;
+      // The last row and each row's top-k as outputs of their own (logits-heads.ts): prefills fetch those.
+      g = addLogitsHeads(g).bytes;
+      if (kvIo === "append") g = kvAppendOnly(g);
+      return rowwiseActivationQuant(g);
+    });
   const rowQuant = quantized(bytes);
   const int8Activations = rowQuant.rewritten > 0;
   if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);

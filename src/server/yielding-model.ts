@@ -12,6 +12,7 @@
  */
 import type { LanguageModel } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
+import { lastInChunks, rowsInChunks } from "../decode/prefill.ts";
 
 /** Tokens per prefill forward: a chunk costs tens of milliseconds, not seconds. */
 export const PREFILL_CHUNK = 64;
@@ -29,39 +30,13 @@ export function yielding(model: LoadedModel): LoadedModel {
       return inner.info;
     },
     newCache: () => inner.newCache(),
-    async forward(tokens, positions, cache, opts) {
+    forward(tokens, positions, cache, opts) {
       // Tree steps (a bias) are bounded by the tree budget; only prompts are chunked.
-      if (opts?.attentionBias || tokens.length <= PREFILL_CHUNK) {
-        await nextMacrotask();
-        return inner.forward(tokens, positions, cache, opts);
-      }
-      const V = inner.spec.vocabSize;
-      const rows = new Float32Array(tokens.length * V);
-      for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
-        const end = Math.min(tokens.length, i + PREFILL_CHUNK);
-        await nextMacrotask();
-        rows.set(await inner.forward(Array.prototype.slice.call(tokens, i, end), Array.prototype.slice.call(positions, i, end), cache), i * V);
-      }
-      return rows;
+      if (opts?.attentionBias) return nextMacrotask().then(() => inner.forward(tokens, positions, cache, opts));
+      return rowsInChunks(inner, tokens, positions, cache, PREFILL_CHUNK, nextMacrotask);
     },
-    ...(inner.forwardLast ? { forwardLast: chunkedLast(inner) } : {}),
+    ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask) } : {}),
     dispose: () => inner.dispose(),
   };
   return { ...model, lm };
-}
-
-/** forwardLast in PREFILL_CHUNK pieces: the last chunk's last row, and every chunk's top-k rows. */
-function chunkedLast(inner: LanguageModel): NonNullable<LanguageModel["forwardLast"]> {
-  return async (tokens, positions, cache, k) => {
-    const topK = new Int32Array(tokens.length * k);
-    let last: Float32Array | undefined;
-    for (let i = 0; i < tokens.length; i += PREFILL_CHUNK) {
-      const end = Math.min(tokens.length, i + PREFILL_CHUNK);
-      await nextMacrotask();
-      const r = await inner.forwardLast!(Array.prototype.slice.call(tokens, i, end), Array.prototype.slice.call(positions, i, end), cache, k);
-      topK.set(r.topK, i * k);
-      last = r.last;
-    }
-    return { last: last!, topK };
-  };
 }
