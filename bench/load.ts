@@ -7,10 +7,11 @@
  * Not a test: figures depend on the machine and its load.
  *
  *   bun bench/load.ts [--seconds 600] [--max-queue 4] [--max-tokens 64] [--runtime bun|deno|node]
- *                     [--drafter none] [--model edgespec-tiny] [--prompt-chars N] [--out FILE]
+ *                     [--drafter none] [--model edgespec-tiny] [--prompt-chars N] [--in-process] [--out FILE]
  *
  * --prompt-chars N: prompts are N-character windows of tools/*.py (long prompts: long prefills)
- * instead of the five short ones.
+ * instead of the five short ones. --in-process: the server runs the model on its own thread (serve
+ * --in-process) instead of in a worker, for comparison.
  *
  * Clients = max-queue + 1: one request generating and the queue full, never over it (a 429 here
  * counts as a failure). Memory (RSS from /proc) is taken after a warm-up under the same load
@@ -29,6 +30,7 @@ const { values: a } = parseArgs({
     drafter: { type: "string", default: "none" },
     model: { type: "string", default: "edgespec-tiny" },
     "prompt-chars": { type: "string", default: "0" },
+    "in-process": { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
@@ -52,7 +54,7 @@ if (!cmd) {
 }
 
 // Loopback only, any free port.
-const server = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--max-queue", String(QUEUE), "--drafter", a.drafter!, "--deadline", "0", "--model", a.model!], {
+const server = Bun.spawn([...cmd, "--host", "127.0.0.1", "--port", "0", "--device", "wasm", "--max-queue", String(QUEUE), "--drafter", a.drafter!, "--deadline", "0", "--model", a.model!, ...(a["in-process"] ? ["--in-process"] : [])], {
   stdout: "ignore",
   stderr: "pipe",
   env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" },
@@ -180,6 +182,7 @@ const summary = {
   failures: outcomes.filter((o) => !o.ok).length,
   model: MODEL_ID,
   promptChars: PROMPT_CHARS || "short",
+  modelThread: a["in-process"] ? "server thread" : "worker",
   latencyMs: { p50: pct(50), p95: pct(95), max: Math.round(lat.at(-1) ?? NaN) },
   healthMs: { probes: health.length, p50: hpct(50), p99: hpct(99), max: hpct(100) },
   requestsPerSecond: Math.round((lat.length / wall) * 100) / 100,

@@ -1,54 +1,17 @@
 /**
  * Entry point of the single executable (`bun build --compile`, see tools/build-binary.ts): the
  * edgespec CLI on Bun with the reference model (fp32), onnxruntime's wasm assets and the drafter
- * kernels embedded, so `edgespec serve` and `edgespec generate` run with nothing beside the file.
- * Embedded files get hashed names under Bun's virtual filesystem; this host maps the model's
- * hub-layout paths onto them and points onnxruntime at its embedded .mjs/.wasm.
+ * kernels embedded (build-binary.host.ts), so `edgespec serve` and `edgespec generate` run with
+ * nothing beside the file. `serve` runs the model in build-binary.worker.ts, compiled in as a
+ * second entry point.
  */
-import { bunHost } from "../adapters/bun/host.ts";
-import "../adapters/bun/serve.ts"; // registers Bun.serve for `edgespec serve`
+import { bunServeRuntime } from "../adapters/bun/serve.ts";
+import { threadWorkerEndpoint } from "../adapters/worker/threads.ts";
 import { runCli } from "../src/cli/main.ts";
-import type { Host } from "../src/host.ts";
-import config from "../models/edgespec-tiny/config.json" with { type: "file" };
-import generationConfig from "../models/edgespec-tiny/generation_config.json" with { type: "file" };
-import tokenizer from "../models/edgespec-tiny/tokenizer.json" with { type: "file" };
-import tokenizerConfig from "../models/edgespec-tiny/tokenizer_config.json" with { type: "file" };
-import modelFp32 from "../models/edgespec-tiny/onnx/model.onnx" with { type: "file" };
-import ortMjs from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs" with { type: "file" };
-import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm" with { type: "file" };
-import kernelsWasm from "../wasm/pkg/edgespec_kernels.wasm" with { type: "file" };
+import { registerServeRuntime } from "../src/server/runtime.ts";
+import { embeddedHost } from "./build-binary.host.ts";
 
-const MODEL_DIR = "/embedded/edgespec-tiny";
-const EMBEDDED: Record<string, string> = {
-  [`${MODEL_DIR}/config.json`]: config as unknown as string,
-  [`${MODEL_DIR}/generation_config.json`]: generationConfig as unknown as string,
-  [`${MODEL_DIR}/tokenizer.json`]: tokenizer as unknown as string,
-  [`${MODEL_DIR}/tokenizer_config.json`]: tokenizerConfig as unknown as string,
-  [`${MODEL_DIR}/onnx/model.onnx`]: modelFp32,
-};
-
-const embeddedHost: Host = {
-  ...bunHost,
-  runtime: "bun",
-  async readFile(path) {
-    return EMBEDDED[path] ? new Uint8Array(await Bun.file(EMBEDDED[path]).arrayBuffer()) : bunHost.readFile(path);
-  },
-  async isFile(path) {
-    return path in EMBEDDED || (!path.startsWith(`${MODEL_DIR}/`) && bunHost.isFile(path));
-  },
-  async isDirectory(path) {
-    return path === MODEL_DIR || path === `${MODEL_DIR}/onnx` || (!path.startsWith(`${MODEL_DIR}/`) && bunHost.isDirectory(path));
-  },
-  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
-  async loadOrt(device) {
-    const ort = await bunHost.loadOrt(device);
-    // Without this ort looks for its .mjs next to the bundle on the real filesystem and fails.
-    ort.env.wasm.wasmPaths = { mjs: ortMjs, wasm: ortWasm };
-    return ort;
-  },
-  defaultModelDir: () => MODEL_DIR,
-  drafterKernels: async () => new Uint8Array(await Bun.file(kernelsWasm).arrayBuffer()),
-};
+registerServeRuntime({ ...bunServeRuntime, modelWorker: () => threadWorkerEndpoint(new URL("./build-binary.worker.ts", import.meta.url)) });
 
 process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   out: (t) => process.stdout.write(t),

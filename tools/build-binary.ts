@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { outfile: { type: "string", default: "dist/edgespec" }, target: { type: "string" } } });
 const root = new URL("..", import.meta.url).pathname;
-const cmd = [process.execPath, "build", "--compile", "tools/build-binary.entry.ts", "--outfile", values.outfile!];
+const cmd = [process.execPath, "build", "--compile", "tools/build-binary.entry.ts", "tools/build-binary.worker.ts", "--outfile", values.outfile!];
 if (values.target) cmd.push(`--target=${values.target}`);
 const t0 = performance.now();
 const p = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });

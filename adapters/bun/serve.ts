@@ -6,6 +6,7 @@
  */
 import { runCli } from "../../src/cli/main.ts";
 import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
+import { threadWorkerEndpoint } from "../worker/threads.ts";
 import { bunHost } from "./host.ts";
 
 export async function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
@@ -30,7 +31,10 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
   return { hostname: server.hostname ?? opts.hostname, port: server.port ?? opts.port, close, closed, stopRequested: gate.stopRequested };
 }
 
-registerServeRuntime({ listen, env: (name) => process.env[name] });
+/** What `edgespec serve` uses on Bun; the single binary replaces the worker entry with its own. */
+export const bunServeRuntime = { listen, env: (name: string) => process.env[name], modelWorker: () => threadWorkerEndpoint(new URL("./model-worker.ts", import.meta.url)) };
+
+registerServeRuntime(bunServeRuntime);
 
 if (import.meta.main) {
   process.exitCode = await runCli(bunHost, ["serve", ...process.argv.slice(2)], {

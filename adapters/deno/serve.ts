@@ -5,6 +5,7 @@
  */
 import { runCli } from "../../src/cli/main.ts";
 import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
+import { webWorkerEndpoint } from "../worker/web.ts";
 import { denoHost } from "./host.ts";
 
 interface DenoServer {
@@ -45,7 +46,7 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
   return { hostname: server.addr.hostname, port: server.addr.port, close, closed, stopRequested: gate.stopRequested };
 }
 
-registerServeRuntime({ listen, env: (name) => Deno.env.get(name) });
+registerServeRuntime({ listen, env: (name) => Deno.env.get(name), modelWorker: () => webWorkerEndpoint(new URL("./model-worker.ts", import.meta.url), { terminate: false }) });
 
 if (import.meta.main) {
   const enc = new TextEncoder();

@@ -99,13 +99,10 @@ export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request): Pro
   let app: ReturnType<typeof createApp> | undefined;
   const start = () => {
     const host = edgeHost(opts.model, opts.ortWasm);
-    const loading = loadModel(host, ROOT, { dtype: opts.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 });
-    const engine = new ModelService(loading, { maxQueue: opts.maxQueue, modelId: opts.modelId ?? "edgespec-tiny" });
     const drafters = sharedDrafters();
-    return createApp({
-      engine,
-      options: { drafters: drafters.names, drafterFor: (name) => drafters.get(name, engine.model!), defaultDrafter: opts.drafter ?? "hybrid", ...opts.app },
-    });
+    const loading = loadModel(host, ROOT, { dtype: opts.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 }).then((m) => drafters.runner(m));
+    const engine = new ModelService(loading, { maxQueue: opts.maxQueue, modelId: opts.modelId ?? "edgespec-tiny" });
+    return createApp({ engine, options: { drafters: drafters.names, defaultDrafter: opts.drafter ?? "hybrid", ...opts.app } });
   };
   return {
     fetch: async (req) => (app ??= start()).fetch(req),

@@ -5,8 +5,12 @@
  * `bun build adapters/node/serve.ts --target=node --format=esm --packages=external --outfile dist/edgespec-node-serve.mjs`.
  */
 import { serve } from "@hono/node-server";
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { EdgespecError } from "../../src/errors.ts";
+import type { Endpoint } from "../../src/server/model-worker.ts";
+import { threadWorkerEndpoint } from "../worker/threads.ts";
 import { runCli } from "../../src/cli/main.ts";
 import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { nodeHost } from "./host.ts";
@@ -35,7 +39,17 @@ export function listen(fetch: FetchHandler, opts: { hostname: string; port: numb
   });
 }
 
-registerServeRuntime({ listen, env: (name) => process.env[name] });
+/**
+ * The model worker: dist/edgespec-node-worker.mjs beside the bundle this code runs from (the CLI's
+ * or the server's), or model-worker.ts beside this source when a TypeScript runtime runs it.
+ */
+export function modelWorker(): Endpoint {
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./model-worker.ts" : "./edgespec-node-worker.mjs", import.meta.url);
+  if (!existsSync(url)) throw new EdgespecError("not_ready", `${fileURLToPath(url)} is missing: run npm run build (or serve with --in-process)`);
+  return threadWorkerEndpoint(url);
+}
+
+registerServeRuntime({ listen, env: (name) => process.env[name], modelWorker });
 
 // Node 20 has no import.meta.main: this module is the entry when argv[1] is this file — and is not
 // when it is bundled into the CLI (dist/edgespec-node.mjs), whose URL is then the same as argv[1].

@@ -21,13 +21,13 @@ export function modelDirFrom(host: Host, f: Flags): Promise<string> {
   return resolveModelDir(host, f.model as string | undefined);
 }
 
+/** The flags' load options, as data (a model worker is sent them). */
+export function loadOptionsFrom(f: Flags): { dtype?: string; device: string; threads?: number } {
+  // Unset dtype: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
+  return { dtype: f.dtype as string | undefined, device: (f.device as string | undefined) ?? "auto", threads: f.threads as number | undefined };
+}
+
 /** Starts loading the model the flags name, with progress on stderr. */
 export async function loadModelFrom(host: Host, f: Flags, io: CliIO): Promise<LoadedModel> {
-  return loadModel(host, await modelDirFrom(host, f), {
-    // Unset: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
-    dtype: f.dtype as string | undefined,
-    device: (f.device as string | undefined) ?? "auto",
-    threads: f.threads as number | undefined,
-    onProgress: (m) => io.err(`${m}\n`),
-  });
+  return loadModel(host, await modelDirFrom(host, f), { ...loadOptionsFrom(f), onProgress: (m) => io.err(`${m}\n`) });
 }

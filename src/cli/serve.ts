@@ -9,12 +9,14 @@ import type { Host } from "../host.ts";
 import { createApp } from "../server/app.ts";
 import { LOOPBACK_HOSTS } from "../server/auth.ts";
 import { serveRuntime } from "../server/runtime.ts";
+import type { ModelRunner } from "../server/model-runner.ts";
+import { workerRunner } from "../server/model-worker.ts";
 import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
-import { type DrafterCatalog, sharedDrafters } from "../server/shared-drafters.ts";
+import { sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
-import { loadModelFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
+import { loadModelFrom, loadOptionsFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -29,90 +31,95 @@ export const SERVE_FLAGS: FlagSpec = {
   "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30" },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
   "log-requests": { type: "boolean", help: "one JSON line per generation request on stderr (id, status, tokens, timings, MAL)" },
+  "in-process": { type: "boolean", help: "run the model on the server's thread instead of a worker (health checks then wait for a forward)" },
   "allowed-hosts": { type: "string", help: "comma-separated Host names answered (any = all); default: loopback names when bound to loopback without an API key" },
   help: { type: "boolean", help: "show this help" },
 };
 
-export function serveCommandWith(catalog: () => DrafterCatalog) {
-  return async function serveCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
-    const f = parseFlags(argv, SERVE_FLAGS);
-    if (f.help) {
-      io.out(usage("serve", SERVE_FLAGS));
-      return 0;
-    }
-    const drafters = catalog();
-    const rt = serveRuntime();
-    if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its adapter did not register a server (import adapters/${host.runtime}/serve.ts)`);
-    const port = (f.port as number | undefined) ?? 8080;
-    if (port < 0 || port > 65535) throw new EdgespecError("invalid_argument", `--port must be 0..65535, got ${port}`);
-    const maxQueue = (f["max-queue"] as number | undefined) ?? 16;
-    if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
-    const deadline = (f.deadline as number | undefined) ?? 600;
-    if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
-    const grace = (f["shutdown-grace"] as number | undefined) ?? 30;
-    if (!(grace >= 0)) throw new EdgespecError("invalid_argument", `--shutdown-grace must be >= 0, got ${grace}`);
-    const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
-    if (!(bodyTimeout >= 0)) throw new EdgespecError("invalid_argument", `--body-timeout must be >= 0, got ${bodyTimeout}`);
-    const drafter = (f.drafter as string | undefined) ?? "hybrid";
-    if (!drafters.names.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafters.names });
-    const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
-    if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
-    const cors = f.cors as string | undefined;
-    const dir = await modelDirFrom(host, f);
-    const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
-
-    const bind = (f.host as string | undefined) ?? "127.0.0.1";
-    const allowedHosts = allowedHostsFor(f["allowed-hosts"] as string | undefined, bind, apiKey !== undefined);
-
-    const loading = loadModelFrom(host, f, io);
-    const engine = new ModelService(loading, { maxQueue, modelId });
-    const app = createApp({
-      engine,
-      options: {
-        apiKey,
-        allowedHosts,
-        openPaths: f["open-playground"] ? ["/health", "/"] : ["/health"],
-        corsOrigins: cors && cors !== "off" ? cors.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
-        drafters: drafters.names,
-        // Requests reach the drafters only once the model is loaded.
-        drafterFor: (name) => drafters.get(name, engine.model!),
-        defaultDrafter: drafter,
-        deadlineMs: deadline * 1000,
-        bodyTimeoutMs: bodyTimeout * 1000,
-        log: (line) => io.err(`${line}\n`),
-        ...(f["log-requests"] ? { requestLog: (entry: RequestLogEntry) => io.err(`${JSON.stringify(entry)}\n`) } : {}),
-      },
-    });
-    const server = await rt.listen(app.fetch, { hostname: bind, port });
-    const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-    io.err(`edgespec: listening on http://${shown}:${server.port} (model ${modelId}, ${apiKey ? "API key required" : "no API key"}, queue ${maxQueue})\n`);
-    await engine.ready;
-    if (engine.loadError) {
-      await server.close();
-      throw engine.loadError;
-    }
-    const kernels = await startKernels(host);
-    io.err(`edgespec: ready (drafter kernels: ${kernels})\n`);
-    const signal = await Promise.race([server.stopRequested, server.closed.then(() => undefined)]);
-    if (signal !== undefined) {
-      // Graceful: no new connections; queued requests get 503 at once; the running one finishes
-      // (its stream too) within the grace period, after which what is left is cut.
-      io.err(`edgespec: ${signal}: finishing the running request (up to ${grace} s), refusing queued and new ones\n`);
-      const drained = Promise.all([engine.drain(), server.close({ graceful: true })]);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace * 1000)));
-      const finished = await Promise.race([drained.then(() => true), expired]);
-      clearTimeout(timer);
-      if (!finished) await server.close();
-    }
-    await server.closed;
-    drafters.dispose();
-    await engine.model?.lm.dispose();
+export async function serveCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const f = parseFlags(argv, SERVE_FLAGS);
+  if (f.help) {
+    io.out(usage("serve", SERVE_FLAGS));
     return 0;
-  };
-}
+  }
+  const drafterNames: readonly string[] = DRAFTER_NAMES;
+  const rt = serveRuntime();
+  if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its adapter did not register a server (import adapters/${host.runtime}/serve.ts)`);
+  const port = (f.port as number | undefined) ?? 8080;
+  if (port < 0 || port > 65535) throw new EdgespecError("invalid_argument", `--port must be 0..65535, got ${port}`);
+  const maxQueue = (f["max-queue"] as number | undefined) ?? 16;
+  if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
+  const deadline = (f.deadline as number | undefined) ?? 600;
+  if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
+  const grace = (f["shutdown-grace"] as number | undefined) ?? 30;
+  if (!(grace >= 0)) throw new EdgespecError("invalid_argument", `--shutdown-grace must be >= 0, got ${grace}`);
+  const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
+  if (!(bodyTimeout >= 0)) throw new EdgespecError("invalid_argument", `--body-timeout must be >= 0, got ${bodyTimeout}`);
+  const drafter = (f.drafter as string | undefined) ?? "hybrid";
+  if (!drafterNames.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafterNames });
+  const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
+  if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
+  const cors = f.cors as string | undefined;
+  const dir = await modelDirFrom(host, f);
+  const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
-export const serveCommand = serveCommandWith(sharedDrafters);
+  const bind = (f.host as string | undefined) ?? "127.0.0.1";
+  const allowedHosts = allowedHostsFor(f["allowed-hosts"] as string | undefined, bind, apiKey !== undefined);
+
+  // The model loads in a worker where the runtime has them, so no forward holds the event loop
+  // that answers /health, admission and pings; its drafters live there too.
+  let kernels: Promise<string>;
+  let loading: Promise<ModelRunner>;
+  if (rt.modelWorker && !f["in-process"]) {
+    let ready!: (k: string) => void;
+    kernels = new Promise((r) => (ready = r));
+    loading = workerRunner(rt.modelWorker(), { dir, ...loadOptionsFrom(f) }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
+  } else {
+    const drafters = sharedDrafters();
+    loading = loadModelFrom(host, f, io).then((m) => drafters.runner(m));
+    kernels = loading.then(() => startKernels(host));
+  }
+  const engine = new ModelService(loading, { maxQueue, modelId });
+  const app = createApp({
+    engine,
+    options: {
+      apiKey,
+      allowedHosts,
+      openPaths: f["open-playground"] ? ["/health", "/"] : ["/health"],
+      corsOrigins: cors && cors !== "off" ? cors.split(",").map((s) => s.trim()).filter(Boolean) : undefined,
+      drafters: drafterNames,
+      defaultDrafter: drafter,
+      deadlineMs: deadline * 1000,
+      bodyTimeoutMs: bodyTimeout * 1000,
+      log: (line) => io.err(`${line}\n`),
+      ...(f["log-requests"] ? { requestLog: (entry: RequestLogEntry) => io.err(`${JSON.stringify(entry)}\n`) } : {}),
+    },
+  });
+  const server = await rt.listen(app.fetch, { hostname: bind, port });
+  const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+  io.err(`edgespec: listening on http://${shown}:${server.port} (model ${modelId}, ${apiKey ? "API key required" : "no API key"}, queue ${maxQueue})\n`);
+  await engine.ready;
+  if (engine.loadError) {
+    await server.close();
+    throw engine.loadError;
+  }
+  io.err(`edgespec: ready (drafter kernels: ${await kernels}${rt.modelWorker && !f["in-process"] ? ", model in a worker" : ""})\n`);
+  const signal = await Promise.race([server.stopRequested, server.closed.then(() => undefined)]);
+  if (signal !== undefined) {
+    // Graceful: no new connections; queued requests get 503 at once; the running one finishes
+    // (its stream too) within the grace period, after which what is left is cut.
+    io.err(`edgespec: ${signal}: finishing the running request (up to ${grace} s), refusing queued and new ones\n`);
+    const drained = Promise.all([engine.drain(), server.close({ graceful: true })]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace * 1000)));
+    const finished = await Promise.race([drained.then(() => true), expired]);
+    clearTimeout(timer);
+    if (!finished) await server.close();
+  }
+  await server.closed;
+  await engine.close();
+  return 0;
+}
 
 /**
  * Which Host names the server answers to. A server on loopback without an API key is reachable

@@ -5,7 +5,6 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { Drafter } from "../drafters/types.ts";
 import { ApiError, toApiError } from "./api-error.ts";
 import { apiKeyAuth, hostCheck } from "./auth.ts";
 import { type GenerationConfig, handleGeneration } from "./generation.ts";
@@ -30,8 +29,6 @@ export interface AppOptions {
   limits?: Partial<RequestLimits>;
   /** Drafter names a request may ask for; "none" (plain decoding) is always valid. */
   drafters?: readonly string[];
-  /** A drafter for a valid name other than "none"; undefined means decode plainly. */
-  drafterFor?: (name: string) => Drafter | undefined;
   /** The drafter used when a request names none; default "none". */
   defaultDrafter?: string;
   defaultMaxTokens?: number;
@@ -59,7 +56,6 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     drafters,
     defaultDrafter,
-    drafterFor: options.drafterFor ?? (() => undefined),
     defaultMaxTokens: options.defaultMaxTokens ?? 256,
     budget: options.budget ?? "auto",
     deadlineMs: options.deadlineMs ?? 600_000,

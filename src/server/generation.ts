@@ -6,9 +6,8 @@
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Drafter } from "../drafters/types.ts";
 import type { SpecResult } from "../engine/generate.ts";
-import type { LoadedModel } from "../model/load.ts";
+import type { ModelFacts } from "./model-runner.ts";
 import { ApiError, invalidParam, toApiError } from "./api-error.ts";
 import { type BodyLimits, readJsonObject } from "./body.ts";
 import { chatPromptIds } from "./chat.ts";
@@ -23,7 +22,6 @@ export interface GenerationConfig {
   limits: RequestLimits;
   drafters: readonly string[];
   defaultDrafter: string;
-  drafterFor: (name: string) => Drafter | undefined;
   /** New tokens when a request sets no max_tokens (clipped to the context's room). */
   defaultMaxTokens: number;
   budget: number | "auto";
@@ -70,8 +68,8 @@ function deadlineError(): ApiError {
 }
 
 /** Prompt ids and the token budget, or a 400 that gives the token counts. */
-function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
-  const ctx = model.lm.spec.contextLength;
+function plan(model: ModelFacts, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
+  const ctx = model.spec.contextLength;
   // A prompt that cannot fit is refused before tokenizing it (a 1 MB prompt would hold the event
   // loop for seconds): its text alone has at least minTokens tokens.
   const text = req.kind === "chat" ? req.messages.map((m) => m.content).join("") : typeof req.prompt === "string" ? req.prompt : "";
@@ -91,7 +89,7 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
   } else if (typeof req.prompt === "string") {
     ids = model.tokenizer.encode(req.prompt, true);
   } else {
-    const V = model.lm.spec.vocabSize;
+    const V = model.spec.vocabSize;
     const bad = req.prompt.find((t) => t >= V);
     if (bad !== undefined) throw new ApiError(400, `token id ${bad} is outside the vocabulary (size ${V})`, "invalid_request_error", "prompt", "invalid_token");
     ids = req.prompt;
@@ -116,15 +114,15 @@ function plan(model: LoadedModel, req: GenerationRequest, defaultMaxTokens: numb
  * content), after the same cheap size bound as prompts — a prediction longer than the context
  * could never be copied.
  */
-function predictionIds(model: LoadedModel, text: string): number[] {
-  const ctx = model.lm.spec.contextLength;
+function predictionIds(model: ModelFacts, text: string): number[] {
+  const ctx = model.spec.contextLength;
   const atLeast = model.tokenizer.minTokens(text);
   if (atLeast > ctx) throw invalidParam("prediction", `the prediction has at least ${atLeast} tokens; this model's context is ${ctx}`);
   return model.tokenizer.encodePlain(text);
 }
 
 /** A token's own text, for logprobs. */
-function tokenText(model: LoadedModel): TokenText {
+function tokenText(model: ModelFacts): TokenText {
   return (id) => model.tokenizer.decode([id]); // special tokens (a BOS the server added) are not text
 }
 
@@ -152,7 +150,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
     throw new ApiError(404, `The model "${req.model}" does not exist (this server serves "${engine.id}")`, "invalid_request_error", "model", "model_not_found");
   }
   const { ids, maxTokens } = plan(model, req, cfg.defaultMaxTokens);
-  const vocab = model.lm.spec.vocabSize;
+  const vocab = model.spec.vocabSize;
   const outside = Object.keys(req.penalties.logitBias ?? {}).find((id) => Number(id) >= vocab);
   if (outside !== undefined) throw invalidParam("logit_bias", `logit_bias names token ${outside}; the vocabulary has ${vocab} tokens`);
   // echo: the prompt as the client sent it (text), or its tokens' text.
@@ -161,7 +159,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: Omit<GenerationJob, "drafter"> = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) };
+  const job: GenerationJob = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, drafter: drafterName, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) };
   const rid = newIds(kind, engine.id);
   if (rec) rec.id = rid.id;
   const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
@@ -171,9 +169,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
     } finally {
       if (rec) (rec.queueMs = performance.now() - queued), (rec.aborted = life.reason);
     }
-    // A fresh drafter handle per run: the factory decides what memory is shared across requests.
-    const drafter = drafterName === "none" ? undefined : cfg.drafterFor(drafterName);
-    const result = await engine.generate(slot, { ...job, drafter }, () => life.reason, onText);
+    const result = await engine.generate(slot, job, () => life.reason, onText);
     if (rec) (rec.result = result), (rec.aborted = life.reason);
     return result;
   };

@@ -3,6 +3,8 @@
  * environment. Each adapter's serve.ts registers its implementation when imported, so the
  * runtime-free `edgespec serve` command finds it without naming Bun, Deno or Node.
  */
+import type { Endpoint } from "./model-worker.ts";
+
 export type FetchHandler = (req: Request) => Response | Promise<Response>;
 
 export interface Listening {
@@ -42,6 +44,12 @@ export function signalGate(on: Listen, off: Listen, forceClose: () => void): { s
 export interface ServeRuntime {
   listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening>;
   env(name: string): string | undefined;
+  /**
+   * A new worker running this adapter's model-worker entry (serveModelWorker with its Host), seen
+   * from the server's side; absent where the runtime has no workers (the model then runs in the
+   * server's thread, yielding between forwards).
+   */
+  modelWorker?(): Endpoint;
 }
 
 let registered: ServeRuntime | undefined;

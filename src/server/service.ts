@@ -4,43 +4,26 @@
  * once with 429 and a Retry-After estimated from recent generation times. A request whose client
  * goes away or whose deadline passes leaves the queue, or stops its generation at the next step.
  */
-import type { Drafter } from "../drafters/types.ts";
-import { generate, type SpecResult, type TextMeta } from "../engine/generate.ts";
+import type { SpecResult } from "../engine/generate.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
-import type { SamplingRequest } from "./requests.ts";
-import { DraftLog } from "./draft-log.ts";
 import { Metrics } from "./metrics.ts";
-import { yielding } from "./yielding-model.ts";
+import { type DrafterFor, inProcessRunner, type ModelFacts, type ModelRunner, type OnText, type RunJob } from "./model-runner.ts";
 
 export interface ServiceOptions {
   /** Requests that may wait while one generates; more are refused with 429. Default 16. */
   maxQueue?: number;
   /** Name in /v1/models and the `model` field; default: the model directory's last segment. */
   modelId?: string;
+  /** For a LoadedModel run in this thread: the drafter a request's name stands for. */
+  drafterFor?: DrafterFor;
 }
 
 export type AbortReason = "disconnect" | "deadline";
 
-export interface GenerationJob {
-  ids: number[];
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  seed?: number;
-  penalties: SamplingRequest["penalties"];
-  /** Alternatives per token when logprobs were asked for; unset = no logprobs. */
-  logprobs?: number;
-  /** With logprobs: the prompt tokens' too (completions' echo). */
-  promptLogprobs?: boolean;
-  stop: string[];
-  stopAtEos: boolean;
-  drafter?: Drafter;
-  budget: number | "auto";
+/** A generation as the HTTP layer hands it over: the job, and the request's lifetime. */
+export interface GenerationJob extends RunJob {
   signal: AbortSignal;
-  /** Predicted Outputs: ids the answer is expected to copy. */
-  prediction?: number[];
 }
 
 /** A place in line for the model: granted at once or after the requests ahead of it. */
@@ -96,9 +79,9 @@ function shuttingDown(): ApiError {
 
 export class ModelService {
   readonly metrics = new Metrics();
-  model: LoadedModel | undefined;
-  /** The model as generations see it: yields to the event loop between forwards. */
-  private served: LoadedModel | undefined;
+  /** What requests are checked against, once the model is loaded. */
+  model: ModelFacts | undefined;
+  private runner: ModelRunner | undefined;
   loadError: Error | undefined;
   readonly ready: Promise<void>;
   readonly maxQueue: number;
@@ -111,14 +94,15 @@ export class ModelService {
   private draining = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(model: LoadedModel | Promise<LoadedModel>, private readonly opts: ServiceOptions = {}) {
+  /** A LoadedModel runs in this thread (yielding between forwards); a ModelRunner may run anywhere. */
+  constructor(model: LoadedModel | ModelRunner | Promise<LoadedModel | ModelRunner>, private readonly opts: ServiceOptions = {}) {
     this.maxQueue = opts.maxQueue ?? 16;
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${opts.maxQueue}`);
     this.modelId = opts.modelId;
     this.ready = Promise.resolve(model).then(
       (m) => {
-        this.model = m;
-        this.served = yielding(m);
+        this.runner = "run" in m ? m : inProcessRunner(m, { drafterFor: opts.drafterFor });
+        this.model = this.runner.facts;
         this.metrics.ready = true;
       },
       (e: unknown) => {
@@ -134,7 +118,7 @@ export class ModelService {
   }
 
   /** The loaded model, or a 503 while it loads (or if it failed to). */
-  requireModel(): LoadedModel {
+  requireModel(): ModelFacts {
     if (this.model) return this.model;
     if (this.loadError) throw new ApiError(503, `the model failed to load: ${this.loadError.message}`, "server_error", null, "model_load_failed");
     throw new ApiError(503, "the model is still loading", "server_error", null, "model_not_ready", { "Retry-After": "1" });
@@ -195,32 +179,21 @@ export class ModelService {
   }
 
   /** Runs one generation; the caller must hold a granted slot. */
-  async generate(slot: Slot, job: GenerationJob, abortReason: () => AbortReason | undefined, onText?: (chunk: string, meta: TextMeta) => void): Promise<SpecResult> {
+  async generate(slot: Slot, job: GenerationJob, abortReason: () => AbortReason | undefined, onText?: OnText): Promise<SpecResult> {
     if (!slot.granted || slot.released || this.holder !== slot) throw new Error("generate called without holding the model");
     this.requireModel();
-    const model = this.served!;
-    const log = job.drafter ? new DraftLog(job.drafter) : undefined;
+    const { signal, ...run } = job;
     const t0 = performance.now();
-    const result = await generate(model, job.ids, {
-      maxTokens: job.maxTokens,
-      temperature: job.temperature,
-      topP: job.topP,
-      topK: job.topK,
-      ...job.penalties,
-      logprobs: job.logprobs,
-      promptLogprobs: job.promptLogprobs,
-      seed: job.seed,
-      stop: job.stop,
-      stopAtEos: job.stopAtEos,
-      signal: job.signal,
-      drafter: log,
-      budget: job.budget,
-      prediction: job.prediction,
-      onText,
-    });
+    const { result, steps } = await this.runner!.run(run, signal, onText);
     this.meanSeconds = 0.8 * this.meanSeconds + 0.2 * ((performance.now() - t0) / 1000);
-    this.metrics.recordGeneration(result.stats, log?.steps ?? []);
+    this.metrics.recordGeneration(result.stats, steps);
     if (result.finishReason === "abort") this.metrics.aborted.add({ reason: abortReason() ?? "disconnect" });
     return result;
+  }
+
+  /** Frees the model (a worker's too). Call after drain(). */
+  async close(): Promise<void> {
+    await this.ready;
+    await this.runner?.close();
   }
 }

@@ -1,29 +1,34 @@
 /**
  * The drafters a server offers ("none" always) and one instance of each for the server's lifetime:
  * requests run one at a time, and what a drafter learns from one request (recycling tables, text
- * seen) speeds up the next. The app itself only sees `drafterFor(name)`.
+ * seen) speeds up the next. The app itself only sees drafter names.
  */
 import type { Drafter } from "../drafters/types.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
 import type { LoadedModel } from "../model/load.ts";
+import { type InProcessOptions, inProcessRunner, type ModelRunner } from "./model-runner.ts";
 
 export interface DrafterCatalog {
   names: readonly string[];
   get(name: string, model: LoadedModel): Drafter | undefined;
+  /** `model` run in this thread with these drafters; closing it disposes them. */
+  runner(model: LoadedModel, opts?: Omit<InProcessOptions, "drafterFor" | "onClose">): ModelRunner;
   dispose(): void;
 }
 
 export function sharedDrafters(): DrafterCatalog {
   const made = new Map<string, ReturnType<typeof buildDrafter>>();
-  return {
+  const catalog: DrafterCatalog = {
     names: DRAFTER_NAMES,
     get(name, model) {
       if (!made.has(name)) made.set(name, buildDrafter(model, { name }));
       return made.get(name);
     },
+    runner: (model, opts = {}) => inProcessRunner(model, { ...opts, drafterFor: (name) => catalog.get(name, model), onClose: () => catalog.dispose() }),
     dispose() {
       for (const d of made.values()) d?.dispose();
       made.clear();
     },
   };
+  return catalog;
 }

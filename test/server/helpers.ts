@@ -1,6 +1,8 @@
 /** Shared pieces of the server tests: an in-process server on loopback, SSE reading, a test drafter. */
 import { listen } from "../../adapters/bun/serve.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
+import type { LanguageModel } from "../../src/model/causal-lm.ts";
+import type { LoadedModel } from "../../src/model/load.ts";
 import { type AppOptions, createApp, ModelService, sampleValue } from "../../src/server/index.ts";
 import type { ServiceOptions } from "../../src/server/service.ts";
 import { chainTree } from "../helpers/test-drafters.ts";
@@ -48,10 +50,10 @@ export interface TestServer {
  * logits slightly differently in a batch than alone, which can flip a near tie).
  */
 export async function startServer(options: AppOptions = {}, service: ServiceOptions = {}, dtype: "q8" | "fp32" = "q8"): Promise<TestServer> {
-  const engine = new ModelService(referenceModel(dtype), service);
-  await engine.ready;
   const replay = new ReplayDrafter();
-  const app = createApp({ engine, options: { drafters: ["replay"], drafterFor: (n) => (n === "replay" ? replay : undefined), ...options } });
+  const engine = new ModelService(referenceModel(dtype), { drafterFor: (n) => (n === "replay" ? replay : undefined), ...service });
+  await engine.ready;
+  const app = createApp({ engine, options: { drafters: ["replay"], ...options } });
   const server = await listen(app.fetch, { hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${server.port}`;
   const headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : undefined;
@@ -103,4 +105,26 @@ export async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promi
     await Bun.sleep(5);
   }
   return performance.now() - t0;
+}
+
+/** `model` whose every forward first holds its thread for `ms` (a stand-in for a big model's forward). */
+export function blockingView(model: LoadedModel, ms: number): LoadedModel {
+  const inner = model.lm;
+  const hold = () => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  const lm: LanguageModel = {
+    get spec() {
+      return inner.spec;
+    },
+    get info() {
+      return inner.info;
+    },
+    newCache: () => inner.newCache(),
+    forward: (tokens, positions, cache, opts) => (hold(), inner.forward(tokens, positions, cache, opts)),
+    ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => (hold(), inner.forwardLast!(tokens, positions, cache, k)) } : {}),
+    dispose: () => inner.dispose(),
+  };
+  return { ...model, lm };
 }

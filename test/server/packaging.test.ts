@@ -42,8 +42,8 @@ describe("single binary", () => {
     expect(out.stats.backend).toBe("wasm");
     const s = await spawnServer([exe, "serve", "--host", "127.0.0.1", "--port", "0"], empty);
     running.push(s);
-    // The embedded drafter kernels were found and instantiated.
-    expect(s.stderr()).toContain("drafter kernels: wasm");
+    // The embedded drafter kernels were found and instantiated, in the embedded model worker.
+    expect(s.stderr()).toContain("drafter kernels: wasm, model in a worker");
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const drafted = await client.completions.create({ model: MODEL_ID, prompt: "def f(x):", max_tokens: 6, temperature: 0 });
     expect(drafted.usage!.completion_tokens).toBe(6);

@@ -19,6 +19,9 @@ beforeAll(async () => {
   // Node runs no TypeScript: bundle the Node server adapter the way `npm run build` bundles the CLI.
   const b = await run([`${REPO}node_modules/.bin/bun`, "build", "adapters/node/serve.ts", "--target=node", "--format=esm", "--packages=external", "--outfile", "dist/edgespec-node-serve.mjs"]);
   if (b.code !== 0) throw new Error(`node bundle failed: ${b.stderr}`);
+  // Its model worker beside it, as `npm run build` puts one beside the CLI.
+  const w = await run([`${REPO}node_modules/.bin/bun`, "build", "adapters/node/model-worker.ts", "--target=node", "--format=esm", "--packages=external", "--outfile", "dist/edgespec-node-worker.mjs"]);
+  if (w.code !== 0) throw new Error(`node worker bundle failed: ${w.stderr}`);
 });
 
 describe("edgespec serve on each runtime, with the openai client", () => {
@@ -33,7 +36,7 @@ describe("edgespec serve on each runtime, with the openai client", () => {
       const s = await spawnServer(SERVERS[runtime]!);
       running.push(s);
       // The default drafter (hybrid) runs on the WASM kernels the runtime's host provides.
-      expect(s.stderr()).toContain("drafter kernels: wasm");
+      expect(s.stderr()).toContain("drafter kernels: wasm, model in a worker");
       texts[runtime] = await exercise(s.url);
       s.proc.kill("SIGTERM");
       const code = await Promise.race([s.proc.exited, Bun.sleep(15_000).then(() => "timeout")]);

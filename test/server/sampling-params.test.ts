@@ -10,7 +10,7 @@ let server: TestServer;
 let ctx: number;
 beforeAll(async () => {
   server = await startServer();
-  ctx = server.engine.requireModel().lm.spec.contextLength;
+  ctx = server.engine.requireModel().spec.contextLength;
 });
 afterAll(() => server.close());
 

@@ -1,0 +1,108 @@
+/**
+ * What the server needs of a loaded model, split in two: the facts it checks requests against
+ * (tokenizer, context, vocabulary) and a `run` verb that performs one generation. A runner is
+ * either the model in this thread (`inProcessRunner`, the edge bundle and tests) or a proxy for one
+ * loaded in a worker (`model-worker.ts`, the CLI's server), so the event loop that answers
+ * /health, admission and SSE pings never waits for a forward.
+ */
+import type { Drafter } from "../drafters/types.ts";
+import { generate, type SpecResult, type TextMeta } from "../engine/generate.ts";
+import type { ModelSpec } from "../model/config.ts";
+import type { LoadedModel } from "../model/load.ts";
+import type { TextCodec } from "../model/tokenizer.ts";
+import { DraftLog } from "./draft-log.ts";
+import type { DraftStep } from "./metrics.ts";
+import type { SamplingRequest } from "./requests.ts";
+import { yielding } from "./yielding-model.ts";
+
+export interface ModelFacts {
+  dir: string;
+  tokenizer: TextCodec;
+  spec: ModelSpec;
+}
+
+/** One generation, as data: what a worker can be sent (no functions, no signal). */
+export interface RunJob {
+  ids: number[];
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed?: number;
+  penalties: SamplingRequest["penalties"];
+  /** Alternatives per token when logprobs were asked for; unset = no logprobs. */
+  logprobs?: number;
+  /** With logprobs: the prompt tokens' too (completions' echo). */
+  promptLogprobs?: boolean;
+  stop: string[];
+  stopAtEos: boolean;
+  /** A drafter name the runner knows; "none" or unset = plain decoding. */
+  drafter?: string;
+  budget: number | "auto";
+  /** Predicted Outputs: ids the answer is expected to copy. */
+  prediction?: number[];
+}
+
+export interface RunOutcome {
+  result: SpecResult;
+  /** Accepted draft tokens per verification step (for /metrics). */
+  steps: DraftStep[];
+}
+
+export type OnText = (chunk: string, meta: TextMeta) => void;
+
+export interface ModelRunner {
+  readonly facts: ModelFacts;
+  /** Runs one generation; aborting `signal` ends it at the next step (finishReason "abort"). */
+  run(job: RunJob, signal: AbortSignal, onText?: OnText): Promise<RunOutcome>;
+  /** Frees the model (and its drafters); runs no job after. */
+  close(): Promise<void>;
+}
+
+/** The drafter for a name, fresh per run or shared: the caller decides what memory is kept. */
+export type DrafterFor = (name: string) => Drafter | undefined;
+
+export interface InProcessOptions {
+  drafterFor?: DrafterFor;
+  /**
+   * Let the event loop run before every forward (default true): in the server's own thread a
+   * generation would otherwise hold it for its whole length (see yielding-model.ts).
+   */
+  yieldToEventLoop?: boolean;
+  /** Also called by close() (drafters to dispose). */
+  onClose?: () => void | Promise<void>;
+}
+
+export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {}): ModelRunner {
+  const served = opts.yieldToEventLoop === false ? model : yielding(model);
+  const drafterFor = opts.drafterFor ?? (() => undefined);
+  return {
+    facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
+    async run(job, signal, onText) {
+      const inner = job.drafter && job.drafter !== "none" ? drafterFor(job.drafter) : undefined;
+      const log = inner ? new DraftLog(inner) : undefined;
+      const result = await generate(served, job.ids, {
+        maxTokens: job.maxTokens,
+        temperature: job.temperature,
+        topP: job.topP,
+        topK: job.topK,
+        ...job.penalties,
+        logprobs: job.logprobs,
+        promptLogprobs: job.promptLogprobs,
+        seed: job.seed,
+        stop: job.stop,
+        stopAtEos: job.stopAtEos,
+        signal,
+        drafter: log,
+        budget: job.budget,
+        prediction: job.prediction,
+        onText,
+      });
+      return { result, steps: log?.steps ?? [] };
+    },
+    async close() {
+      await opts.onClose?.();
+      await model.lm.dispose();
+    },
+  };
+}
