@@ -3,4 +3,4 @@ import { serveModelWorker } from "../../src/server/model-worker.ts";
 import { insideThreadWorker } from "../worker/threads.ts";
 import { bunHost } from "./host.ts";
 
-serveModelWorker(bunHost, insideThreadWorker());
+serveModelWorker(bunHost, insideThreadWorker(), { afterRun: () => Bun.gc(true) });

@@ -83,6 +83,12 @@ function abortable(model: LoadedModel, check: () => void): LoadedModel {
 export interface WorkerOptions {
   /** A view of the loaded model that generations run on (tests slow its forwards down). */
   wrapModel?: (model: LoadedModel) => LoadedModel;
+  /**
+   * Called after each generation. A worker that is always busy gives its runtime no idle time to
+   * collect garbage in, so its heap (verify rows are megabytes each) grows between collections;
+   * the adapter passes its runtime's collector.
+   */
+  afterRun?: () => void;
 }
 
 /** The worker's side: waits for `init`, loads, then runs jobs in the order they come. */
@@ -119,6 +125,7 @@ export function serveModelWorker(host: Host, endpoint: Endpoint, opts: WorkerOpt
       send({ type: "failed", id, error: errorData(e) });
     } finally {
       current = undefined;
+      opts.afterRun?.();
     }
   }
 
