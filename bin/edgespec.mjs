@@ -24,7 +24,9 @@ const bun = process.env.EDGESPEC_RUNTIME === "node" ? undefined : bunBinary();
 if (bun) {
   // The CLI runs in a child; signals sent to this launcher (a supervisor's SIGTERM, a terminal's
   // SIGINT to the launcher alone) reach it too, and its exit becomes ours, so no server outlives us.
-  const child = spawn(bun, [join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
+  // Bun's HTTP parser takes headers up to src/server/body.ts PARSER_HEADER_LIMIT, so the server's
+  // own JSON 431 (at 16 KiB) answers first; Bun's default (16 KiB) would answer with no body.
+  const child = spawn(bun, ["--max-http-header-size=65536", join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
   const forward = (signal) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward);
   child.on("error", (err) => {

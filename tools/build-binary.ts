@@ -5,10 +5,13 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { PARSER_HEADER_LIMIT } from "../src/server/body.ts";
 
 const { values } = parseArgs({ options: { outfile: { type: "string", default: "dist/edgespec" }, target: { type: "string" } } });
 const root = new URL("..", import.meta.url).pathname;
 const cmd = [process.execPath, "build", "--compile", "tools/build-binary.entry.ts", "tools/build-binary.worker.ts", "--outfile", values.outfile!];
+// Bun's HTTP parser above the app's header limit, so the app's JSON 431 answers (src/server/body.ts).
+cmd.push(`--compile-exec-argv=--max-http-header-size=${PARSER_HEADER_LIMIT}`);
 if (values.target) cmd.push(`--target=${values.target}`);
 const t0 = performance.now();
 const p = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });

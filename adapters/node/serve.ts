@@ -7,8 +7,10 @@
 import { serve } from "@hono/node-server";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { EdgespecError } from "../../src/errors.ts";
+import { headersTooLarge, MAX_HEADER_BYTES, PARSER_HEADER_LIMIT } from "../../src/server/body.ts";
 import type { Endpoint } from "../../src/server/model-worker.ts";
 import { threadWorkerEndpoint } from "../worker/threads.ts";
 import { runCli } from "../../src/cli/main.ts";
@@ -17,7 +19,9 @@ import { nodeHost } from "./host.ts";
 
 export function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: opts.hostname, port: opts.port }, (info: AddressInfo) => {
+    // The parser allows more header bytes than the app does, so the app's JSON 431 is what clients
+    // meet; past the parser's limit too, the answer is the same JSON (Node's own has no body).
+    const server = serve({ fetch, hostname: opts.hostname, port: opts.port, serverOptions: { maxHeaderSize: PARSER_HEADER_LIMIT } }, (info: AddressInfo) => {
       let done!: () => void;
       const closed = new Promise<void>((r) => (done = r));
       const conns = server as unknown as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
@@ -36,6 +40,13 @@ export function listen(fetch: FetchHandler, opts: { hostname: string; port: numb
       resolve({ hostname: info.address, port: info.port, close, closed, stopRequested: gate.stopRequested });
     });
     server.once("error", reject);
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) return void socket.destroy();
+      if (err.code === "HPE_HEADER_OVERFLOW") {
+        const body = JSON.stringify(headersTooLarge(`over ${PARSER_HEADER_LIMIT} bytes`, MAX_HEADER_BYTES).body);
+        socket.end(`HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    });
   });
 }
 

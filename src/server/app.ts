@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { ApiError, toApiError } from "./api-error.ts";
+import { headerBytes, headersTooLarge, MAX_HEADER_BYTES } from "./body.ts";
 import { apiKeyAuth, hostCheck } from "./auth.ts";
 import { type GenerationConfig, handleGeneration } from "./generation.ts";
 import { PLAYGROUND_HTML } from "./playground.ts";
@@ -22,6 +23,8 @@ export interface AppOptions {
   openPaths?: string[];
   /** Origins allowed by CORS ("*" for any); CORS is off when empty. */
   corsOrigins?: string[];
+  /** Requests whose headers are above this many bytes get 431; default 16 KiB. */
+  maxHeaderBytes?: number;
   /** Request bodies above this many bytes get 413; default 1 MiB. */
   maxBodyBytes?: number;
   /** A request body must arrive within this many ms, else 408 and the connection closes; default 30 s (0 = none). */
@@ -76,6 +79,12 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
   app.use("*", async (c, next) => {
     await next();
     engine.metrics.requests.add({ route: ROUTES.includes(c.req.path) ? c.req.path : "other", status: String(c.res.status) });
+  });
+  const maxHeaderBytes = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  app.use("*", async (c, next) => {
+    const bytes = headerBytes(c.req.raw.headers);
+    if (bytes > maxHeaderBytes) throw headersTooLarge(`${bytes} bytes`, maxHeaderBytes);
+    await next();
   });
   if (options.corsOrigins?.length) {
     const origins = options.corsOrigins;

@@ -90,3 +90,24 @@ export async function readJsonObject(req: Request, limits: BodyLimits): Promise<
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * Header bytes as sent on the wire (name, ": ", value, CRLF per field; the request line aside).
+ * The app refuses above its limit with a JSON 431; each runtime's parser is set to a higher limit
+ * (PARSER_HEADER_LIMIT) so the app's check is the one clients meet.
+ */
+export function headerBytes(headers: Headers): number {
+  let n = 0;
+  headers.forEach((value, name) => (n += name.length + value.length + 4));
+  return n;
+}
+
+/** Request header bytes the app accepts by default (Node's and Bun's own default). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** What adapters set their HTTP parser to: above it the runtime answers on its own (no JSON body). */
+export const PARSER_HEADER_LIMIT = 64 * 1024;
+
+/** `size`: what was seen, e.g. "20480 bytes" (or "over 65536 bytes" where the parser stopped reading). */
+export function headersTooLarge(size: string, limit: number): ApiError {
+  return new ApiError(431, `request headers are ${size}; this server accepts at most ${limit} bytes`, "invalid_request_error", null, "headers_too_large", { connection: "close" });
+}

@@ -8,9 +8,10 @@ import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
 const BODY_LIMIT = 4096;
+const HEADER_LIMIT = 4096;
 
 beforeAll(async () => {
-  server = await startServer({ maxBodyBytes: BODY_LIMIT });
+  server = await startServer({ maxBodyBytes: BODY_LIMIT, maxHeaderBytes: HEADER_LIMIT });
 });
 afterAll(() => server.close());
 
@@ -170,6 +171,15 @@ describe("bad input: status + OpenAI error body, and the server keeps serving", 
     });
     const res = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: stream });
     expect(res.status).toBe(413);
+  });
+
+  test("headers over the limit get 431 with an error body (and headers under it pass)", async () => {
+    const big = await postJson(`${server.url}/v1/completions`, ok, { headers: { cookie: "c".repeat(HEADER_LIMIT) } });
+    expect(big.status).toBe(431);
+    const { error } = await big.json();
+    expect(error.code).toBe("headers_too_large");
+    expect(error.message).toContain(`at most ${HEADER_LIMIT} bytes`);
+    expect((await postJson(`${server.url}/v1/completions`, ok, { headers: { cookie: "c".repeat(HEADER_LIMIT - 500) } })).status).toBe(200);
   });
 
   test("after all of it: no 500 was ever served, and a good request still succeeds", async () => {
