@@ -3,6 +3,7 @@ import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
 import { generate } from "../engine/generate.ts";
+import { PARAM_DEFAULTS as D, type ParamFailure } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./main.ts";
@@ -12,14 +13,14 @@ export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
   prompt: { type: "string", help: "prompt text" },
   "prompt-file": { type: "string", help: "read the prompt from a file" },
-  "max-tokens": { type: "int", help: "new tokens at most", default: "128" },
-  temperature: { type: "number", help: "0 = greedy", default: "0" },
-  "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: "0" },
-  "top-p": { type: "number", help: "nucleus sampling mass", default: "1" },
-  "min-p": { type: "number", help: "drop tokens below min-p x the top probability (0 = off)", default: "0" },
-  "repetition-penalty": { type: "number", help: "penalise prompt and output tokens (1 = off)", default: "1" },
-  "presence-penalty": { type: "number", help: "subtract from tokens already in the output, -2..2", default: "0" },
-  "frequency-penalty": { type: "number", help: "subtract per occurrence in the output, -2..2", default: "0" },
+  "max-tokens": { type: "int", help: "new tokens at most", default: String(D.maxTokens) },
+  temperature: { type: "number", help: "0 = greedy, up to 2", default: String(D.temperature) },
+  "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: String(D.topK) },
+  "top-p": { type: "number", help: "nucleus sampling mass", default: String(D.topP) },
+  "min-p": { type: "number", help: "drop tokens below min-p x the top probability (0 = off)", default: String(D.minP) },
+  "repetition-penalty": { type: "number", help: "penalise prompt and output tokens (1 = off)", default: String(D.repetitionPenalty) },
+  "presence-penalty": { type: "number", help: "subtract from tokens already in the output, -2..2", default: String(D.presencePenalty) },
+  "frequency-penalty": { type: "number", help: "subtract per occurrence in the output, -2..2", default: String(D.frequencyPenalty) },
   seed: { type: "int", help: "sampling seed (reproducible output)" },
   stop: { type: "string", help: "stop string" },
   drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
@@ -50,7 +51,8 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   if (predictionPath !== undefined && !(await host.isFile(predictionPath))) throw new EdgespecError("invalid_argument", `prediction file not found: ${predictionPath}`);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
   const budget = parseBudget(f.budget as string | undefined);
-  const sampling: SamplingOptions = {
+  const sampling: SamplingOptions & { maxTokens?: number } = {
+    maxTokens: f["max-tokens"] as number | undefined,
     temperature: f.temperature as number | undefined,
     topK: f["top-k"] as number | undefined,
     topP: f["top-p"] as number | undefined,
@@ -60,7 +62,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     frequencyPenalty: f["frequency-penalty"] as number | undefined,
     seed: f.seed as number | undefined,
   };
-  checkSampling(sampling); // before the model loads: a bad flag is one line at once
+  checkSampling(sampling, flagFailure); // before the model loads: a bad flag is one line at once
   const model = await loadModelFrom(host, f, io);
   try {
     const kernels = drafterName === "none" ? "ts" : await startKernels(host);
@@ -71,7 +73,6 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     const prediction = predictionPath === undefined ? undefined : model.tokenizer.encodePlain(new TextDecoder().decode(await host.readFile(predictionPath)));
     const result = await generate(model, prompt, {
       prediction,
-      maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
       ...sampling,
       stop: f.stop === undefined ? undefined : [f.stop as string],
       drafter,
@@ -97,6 +98,9 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     await model.lm.dispose();
   }
 }
+
+/** A parameter's error in the words of its flag (max_tokens -> --max-tokens). */
+const flagFailure: ParamFailure = (wire, message) => new EdgespecError("invalid_argument", message.replace(wire, `--${wire.replaceAll("_", "-")}`));
 
 function parseBudget(v: string | undefined): number | "auto" {
   if (v === undefined || v === "auto") return "auto";

@@ -3,6 +3,7 @@
  * It is the reference every speculative path must reproduce token for token.
  */
 import { EdgespecError } from "../errors.ts";
+import { checkParam, invalidArgument, PARAM_DEFAULTS } from "./params.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FinishReason, TokenOutput } from "./output.ts";
 import { prefillLast, prefillRows } from "./prefill.ts";
@@ -70,10 +71,8 @@ export function promptIds(model: LoadedModel, prompt: string | readonly number[]
 /** The stop machinery shared by plain and speculative decoding. */
 export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<GenerateOptions, "maxTokens" | "stop" | "stopAtEos">): TokenOutput {
   const room = model.lm.spec.contextLength - promptLength;
-  const maxTokens = opts.maxTokens ?? 128;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new EdgespecError("invalid_argument", `max tokens must be a positive integer, got ${maxTokens}`);
-  }
+  const maxTokens = opts.maxTokens ?? PARAM_DEFAULTS.maxTokens;
+  checkParam("maxTokens", maxTokens, invalidArgument);
   return new TokenOutput(model.tokenizer, {
     maxTokens: Math.min(maxTokens, room),
     stopTokens: opts.stopAtEos === false ? [] : model.lm.spec.eosTokenIds,

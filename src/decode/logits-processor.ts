@@ -8,7 +8,7 @@
  * `pending` tokens of the tree path being verified. Plain decoding and every tree node therefore
  * see the same transform for the same context, which keeps speculation lossless under penalties.
  */
-import { EdgespecError } from "../errors.ts";
+import { checkParams, invalidArgument, PARAM_DEFAULTS } from "./params.ts";
 
 export interface PenaltyOptions {
   /** Token id -> added to its logit (OpenAI's logit_bias, -100..100). */
@@ -21,18 +21,6 @@ export interface PenaltyOptions {
   frequencyPenalty?: number;
 }
 
-export function checkPenalties(o: PenaltyOptions, vocab?: number): void {
-  const rp = o.repetitionPenalty ?? 1;
-  if (!Number.isFinite(rp) || rp <= 0) throw new EdgespecError("invalid_argument", `repetition_penalty must be a finite number > 0, got ${rp}`);
-  for (const [name, v] of [["presence_penalty", o.presencePenalty ?? 0], ["frequency_penalty", o.frequencyPenalty ?? 0]] as const) {
-    if (!Number.isFinite(v) || v < -2 || v > 2) throw new EdgespecError("invalid_argument", `${name} must be between -2 and 2, got ${v}`);
-  }
-  for (const [id, bias] of Object.entries(o.logitBias ?? {})) {
-    const t = Number(id);
-    if (!Number.isInteger(t) || t < 0 || (vocab !== undefined && t >= vocab)) throw new EdgespecError("invalid_argument", `logit_bias names token ${id}, which is not in the vocabulary`);
-    if (!Number.isFinite(bias) || bias < -100 || bias > 100) throw new EdgespecError("invalid_argument", `logit_bias for token ${id} must be between -100 and 100, got ${bias}`);
-  }
-}
 
 export class LogitsProcessor {
   private readonly bias: [number, number][];
@@ -45,11 +33,11 @@ export class LogitsProcessor {
   private scratch = new Float32Array(0);
 
   constructor(o: PenaltyOptions = {}) {
-    checkPenalties(o);
+    checkParams(o, invalidArgument);
     this.bias = Object.entries(o.logitBias ?? {}).map(([id, b]) => [Number(id), b]);
-    this.repetition = o.repetitionPenalty ?? 1;
-    this.presence = o.presencePenalty ?? 0;
-    this.frequency = o.frequencyPenalty ?? 0;
+    this.repetition = o.repetitionPenalty ?? PARAM_DEFAULTS.repetitionPenalty;
+    this.presence = o.presencePenalty ?? PARAM_DEFAULTS.presencePenalty;
+    this.frequency = o.frequencyPenalty ?? PARAM_DEFAULTS.frequencyPenalty;
   }
 
   /** Whether any transform is on (else rows are used as they are, with no copy). */

@@ -5,8 +5,8 @@
  * distribution so speculative verification samples from exactly what plain decoding samples from.
  * `pending`: tokens of the tree path above the row, not emitted yet, that belong to its history.
  */
-import { EdgespecError } from "../errors.ts";
-import { checkPenalties, LogitsProcessor, type PenaltyOptions } from "./logits-processor.ts";
+import { LogitsProcessor, type PenaltyOptions } from "./logits-processor.ts";
+import { checkParams, invalidArgument, PARAM_DEFAULTS, type ParamFailure } from "./params.ts";
 import { Rng } from "./rng.ts";
 
 export interface SamplingOptions extends PenaltyOptions {
@@ -41,17 +41,8 @@ export interface TokenLogprob {
   top: { token: number; logprob: number }[];
 }
 
-export function checkSampling(o: SamplingOptions): void {
-  const t = o.temperature ?? 0;
-  if (!Number.isFinite(t) || t < 0) throw new EdgespecError("invalid_argument", `temperature must be a finite number >= 0, got ${t}`);
-  const p = o.topP ?? 1;
-  if (!Number.isFinite(p) || p <= 0 || p > 1) throw new EdgespecError("invalid_argument", `top_p must be in (0, 1], got ${p}`);
-  const k = o.topK ?? 0;
-  if (!Number.isInteger(k) || k < 0) throw new EdgespecError("invalid_argument", `top_k must be an integer >= 0, got ${k}`);
-  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new EdgespecError("invalid_argument", `seed must be an integer, got ${o.seed}`);
-  const m = o.minP ?? 0;
-  if (!Number.isFinite(m) || m < 0 || m > 1) throw new EdgespecError("invalid_argument", `min_p must be in [0, 1], got ${m}`);
-  checkPenalties(o);
+export function checkSampling(o: SamplingOptions, fail: ParamFailure = invalidArgument): void {
+  checkParams(o, fail);
 }
 
 export class Sampler {
@@ -67,10 +58,10 @@ export class Sampler {
 
   constructor(opts: SamplingOptions = {}) {
     checkSampling(opts);
-    this.temperature = opts.temperature ?? 0;
-    this.topK = opts.topK ?? 0;
-    this.topP = opts.topP ?? 1;
-    this.minP = opts.minP ?? 0;
+    this.temperature = opts.temperature ?? PARAM_DEFAULTS.temperature;
+    this.topK = opts.topK ?? PARAM_DEFAULTS.topK;
+    this.topP = opts.topP ?? PARAM_DEFAULTS.topP;
+    this.minP = opts.minP ?? PARAM_DEFAULTS.minP;
     this.processor = new LogitsProcessor(opts);
     this.greedy = this.temperature === 0;
     this.rng = new Rng(opts.seed ?? Rng.randomSeed());

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { PARAM_DEFAULTS } from "../decode/params.ts";
 import { ApiError, toApiError } from "./api-error.ts";
 import { headerBytes, headersTooLarge, MAX_HEADER_BYTES } from "./body.ts";
 import { apiKeyAuth, hostCheck } from "./auth.ts";
@@ -59,7 +60,7 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     drafters,
     defaultDrafter,
-    defaultMaxTokens: options.defaultMaxTokens ?? 256,
+    defaultMaxTokens: options.defaultMaxTokens ?? PARAM_DEFAULTS.maxTokens,
     budget: options.budget ?? "auto",
     deadlineMs: options.deadlineMs ?? 600_000,
     pingMs: options.pingMs ?? 5_000,

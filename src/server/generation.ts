@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { SpecResult } from "../engine/generate.ts";
 import type { ModelFacts } from "./model-runner.ts";
+import { checkParams } from "../decode/params.ts";
 import { ApiError, invalidParam, toApiError } from "./api-error.ts";
 import { type BodyLimits, readJsonObject } from "./body.ts";
 import { chatPromptIds } from "./chat.ts";
@@ -150,9 +151,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
     throw new ApiError(404, `The model "${req.model}" does not exist (this server serves "${engine.id}")`, "invalid_request_error", "model", "model_not_found");
   }
   const { ids, maxTokens } = plan(model, req, cfg.defaultMaxTokens);
-  const vocab = model.spec.vocabSize;
-  const outside = Object.keys(req.penalties.logitBias ?? {}).find((id) => Number(id) >= vocab);
-  if (outside !== undefined) throw invalidParam("logit_bias", `logit_bias names token ${outside}; the vocabulary has ${vocab} tokens`);
+  checkParams({ logitBias: req.penalties.logitBias }, invalidParam, model.spec.vocabSize);
   // echo: the prompt as the client sent it (text), or its tokens' text.
   const echo = req.kind === "completion" && req.echo ? { text: typeof req.prompt === "string" ? req.prompt : model.tokenizer.decode(ids), ids } : undefined;
   const prediction = req.prediction === undefined ? undefined : predictionIds(model, req.prediction);

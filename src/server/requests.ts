@@ -3,6 +3,7 @@
  * names the offending field in `param`, so a client sees exactly what to fix; nothing here touches
  * the model (token counts are checked where the prompt is encoded).
  */
+import { checkParams, PARAM_DEFAULTS, PARAM_RULES, type Params } from "../decode/params.ts";
 import { ApiError, invalidParam } from "./api-error.ts";
 
 export interface RequestLimits {
@@ -131,15 +132,16 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
   if (n !== undefined && n !== 1) throw invalidParam("n", "only n = 1 is supported");
   // max_completion_tokens is the newer name; when both are given it wins, as in OpenAI's API.
   // Both are validated: a valid one never hides an invalid other.
-  const maxCompletionTokens = integer(body, "max_completion_tokens", 1);
-  const legacyMaxTokens = integer(body, "max_tokens", 1);
+  const maxCompletionTokens = integer(body, "max_completion_tokens", PARAM_RULES.maxTokens.min);
+  const legacyMaxTokens = integer(body, "max_tokens", PARAM_RULES.maxTokens.min);
   const maxTokens = maxCompletionTokens ?? legacyMaxTokens;
-  const temperature = finiteNumber(body, "temperature") ?? 1;
-  if (temperature < 0 || temperature > 2) throw invalidParam("temperature", `temperature must be between 0 and 2, got ${temperature}`);
-  const topP = finiteNumber(body, "top_p") ?? 1;
-  if (topP <= 0 || topP > 1) throw invalidParam("top_p", `top_p must be in (0, 1], got ${topP}`);
-  const topK = integer(body, "top_k", 0) ?? 0;
-  const seed = integer(body, "seed", Number.MIN_SAFE_INTEGER);
+  // Ranges and defaults: decode/params.ts, as for the CLI and the library.
+  const p: Params = { temperature: finiteNumber(body, "temperature"), topP: finiteNumber(body, "top_p"), topK: finiteNumber(body, "top_k"), seed: finiteNumber(body, "seed") };
+  checkParams(p, invalidParam);
+  const temperature = p.temperature ?? PARAM_DEFAULTS.temperature;
+  const topP = p.topP ?? PARAM_DEFAULTS.topP;
+  const topK = p.topK ?? PARAM_DEFAULTS.topK;
+  const seed = p.seed;
   const stream = bool(body, "stream");
   let includeUsage = false;
   if (present(body, "stream_options")) {
@@ -190,31 +192,28 @@ function logprobsField(body: Record<string, unknown>, chat: boolean): { logprobs
   return { logprobs: n };
 }
 
-function inRange(body: Record<string, unknown>, key: string, lo: number, hi: number, dflt: number, open = false): number {
-  const v = finiteNumber(body, key) ?? dflt;
-  if (v < lo || v > hi || (open && v === lo)) throw invalidParam(key, `${key} must be ${open ? `> ${lo}` : `>= ${lo}`} and <= ${hi}, got ${v}`);
-  return v;
-}
-
 /** OpenAI's presence/frequency penalties and logit_bias, vLLM's repetition_penalty and min_p. */
 function penalties(body: Record<string, unknown>): SamplingRequest["penalties"] {
   let logitBias: Record<number, number> | undefined;
   if (present(body, "logit_bias") && body.logit_bias !== null) {
     const lb = body.logit_bias;
     if (typeof lb !== "object" || Array.isArray(lb)) throw invalidParam("logit_bias", "logit_bias must be an object of token id -> bias");
-    logitBias = {};
-    for (const [id, bias] of Object.entries(lb as Record<string, unknown>)) {
-      if (!/^\d+$/.test(id)) throw invalidParam("logit_bias", `logit_bias keys must be token ids, got ${JSON.stringify(id)}`);
-      if (typeof bias !== "number" || !Number.isFinite(bias) || bias < -100 || bias > 100) throw invalidParam("logit_bias", `logit_bias for token ${id} must be a number between -100 and 100`);
-      logitBias[Number(id)] = bias;
-    }
+    logitBias = lb as Record<number, number>;
   }
-  return {
+  const p: Params = {
     ...(logitBias && Object.keys(logitBias).length > 0 ? { logitBias } : {}),
-    presencePenalty: inRange(body, "presence_penalty", -2, 2, 0),
-    frequencyPenalty: inRange(body, "frequency_penalty", -2, 2, 0),
-    repetitionPenalty: inRange(body, "repetition_penalty", 0, 10, 1, true),
-    minP: inRange(body, "min_p", 0, 1, 0),
+    presencePenalty: finiteNumber(body, "presence_penalty"),
+    frequencyPenalty: finiteNumber(body, "frequency_penalty"),
+    repetitionPenalty: finiteNumber(body, "repetition_penalty"),
+    minP: finiteNumber(body, "min_p"),
+  };
+  checkParams(p, invalidParam);
+  return {
+    ...(p.logitBias ? { logitBias: Object.fromEntries(Object.entries(p.logitBias).map(([id, b]) => [Number(id), b])) } : {}),
+    presencePenalty: p.presencePenalty ?? PARAM_DEFAULTS.presencePenalty,
+    frequencyPenalty: p.frequencyPenalty ?? PARAM_DEFAULTS.frequencyPenalty,
+    repetitionPenalty: p.repetitionPenalty ?? PARAM_DEFAULTS.repetitionPenalty,
+    minP: p.minP ?? PARAM_DEFAULTS.minP,
   };
 }
 

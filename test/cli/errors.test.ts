@@ -74,13 +74,13 @@ describe("CLI bad input", () => {
   test("usage errors: unknown flag, bad numbers, missing prompt, missing prompt file", async () => {
     await fails(["generate", "--prompt", "x", "--temprature", "1"], /unknown flag --temprature/);
     await fails(["generate", "--prompt", "x", "--max-tokens", "ten"], /--max-tokens must be a number/);
-    await fails(["generate", "--prompt", "x", "--max-tokens", "0"], /positive integer/);
-    await fails(["generate", "--prompt", "x", "--temperature", "-2"], /temperature/);
+    await fails(["generate", "--prompt", "x", "--max-tokens", "0"], /--max-tokens must be an integer >= 1, got 0/);
+    await fails(["generate", "--prompt", "x", "--temperature", "-2"], /--temperature must be a number >= 0 and <= 2, got -2/);
     await fails(["generate"], /exactly one of --prompt/);
     // Sampling flags are checked before the model loads (no "loading" line first).
-    const early = await fails(["generate", "--prompt", "x", "--presence-penalty", "3"], /presence_penalty must be between -2 and 2, got 3/);
+    const early = await fails(["generate", "--prompt", "x", "--presence-penalty", "3"], /--presence-penalty must be a number >= -2 and <= 2, got 3/);
     expect(early.stderr).not.toContain("loading");
-    await fails(["generate", "--prompt", "x", "--min-p", "2"], /min_p must be in \[0, 1\]/);
+    await fails(["generate", "--prompt", "x", "--min-p", "2"], /--min-p must be a number >= 0 and <= 1, got 2/);
     await fails(["generate", "--prompt-file", join(tmp, "nope.txt")], /prompt file not found/);
     await fails(["frobnicate"], /unknown command "frobnicate"/);
   });

@@ -58,7 +58,7 @@ function check(stdout: string) {
 describe("the packed library", () => {
   test("ships the built entries and declarations, no binary", () => {
     const files = readdirSync(join(dir, "app", "node_modules", "edgespec", "dist"));
-    expect(files.sort()).toEqual(["edgespec-deno.mjs", "edgespec-node.mjs", "edgespec.mjs", "types"]);
+    expect(files.sort()).toEqual(["edgespec-deno.mjs", "edgespec-node-worker.mjs", "edgespec-node.mjs", "edgespec.mjs", "types"]);
     expect(pkg.exports["."].default).toBe("./dist/edgespec.mjs");
   });
 
