@@ -7,6 +7,7 @@
  */
 import { bunServeRuntime } from "../adapters/bun/serve.ts";
 import { threadWorkerEndpoint } from "../adapters/worker/threads.ts";
+import { pipedStdin } from "../adapters/node/stdin.ts";
 import { runCli } from "../src/cli/main.ts";
 import { registerServeRuntime } from "../src/server/runtime.ts";
 import { embeddedHost } from "./build-binary.host.ts";
@@ -17,4 +18,5 @@ process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
+  stdin: pipedStdin,
 });

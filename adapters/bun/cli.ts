@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { pipedStdin } from "../node/stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
 import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { bunHost } from "./host.ts";
@@ -7,4 +8,5 @@ process.exitCode = await runCli(bunHost, process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
+  stdin: pipedStdin,
 });

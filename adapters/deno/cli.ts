@@ -2,12 +2,21 @@ import { runCli } from "../../src/cli/main.ts";
 import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { denoHost } from "./host.ts";
 
-declare const Deno: { args: string[]; exit(code: number): never; env: { get(k: string): string | undefined }; stdout: { writeSync(b: Uint8Array): number }; stderr: { writeSync(b: Uint8Array): number } };
+declare const Deno: {
+  args: string[];
+  exit(code: number): never;
+  env: { get(k: string): string | undefined };
+  stdin: { isTerminal(): boolean; readable: ReadableStream<Uint8Array> };
+  stdout: { writeSync(b: Uint8Array): number };
+  stderr: { writeSync(b: Uint8Array): number };
+};
 
 const enc = new TextEncoder();
 const write = (w: { writeSync(b: Uint8Array): number }) => (t: string) => {
   const bytes = enc.encode(t);
   for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
 };
-const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1" });
+// Piped input is the prompt (`echo … | edgespec generate`); nothing is read from a terminal.
+const stdin = async () => (Deno.stdin.isTerminal() ? undefined : await new Response(Deno.stdin.readable).text());
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin });
 Deno.exit(code);

@@ -1,3 +1,4 @@
+import { pipedStdin } from "./stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
 import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { nodeHost } from "./host.ts";
@@ -6,4 +7,5 @@ process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
+  stdin: pipedStdin,
 });

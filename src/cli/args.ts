@@ -8,11 +8,20 @@ export type FlagType = "string" | "int" | "number" | "boolean";
 export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string }>;
 export type Flags = Record<string, string | number | boolean | undefined>;
 
-export function parseFlags(argv: readonly string[], spec: FlagSpec): Flags {
+/**
+ * `positional`: the flag a bare argument stands for (generate's prompt: `edgespec generate "def f():"`);
+ * at most one. `-h` is `--help` where the command has one.
+ */
+export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { positional?: string } = {}): Flags {
   const flags: Flags = {};
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    let arg = argv[i]!;
+    if (arg === "-h" && spec.help) arg = "--help";
     if (!arg.startsWith("--")) {
+      if (opts.positional && flags[opts.positional] === undefined && arg !== "-") {
+        flags[opts.positional] = arg;
+        continue;
+      }
       throw new EdgespecError("invalid_argument", `unexpected argument "${arg}"`);
     }
     const eq = arg.indexOf("=");
@@ -40,10 +49,10 @@ function convert(name: string, type: FlagType, raw: string): string | number {
   return n;
 }
 
-export function usage(command: string, spec: FlagSpec): string {
+export function usage(command: string, spec: FlagSpec, operands = ""): string {
   const rows = Object.entries(spec).map(([k, v]) => {
     const left = `  --${k}${v.type === "boolean" ? "" : ` <${v.type === "string" ? "value" : v.type}>`}`;
     return `${left.padEnd(28)}${v.help}${v.default ? ` (default ${v.default})` : ""}`;
   });
-  return `usage: edgespec ${command} [flags]\n${rows.join("\n")}\n`;
+  return `usage: edgespec ${command} [flags]${operands ? ` ${operands}` : ""}\n${rows.join("\n")}\n`;
 }

@@ -11,7 +11,7 @@ import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
-  prompt: { type: "string", help: "prompt text" },
+  prompt: { type: "string", help: "prompt text (also: the first bare argument, or standard input)" },
   "prompt-file": { type: "string", help: "read the prompt from a file" },
   "max-tokens": { type: "int", help: "new tokens at most", default: String(D.maxTokens) },
   temperature: { type: "number", help: "0 = greedy, up to 2", default: String(D.temperature) },
@@ -33,15 +33,21 @@ export const GENERATE_FLAGS: FlagSpec = {
 };
 
 export async function generateCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
-  const f = parseFlags(argv, GENERATE_FLAGS);
+  const f = parseFlags(argv, GENERATE_FLAGS, { positional: "prompt" });
   if (f.help) {
-    io.out(usage("generate", GENERATE_FLAGS));
+    io.out(usage("generate", GENERATE_FLAGS, "[PROMPT]   (or the prompt on standard input: echo … | edgespec generate)"));
     return 0;
   }
-  if ((f.prompt === undefined) === (f["prompt-file"] === undefined)) {
-    throw new EdgespecError("invalid_argument", "give exactly one of --prompt TEXT or --prompt-file FILE");
+  if (f.prompt !== undefined && f["prompt-file"] !== undefined) {
+    throw new EdgespecError("invalid_argument", "give one prompt: PROMPT (or --prompt TEXT), --prompt-file FILE, or standard input");
   }
   let prompt = f.prompt as string | undefined;
+  if (prompt === undefined && f["prompt-file"] === undefined) {
+    // Piped input is the prompt; on a terminal nothing is read (a hang waiting for input helps no one).
+    const piped = await io.stdin?.();
+    if (!piped) throw new EdgespecError("invalid_argument", "give a prompt: PROMPT, --prompt TEXT, --prompt-file FILE, or pipe it to standard input");
+    prompt = piped;
+  }
   if (prompt === undefined) {
     const path = f["prompt-file"] as string;
     if (!(await host.isFile(path))) throw new EdgespecError("invalid_argument", `prompt file not found: ${path}`);

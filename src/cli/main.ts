@@ -9,11 +9,14 @@ import { benchCommand } from "./bench.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
+import { VERSION } from "../version.ts";
 
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
   debug?: boolean;
+  /** All of standard input when it is piped or a file; undefined on a terminal (or where there is none). */
+  stdin?: () => Promise<string | undefined>;
 }
 
 const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promise<number>> = {
@@ -33,7 +36,7 @@ commands:
   bench      plain vs speculative decoding on the bench suite, per workload
   inspect    what edgespec makes of a model: layout, dtypes, tree verify (and why not)
 
-Run "edgespec <command> --help" for its flags.
+Run "edgespec <command> --help" for its flags; "edgespec --version" for the version.
 `;
 
 export async function runCli(host: Host, argv: string[], io: CliIO): Promise<number> {
@@ -41,6 +44,10 @@ export async function runCli(host: Host, argv: string[], io: CliIO): Promise<num
   if (!command || command === "--help" || command === "-h" || command === "help") {
     io.out(HELP);
     return command ? 0 : 2;
+  }
+  if (command === "--version" || command === "-v" || command === "version") {
+    io.out(`edgespec ${VERSION}\n`);
+    return 0;
   }
   const run = COMMANDS[command];
   try {

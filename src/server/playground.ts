@@ -56,6 +56,8 @@ function colour(src) {
   }
   return colours[src];
 }
+// The API lives beside this page, wherever the app is mounted (app.route("/llm", …) serves it at /llm).
+const base = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 function headers() {
   const h = { "Content-Type": "application/json" };
   const k = $("key").value || localStorage.getItem("edgespec-key");
@@ -65,7 +67,7 @@ function headers() {
 async function init() {
   for (const p of ["prompt", "mode", "max_tokens", "drafter"]) if (q.has(p)) ({ prompt: $("prompt"), mode: $("mode"), max_tokens: $("max"), drafter: $("drafter") })[p].value = q.get(p);
   try {
-    const r = await fetch("/v1/models", { headers: headers() });
+    const r = await fetch(base + "v1/models", { headers: headers() });
     const m = (await r.json()).data[0];
     $("model").textContent = m.id;
     for (const d of m.edgespec?.drafters ?? ["none"]) { const o = document.createElement("option"); o.value = o.textContent = d; $("drafter").appendChild(o); }
@@ -83,7 +85,7 @@ async function run() {
   else { body.prompt = prompt; const p = document.createElement("span"); p.className = "prompt"; p.textContent = prompt; $("out").appendChild(p); }
   let chunks = 0, steps = 0, t0 = 0;
   try {
-    const res = await fetch(mode === "chat" ? "/v1/chat/completions" : "/v1/completions", { method: "POST", headers: headers(), body: JSON.stringify(body), signal: controller.signal });
+    const res = await fetch(base + (mode === "chat" ? "v1/chat/completions" : "v1/completions"), { method: "POST", headers: headers(), body: JSON.stringify(body), signal: controller.signal });
     if (!res.ok) throw new Error((await res.json()).error.message);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";

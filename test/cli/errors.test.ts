@@ -76,7 +76,9 @@ describe("CLI bad input", () => {
     await fails(["generate", "--prompt", "x", "--max-tokens", "ten"], /--max-tokens must be a number/);
     await fails(["generate", "--prompt", "x", "--max-tokens", "0"], /--max-tokens must be an integer >= 1, got 0/);
     await fails(["generate", "--prompt", "x", "--temperature", "-2"], /--temperature must be a number >= 0 and <= 2, got -2/);
-    await fails(["generate"], /exactly one of --prompt/);
+    await fails(["generate"], /give a prompt: PROMPT, --prompt TEXT, --prompt-file FILE, or pipe it/);
+    await fails(["generate", "--prompt", "x", "--prompt-file", "y"], /give one prompt/);
+    await fails(["generate", "one", "two"], /unexpected argument "two"/);
     // Sampling flags are checked before the model loads (no "loading" line first).
     const early = await fails(["generate", "--prompt", "x", "--presence-penalty", "3"], /--presence-penalty must be a number >= -2 and <= 2, got 3/);
     expect(early.stderr).not.toContain("loading");

@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { REPO } from "../helpers/model.ts";
 import { testWhen } from "../helpers/requirements.ts";
 import { type Browser, findChromium, launch } from "./cdp.ts";
+import { Hono } from "hono";
+import { listen } from "../../adapters/bun/serve.ts";
+import { createApp } from "../../src/server/app.ts";
 import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
 
 const exe = findChromium();
@@ -53,4 +56,27 @@ testWhen(!!exe, "chromium (apt-get install chromium)")("playground: streamed tex
   const dir = join(REPO, ".artifacts", "server");
   mkdirSync(dir, { recursive: true });
   await Bun.write(join(dir, "playground.png"), png);
+});
+
+testWhen(!!exe, "chromium (apt-get install chromium)")("playground mounted under a prefix in another Hono app: its requests go to the mounted API", async () => {
+  if (!browser) throw new Error(`chromium at ${exe} did not start`);
+  const parent = new Hono();
+  parent.get("/", (c) => c.text("the host app"));
+  parent.route("/llm", createApp({ engine: server.engine }));
+  const mounted = await listen(parent.fetch, { hostname: "127.0.0.1", port: 0 });
+  try {
+    const base = `http://127.0.0.1:${mounted.port}`;
+    expect(await (await fetch(`${base}/`)).text()).toBe("the host app");
+    const body = { model: MODEL_ID, prompt: "def add(a, b):", max_tokens: 12, temperature: 0 };
+    const plain = (await (await postJson(`${base}/llm/v1/completions`, body)).json()).choices[0].text as string;
+    for (const page of ["/llm", "/llm/"]) {
+      const tab = await browser.open(`${base}${page}?autorun=1&max_tokens=12&drafter=none&prompt=${encodeURIComponent(body.prompt)}`);
+      await tab.waitFor(`document.body.dataset.done === "1"`);
+      expect(await tab.evaluate<string>(`document.getElementById("err").textContent`)).toBe("");
+      expect(await tab.evaluate<string>(`document.getElementById("model").textContent`)).toBe(MODEL_ID);
+      expect(await tab.evaluate<string>(`[...document.querySelectorAll("#out span:not(.prompt)")].map((s) => s.textContent).join("")`)).toBe(plain);
+    }
+  } finally {
+    await mounted.close();
+  }
 });
