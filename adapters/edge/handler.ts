@@ -95,16 +95,60 @@ function edgeHost(source: ModelSource, ortWasm: EdgeOptions["ortWasm"]): Host {
   };
 }
 
-export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request): Promise<Response> } {
+/** Where a platform keeps configuration: Workers pass it as fetch's second argument, Deno and Node in their env. */
+export type EdgeEnv = Record<string, unknown>;
+
+function fromEnv(env: EdgeEnv | undefined): (name: string) => string | undefined {
+  const g = globalThis as { Deno?: { env?: { get(k: string): string | undefined } }; process?: { env?: Record<string, string | undefined> } };
+  return (name) => {
+    const v = env?.[name];
+    if (typeof v === "string") return v;
+    try {
+      return g.Deno?.env?.get(name) ?? g.process?.env?.[name];
+    } catch {
+      return undefined; // Deno without --allow-env
+    }
+  };
+}
+
+const list = (v: string | undefined) => v?.split(",").map((s) => s.trim()).filter(Boolean);
+
+/**
+ * Options the deployment's environment gives, over the bundle's own: EDGESPEC_API_KEY,
+ * EDGESPEC_CORS_ORIGINS and EDGESPEC_ALLOWED_HOSTS (comma-separated), EDGESPEC_MODEL_URL (a
+ * hub-layout folder to load instead of the bundled model), EDGESPEC_DRAFTER.
+ */
+export function edgeOptionsFromEnv(opts: EdgeOptions, env?: EdgeEnv): EdgeOptions {
+  const get = fromEnv(env);
+  const apiKey = get("EDGESPEC_API_KEY");
+  const corsOrigins = list(get("EDGESPEC_CORS_ORIGINS"));
+  const allowedHosts = list(get("EDGESPEC_ALLOWED_HOSTS"));
+  const modelUrl = get("EDGESPEC_MODEL_URL");
+  const drafter = get("EDGESPEC_DRAFTER");
+  return {
+    ...opts,
+    ...(modelUrl ? { model: modelUrl } : {}),
+    ...(drafter ? { drafter } : {}),
+    app: { ...opts.app, ...(apiKey ? { apiKey } : {}), ...(corsOrigins?.length ? { corsOrigins } : {}), ...(allowedHosts?.length ? { allowedHosts } : {}) },
+  };
+}
+
+/**
+ * `fetch(request, env?)`: the model loads on the first request, configured by `opts` and then by
+ * the environment (edgeOptionsFromEnv) as that first request finds it.
+ */
+export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request, env?: EdgeEnv): Promise<Response> } {
   let app: ReturnType<typeof createApp> | undefined;
-  const start = () => {
-    const host = edgeHost(opts.model, opts.ortWasm);
+  const start = (env?: EdgeEnv) => {
+    const o = edgeOptionsFromEnv(opts, env);
+    const host = edgeHost(o.model, o.ortWasm);
     const drafters = sharedDrafters();
-    const loading = loadModel(host, ROOT, { dtype: opts.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 }).then((m) => drafters.runner(m));
-    const engine = new ModelService(loading, { maxQueue: opts.maxQueue, modelId: opts.modelId ?? "edgespec-tiny" });
-    return createApp({ engine, options: { drafters: drafters.names, defaultDrafter: opts.drafter ?? "hybrid", ...opts.app } });
+    const loading = loadModel(host, ROOT, { dtype: o.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 }).then((m) => drafters.runner(m));
+    const engine = new ModelService(loading, { maxQueue: o.maxQueue, modelId: o.modelId ?? "edgespec-tiny" });
+    return createApp({ engine, options: { drafters: drafters.names, defaultDrafter: o.drafter ?? "hybrid", ...o.app } });
   };
   return {
-    fetch: async (req) => (app ??= start()).fetch(req),
+    // Deno's serve passes connection info (no EDGESPEC_ keys) as the second argument: harmless.
+    fetch: async (req, env) => (app ??= start(env)).fetch(req),
   };
 }
