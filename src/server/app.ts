@@ -96,6 +96,8 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
 
   app.get("/", (c) => c.html(PLAYGROUND_HTML));
   app.get("/health", async (c) => {
+    const failed = engine.failure;
+    if (failed) return c.json({ status: "error", error: `the model stopped: ${failed.message}` }, 503);
     if (engine.model) return c.json({ status: "ok", model: engine.id });
     if (engine.loadError) return c.json({ status: "error", error: engine.loadError.message }, 503);
     return c.json({ status: "loading" }, 503, { "Retry-After": "1" });

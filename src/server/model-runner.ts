@@ -57,6 +57,8 @@ export interface ModelRunner {
   run(job: RunJob, signal: AbortSignal, onText?: OnText): Promise<RunOutcome>;
   /** Frees the model (and its drafters); runs no job after. */
   close(): Promise<void>;
+  /** Why the model can no longer run (its worker died); undefined while it can. */
+  failure?(): Error | undefined;
 }
 
 /** The drafter for a name, fresh per run or shared: the caller decides what memory is kept. */

@@ -160,6 +160,7 @@ export function workerRunner(endpoint: Endpoint, load: WorkerLoad, opts: WorkerR
   let nextId = 1;
   const jobs = new Map<number, { resolve: (o: RunOutcome) => void; reject: (e: Error) => void; onText?: OnText }>();
   let dead: Error | undefined;
+  let closing = false;
   let closed: (() => void) | undefined;
   let settleLoad!: { resolve: (r: ModelRunner) => void; reject: (e: Error) => void };
   const loaded = new Promise<ModelRunner>((resolve, reject) => (settleLoad = { resolve, reject }));
@@ -178,7 +179,9 @@ export function workerRunner(endpoint: Endpoint, load: WorkerLoad, opts: WorkerR
         if (signal.aborted) onAbort();
       });
     },
+    failure: () => (closing ? undefined : dead),
     async close() {
+      closing = true;
       if (!dead) {
         const ended = new Promise<void>((resolve) => (closed = resolve));
         endpoint.post({ type: "close" } satisfies ToWorker);

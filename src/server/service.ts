@@ -117,8 +117,15 @@ export class ModelService {
     return dir.slice(Math.max(dir.lastIndexOf("/"), dir.lastIndexOf("\\")) + 1) || "edgespec";
   }
 
-  /** The loaded model, or a 503 while it loads (or if it failed to). */
+  /** Why a loaded model can no longer run (its worker died), if it cannot. */
+  get failure(): Error | undefined {
+    return this.runner?.failure?.();
+  }
+
+  /** The loaded model, or a 503 while it loads (or if it failed to, or its worker died). */
   requireModel(): ModelFacts {
+    const failed = this.failure;
+    if (failed) throw new ApiError(503, `the model stopped: ${failed.message}`, "server_error", null, "model_worker_failed");
     if (this.model) return this.model;
     if (this.loadError) throw new ApiError(503, `the model failed to load: ${this.loadError.message}`, "server_error", null, "model_load_failed");
     throw new ApiError(503, "the model is still loading", "server_error", null, "model_not_ready", { "Retry-After": "1" });

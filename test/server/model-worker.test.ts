@@ -72,6 +72,22 @@ describe("model worker", () => {
     expect((e as EdgespecError).code).toBe("model_not_found");
   });
 
+  test("a worker that dies: /health and requests get 503 with the reason; the server keeps answering", async () => {
+    const endpoint = threadWorkerEndpoint(WORKER);
+    const engine = new ModelService(workerRunner(endpoint, { dir: MODEL_DIR, dtype: "fp32", device: "wasm" }), { modelId: "m" });
+    await engine.ready;
+    const app = createApp({ engine });
+    expect((await app.request("/health")).status).toBe(200);
+    endpoint.terminate!();
+    for (let i = 0; i < 100 && !engine.failure; i++) await Bun.sleep(20);
+    const health = await app.request("/health");
+    expect(health.status).toBe(503);
+    expect((await health.json()).status).toBe("error");
+    const res = await app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", prompt: "x", max_tokens: 2 }) });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error.code).toBe("model_worker_failed");
+  });
+
   /** Sequential /health probes while a 3-token completion runs on a model whose forwards block 400 ms. */
   async function healthDuringGeneration(engine: ModelService): Promise<number[]> {
     await engine.ready;
