@@ -70,6 +70,26 @@ describe("openai client against a Bun server", () => {
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
 
+  test("logprobs through the client: chat (streamed and not) and completions, with the usage chunk", async () => {
+    const plain = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 2 });
+    const content = plain.choices[0]!.logprobs!.content!;
+    expect(content.length).toBe(plain.usage!.completion_tokens);
+    expect(content.map((c) => c.token).join("")).toBe(plain.choices[0]!.message.content!);
+    for (const c of content) expect(c.top_logprobs.length).toBe(2);
+    const stream = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES, max_tokens: 12, temperature: 0, logprobs: true, top_logprobs: 2, stream: true, stream_options: { include_usage: true } });
+    const streamed: typeof content = [];
+    let usage;
+    for await (const chunk of stream) {
+      streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(streamed.map((c) => [c.token, c.logprob])).toEqual(content.map((c) => [c.token, c.logprob]));
+    expect(usage).toEqual(plain.usage);
+    const completion = await client.completions.create({ model: MODEL_ID, prompt: PROMPT, max_tokens: 8, temperature: 0, logprobs: 1 });
+    expect(completion.choices[0]!.logprobs!.tokens!.length).toBe(completion.usage!.completion_tokens);
+    expect(completion.choices[0]!.logprobs!.token_logprobs!.every((l) => l <= 0)).toBe(true);
+  });
+
   test("the chat prompt is the model's template, encoded once with its BOS", async () => {
     const r = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "hi" }], max_tokens: 1, temperature: 0 });
     // "<s>### user\nhi\n\n### assistant\n": one BOS, then the rendered text. Encoding it with

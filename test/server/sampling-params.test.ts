@@ -77,6 +77,24 @@ describe("a prompt that cannot fit is refused before it is tokenized", () => {
   });
 });
 
+describe("huge prompts and the event loop", () => {
+  test("/health stays responsive while a flood of 720 kB prompts is refused", async () => {
+    const big = "x = 1\n".repeat(120_000);
+    // Tokenizing one such prompt on the event loop took ~290 ms; ten would hold /health for seconds.
+    const flood = Array.from({ length: 10 }, () => complete({ prompt: big, max_tokens: 4 }));
+    const probes: number[] = [];
+    let done = false;
+    const settled = Promise.all(flood).then((rs) => ((done = true), rs));
+    do {
+      const t0 = performance.now();
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+      probes.push(performance.now() - t0);
+    } while (!done);
+    for (const r of await settled) expect(r.status).toBe(400);
+    expect(Math.max(...probes)).toBeLessThan(1000);
+  });
+});
+
 describe("sampling fields reach the sampler", () => {
   const base = { prompt: "import os\n\ndef main(argv):\n", max_tokens: 24, ignore_eos: true };
 
