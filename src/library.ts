@@ -12,12 +12,17 @@
  */
 import type { ManagedDrafter } from "./drafters/index.ts";
 import { buildDrafter, startKernels } from "./engine/drafting.ts";
+import type { Hono } from "hono";
 import { generate, type SpecOptions, type SpecResult } from "./engine/generate.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
 import { resolveModelDir } from "./model/shipped.ts";
+import { type AppOptions, createApp } from "./server/app.ts";
+import { ModelService } from "./server/service.ts";
 import { chatPromptIds } from "./server/chat.ts";
+import { DraftLog } from "./server/draft-log.ts";
+import type { ModelRunner } from "./server/model-runner.ts";
 import type { ChatMessage } from "./server/requests.ts";
 
 export type { ChatMessage, SpecResult };
@@ -53,6 +58,13 @@ export interface LM {
   chat(messages: readonly ChatMessage[], params?: GenerateParams): Promise<SpecResult>;
   /** Frees the session and the drafter; later calls are errors. */
   close(): Promise<void>;
+  /** The drafter every generation uses ("none" for plain decoding). */
+  readonly drafter: string;
+  /**
+   * This LM as the HTTP server runs it (edgespecApp): its generations wait in the same queue as
+   * generate/stream/chat, so the model's session is never run twice at once.
+   */
+  readonly runner: ModelRunner;
 }
 
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
@@ -72,8 +84,23 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     queue = next.catch(() => undefined);
     return next;
   };
+  const runner: ModelRunner = {
+    facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
+    run(job, signal, onText) {
+      if (closed) return Promise.reject(new EdgespecError("not_ready", "this LM is closed"));
+      const log = drafter && job.drafter && job.drafter !== "none" ? new DraftLog(drafter) : undefined;
+      const { drafter: _, penalties, ids, ...rest } = job;
+      const next = queue.then(() => generate(model, ids, { ...rest, ...penalties, signal, ...(log ? { drafter: log } : {}), ...(onText ? { onText } : {}) }));
+      queue = next.catch(() => undefined);
+      return next.then((result) => ({ result, steps: log?.steps ?? [] }));
+    },
+    // The LM's owner closes it (lm.close()); an app serving it does not.
+    close: async () => {},
+  };
   return {
     model,
+    drafter: drafter ? drafterName : "none",
+    runner,
     generate: (prompt, params = {}) => run(prompt, params),
     chat: (messages, params = {}) => run(chatPromptIds(model.tokenizer, messages), params),
     stream(prompt, params = {}) {
@@ -116,4 +143,16 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
       await model.lm.dispose();
     },
   };
+}
+
+/**
+ * The OpenAI-compatible app over an open LM, to serve alone or mount in any Hono app:
+ * `app.route("/llm", edgespecApp(lm))`. Requests may ask for the LM's drafter or "none"; its
+ * generations share the LM's queue. Options are createApp's (API key, CORS, limits…) and the
+ * queue's bound.
+ */
+export function edgespecApp(lm: LM, options: AppOptions & { maxQueue?: number; modelId?: string } = {}): Hono {
+  const { maxQueue, modelId, ...app } = options;
+  const engine = new ModelService(lm.runner, { maxQueue, modelId });
+  return createApp({ engine, options: { drafters: [lm.drafter], defaultDrafter: lm.drafter, ...app } });
 }

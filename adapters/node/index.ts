@@ -7,6 +7,8 @@ import { nodeHost } from "./host.ts";
 
 export type { ChatMessage, GenerateParams, LM, OpenOptions, ProgressEvent, SpecResult } from "../../src/library.ts";
 export { EdgespecError } from "../../src/errors.ts";
+export { edgespecApp } from "../../src/library.ts";
+export { createApp, type AppOptions } from "../../src/server/app.ts";
 
 /** Loads a model (default: the shipped default model) and its drafter; see src/library.ts. */
 export function open(options: OpenOptions = {}): Promise<LM> {

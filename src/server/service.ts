@@ -99,12 +99,15 @@ export class ModelService {
     this.maxQueue = opts.maxQueue ?? 16;
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${opts.maxQueue}`);
     this.modelId = opts.modelId;
+    const take = (m: LoadedModel | ModelRunner) => {
+      this.runner = "run" in m ? m : inProcessRunner(m, { drafterFor: opts.drafterFor });
+      this.model = this.runner.facts;
+      this.metrics.ready = true;
+    };
+    // A model already loaded is ready now, not a microtask later (its name included).
+    if (!(model instanceof Promise)) take(model);
     this.ready = Promise.resolve(model).then(
-      (m) => {
-        this.runner = "run" in m ? m : inProcessRunner(m, { drafterFor: opts.drafterFor });
-        this.model = this.runner.facts;
-        this.metrics.ready = true;
-      },
+      (m) => (this.runner ? undefined : take(m)),
       (e: unknown) => {
         this.loadError = e instanceof Error ? e : new Error(String(e));
       },

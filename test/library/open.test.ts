@@ -4,7 +4,8 @@
  * stops its generation, and a closed LM refuses work.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { open } from "../../adapters/bun/index.ts";
+import { Hono } from "hono";
+import { edgespecApp, open } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/generate.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
@@ -23,6 +24,22 @@ describe("open()", () => {
     expect(pieces.join("")).toBe(plain.text);
     const chat = await lm.chat([{ role: "user", content: "hello" }], { maxTokens: 4 });
     expect(chat.stats.promptTokens).toBeGreaterThan(3);
+  });
+
+  test("edgespecApp(lm) mounted under a prefix serves the LM: the same greedy text, one queue with lm.generate", async () => {
+    const parent = new Hono();
+    parent.route("/llm", edgespecApp(lm));
+    const models = await (await parent.request("/llm/v1/models")).json();
+    expect(models.data[0].edgespec.drafters).toEqual(["none", "hybrid"]);
+    const body = { model: models.data[0].id, prompt: "def add(a, b):", max_tokens: 24, temperature: 0, ignore_eos: true };
+    const post = () => parent.request("/llm/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // Both at once: the app's request waits for the LM's own call (one session, one queue).
+    const [res, direct] = await Promise.all([post(), lm.generate("def add(a, b):", { maxTokens: 24, stopAtEos: false })]);
+    expect(res.status).toBe(200);
+    const served = await res.json();
+    expect(served.choices[0].text).toBe(direct.text);
+    expect(served.timings.draft_n).toBeGreaterThan(0); // the LM's drafter (hybrid) by default
+    expect((await parent.request("/llm/health")).status).toBe(200);
   });
 
   test("calls on one LM run one at a time, in call order", async () => {

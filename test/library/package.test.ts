@@ -15,13 +15,16 @@ const BUN = `${REPO}node_modules/.bin/bun`;
 let dir = "";
 
 const SCRIPT = `import { open } from "edgespec";
+import { edgespecApp } from "edgespec/hono";
 const lm = await open({ model: "edgespec-tiny", device: "wasm", drafter: "hybrid" });
 let pieces = 0;
 let text = "";
 for await (const t of lm.stream("def add(a, b):", { maxTokens: 16, stopAtEos: false })) { pieces++; text += t; }
 const r = await lm.generate("def add(a, b):", { maxTokens: 16, stopAtEos: false });
+const res = await edgespecApp(lm).request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "edgespec-tiny", prompt: "def add(a, b):", max_tokens: 16, ignore_eos: true }) });
+const served = (await res.json()).choices[0].text;
 await lm.close();
-console.log(JSON.stringify({ pieces, text, same: text === r.text, tokens: r.tokens.length, backend: r.stats.backend }));
+console.log(JSON.stringify({ pieces, text, same: text === r.text, tokens: r.tokens.length, backend: r.stats.backend, served: served === r.text }));
 `;
 
 beforeAll(async () => {
@@ -51,7 +54,8 @@ function check(stdout: string) {
   const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
   expect(out.tokens).toBe(16);
   expect(out.pieces).toBeGreaterThan(1);
-  expect(out.same).toBe(true); // streamed text = generate()'s text
+  expect(out.same).toBe(true);
+  expect(out.served).toBe(true); // edgespecApp from "edgespec/hono" serves the same greedy text // streamed text = generate()'s text
   expect(out.backend).toBe("wasm");
 }
 
