@@ -7,7 +7,7 @@
  */
 import { bunServeRuntime } from "../adapters/bun/serve.ts";
 import { threadWorkerEndpoint } from "../adapters/worker/threads.ts";
-import { pipedStdin } from "../adapters/node/stdin.ts";
+import { pipedStdin, stdinLines } from "../adapters/node/stdin.ts";
 import { runCli } from "../src/cli/main.ts";
 import { registerServeRuntime } from "../src/server/runtime.ts";
 import { embeddedHost } from "./build-binary.host.ts";
@@ -19,4 +19,6 @@ process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
   stdin: pipedStdin,
+  lines: stdinLines,
+  interactive: !!process.stdin.isTTY,
 });

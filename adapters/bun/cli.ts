@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { pipedStdin } from "../node/stdin.ts";
+import { pipedStdin, stdinLines } from "../node/stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
 import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { bunHost } from "./host.ts";
@@ -9,4 +9,6 @@ process.exitCode = await runCli(bunHost, process.argv.slice(2), {
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
   stdin: pipedStdin,
+  lines: stdinLines,
+  interactive: !!process.stdin.isTTY,
 });

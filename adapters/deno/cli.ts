@@ -18,5 +18,16 @@ const write = (w: { writeSync(b: Uint8Array): number }) => (t: string) => {
 };
 // Piped input is the prompt (`echo … | edgespec generate`); nothing is read from a terminal.
 const stdin = async () => (Deno.stdin.isTerminal() ? undefined : await new Response(Deno.stdin.readable).text());
-const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin });
+async function* lines(): AsyncIterable<string> {
+  let rest = "";
+  const decoder = new TextDecoder();
+  const reader = Deno.stdin.readable.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    const parts = (rest + decoder.decode(r.value, { stream: true })).split("\n");
+    rest = parts.pop()!;
+    for (const line of parts) yield line.replace(/\r$/, "");
+  }
+  if (rest) yield rest;
+}
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal() });
 Deno.exit(code);

@@ -1,4 +1,4 @@
-import { pipedStdin } from "./stdin.ts";
+import { pipedStdin, stdinLines } from "./stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
 import "./serve.ts"; // registers `edgespec serve` for this runtime
 import { nodeHost } from "./host.ts";
@@ -8,4 +8,6 @@ process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
   err: (t) => process.stderr.write(t),
   debug: process.env.EDGESPEC_DEBUG === "1",
   stdin: pipedStdin,
+  lines: stdinLines,
+  interactive: !!process.stdin.isTTY,
 });

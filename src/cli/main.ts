@@ -6,6 +6,7 @@
 import { EdgespecError, isEdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { benchCommand } from "./bench.ts";
+import { chatCommand } from "./chat.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
@@ -17,10 +18,15 @@ export interface CliIO {
   debug?: boolean;
   /** All of standard input when it is piped or a file; undefined on a terminal (or where there is none). */
   stdin?: () => Promise<string | undefined>;
+  /** Standard input line by line, as it comes (chat). */
+  lines?: () => AsyncIterable<string>;
+  /** Standard input is a terminal: show prompts. */
+  interactive?: boolean;
 }
 
 const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promise<number>> = {
   generate: generateCommand,
+  chat: chatCommand,
   serve: serveCommand,
   bench: benchCommand,
   inspect: inspectCommand,
@@ -32,6 +38,7 @@ usage: edgespec <command> [flags]
 
 commands:
   generate   generate text from a prompt (embedded model by default)
+  chat       talk to the model on the terminal (streaming, /reset, a figures line per answer)
   serve      an OpenAI-compatible HTTP server (playground at /)
   bench      plain vs speculative decoding on the bench suite, per workload
   inspect    what edgespec makes of a model: layout, dtypes, tree verify (and why not)

@@ -1,0 +1,77 @@
+/**
+ * `edgespec chat`: a conversation on the terminal. Each line is a user message; the answer streams
+ * as it is decided, through the model's chat template, then one line of figures (tokens, tokens/s,
+ * tokens per step). `/reset` forgets the conversation, `/exit` (or end of input) leaves. Works on
+ * piped input too, so it can be scripted and tested.
+ */
+import { PARAM_DEFAULTS as D } from "../decode/params.ts";
+import { checkSampling } from "../decode/sampler.ts";
+import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { generate } from "../engine/generate.ts";
+import type { Host } from "../host.ts";
+import { chatPromptIds } from "../server/chat.ts";
+import type { ChatMessage } from "../server/requests.ts";
+import { EdgespecError } from "../errors.ts";
+import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import type { CliIO } from "./main.ts";
+import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
+
+export const CHAT_FLAGS: FlagSpec = {
+  ...MODEL_FLAGS,
+  system: { type: "string", help: "a system message that opens the conversation" },
+  "max-tokens": { type: "int", help: "new tokens per answer at most", default: String(D.maxTokens) },
+  temperature: { type: "number", help: "0 = greedy, up to 2", default: String(D.temperature) },
+  seed: { type: "int", help: "sampling seed" },
+  drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+const COMMANDS_HELP = "type a message; /reset forgets the conversation, /exit leaves";
+
+export async function chatCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+  const f = parseFlags(argv, CHAT_FLAGS);
+  if (f.help) {
+    io.out(`${usage("chat", CHAT_FLAGS)}\n${COMMANDS_HELP}\n`);
+    return 0;
+  }
+  if (!io.lines) throw new EdgespecError("invalid_argument", "chat needs standard input, which this runtime does not give");
+  const sampling = { maxTokens: f["max-tokens"] as number | undefined, temperature: f.temperature as number | undefined, seed: f.seed as number | undefined };
+  checkSampling(sampling);
+  const drafterName = (f.drafter as string | undefined) ?? "hybrid";
+  const model = await loadModelFrom(host, f, io);
+  const drafter = buildDrafter(model, { name: drafterName });
+  if (drafter) await startKernels(host);
+  const opening: ChatMessage[] = f.system === undefined ? [] : [{ role: "system", content: f.system as string }];
+  let history = [...opening];
+  const prompt = () => io.interactive && io.err("> ");
+  try {
+    if (io.interactive) io.err(`${COMMANDS_HELP}\n`);
+    prompt();
+    for await (const raw of io.lines()) {
+      const line = raw.trim();
+      if (line === "/exit" || line === "/quit") break;
+      if (line === "/reset") {
+        history = [...opening];
+        io.err("(conversation reset)\n");
+      } else if (line.length > 0) {
+        history.push({ role: "user", content: line });
+        try {
+          const r = await generate(model, chatPromptIds(model.tokenizer, history), { ...sampling, drafter, onText: (t) => io.out(t) });
+          history.push({ role: "assistant", content: r.text });
+          const s = r.stats;
+          io.out("\n");
+          io.err(`(${s.tokens} tokens, ${s.tokensPerSecond} tok/s${drafter ? `, ${s.meanAcceptedLength} tokens/step` : ""})\n`);
+        } catch (e) {
+          if (!(e instanceof EdgespecError && e.code === "prompt_too_long")) throw e;
+          history.pop();
+          io.err(`(the conversation no longer fits the model's context: /reset to start again)\n`);
+        }
+      }
+      prompt();
+    }
+  } finally {
+    drafter?.dispose();
+    await model.lm.dispose();
+  }
+  return 0;
+}
