@@ -11,6 +11,7 @@
  * drafter's tables are shared, as in the server.
  */
 import type { ManagedDrafter } from "./drafters/index.ts";
+import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
 import { buildDrafter, startKernels } from "./engine/drafting.ts";
 import type { Hono } from "hono";
 import { generate, type SpecOptions, type SpecResult } from "./engine/generate.ts";
@@ -30,8 +31,10 @@ export type { ChatMessage, SpecResult };
 export interface OpenOptions extends Omit<LoadOptions, "onProgress"> {
   /** A model folder, or a shipped model's name; default: the host's default model. */
   model?: string;
-  /** The drafter every generation on this LM uses: none | recycle | sam | ngram | hybrid (default). */
+  /** The drafter every generation on this LM uses: a name in `drafters` (default "hybrid"; "none" = plain). */
   drafter?: string;
+  /** Where drafter names are found: builtinDrafters() (default), to which your own can be added. */
+  drafters?: DrafterRegistry;
   /** Load progress, as events. */
   onProgress?: (event: ProgressEvent) => void;
 }
@@ -68,11 +71,13 @@ export interface LM {
 }
 
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
-  const { model: name, drafter: drafterName = "hybrid", onProgress, ...load } = options;
+  const { model: name, drafter: drafterName = "hybrid", drafters = builtinDrafters(), onProgress, ...load } = options;
+  // A wrong drafter name fails before the model loads.
+  if (!drafters.names.includes(drafterName)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafterName}"`, { validOptions: drafters.names });
   const dir = await resolveModelDir(host, name);
   const model = await loadModel(host, dir, { ...load, onProgress: (message) => onProgress?.({ phase: "load", message }) });
   await startKernels(host);
-  const drafter: ManagedDrafter | undefined = buildDrafter(model, { name: drafterName });
+  const drafter: ManagedDrafter | undefined = buildDrafter(model, { name: drafterName }, drafters);
   onProgress?.({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, drafter ${drafterName})` });
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();

@@ -64,4 +64,5 @@ export { type RecyclingOptions, TokenRecyclingDrafter } from "./token-recycling.
 export { TreeBuilder } from "./tree-builder.ts";
 export { checkTemplate, TOKEN_RECYCLING_TEMPLATE, templateFromChildCounts, templateFromPaths, type TreeTemplate } from "./tree-template.ts";
 export type { DraftTree, Drafter, VerifyUpdate } from "./types.ts";
+export { builtinDrafters, type DrafterMakeContext, type DrafterMaker, DrafterRegistry } from "./registry.ts";
 export { initKernels, kernelsReady } from "../wasm/loader.ts";

@@ -2,7 +2,8 @@
  * Turning user-facing drafter options (a name, a corpus path, a saved recycling table) into a
  * Drafter for a loaded model, the same way for the CLI, the server and the bench.
  */
-import { CorpusAutomaton, createDrafter, DRAFTER_NAMES, type ManagedDrafter, tokenizerFingerprint } from "../drafters/index.ts";
+import { CorpusAutomaton, DRAFTER_NAMES, type ManagedDrafter, tokenizerFingerprint } from "../drafters/index.ts";
+import { builtinDrafters, type DrafterRegistry } from "../drafters/registry.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { LoadedModel } from "../model/load.ts";
@@ -35,20 +36,13 @@ export function fingerprintOf(model: LoadedModel): string {
   return tokenizerFingerprint(model.tokenizer.json);
 }
 
-/** A drafter for `model`, or undefined for "none". */
-export function buildDrafter(model: LoadedModel, setup: DrafterSetup): ManagedDrafter | undefined {
-  if (!(DRAFTER_NAMES as readonly string[]).includes(setup.name)) {
-    throw new EdgespecError("invalid_argument", `unknown drafter "${setup.name}"`, { validOptions: DRAFTER_NAMES });
-  }
-  if (setup.name === "none") return undefined;
-  if (setup.corpus && setup.name !== "sam" && setup.name !== "hybrid") {
-    throw new EdgespecError("invalid_argument", `a corpus is used by the sam and hybrid drafters, not "${setup.name}"`);
-  }
-  return createDrafter(setup.name, {
+/** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */
+export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
+  return registry.create(setup.name, {
     vocabSize: model.lm.spec.vocabSize,
     tokenizerFingerprint: fingerprintOf(model),
-    recycle: setup.recycleState ? { table: setup.recycleState } : undefined,
-    sam: setup.corpus ? { corpus: setup.corpus } : undefined,
+    ...(setup.corpus ? { corpus: setup.corpus } : {}),
+    ...(setup.recycleState ? { savedState: setup.recycleState } : {}),
   });
 }
 

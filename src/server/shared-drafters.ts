@@ -4,7 +4,8 @@
  * seen) speeds up the next. The app itself only sees drafter names.
  */
 import type { Drafter } from "../drafters/types.ts";
-import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
+import { builtinDrafters, type DrafterRegistry } from "../drafters/registry.ts";
+import { buildDrafter } from "../engine/drafting.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type InProcessOptions, inProcessRunner, type ModelRunner } from "./model-runner.ts";
 
@@ -16,12 +17,13 @@ export interface DrafterCatalog {
   dispose(): void;
 }
 
-export function sharedDrafters(): DrafterCatalog {
+/** One drafter per name of `registry` (default: the built-ins), made on first use. */
+export function sharedDrafters(registry: DrafterRegistry = builtinDrafters()): DrafterCatalog {
   const made = new Map<string, ReturnType<typeof buildDrafter>>();
   const catalog: DrafterCatalog = {
-    names: DRAFTER_NAMES,
+    names: registry.names,
     get(name, model) {
-      if (!made.has(name)) made.set(name, buildDrafter(model, { name }));
+      if (!made.has(name)) made.set(name, buildDrafter(model, { name }, registry));
       return made.get(name);
     },
     runner: (model, opts = {}) => inProcessRunner(model, { ...opts, drafterFor: (name) => catalog.get(name, model), onClose: () => catalog.dispose() }),
