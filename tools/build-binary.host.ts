@@ -13,6 +13,7 @@ import modelFp32 from "../models/edgespec-tiny/onnx/model.onnx" with { type: "fi
 import ortMjs from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs" with { type: "file" };
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm" with { type: "file" };
 import kernelsWasm from "../wasm/pkg/edgespec_kernels.wasm" with { type: "file" };
+import benchPrompts from "../bench/prompts.json" with { type: "file" };
 
 const MODEL_DIR = "/embedded/edgespec-tiny";
 const EMBEDDED: Record<string, string> = {
@@ -21,7 +22,19 @@ const EMBEDDED: Record<string, string> = {
   [`${MODEL_DIR}/tokenizer.json`]: tokenizer as unknown as string,
   [`${MODEL_DIR}/tokenizer_config.json`]: tokenizerConfig as unknown as string,
   [`${MODEL_DIR}/onnx/model.onnx`]: modelFp32,
+  // `edgespec bench`'s default suite, where the CLI looks for it (two levels above the model).
+  "/bench/prompts.json": benchPrompts as unknown as string,
 };
+
+/** Joined and normalised ("a/b/../c" is "a/c"), as the embedded paths are written. */
+function join(...parts: string[]): string {
+  const out: string[] = [];
+  for (const seg of parts.join("/").split("/")) {
+    if (seg === "..") out.pop();
+    else if (seg !== "." && seg !== "") out.push(seg);
+  }
+  return (parts[0]?.startsWith("/") ? "/" : "") + out.join("/");
+}
 
 export const embeddedHost: Host = {
   ...bunHost,
@@ -35,7 +48,7 @@ export const embeddedHost: Host = {
   async isDirectory(path) {
     return path === MODEL_DIR || path === `${MODEL_DIR}/onnx` || (!path.startsWith(`${MODEL_DIR}/`) && bunHost.isDirectory(path));
   },
-  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  join,
   async loadOrt(device) {
     const ort = await bunHost.loadOrt(device);
     // Without this ort looks for its .mjs next to the bundle on the real filesystem and fails.

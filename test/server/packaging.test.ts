@@ -40,6 +40,10 @@ describe("single binary", () => {
     const out = JSON.parse(gen.stdout.toString());
     expect(out.tokens.length).toBe(6);
     expect(out.stats.backend).toBe("wasm");
+    // bench runs from the binary alone too: its prompt suite is embedded.
+    const bench = Bun.spawnSync([exe, "bench", "--limit", "1", "--repeats", "1", "--max-tokens", "8", "--drafters", "ngram", "--json"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(bench.exitCode).toBe(0);
+    expect(JSON.parse(bench.stdout.toString()).meanSpeedup.ngram).toBeGreaterThan(0);
     const s = await spawnServer([exe, "serve", "--host", "127.0.0.1", "--port", "0"], empty);
     running.push(s);
     // The embedded drafter kernels were found and instantiated, in the embedded model worker.
