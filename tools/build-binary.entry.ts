@@ -9,10 +9,9 @@ import { bunServeRuntime } from "../adapters/bun/serve.ts";
 import { threadWorkerEndpoint } from "../adapters/worker/threads.ts";
 import { pipedStdin, stdinLines } from "../adapters/node/stdin.ts";
 import { runCli } from "../src/cli/main.ts";
-import { registerServeRuntime } from "../src/server/runtime.ts";
 import { embeddedHost } from "./build-binary.host.ts";
 
-registerServeRuntime({ ...bunServeRuntime, modelWorker: () => threadWorkerEndpoint(new URL("./build-binary.worker.ts", import.meta.url)) });
+const serve = { ...bunServeRuntime, modelWorker: () => threadWorkerEndpoint(new URL("./build-binary.worker.ts", import.meta.url)) };
 
 process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
@@ -21,4 +20,4 @@ process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
-});
+}, { serve });

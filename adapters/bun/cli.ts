@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { pipedStdin, stdinLines } from "../node/stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
-import "./serve.ts"; // registers `edgespec serve` for this runtime
+import { bunServeRuntime } from "./serve.ts";
 import { bunHost } from "./host.ts";
 
 process.exitCode = await runCli(bunHost, process.argv.slice(2), {
@@ -11,4 +11,4 @@ process.exitCode = await runCli(bunHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
-});
+}, { serve: bunServeRuntime });

@@ -5,7 +5,7 @@
  * it directly is `edgespec serve` on Bun.
  */
 import { runCli } from "../../src/cli/main.ts";
-import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
+import { type FetchHandler, type Listening, type ServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { threadWorkerEndpoint } from "../worker/threads.ts";
 import { bunHost } from "./host.ts";
 
@@ -32,14 +32,12 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
 }
 
 /** What `edgespec serve` uses on Bun; the single binary replaces the worker entry with its own. */
-export const bunServeRuntime = { listen, env: (name: string) => process.env[name], modelWorker: () => threadWorkerEndpoint(new URL("./model-worker.ts", import.meta.url)) };
-
-registerServeRuntime(bunServeRuntime);
+export const bunServeRuntime: ServeRuntime = { listen, env: (name: string) => process.env[name], modelWorker: () => threadWorkerEndpoint(new URL("./model-worker.ts", import.meta.url)) };
 
 if (import.meta.main) {
   process.exitCode = await runCli(bunHost, ["serve", ...process.argv.slice(2)], {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     debug: process.env.EDGESPEC_DEBUG === "1",
-  });
+  }, { serve: bunServeRuntime });
 }

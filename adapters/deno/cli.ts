@@ -1,5 +1,5 @@
 import { runCli } from "../../src/cli/main.ts";
-import "./serve.ts"; // registers `edgespec serve` for this runtime
+import { denoServeRuntime } from "./serve.ts";
 import { denoHost } from "./host.ts";
 
 declare const Deno: {
@@ -29,5 +29,5 @@ async function* lines(): AsyncIterable<string> {
   }
   if (rest) yield rest;
 }
-const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal() });
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal() }, { serve: denoServeRuntime });
 Deno.exit(code);

@@ -1,6 +1,6 @@
 import { pipedStdin, stdinLines } from "./stdin.ts";
 import { runCli } from "../../src/cli/main.ts";
-import "./serve.ts"; // registers `edgespec serve` for this runtime
+import { nodeServeRuntime } from "./serve.ts";
 import { nodeHost } from "./host.ts";
 
 process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
@@ -10,4 +10,4 @@ process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
-});
+}, { serve: nodeServeRuntime });

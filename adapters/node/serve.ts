@@ -14,7 +14,7 @@ import { headersTooLarge, MAX_HEADER_BYTES, PARSER_HEADER_LIMIT } from "../../sr
 import type { Endpoint } from "../../src/server/model-worker.ts";
 import { threadWorkerEndpoint } from "../worker/threads.ts";
 import { runCli } from "../../src/cli/main.ts";
-import { type FetchHandler, type Listening, registerServeRuntime, signalGate } from "../../src/server/runtime.ts";
+import { type FetchHandler, type Listening, type ServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { nodeHost } from "./host.ts";
 
 export function listen(fetch: FetchHandler, opts: { hostname: string; port: number }): Promise<Listening> {
@@ -60,7 +60,7 @@ export function modelWorker(): Endpoint {
   return threadWorkerEndpoint(url);
 }
 
-registerServeRuntime({ listen, env: (name) => process.env[name], modelWorker });
+export const nodeServeRuntime: ServeRuntime = { listen, env: (name) => process.env[name], modelWorker };
 
 // Node 20 has no import.meta.main: this module is the entry when argv[1] is this file — and is not
 // when it is bundled into the CLI (dist/edgespec-node.mjs), whose URL is then the same as argv[1].
@@ -69,5 +69,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && /se
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     debug: process.env.EDGESPEC_DEBUG === "1",
-  });
+  }, { serve: nodeServeRuntime });
 }

@@ -5,6 +5,7 @@
  */
 import { EdgespecError, isEdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
+import type { ServeRuntime } from "../server/runtime.ts";
 import { benchCommand } from "./bench.ts";
 import { chatCommand } from "./chat.ts";
 import { generateCommand } from "./generate.ts";
@@ -24,7 +25,12 @@ export interface CliIO {
   interactive?: boolean;
 }
 
-const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO) => Promise<number>> = {
+/** What a command may use beyond the Host: the runtime's server (absent where it cannot serve). */
+export interface CliRuntime {
+  serve?: ServeRuntime;
+}
+
+const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO, rt: CliRuntime) => Promise<number>> = {
   generate: generateCommand,
   chat: chatCommand,
   serve: serveCommand,
@@ -46,7 +52,7 @@ commands:
 Run "edgespec <command> --help" for its flags; "edgespec --version" for the version.
 `;
 
-export async function runCli(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function runCli(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
     io.out(HELP);
@@ -59,7 +65,7 @@ export async function runCli(host: Host, argv: string[], io: CliIO): Promise<num
   const run = COMMANDS[command];
   try {
     if (!run) throw new EdgespecError("invalid_argument", `unknown command "${command}"`, { validOptions: Object.keys(COMMANDS) });
-    return await run(host, rest, io);
+    return await run(host, rest, io, rt);
   } catch (e) {
     const message = isEdgespecError(e) ? e.message : e instanceof Error ? e.message : String(e);
     io.err(`edgespec: error: ${message.split("\n")[0]}\n`);

@@ -8,14 +8,13 @@ import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { createApp } from "../server/app.ts";
 import { LOOPBACK_HOSTS } from "../server/auth.ts";
-import { serveRuntime } from "../server/runtime.ts";
 import type { ModelRunner } from "../server/model-runner.ts";
 import { workerRunner } from "../server/model-worker.ts";
 import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO, CliRuntime } from "./main.ts";
 import { loadModelFrom, loadOptionsFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
@@ -36,15 +35,15 @@ export const SERVE_FLAGS: FlagSpec = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export async function serveCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, SERVE_FLAGS);
   if (f.help) {
     io.out(usage("serve", SERVE_FLAGS));
     return 0;
   }
   const drafterNames: readonly string[] = DRAFTER_NAMES;
-  const rt = serveRuntime();
-  if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its adapter did not register a server (import adapters/${host.runtime}/serve.ts)`);
+  const rt = cli.serve;
+  if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its CLI entry gives no server (adapters/${host.runtime}/serve.ts makes one)`);
   const port = (f.port as number | undefined) ?? 8080;
   if (port < 0 || port > 65535) throw new EdgespecError("invalid_argument", `--port must be 0..65535, got ${port}`);
   const maxQueue = (f["max-queue"] as number | undefined) ?? 16;

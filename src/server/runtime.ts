@@ -1,7 +1,8 @@
 /**
- * What serving needs from the runtime, beyond the Host: a way to listen for HTTP and to read the
- * environment. Each adapter's serve.ts registers its implementation when imported, so the
- * runtime-free `edgespec serve` command finds it without naming Bun, Deno or Node.
+ * What serving needs from the runtime, beyond the Host: a way to listen for HTTP, to read the
+ * environment and to start a model worker. Each adapter's serve.ts makes one; its CLI entry hands
+ * it to runCli, so the runtime-free `edgespec serve` command uses it without naming Bun, Deno or
+ * Node (and nothing is registered by importing a module).
  */
 import type { Endpoint } from "./model-worker.ts";
 
@@ -50,14 +51,4 @@ export interface ServeRuntime {
    * server's thread, yielding between forwards).
    */
   modelWorker?(): Endpoint;
-}
-
-let registered: ServeRuntime | undefined;
-
-export function registerServeRuntime(rt: ServeRuntime): void {
-  registered = rt;
-}
-
-export function serveRuntime(): ServeRuntime | undefined {
-  return registered;
 }
