@@ -16,7 +16,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
 import { median } from "../src/engine/cost-model.ts";
-import { generate } from "../src/engine/generate.ts";
+import { generate } from "../src/engine/speculative.ts";
 import { loadModel } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 import { transformersPeer } from "./peer.ts";

@@ -16,7 +16,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { createDrafter, type ManagedDrafter } from "../src/drafters/index.ts";
 import { tsKernels, wasmKernels } from "../src/drafters/kernels/index.ts";
 import type { DraftTree, VerifyUpdate } from "../src/drafters/types.ts";
-import { initKernels } from "../src/wasm/loader.ts";
+import { initKernels } from "../src/drafters/kernels/wasm/loader.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const VOCAB = 32_000;

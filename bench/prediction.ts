@@ -12,11 +12,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
-import type { BenchPrompt } from "../src/bench/speculative.ts";
+import type { BenchPrompt } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
 import { median } from "../src/engine/cost-model.ts";
-import { generate, verifyCostModel } from "../src/engine/generate.ts";
+import { generate, verifyCostModel } from "../src/engine/speculative.ts";
 import { loadModel } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 

@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../src/bench/speculative.ts";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { loadModel } from "../src/model/load.ts";

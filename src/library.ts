@@ -14,7 +14,7 @@ import type { ManagedDrafter } from "./drafters/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
 import { buildDrafter, startKernels } from "./engine/drafting.ts";
 import type { Hono } from "hono";
-import { generate, type SpecOptions, type SpecResult } from "./engine/generate.ts";
+import { generate, type SpecOptions, type SpecResult } from "./engine/speculative.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";

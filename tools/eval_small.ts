@@ -15,7 +15,7 @@
  */
 import { bunHost } from "../adapters/bun/host.ts";
 import prompts from "../bench/prompts.json";
-import { generatePlain } from "../src/decode/generate.ts";
+import { generatePlain } from "../src/decode/plain.ts";
 import { argmax } from "../src/decode/sampler.ts";
 import { type LoadedModel, loadModel } from "../src/model/load.ts";
 

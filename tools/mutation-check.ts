@@ -62,7 +62,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "stats: meanAcceptedLength from another formula than documented",
-    file: "src/engine/generate.ts",
+    file: "src/engine/speculative.ts",
     from: "meanAcceptedLength: steps ? Math.round(((out.tokens.length - 1) / steps) * 1000) / 1000 : 0,",
     to: "meanAcceptedLength: steps ? Math.round(((acceptedDraft + steps) / steps) * 1000) / 1000 : 0,",
     tests: ["test/engine/stats.test.ts"],
@@ -118,7 +118,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "engine: Token Recycling never given the model's candidates",
-    file: "src/engine/generate.ts",
+    file: "src/engine/speculative.ts",
     from: "  const k = drafter?.candidatesPerRow ?? 0;",
     to: "  const k = 0;",
     tests: ["test/engine/lossless.test.ts"],
@@ -146,7 +146,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "engine: accepted path not compacted in the KV cache",
-    file: "src/engine/generate.ts",
+    file: "src/engine/speculative.ts",
     from: "      cache.keep(keep);",
     to: "      void keep;",
     tests: ["test/engine/engine.test.ts"],
@@ -245,7 +245,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "engine: trees verified past a sliding window",
-    file: "src/engine/generate.ts",
+    file: "src/engine/speculative.ts",
     from: "else if (tree.size > 0 && past + 1 + tree.size > treeContext) {",
     to: "else if (tree.size > 0 && past + 1 + tree.size > Infinity) {",
     tests: ["test/model/fused-attention.test.ts"],
@@ -322,7 +322,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "logprobs: an accepted draft token's logprob read from its own row, not its parent's",
-    file: "src/engine/generate.ts",
+    file: "src/engine/speculative.ts",
     from: "logits, (i === 0 ? 0 : path[i - 1]! + 1) * V);",
     to: "logits, (path[i]! + 1) * V);",
     tests: ["test/engine/logprobs.test.ts"],

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadNativeOrt } from "../native/ort.ts";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
-import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
+import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 
 const MODEL_DIR = fileURLToPath(new URL(`../../models/${DEFAULT_MODEL}`, import.meta.url));
 

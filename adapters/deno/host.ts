@@ -2,7 +2,7 @@
 import { loadNativeOrt } from "../native/ort.ts";
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
-import { KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
+import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 
 declare const Deno: {
   readFile(path: string): Promise<Uint8Array>;

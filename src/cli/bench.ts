@@ -2,12 +2,12 @@
  * `edgespec bench`: plain vs speculative decoding on the bench suite (bench/prompts.json), every
  * drafter in the same run, per workload; prints a markdown table (or the JSON report).
  */
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../bench/speculative.ts";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../benchmark/speculative.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 const BENCH_FLAGS: FlagSpec = {

@@ -7,13 +7,13 @@
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling } from "../decode/sampler.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
-import { generate } from "../engine/generate.ts";
+import { generate } from "../engine/speculative.ts";
 import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
 import type { ChatMessage } from "../server/requests.ts";
 import { EdgespecError } from "../errors.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const CHAT_FLAGS: FlagSpec = {

@@ -2,11 +2,11 @@
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
-import { generate } from "../engine/generate.ts";
+import { generate } from "../engine/speculative.ts";
 import { PARAM_DEFAULTS as D, type ParamFailure } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {

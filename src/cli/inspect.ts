@@ -8,7 +8,7 @@ import type { Host } from "../host.ts";
 import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const INSPECT_FLAGS: FlagSpec = {

@@ -4,8 +4,8 @@
  * EDGESPEC_DEBUG=1.
  */
 import { EdgespecError, isEdgespecError } from "../errors.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
 import type { Host } from "../host.ts";
-import type { ServeRuntime } from "../server/runtime.ts";
 import { benchCommand } from "./bench.ts";
 import { chatCommand } from "./chat.ts";
 import { generateCommand } from "./generate.ts";
@@ -13,22 +13,7 @@ import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
 import { VERSION } from "../version.ts";
 
-export interface CliIO {
-  out(text: string): void;
-  err(text: string): void;
-  debug?: boolean;
-  /** All of standard input when it is piped or a file; undefined on a terminal (or where there is none). */
-  stdin?: () => Promise<string | undefined>;
-  /** Standard input line by line, as it comes (chat). */
-  lines?: () => AsyncIterable<string>;
-  /** Standard input is a terminal: show prompts. */
-  interactive?: boolean;
-}
-
-/** What a command may use beyond the Host: the runtime's server (absent where it cannot serve). */
-export interface CliRuntime {
-  serve?: ServeRuntime;
-}
+export type { CliIO, CliRuntime } from "./io.ts";
 
 const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO, rt: CliRuntime) => Promise<number>> = {
   generate: generateCommand,

@@ -4,7 +4,7 @@ import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
 import { type LoadedModel, loadModel } from "../model/load.ts";
 import type { FlagSpec, Flags } from "./args.ts";
-import type { CliIO } from "./main.ts";
+import type { CliIO } from "./io.ts";
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: "string", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "edgespec-small (the single binary: the embedded edgespec-tiny)" },

@@ -14,7 +14,7 @@ import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO, CliRuntime } from "./main.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
 import { loadModelFrom, loadOptionsFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {

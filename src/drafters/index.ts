@@ -5,7 +5,7 @@
  *
  * Exports: the factory and its names; each drafter class; the corpus automaton (static SAM);
  * `ngramPropose` (the reference prompt lookup); tree templates and `TreeBuilder`; the tokenizer
- * fingerprint; kernel sets. WASM kernels: `await initKernels(bytes?)` (src/wasm/loader.ts) once,
+ * fingerprint; kernel sets. WASM kernels: `await initKernels(bytes?)` (src/drafters/kernels/wasm/loader.ts) once,
  * then drafters made with kernels "auto" (default) or "wasm" use them.
  */
 import { EdgespecError } from "../errors.ts";
@@ -15,7 +15,7 @@ import { NgramDrafter, type NgramOptions } from "./ngram.ts";
 import { NoDrafter } from "./none.ts";
 import { type AutomatonOptions, SuffixAutomatonDrafter } from "./suffix-automaton.ts";
 import { type RecyclingOptions, TokenRecyclingDrafter } from "./token-recycling.ts";
-import type { Drafter } from "./types.ts";
+import type { ManagedDrafter } from "./types.ts";
 
 export const DRAFTER_NAMES = ["none", "recycle", "sam", "ngram", "hybrid"] as const;
 export type DrafterName = (typeof DRAFTER_NAMES)[number];
@@ -27,11 +27,6 @@ export interface DrafterOptions extends CommonOptions {
   hybrid?: HybridOptions;
 }
 
-/** A drafter plus what its owner needs: its state's size, and freeing WASM memory. */
-export interface ManagedDrafter extends Drafter {
-  memoryBytes(): number;
-  dispose(): void;
-}
 
 export function createDrafter(name: string, opts: DrafterOptions): ManagedDrafter {
   switch (name as DrafterName) {
@@ -63,6 +58,6 @@ export { type AutomatonOptions, SuffixAutomatonDrafter } from "./suffix-automato
 export { type RecyclingOptions, TokenRecyclingDrafter } from "./token-recycling.ts";
 export { TreeBuilder } from "./tree-builder.ts";
 export { checkTemplate, TOKEN_RECYCLING_TEMPLATE, templateFromChildCounts, templateFromPaths, type TreeTemplate } from "./tree-template.ts";
-export type { DraftTree, Drafter, VerifyUpdate } from "./types.ts";
+export type { DraftTree, Drafter, ManagedDrafter, VerifyUpdate } from "./types.ts";
 export { builtinDrafters, type DrafterMakeContext, type DrafterMaker, DrafterRegistry } from "./registry.ts";
-export { initKernels, kernelsReady } from "../wasm/loader.ts";
+export { initKernels, kernelsReady } from "./kernels/wasm/loader.ts";

@@ -10,11 +10,10 @@
 import { EdgespecError } from "../errors.ts";
 import type { CorpusAutomaton } from "./corpus-automaton.ts";
 import { HybridDrafter } from "./hybrid.ts";
-import type { ManagedDrafter } from "./index.ts";
 import { NgramDrafter } from "./ngram.ts";
 import { SuffixAutomatonDrafter } from "./suffix-automaton.ts";
 import { TokenRecyclingDrafter } from "./token-recycling.ts";
-import type { Drafter } from "./types.ts";
+import type { Drafter, ManagedDrafter } from "./types.ts";
 
 /** What a maker is given: the model's numbers, and what the user supplied for drafters that declared they use it. */
 export interface DrafterMakeContext {

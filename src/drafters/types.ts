@@ -57,6 +57,12 @@ export interface Drafter {
   observe(update: VerifyUpdate): void;
 }
 
+/** A drafter plus what its owner needs: its state's size, and freeing WASM memory. */
+export interface ManagedDrafter extends Drafter {
+  memoryBytes(): number;
+  dispose(): void;
+}
+
 export function emptyTree(): DraftTree {
   return { size: 0, tokens: new Int32Array(0), parents: new Int32Array(0), depths: new Int32Array(0) };
 }

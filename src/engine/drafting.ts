@@ -7,7 +7,7 @@ import { builtinDrafters, type DrafterRegistry } from "../drafters/registry.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { LoadedModel } from "../model/load.ts";
-import { initKernels, kernelsReady } from "../wasm/loader.ts";
+import { initKernels, kernelsReady } from "../drafters/kernels/wasm/loader.ts";
 
 export { DRAFTER_NAMES };
 

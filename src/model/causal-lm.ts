@@ -11,6 +11,7 @@ import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
 import { type KvCache, newKvCache } from "./kv-cache.ts";
+import type { SequenceCache } from "./sequence-cache.ts";
 import type { ModelLayout } from "./layout.ts";
 
 export interface ForwardOptions {
@@ -49,12 +50,7 @@ export interface ModelInfo {
   treeAttention: TreeAttentionInfo;
 }
 
-/** What decoding needs of a sequence's cache: its length and in-place rollback. */
-export interface SequenceCache {
-  readonly length: number;
-  truncate(length: number): void;
-  keep(positions: ArrayLike<number>): void;
-}
+export type { SequenceCache } from "./sequence-cache.ts";
 
 /**
  * What decoding needs of a model. CausalLM is the ONNX implementation; tests use small exact

@@ -13,7 +13,7 @@
 import type { Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
-import type { SequenceCache } from "./causal-lm.ts";
+import type { SequenceCache } from "./sequence-cache.ts";
 import { IO } from "./io-names.ts";
 
 export type KvType = "float32" | "float16";

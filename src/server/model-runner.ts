@@ -6,7 +6,7 @@
  * /health, admission and SSE pings never waits for a forward.
  */
 import type { Drafter } from "../drafters/types.ts";
-import { generate, type SpecResult, type TextMeta } from "../engine/generate.ts";
+import { generate, type SpecResult, type TextMeta } from "../engine/speculative.ts";
 import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";

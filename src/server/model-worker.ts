@@ -9,7 +9,7 @@
  * The worker checks the flag before every forward.
  */
 import { startKernels } from "../engine/drafting.ts";
-import type { TextMeta } from "../engine/generate.ts";
+import type { TextMeta } from "../engine/speculative.ts";
 import { EdgespecError, type ErrorCode } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { LanguageModel } from "../model/causal-lm.ts";

@@ -4,7 +4,7 @@
  * once with 429 and a Retry-After estimated from recent generation times. A request whose client
  * goes away or whose deadline passes leaves the queue, or stops its generation at the next step.
  */
-import type { SpecResult } from "../engine/generate.ts";
+import type { SpecResult } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
 import { Metrics } from "./metrics.ts";

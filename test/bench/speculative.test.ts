@@ -5,9 +5,9 @@
  */
 import { expect, test } from "bun:test";
 import prompts from "../../bench/prompts.json";
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../../src/bench/speculative.ts";
+import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../../src/benchmark/speculative.ts";
 import { createDrafter } from "../../src/drafters/index.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a peer compared with plain", async () => {

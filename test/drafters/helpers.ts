@@ -4,7 +4,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { Rng } from "../../src/decode/rng.ts";
 import { type KernelSet, tsKernels, wasmKernels } from "../../src/drafters/kernels/index.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
-import { initKernels } from "../../src/wasm/loader.ts";
+import { initKernels } from "../../src/drafters/kernels/wasm/loader.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const WASM_PATH = `${ROOT}wasm/pkg/edgespec_kernels.wasm`;

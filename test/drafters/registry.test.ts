@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { open } from "../../adapters/bun/index.ts";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
 import { builtinDrafters, DrafterRegistry } from "../../src/drafters/registry.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";

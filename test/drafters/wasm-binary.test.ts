@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
 import { EdgespecError } from "../../src/errors.ts";
-import { KernelLoader, KERNELS_WASM_PATH } from "../../src/wasm/loader.ts";
+import { KernelLoader, KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 import { debianRust, RUST_REQUIREMENT, testWhen } from "../helpers/requirements.ts";
 import { WASM_PATH } from "./helpers.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { generatePlain } from "../../src/decode/generate.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 

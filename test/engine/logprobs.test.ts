@@ -3,9 +3,9 @@
  * one plain decoding reports, whichever drafter produced the step, with penalties on or off.
  */
 import { expect, test } from "bun:test";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 test("every drafter's logprobs equal plain decoding's (1e-4), alternatives included; chunks carry their tokens' logprobs", async () => {

@@ -8,9 +8,9 @@
 import { describe, expect, test } from "bun:test";
 import { bunHost } from "../../adapters/bun/host.ts";
 import prompts from "../../bench/prompts.json";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { buildDrafter, startKernels } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 const DRAFTERS = ["recycle", "sam", "ngram", "hybrid"];

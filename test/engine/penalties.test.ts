@@ -6,12 +6,12 @@
  * computation of the sequence probabilities).
  */
 import { describe, expect, test } from "bun:test";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { LogitsProcessor } from "../../src/decode/logits-processor.ts";
 import { Sampler } from "../../src/decode/sampler.ts";
 import type { DraftTree, Drafter } from "../../src/drafters/types.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { MarkovModel } from "../helpers/markov.ts";
 import { referenceModel } from "../helpers/model.ts";

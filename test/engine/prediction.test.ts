@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { PredictionDrafter } from "../../src/drafters/prediction.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 const PROMPT = "def parse_header(line):\n    ";

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { Rng } from "../../src/decode/rng.ts";
 import type { Sampler } from "../../src/decode/sampler.ts";
 import type { DraftTree, Drafter } from "../../src/drafters/types.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { type Verdict, verifyTree } from "../../src/engine/verify.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { MarkovModel } from "../helpers/markov.ts";

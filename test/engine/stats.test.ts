@@ -4,9 +4,9 @@
  * included; the prefill's token is not a step), per-drafter acceptance, budgets and tokens/s.
  */
 import { describe, expect, test } from "bun:test";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { edgespecApp, open } from "../../adapters/bun/index.ts";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
 const lm = await open({ model: MODEL_DIR, device: "wasm", dtype: "fp32" });

@@ -7,9 +7,9 @@
 import { describe, expect, test } from "bun:test";
 import { bunHost } from "../../adapters/bun/host.ts";
 import prompts from "../../bench/prompts.json";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { buildDrafter, startKernels } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import fixture from "../fixtures/small-reference-logits.json";
 import { REPO } from "../helpers/model.ts";

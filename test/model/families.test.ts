@@ -10,10 +10,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { FAMILY_KV_HEADS, type Family, familyReplica, GEMMA_WINDOW } from "../helpers/family-replica.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";

@@ -11,11 +11,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { argmax } from "../../src/decode/sampler.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS, type ReplicaOptions } from "../helpers/genai-replica.ts";

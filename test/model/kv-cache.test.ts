@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as ort from "onnxruntime-web";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { argmax } from "../../src/decode/sampler.ts";
 import type { OrtModule } from "../../src/host.ts";
 import { AppendKvCache, WholeKvCache } from "../../src/model/kv-cache.ts";

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { AutoModelForCausalLM, AutoTokenizer, env } from "@huggingface/transformers";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
 const PROMPTS = ["import os\n\ndef read_config(path):\n", "export interface Point {\n", "The result of the call is"];

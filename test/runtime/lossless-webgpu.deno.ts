@@ -2,9 +2,9 @@
 // Prints one JSON line: [{ layout, dtype, backend, prompt, plain, treeReason, drafters: { name: { tokens, steps, accepted, treeAttention } } }].
 import { denoHost } from "../../adapters/deno/host.ts";
 import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/drafting.ts";
-import { generate } from "../../src/engine/generate.ts";
+import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS } from "../helpers/genai-replica.ts";
 import { toFloat16 } from "../helpers/graph-surgery.ts";

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import prompts from "../../bench/prompts.json";
-import { generatePlain } from "../../src/decode/generate.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
 import { PREFILL_CHUNK, yielding } from "../../src/server/yielding-model.ts";
 import { referenceModel } from "../helpers/model.ts";
 

@@ -3,7 +3,7 @@
  * is ready and TypeScript otherwise, so a drafter never waits on or fails for the WASM.
  */
 import { EdgespecError } from "../../errors.ts";
-import { kernelsReady } from "../../wasm/loader.ts";
+import { kernelsReady } from "./wasm/loader.ts";
 import { tsKernels } from "./ts/index.ts";
 import type { KernelSet } from "./types.ts";
 import { wasmKernels } from "./wasm/index.ts";

@@ -5,7 +5,7 @@
  * their JS wrapper is garbage-collected.
  */
 import { EdgespecError } from "../../../errors.ts";
-import type { KernelExports } from "../../../wasm/loader.ts";
+import type { KernelExports } from "./loader.ts";
 import type { TreeKernel } from "../types.ts";
 
 export class WasmHeap {

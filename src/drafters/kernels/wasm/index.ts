@@ -1,5 +1,5 @@
-/** The WASM kernel set over one instance of the kernels (see src/wasm/loader.ts). */
-import { type KernelExports, kernelLoader } from "../../../wasm/loader.ts";
+/** The WASM kernel set over one instance of the kernels (see src/drafters/kernels/wasm/loader.ts). */
+import { type KernelExports, kernelLoader } from "./loader.ts";
 import type { KernelSet } from "../types.ts";
 import { WasmAutomaton } from "./automaton.ts";
 import { WasmHeap } from "./heap.ts";

@@ -6,7 +6,7 @@
  * fetch has no file: URLs, so Node adapters pass bytes). One cached instantiate promise, cleared
  * on failure so a later call can retry; using the kernels before they are ready is a typed error.
  */
-import { EdgespecError } from "../errors.ts";
+import { EdgespecError } from "../../../errors.ts";
 
 /** Where the binary sits relative to the package root (for adapters that read it themselves). */
 export const KERNELS_WASM_PATH = "wasm/pkg/edgespec_kernels.wasm";
@@ -83,7 +83,7 @@ const FUNCTION_NAMES = [
 export type KernelSource = BufferSource | WebAssembly.Module | Response | URL | string;
 
 function defaultUrl(): URL {
-  return new URL(`../../${KERNELS_WASM_PATH}`, import.meta.url);
+  return new URL(`../../../../${KERNELS_WASM_PATH}`, import.meta.url);
 }
 
 async function compile(source: KernelSource | undefined): Promise<WebAssembly.Module> {

@@ -9,7 +9,7 @@
  */
 import type { Drafter } from "../drafters/types.ts";
 import { median } from "../engine/cost-model.ts";
-import { generate, verifyCostModel } from "../engine/generate.ts";
+import { generate, verifyCostModel } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 
 export interface BenchPrompt {

@@ -5,7 +5,7 @@
  * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
  * place even in the middle of an accepted run.
  */
-import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/generate.ts";
+import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
