@@ -23,6 +23,8 @@ export interface Host {
   readFile(path: string): Promise<Uint8Array>;
   /** True if a file (not a directory) exists at `path`. */
   isFile(path: string): Promise<boolean>;
+  /** A file's size in bytes, where the host can tell without reading it (load progress totals). */
+  fileSize?(path: string): Promise<number | undefined>;
   /** True if a directory exists at `path`. */
   isDirectory(path: string): Promise<boolean>;
   /** Join path segments the way this host's paths work. */

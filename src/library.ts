@@ -39,9 +39,17 @@ export interface OpenOptions extends Omit<LoadOptions, "onProgress"> {
   onProgress?: (event: ProgressEvent) => void;
 }
 
+/**
+ * Load progress: `read` after each weight file (bytes so far of the total, where the runtime can
+ * tell file sizes), `session` while onnxruntime builds the session, `note` for a line meant for
+ * people (a fallback taken, the load time), `ready` once the model and drafter are ready.
+ */
 export interface ProgressEvent {
-  phase: "load" | "ready";
+  phase: "read" | "session" | "note" | "ready";
   message: string;
+  file?: string;
+  loadedBytes?: number;
+  totalBytes?: number;
 }
 
 /** What one generation takes: the engine's options, with the drafter fixed at open and the prediction as text. */
@@ -70,12 +78,21 @@ export interface LM {
   readonly runner: ModelRunner;
 }
 
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
   const { model: name, drafter: drafterName = "hybrid", drafters = builtinDrafters(), onProgress, ...load } = options;
   // A wrong drafter name fails before the model loads.
   if (!drafters.names.includes(drafterName)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafterName}"`, { validOptions: drafters.names });
   const dir = await resolveModelDir(host, name);
-  const model = await loadModel(host, dir, { ...load, onProgress: (message) => onProgress?.({ phase: "load", message }) });
+  const model = await loadModel(host, dir, {
+    ...load,
+    onProgress: (message) => onProgress?.({ phase: "note", message }),
+    onEvent: (e) => {
+      if (e.phase === "read") onProgress?.({ ...e, message: `read ${e.file} (${mb(e.loadedBytes)}${e.totalBytes ? ` of ${mb(e.totalBytes)}` : ""})` });
+      else if (e.phase === "session") onProgress?.({ phase: "session", message: `building the ${e.device} session…` });
+    },
+  });
   await startKernels(host);
   const drafter: ManagedDrafter | undefined = buildDrafter(model, { name: drafterName }, drafters);
   onProgress?.({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, drafter ${drafterName})` });

@@ -27,6 +27,7 @@ export const bunHost: Host = {
     return new Uint8Array(await f.arrayBuffer());
   },
   isFile: async (path) => (await kind(path)) === "file",
+  fileSize: (path) => stat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined),
   isDirectory: async (path) => (await kind(path)) === "dir",
   join: (...parts) => join(...parts),
   async loadOrt(device: Device): Promise<OrtModule> {

@@ -8,7 +8,7 @@ declare const Deno: {
   readFile(path: string): Promise<Uint8Array>;
   writeFile(path: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
-  stat(path: string): Promise<{ isFile: boolean; isDirectory: boolean }>;
+  stat(path: string): Promise<{ isFile: boolean; isDirectory: boolean; size: number }>;
   readDir(path: string): AsyncIterable<{ name: string; isFile: boolean; isDirectory: boolean }>;
   pid: number;
 };
@@ -33,6 +33,7 @@ export const denoHost: Host = {
   runtime: "deno",
   readFile: (path) => Deno.readFile(path),
   isFile: async (path) => (await kind(path)) === "file",
+  fileSize: (path) => Deno.stat(path).then((s) => (s.isFile ? s.size : undefined), () => undefined),
   isDirectory: async (path) => (await kind(path)) === "dir",
   join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
   async loadOrt(device: Device): Promise<OrtModule> {

@@ -29,6 +29,7 @@ export const nodeHost: Host = {
     return new Uint8Array(await readFile(path));
   },
   isFile: async (path) => (await kind(path)) === "file",
+  fileSize: (path) => stat(path).then((s) => (s.isFile() ? s.size : undefined), () => undefined),
   isDirectory: async (path) => (await kind(path)) === "dir",
   join: (...parts) => join(...parts),
   async loadOrt(device: Device): Promise<OrtModule> {

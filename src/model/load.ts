@@ -31,12 +31,21 @@ export interface LoadOptions {
   threads?: number;
   /** Progress lines for people (the CLI prints them on stderr). */
   onProgress?: (message: string) => void;
+  /** Progress as data (a progress bar's): weight bytes read, the session being built, ready. */
+  onEvent?: (event: LoadEvent) => void;
   /**
    * Add the tree-attention bias input to the graph (default true). Speculative tree verification
    * needs it; without it (or when the graph cannot be rewritten) only chains are verified.
    */
   treeAttention?: boolean;
 }
+
+export type LoadEvent =
+  /** After each weight file (the graph, then its external data): bytes read so far of `totalBytes` (when the host knows sizes). */
+  | { phase: "read"; file: string; loadedBytes: number; totalBytes?: number }
+  /** onnxruntime is building the session (the long part after reading). */
+  | { phase: "session"; device: string }
+  | { phase: "ready"; loadMs: number };
 
 export interface LoadedModel {
   dir: string;
@@ -99,7 +108,7 @@ async function locateGraph(host: Host, dir: string, dtype: Dtype, genaiFile: str
 }
 
 /** The external data files the graph names (whatever the exporter called them), next to it. */
-async function externalData(host: Host, onnxDir: string, file: string, names: readonly string[]): Promise<{ path: string; data: Uint8Array }[]> {
+async function externalData(host: Host, onnxDir: string, file: string, names: readonly string[], onRead: (path: string, bytes: number) => void): Promise<{ path: string; data: Uint8Array }[]> {
   const out: { path: string; data: Uint8Array }[] = [];
   for (const name of names) {
     const path = host.join(onnxDir, name);
@@ -107,8 +116,21 @@ async function externalData(host: Host, onnxDir: string, file: string, names: re
       throw new EdgespecError("model_file_missing", `${file} keeps weights in external data file "${name}", which is not in ${onnxDir}`);
     }
     out.push({ path: name, data: await host.readFile(path) });
+    onRead(path, out.at(-1)!.data.length);
   }
   return out;
+}
+
+/** The bytes of these files, if the host can tell every one's size. */
+async function totalSize(host: Host, paths: readonly string[]): Promise<number | undefined> {
+  if (!host.fileSize) return undefined;
+  let total = 0;
+  for (const p of paths) {
+    const n = await host.fileSize(p);
+    if (n === undefined) return undefined;
+    total += n;
+  }
+  return total;
 }
 
 function kvAppendOnly(graph: Uint8Array): Uint8Array {
@@ -130,6 +152,7 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
+  const event = opts.onEvent ?? (() => {});
   const requested = opts.dtype === undefined ? undefined : parseDtype(opts.dtype);
   const deviceChoice = parseDevice(opts.device ?? "auto");
   if (!(await host.isDirectory(dir))) {
@@ -162,6 +185,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const original = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(original));
   let layout = describeLayout(io, spec.slidingWindow);
+  // Weight bytes: the graph (read) and its external data (next); the total where the host knows sizes.
+  const externalSizes = await totalSize(host, layout.externalFiles.map((n) => host.join(onnxDir, n)));
+  const totalBytes = externalSizes === undefined ? undefined : original.length + externalSizes;
+  let loadedBytes = original.length;
+  event({ phase: "read", file: onnxPath, loadedBytes, ...(totalBytes === undefined ? {} : { totalBytes }) });
+  const onRead = (file: string, bytes: number) => {
+    loadedBytes += bytes;
+    event({ phase: "read", file, loadedBytes, ...(totalBytes === undefined ? {} : { totalBytes }) });
+  };
   // Before ORT sees the graph: a wrong export or config is one line, not a session error.
   checkLayoutAgainstConfig(layout, spec, file);
   let dtype = requested ?? DEFAULT_DTYPE;
@@ -208,7 +240,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     logSeverityLevel: 3,
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
-    externalData: await externalData(host, onnxDir, file, layout.externalFiles),
+    externalData: await externalData(host, onnxDir, file, layout.externalFiles, onRead),
   };
   const create = async (graph: Uint8Array): Promise<InferenceSession> => {
     try {
@@ -219,6 +251,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     }
   };
   let session: InferenceSession;
+  event({ phase: "session", device });
   try {
     session = await create(rowQuant.bytes);
   } catch (err) {
@@ -245,6 +278,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (device === "cpu" && layout.kvType === "float16") await probeFloat16Inputs(lm);
   if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const loadMs = performance.now() - t0;
+  event({ phase: "ready", loadMs });
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
   return { dir, lm, tokenizer, loadMs };
 }

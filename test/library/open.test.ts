@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { edgespecApp, open } from "../../adapters/bun/index.ts";
+import { statSync } from "node:fs";
+import { edgespecApp, open, type ProgressEvent } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
@@ -40,6 +41,20 @@ describe("open()", () => {
     expect(served.choices[0].text).toBe(direct.text);
     expect(served.timings.draft_n).toBeGreaterThan(0); // the LM's drafter (hybrid) by default
     expect((await parent.request("/llm/health")).status).toBe(200);
+  });
+
+  test("load progress comes as data: bytes read of the total, the session, then ready", async () => {
+    const events: ProgressEvent[] = [];
+    const other = await open({ model: MODEL_DIR, device: "wasm", dtype: "fp32", drafter: "none", onProgress: (e) => events.push(e) });
+    await other.close();
+    const phases = events.map((e) => e.phase).filter((p) => p !== "note");
+    expect(phases).toEqual(["read", "session", "ready"]);
+    const read = events.find((e) => e.phase === "read")!;
+    const size = statSync(`${MODEL_DIR}/onnx/model.onnx`).size;
+    expect(read.file!.endsWith("model.onnx")).toBe(true);
+    expect(read.loadedBytes).toBe(size);
+    expect(read.totalBytes).toBe(size);
+    for (const e of events) expect(e.message.length).toBeGreaterThan(0);
   });
 
   test("calls on one LM run one at a time, in call order", async () => {
