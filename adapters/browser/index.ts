@@ -1,0 +1,30 @@
+/**
+ * The library in a browser (bundled by tools/build-browser.ts): models are fetched by URL,
+ * onnxruntime-web runs on its wasm backend (one thread: pages without cross-origin isolation have
+ * no SharedArrayBuffer), drafters on their TypeScript kernels.
+ *
+ *   import { open } from "./edgespec-browser.mjs";
+ *   const lm = await open({ model: new URL("./edgespec-tiny/", location.href) });
+ *   for await (const t of lm.stream("def add(a, b):", { maxTokens: 32 })) out.textContent += t;
+ */
+import { type LM, type OpenOptions, openWith } from "../../src/library.ts";
+import { fetchHost, type ModelSource, type WasmSource } from "../edge/fetch-host.ts";
+
+export type { ChatMessage, GenerateParams, LM, ProgressEvent, SpecResult } from "../../src/library.ts";
+export { EdgespecError } from "../../src/errors.ts";
+export { edgespecApp } from "../../src/library.ts";
+export { builtinDrafters, type DrafterMakeContext, type DrafterMaker, DrafterRegistry } from "../../src/drafters/registry.ts";
+export type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
+
+export interface BrowserOpenOptions extends Omit<OpenOptions, "model" | "device" | "threads"> {
+  /** The model folder (hub layout) as a URL, or a function from its file paths to bytes. */
+  model: ModelSource;
+  /** onnxruntime-web's ort-wasm-simd-threaded.wasm; default: beside this bundle. */
+  ortWasm?: WasmSource;
+}
+
+export function open(options: BrowserOpenOptions): Promise<LM> {
+  const { model, ortWasm, ...rest } = options;
+  const host = fetchHost(model, ortWasm ?? new URL("./ort-wasm-simd-threaded.wasm", import.meta.url), "browser");
+  return openWith(host, { ...rest, device: "wasm", threads: 1 });
+}
