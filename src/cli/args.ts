@@ -5,7 +5,8 @@
 import { EdgespecError } from "../errors.ts";
 
 export type FlagType = "string" | "int" | "number" | "boolean";
-export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string }>;
+/** `short`: a one-letter alias (`-n 32` for `--max-tokens 32`). */
+export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string; short?: string }>;
 export type Flags = Record<string, string | number | boolean | undefined>;
 
 /**
@@ -17,6 +18,11 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { posi
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     if (arg === "-h" && spec.help) arg = "--help";
+    else if (/^-[a-zA-Z]$/.test(arg)) {
+      const long = Object.keys(spec).find((k) => spec[k]!.short === arg.slice(1));
+      if (!long) throw new EdgespecError("invalid_argument", `unknown flag ${arg}`, { validOptions: Object.entries(spec).filter(([, v]) => v.short).map(([k, v]) => `-${v.short} (--${k})`) });
+      arg = `--${long}`;
+    }
     if (!arg.startsWith("--")) {
       if (opts.positional && flags[opts.positional] === undefined && arg !== "-") {
         flags[opts.positional] = arg;
@@ -51,8 +57,8 @@ function convert(name: string, type: FlagType, raw: string): string | number {
 
 export function usage(command: string, spec: FlagSpec, operands = ""): string {
   const rows = Object.entries(spec).map(([k, v]) => {
-    const left = `  --${k}${v.type === "boolean" ? "" : ` <${v.type === "string" ? "value" : v.type}>`}`;
-    return `${left.padEnd(28)}${v.help}${v.default ? ` (default ${v.default})` : ""}`;
+    const left = `  ${v.short ? `-${v.short}, ` : (k === "help" ? "-h, " : "")}--${k}${v.type === "boolean" ? "" : ` <${v.type === "string" ? "value" : v.type}>`}`;
+    return `${left.padEnd(32)}${v.help}${v.default ? ` (default ${v.default})` : ""}`;
   });
   return `usage: edgespec ${command} [flags]${operands ? ` ${operands}` : ""}\n${rows.join("\n")}\n`;
 }

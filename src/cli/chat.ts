@@ -19,10 +19,10 @@ import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 export const CHAT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
   system: { type: "string", help: "a system message that opens the conversation" },
-  "max-tokens": { type: "int", help: "new tokens per answer at most", default: String(D.maxTokens) },
-  temperature: { type: "number", help: "0 = greedy, up to 2", default: String(D.temperature) },
+  "max-tokens": { type: "int", short: "n", help: "new tokens per answer at most", default: String(D.maxTokens) },
+  temperature: { type: "number", short: "t", help: "0 = greedy, up to 2", default: String(D.temperature) },
   seed: { type: "int", help: "sampling seed" },
-  drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
+  drafter: { type: "string", short: "d", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
   help: { type: "boolean", help: "show this help" },
 };
 

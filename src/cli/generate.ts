@@ -11,10 +11,10 @@ import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
-  prompt: { type: "string", help: "prompt text (also: the first bare argument, or standard input)" },
+  prompt: { type: "string", short: "p", help: "prompt text (also: the first bare argument, or standard input)" },
   "prompt-file": { type: "string", help: "read the prompt from a file" },
-  "max-tokens": { type: "int", help: "new tokens at most", default: String(D.maxTokens) },
-  temperature: { type: "number", help: "0 = greedy, up to 2", default: String(D.temperature) },
+  "max-tokens": { type: "int", short: "n", help: "new tokens at most", default: String(D.maxTokens) },
+  temperature: { type: "number", short: "t", help: "0 = greedy, up to 2", default: String(D.temperature) },
   "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: String(D.topK) },
   "top-p": { type: "number", help: "nucleus sampling mass", default: String(D.topP) },
   "min-p": { type: "number", help: "drop tokens below min-p x the top probability (0 = off)", default: String(D.minP) },
@@ -23,7 +23,7 @@ export const GENERATE_FLAGS: FlagSpec = {
   "frequency-penalty": { type: "number", help: "subtract per occurrence in the output, -2..2", default: String(D.frequencyPenalty) },
   seed: { type: "int", help: "sampling seed (reproducible output)" },
   stop: { type: "string", help: "stop string" },
-  drafter: { type: "string", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
+  drafter: { type: "string", short: "d", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
   budget: { type: "string", help: "draft tree nodes per step: auto or a number", default: "auto" },
   corpus: { type: "string", help: "static automaton source for sam/hybrid: a text/code file, a folder, or a saved .sam" },
   "recycle-state": { type: "string", help: "Token Recycling table file: loaded if present, saved after (hot start)" },

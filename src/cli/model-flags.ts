@@ -7,7 +7,7 @@ import type { FlagSpec, Flags } from "./args.ts";
 import type { CliIO } from "./io.ts";
 
 export const MODEL_FLAGS: FlagSpec = {
-  model: { type: "string", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "edgespec-small (the single binary: the embedded edgespec-tiny)" },
+  model: { type: "string", short: "m", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "edgespec-small (the single binary: the embedded edgespec-tiny)" },
   dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu|cpu (cpu: native onnxruntime-node, where installed)", default: "auto" },
   threads: { type: "int", help: "wasm threads" },

@@ -20,10 +20,10 @@ import { loadModelFrom, loadOptionsFrom, MODEL_FLAGS, modelDirFrom } from "./mod
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
-  port: { type: "int", help: "port (0 = any free port)", default: "8080" },
+  port: { type: "int", short: "P", help: "port (0 = any free port)", default: "8080" },
   "api-key": { type: "string", help: "require this key (Bearer or X-Api-Key); env EDGESPEC_API_KEY" },
   "max-queue": { type: "int", help: "requests that may wait while one generates; more get 429", default: "16" },
-  drafter: { type: "string", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
+  drafter: { type: "string", short: "d", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
   cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
   deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
   "shutdown-grace": { type: "number", help: "seconds a running request may take to finish after SIGTERM/SIGINT", default: "30" },

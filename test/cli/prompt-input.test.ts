@@ -31,10 +31,17 @@ describe("generate's prompt", () => {
 });
 
 describe("courtesies", () => {
-  test("--version prints package.json's version; -h is --help", async () => {
+  test("--version prints package.json's version; short flags; -h is --help", async () => {
     const v = await cli([...BIN.bun, "--version"]);
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toBe(`edgespec ${pkg.version}`);
+    const short = await cli([...BIN.bun, "generate", "-m", MODEL_DIR, "-n", "8", "-d", "none", "-t", "0", "--json", "def add(a, b):\n"]);
+    const long = await cli([...BIN.bun, "generate", ...FLAGS, "--temperature", "0", "--prompt", "def add(a, b):\n"]);
+    expect(short.code).toBe(0);
+    expect(JSON.parse(short.stdout).tokens).toEqual(JSON.parse(long.stdout).tokens);
+    const unknown = await cli([...BIN.bun, "generate", "-z", "1", "x"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown flag -z (valid: -m (--model)");
     const h = await cli([...BIN.bun, "generate", "-h"]);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain("usage: edgespec generate [flags] [PROMPT]");
