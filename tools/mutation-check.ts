@@ -139,9 +139,9 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "server: prediction not passed to the engine",
-    file: "src/server/service.ts",
-    from: "      prediction: job.prediction,",
-    to: "      prediction: undefined,",
+    file: "src/server/model-runner.ts",
+    from: "        prediction: job.prediction,",
+    to: "        prediction: undefined,",
     tests: ["test/server/sampling-params.test.ts"],
   },
   {
@@ -396,6 +396,34 @@ const MUTATIONS: Mutation[] = [
     from: "for (const [t, c] of inPath) if (!this.counts.has(t)) penalise(t, c);",
     to: "",
     tests: ["test/engine/penalties.test.ts"],
+  },
+  {
+    name: "model worker: an abort never reaches the running generation",
+    file: "src/server/model-worker.ts",
+    from: "if (current && flag && Atomics.load(flag, 0) === current.id)",
+    to: "if (current && flag && Atomics.load(flag, 0) === -current.id)",
+    tests: ["test/server/model-worker.test.ts"],
+  },
+  {
+    name: "parameters: an exclusive lower bound accepted (top_p 0, repetition_penalty 0)",
+    file: "src/decode/params.ts",
+    from: "(rule.minExclusive ? value > rule.min : value >= rule.min)",
+    to: "value >= rule.min",
+    tests: ["test/decode/params.test.ts"],
+  },
+  {
+    name: "431: the header limit not enforced by the app",
+    file: "src/server/app.ts",
+    from: "if (bytes > maxHeaderBytes) throw",
+    to: "if (bytes > maxHeaderBytes * 8) throw",
+    tests: ["test/server/bad-input.test.ts"],
+  },
+  {
+    name: "chat REPL: /reset keeps the conversation",
+    file: "src/cli/chat.ts",
+    from: "        history = [...opening];",
+    to: "",
+    tests: ["test/cli/chat.test.ts"],
   },
 ];
 
