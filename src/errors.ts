@@ -12,7 +12,8 @@ export type ErrorCode =
   | "invalid_argument"
   | "prompt_too_long"
   | "invalid_token" // a token id outside the vocabulary
-  | "not_ready"; // a component used before it was initialised
+  | "not_ready" // a component used before it was initialised
+  | "drafter_failed"; // a drafter threw or broke its contract: the server's fault, never the request's (HTTP 500)
 
 export class EdgespecError extends Error {
   override readonly name = "EdgespecError";

@@ -106,6 +106,19 @@ export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
   return m;
 }
 
+/**
+ * A drafter's call. Whatever it throws (even an EdgespecError that would read as a bad request) is
+ * the drafter's fault, not the request's: it leaves as drafter_failed, which the server answers
+ * with 500 and logs.
+ */
+function fromDrafter<T>(drafter: Drafter, call: () => T): T {
+  try {
+    return call();
+  } catch (cause) {
+    throw new EdgespecError("drafter_failed", `drafter ${drafter.name} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** OpenAI's counts: prediction tokens that appeared in the output (in place), and the rest. */
 function predictionUsage(drafter: PredictionDrafter, predicted: number): { acceptedTokens: number; rejectedTokens: number } {
   const accepted = Math.min(predicted, drafter.matchedTokens);
@@ -198,8 +211,10 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const t1 = performance.now();
   if (drafter) {
     const d0 = performance.now();
-    drafter.reset(ids);
-    drafter.observe({ accepted: [root], verifiedTokens: ids, topK: prefillCandidates, k });
+    fromDrafter(drafter, () => {
+      drafter.reset(ids);
+      drafter.observe({ accepted: [root], verifiedTokens: ids, topK: prefillCandidates, k });
+    });
     drafterMs += performance.now() - d0;
   }
   emit(root, "model", logits, lastRow);
@@ -220,9 +235,9 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
       const budget = Math.min(fixed ?? candidateNodes, room);
       if (budget > 0) {
         const d0 = performance.now();
-        tree = drafter.propose(budget);
+        tree = fromDrafter(drafter, () => drafter.propose(budget));
         stepDrafterMs += performance.now() - d0;
-        if (tree.size > budget) throw new EdgespecError("invalid_argument", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
+        if (tree.size > budget) throw new EdgespecError("drafter_failed", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
         if (tree.size > 0 && !treeAttention) tree = firstChain(tree);
         else if (tree.size > 0 && past + 1 + tree.size > treeContext) {
           // Sliding-window layers window a node by its index in the step, not its depth: past this
@@ -258,7 +273,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
-      drafter.observe({ accepted, verifiedTokens: fed, topK: candidates(logits, fed.length), k });
+      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: candidates(logits, fed.length), k }));
       stepDrafterMs += performance.now() - d0;
       for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
       for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;
