@@ -38,6 +38,11 @@ export interface GenerateStats {
   /** The WebGPU adapter, when the backend is webgpu. */
   adapter?: string;
   dtype: string;
+  /**
+   * Bytes copied from the runtime to JS per generated token while decoding (logits rows, top-k ids,
+   * new KV entries), where the model counts them: the cost WebGPU-resident decoding would remove.
+   */
+  readBackBytesPerToken?: number;
 }
 
 export interface GenerateResult {
@@ -80,7 +85,7 @@ export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<G
   });
 }
 
-export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number): GenerateStats {
+export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number, readBack?: number): GenerateStats {
   return {
     promptTokens: prompt,
     tokens,
@@ -91,8 +96,12 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     backend: model.lm.info.backend,
     ...(model.lm.info.adapter ? { adapter: model.lm.info.adapter } : {}),
     dtype: model.lm.info.dtype,
+    ...(readBack !== undefined && tokens > 1 ? { readBackBytesPerToken: Math.round(readBack / (tokens - 1)) } : {}),
   };
 }
+
+/** The model's read-back counter now (undefined where the model does not count). */
+export const readBackNow = (model: LoadedModel): number | undefined => model.lm.readBackBytes;
 
 function round(x: number, digits = 2): number {
   const f = 10 ** digits;
@@ -113,6 +122,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   let logits = lm.forwardLast ? (await prefillLast(lm, ids, cache, 0)).last : await prefillRows(lm, ids, cache);
   let row = lm.forwardLast ? 0 : (ids.length - 1) * V;
   const t1 = performance.now();
+  const r1 = readBackNow(model);
   let finish: FinishReason | "abort" | undefined;
   while (!finish) {
     if (opts.signal?.aborted) {
@@ -134,5 +144,5 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
     row = 0;
   }
   const t2 = performance.now();
-  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1), ...(opts.logprobs === undefined ? {} : { logprobs }) };
+  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1 === undefined ? undefined : readBackNow(model)! - r1), ...(opts.logprobs === undefined ? {} : { logprobs }) };
 }

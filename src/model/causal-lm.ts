@@ -68,6 +68,8 @@ export interface LanguageModel {
    */
   forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number): Promise<LastRows>;
   dispose(): Promise<void>;
+  /** Bytes of outputs copied from the runtime to JS so far (logits, top-k ids, the new KV): what a step costs in read-back. */
+  readonly readBackBytes?: number;
 }
 
 export interface LastRows {
@@ -114,6 +116,7 @@ export class CausalLM implements LanguageModel {
     const cache = seqCache as KvCache;
     // The logits and the cache only: the in-graph heads (forwardLast's) are not computed here.
     const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.rowFetches);
+    this.countReadBack(out);
     cache.update(out);
     return toFloat32(out[IO.logits]!);
   }
@@ -121,12 +124,20 @@ export class CausalLM implements LanguageModel {
   private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number): Promise<LastRows> {
     if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
     const out = await this.session.run(this.feeds(tokens, positions, cache, {}), this.headFetches!);
+    this.countReadBack(out);
     cache.update(out);
     const ids = out[TOPK_IDS]!.data as BigInt64Array;
     const s = tokens.length;
     const topK = new Int32Array(s * k);
     for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
     return { last: toFloat32(out[LAST_LOGITS]!), topK };
+  }
+
+  /** See LanguageModel.readBackBytes. */
+  readBackBytes = 0;
+
+  private countReadBack(out: Record<string, Tensor>): void {
+    for (const t of Object.values(out)) this.readBackBytes += (t.data as ArrayBufferView).byteLength ?? 0;
   }
 
   /** Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias). */

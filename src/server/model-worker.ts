@@ -69,6 +69,9 @@ function abortable(model: LoadedModel, check: () => void): LoadedModel {
     get info() {
       return inner.info;
     },
+    get readBackBytes() {
+      return inner.readBackBytes;
+    },
     newCache: () => inner.newCache(),
     forward(tokens, positions, cache, opts) {
       check();

@@ -29,6 +29,9 @@ export function yielding(model: LoadedModel): LoadedModel {
     get info() {
       return inner.info;
     },
+    get readBackBytes() {
+      return inner.readBackBytes;
+    },
     newCache: () => inner.newCache(),
     forward(tokens, positions, cache, opts) {
       // Tree steps (a bias) are bounded by the tree budget; only prompts are chunked.

@@ -121,6 +121,9 @@ export function blockingView(model: LoadedModel, ms: number): LoadedModel {
     get info() {
       return inner.info;
     },
+    get readBackBytes() {
+      return inner.readBackBytes;
+    },
     newCache: () => inner.newCache(),
     forward: (tokens, positions, cache, opts) => (hold(), inner.forward(tokens, positions, cache, opts)),
     ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => (hold(), inner.forwardLast!(tokens, positions, cache, k)) } : {}),
