@@ -33,7 +33,7 @@ export interface AppOptions {
   limits?: Partial<RequestLimits>;
   /** Drafter names a request may ask for; "none" (plain decoding) is always valid. */
   drafters?: readonly string[];
-  /** The drafter used when a request names none; default "none". */
+  /** The drafter used when a request names none; default "hybrid" when offered (as the CLI), else "none". */
   defaultDrafter?: string;
   defaultMaxTokens?: number;
   /** Draft tree size per step: a number, or "auto" (default) to fit the measured verify cost. */
@@ -52,7 +52,8 @@ const ROUTES = ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v
 
 export function createApp({ engine, options = {} }: { engine: ModelService; options?: AppOptions }): Hono {
   const drafters = [...new Set(["none", ...(options.drafters ?? [])])];
-  const defaultDrafter = options.defaultDrafter ?? "none";
+  // As `edgespec serve`: hybrid when it is offered, else plain decoding.
+  const defaultDrafter = options.defaultDrafter ?? (drafters.includes("hybrid") ? "hybrid" : "none");
   if (!drafters.includes(defaultDrafter)) throw new RangeError(`default drafter "${defaultDrafter}" is not one of ${drafters.join(", ")}`);
   const log = options.log ?? ((line: string) => console.error(line));
   const cfg: GenerationConfig = {

@@ -114,3 +114,12 @@ describe("model state", () => {
     expect(comp.status).toBe(200);
   });
 });
+
+describe("createApp defaults", () => {
+  test("the default drafter is the CLI's (hybrid) when offered, else plain decoding", async () => {
+    const engine = new ModelService(await referenceModel("q8"));
+    const card = async (drafters: string[]) => (await (await createApp({ engine, options: { drafters } }).request("/v1/models")).json()).data[0].edgespec;
+    expect(await card(["hybrid", "ngram"])).toEqual({ drafters: ["none", "hybrid", "ngram"], default_drafter: "hybrid" });
+    expect((await card(["ngram"])).default_drafter).toBe("none");
+  });
+});
