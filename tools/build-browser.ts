@@ -4,10 +4,10 @@
  *   ort-wasm-simd-threaded.wasm   onnxruntime-web's wasm, found beside the bundle
  * Models are not included: pages pass a model folder's URL to open().
  */
-import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { bundleForWeb } from "./bundle-web.ts";
 
 const { values } = parseArgs({ options: { outdir: { type: "string", default: "dist/browser" } } });
 const root = new URL("..", import.meta.url).pathname;
@@ -15,16 +15,6 @@ const out = resolve(root, values.outdir!);
 const t0 = performance.now();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await build({
-  entryPoints: [join(root, "adapters/browser/index.ts")],
-  outfile: join(out, "edgespec-browser.mjs"),
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  // Never reached on the wasm path, but referenced by onnxruntime's and the tokenizers' code.
-  external: ["node:*"],
-  logLevel: "warning",
-});
+await bundleForWeb(join(root, "adapters/browser/index.ts"), join(out, "edgespec-browser.mjs"));
 copyFileSync(join(root, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"), join(out, "ort-wasm-simd-threaded.wasm"));
 console.error(`build-browser: ${out}/edgespec-browser.mjs in ${((performance.now() - t0) / 1000).toFixed(1)}s`);

@@ -5,28 +5,17 @@
  * Run it with `deno serve --allow-read dist/edge/edgespec-edge.mjs`, or import it from any host
  * that calls a fetch handler.
  */
-import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { bundleForWeb } from "./bundle-web.ts";
 
 const { values } = parseArgs({ options: { outdir: { type: "string", default: "dist/edge" } } });
 const root = new URL("..", import.meta.url).pathname;
 const out = resolve(root, values.outdir!);
 const t0 = performance.now();
 rmSync(out, { recursive: true, force: true });
-await build({
-  entryPoints: [join(root, "adapters/edge/bundle-entry.ts")],
-  outfile: join(out, "edgespec-edge.mjs"),
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  // Never reached on the wasm path, but referenced by onnxruntime's and the tokenizers' code.
-  external: ["node:*"],
-  logLevel: "warning",
-  minify: false,
-});
+await bundleForWeb(join(root, "adapters/edge/bundle-entry.ts"), join(out, "edgespec-edge.mjs"));
 const model = join(root, "models/edgespec-tiny");
 const assets = join(out, "edgespec-assets");
 mkdirSync(join(assets, "edgespec-tiny/onnx"), { recursive: true });

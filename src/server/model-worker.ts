@@ -12,9 +12,9 @@ import { startKernels } from "../engine/drafting.ts";
 import type { TextMeta } from "../engine/speculative.ts";
 import { EdgespecError, type ErrorCode } from "../errors.ts";
 import type { Host } from "../host.ts";
-import type { LanguageModel } from "../model/causal-lm.ts";
 import type { ModelSpec } from "../model/config.ts";
 import { type LoadedModel, loadModel } from "../model/load.ts";
+import { modelView } from "../model/model-view.ts";
 import { TextCodec, type TokenizerFiles } from "../model/tokenizer.ts";
 import { ApiError } from "./api-error.ts";
 import type { ModelFacts, ModelRunner, OnText, RunJob, RunOutcome } from "./model-runner.ts";
@@ -61,26 +61,10 @@ function fromData(d: ErrorData): Error {
 
 /** `model` with a check before every forward: an abort requested for the running job ends it. */
 function abortable(model: LoadedModel, check: () => void): LoadedModel {
-  const inner = model.lm;
-  const lm: LanguageModel = {
-    get spec() {
-      return inner.spec;
-    },
-    get info() {
-      return inner.info;
-    },
-    get readBackBytes() {
-      return inner.readBackBytes;
-    },
-    newCache: () => inner.newCache(),
-    forward(tokens, positions, cache, opts) {
-      check();
-      return inner.forward(tokens, positions, cache, opts);
-    },
-    ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => (check(), inner.forwardLast!(tokens, positions, cache, k)) } : {}),
-    dispose: () => inner.dispose(),
-  };
-  return { ...model, lm };
+  return modelView(model, (inner) => ({
+    forward: (tokens, positions, cache, opts) => (check(), inner.forward(tokens, positions, cache, opts)),
+    forwardLast: (tokens, positions, cache, k) => (check(), inner.forwardLast!(tokens, positions, cache, k)),
+  }));
 }
 
 export interface WorkerOptions {

@@ -10,8 +10,8 @@
  * the loop let in between: the cache is the same, and each row still attends to every position
  * before it.
  */
-import type { LanguageModel } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
+import { modelView } from "../model/model-view.ts";
 import { lastInChunks, rowsInChunks } from "../decode/prefill.ts";
 
 /** Tokens per prefill forward: a chunk costs tens of milliseconds, not seconds. */
@@ -21,25 +21,12 @@ const nextMacrotask: () => Promise<void> =
   typeof setImmediate === "function" ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
 
 export function yielding(model: LoadedModel): LoadedModel {
-  const inner = model.lm;
-  const lm: LanguageModel = {
-    get spec() {
-      return inner.spec;
-    },
-    get info() {
-      return inner.info;
-    },
-    get readBackBytes() {
-      return inner.readBackBytes;
-    },
-    newCache: () => inner.newCache(),
+  return modelView(model, (inner) => ({
     forward(tokens, positions, cache, opts) {
       // Tree steps (a bias) are bounded by the tree budget; only prompts are chunked.
       if (opts?.attentionBias) return nextMacrotask().then(() => inner.forward(tokens, positions, cache, opts));
       return rowsInChunks(inner, tokens, positions, cache, PREFILL_CHUNK, nextMacrotask);
     },
-    ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask) } : {}),
-    dispose: () => inner.dispose(),
-  };
-  return { ...model, lm };
+    forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask),
+  }));
 }

@@ -1,8 +1,8 @@
 /** Shared pieces of the server tests: an in-process server on loopback, SSE reading, a test drafter. */
 import { listen } from "../../adapters/bun/serve.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
-import type { LanguageModel } from "../../src/model/causal-lm.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
+import { modelView } from "../../src/model/model-view.ts";
 import { type AppOptions, createApp, ModelService, sampleValue } from "../../src/server/index.ts";
 import type { ServiceOptions } from "../../src/server/service.ts";
 import { chainTree } from "../helpers/test-drafters.ts";
@@ -109,25 +109,12 @@ export async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promi
 
 /** `model` whose every forward first holds its thread for `ms` (a stand-in for a big model's forward). */
 export function blockingView(model: LoadedModel, ms: number): LoadedModel {
-  const inner = model.lm;
   const hold = () => {
     const until = performance.now() + ms;
     while (performance.now() < until);
   };
-  const lm: LanguageModel = {
-    get spec() {
-      return inner.spec;
-    },
-    get info() {
-      return inner.info;
-    },
-    get readBackBytes() {
-      return inner.readBackBytes;
-    },
-    newCache: () => inner.newCache(),
+  return modelView(model, (inner) => ({
     forward: (tokens, positions, cache, opts) => (hold(), inner.forward(tokens, positions, cache, opts)),
-    ...(inner.forwardLast ? { forwardLast: (tokens, positions, cache, k) => (hold(), inner.forwardLast!(tokens, positions, cache, k)) } : {}),
-    dispose: () => inner.dispose(),
-  };
-  return { ...model, lm };
+    forwardLast: (tokens, positions, cache, k) => (hold(), inner.forwardLast!(tokens, positions, cache, k)),
+  }));
 }
