@@ -22,8 +22,7 @@ import { resolveModelDir } from "./model/shipped.ts";
 import { type AppOptions, createApp } from "./server/app.ts";
 import { ModelService } from "./server/service.ts";
 import { chatPromptIds } from "./server/chat.ts";
-import { DraftLog } from "./server/draft-log.ts";
-import type { ModelRunner } from "./server/model-runner.ts";
+import { inProcessRunner, type ModelRunner } from "./server/model-runner.ts";
 import type { ChatMessage } from "./server/requests.ts";
 
 export type { ChatMessage, SpecResult };
@@ -98,23 +97,25 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
   onProgress?.({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, drafter ${drafterName})` });
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
+  /** `work` after every call made before it (one session, one generation at a time). */
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   const run = (prompt: string | readonly number[], params: GenerateParams, onText?: (t: string) => void): Promise<SpecResult> => {
     if (closed) return Promise.reject(new EdgespecError("invalid_argument", "this LM is closed"));
     const { prediction, ...rest } = params;
     const opts: SpecOptions = { ...rest, ...(drafter ? { drafter } : {}), ...(onText ? { onText } : {}), ...(prediction ? { prediction: model.tokenizer.encodePlain(prediction) } : {}) };
-    const next = queue.then(() => generate(model, prompt, opts));
-    queue = next.catch(() => undefined);
-    return next;
+    return enqueue(() => generate(model, prompt, opts));
   };
+  // The server's own in-thread runner over this model and drafter, its runs in this LM's queue.
+  const inThread = inProcessRunner(model, { drafterFor: () => drafter, yieldToEventLoop: false });
   const runner: ModelRunner = {
-    facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
+    facts: inThread.facts,
     run(job, signal, onText) {
       if (closed) return Promise.reject(new EdgespecError("not_ready", "this LM is closed"));
-      const log = drafter && job.drafter && job.drafter !== "none" ? new DraftLog(drafter) : undefined;
-      const { drafter: _, penalties, ids, ...rest } = job;
-      const next = queue.then(() => generate(model, ids, { ...rest, ...penalties, signal, ...(log ? { drafter: log } : {}), ...(onText ? { onText } : {}) }));
-      queue = next.catch(() => undefined);
-      return next.then((result) => ({ result, steps: log?.steps ?? [] }));
+      return enqueue(() => inThread.run(job, signal, onText));
     },
     // The LM's owner closes it (lm.close()); an app serving it does not.
     close: async () => {},

@@ -22,7 +22,9 @@ export function webWorkerEndpoint(url: URL, opts: { terminate?: boolean } = {}):
       };
       worker.addEventListener("close", () => onFailure?.(new Error("the worker exited")));
     },
-    terminate: () => opts.terminate !== false && worker.terminate(),
+    terminate() {
+      if (opts.terminate !== false) worker.terminate();
+    },
   };
 }
 

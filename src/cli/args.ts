@@ -2,6 +2,7 @@
  * A small, strict flag parser: every flag is declared with its type, unknown flags and bad values
  * are errors that name the flag (and list the valid ones), so a typo never silently does nothing.
  */
+import type { ParamFailure } from "../decode/params.ts";
 import { EdgespecError } from "../errors.ts";
 
 export type FlagType = "string" | "int" | "number" | "boolean";
@@ -54,6 +55,9 @@ function convert(name: string, type: FlagType, raw: string): string | number {
   if (type === "int" && !Number.isInteger(n)) throw new EdgespecError("invalid_argument", `--${name} must be an integer, got "${raw}"`);
   return n;
 }
+
+/** A generation parameter's error in the words of its flag (max_tokens -> --max-tokens). */
+export const flagFailure: ParamFailure = (wire, message) => new EdgespecError("invalid_argument", message.replace(wire, `--${wire.replaceAll("_", "-")}`));
 
 export function usage(command: string, spec: FlagSpec, operands = ""): string {
   const rows = Object.entries(spec).map(([k, v]) => {

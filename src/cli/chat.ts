@@ -12,7 +12,7 @@ import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
 import type { ChatMessage } from "../server/requests.ts";
 import { EdgespecError } from "../errors.ts";
-import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
@@ -36,7 +36,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
   }
   if (!io.lines) throw new EdgespecError("invalid_argument", "chat needs standard input, which this runtime does not give");
   const sampling = { maxTokens: f["max-tokens"] as number | undefined, temperature: f.temperature as number | undefined, seed: f.seed as number | undefined };
-  checkSampling(sampling);
+  checkSampling(sampling, flagFailure);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
   const model = await loadModelFrom(host, f, io);
   const drafter = buildDrafter(model, { name: drafterName });

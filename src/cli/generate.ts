@@ -3,9 +3,9 @@ import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
 import { generate } from "../engine/speculative.ts";
-import { PARAM_DEFAULTS as D, type ParamFailure } from "../decode/params.ts";
+import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
-import { type FlagSpec, parseFlags, usage } from "./args.ts";
+import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
 
@@ -104,9 +104,6 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     await model.lm.dispose();
   }
 }
-
-/** A parameter's error in the words of its flag (max_tokens -> --max-tokens). */
-const flagFailure: ParamFailure = (wire, message) => new EdgespecError("invalid_argument", message.replace(wire, `--${wire.replaceAll("_", "-")}`));
 
 function parseBudget(v: string | undefined): number | "auto" {
   if (v === undefined || v === "auto") return "auto";

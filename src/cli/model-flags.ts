@@ -27,7 +27,7 @@ export function loadOptionsFrom(f: Flags): { dtype?: string; device: string; thr
   return { dtype: f.dtype as string | undefined, device: (f.device as string | undefined) ?? "auto", threads: f.threads as number | undefined };
 }
 
-/** Starts loading the model the flags name, with progress on stderr. */
-export async function loadModelFrom(host: Host, f: Flags, io: CliIO): Promise<LoadedModel> {
-  return loadModel(host, await modelDirFrom(host, f), { ...loadOptionsFrom(f), onProgress: (m) => io.err(`${m}\n`) });
+/** Starts loading the model the flags name (from `dir` where the caller resolved it already), with progress on stderr. */
+export async function loadModelFrom(host: Host, f: Flags, io: CliIO, dir?: string): Promise<LoadedModel> {
+  return loadModel(host, dir ?? (await modelDirFrom(host, f)), { ...loadOptionsFrom(f), onProgress: (m) => io.err(`${m}\n`) });
 }

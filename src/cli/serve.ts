@@ -67,15 +67,16 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
 
   // The model loads in a worker where the runtime has them, so no forward holds the event loop
   // that answers /health, admission and pings; its drafters live there too.
+  const inWorker = rt.modelWorker !== undefined && !f["in-process"];
   let kernels: Promise<string>;
   let loading: Promise<ModelRunner>;
-  if (rt.modelWorker && !f["in-process"]) {
+  if (inWorker) {
     let ready!: (k: string) => void;
     kernels = new Promise((r) => (ready = r));
-    loading = workerRunner(rt.modelWorker(), { dir, ...loadOptionsFrom(f) }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
+    loading = workerRunner(rt.modelWorker!(), { dir, ...loadOptionsFrom(f) }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
   } else {
     const drafters = sharedDrafters();
-    loading = loadModelFrom(host, f, io).then((m) => drafters.runner(m));
+    loading = loadModelFrom(host, f, io, dir).then((m) => drafters.runner(m));
     kernels = loading.then(() => startKernels(host));
   }
   const engine = new ModelService(loading, { maxQueue, modelId });
@@ -102,7 +103,7 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
     await server.close();
     throw engine.loadError;
   }
-  io.err(`edgespec: ready (drafter kernels: ${await kernels}${rt.modelWorker && !f["in-process"] ? ", model in a worker" : ""})\n`);
+  io.err(`edgespec: ready (drafter kernels: ${await kernels}${inWorker ? ", model in a worker" : ""})\n`);
   const signal = await Promise.race([server.stopRequested, server.closed.then(() => undefined)]);
   if (signal !== undefined) {
     // Graceful: no new connections; queued requests get 503 at once; the running one finishes

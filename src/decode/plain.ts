@@ -10,7 +10,7 @@ import { prefillLast, prefillRows } from "./prefill.ts";
 import { Sampler, type TokenLogprob, type SamplingOptions } from "./sampler.ts";
 
 export interface GenerateOptions extends SamplingOptions {
-  /** New tokens at most; default 128, clipped to what the context has room for. */
+  /** New tokens at most; default PARAM_DEFAULTS.maxTokens, clipped to what the context has room for. */
   maxTokens?: number;
   stop?: readonly string[];
   /** Stop at the model's EOS token(s); default true. */
@@ -85,7 +85,10 @@ export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<G
   });
 }
 
-export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number, readBack?: number): GenerateStats {
+/** `readBackAtDecode`: the model's read-back counter when decoding began (after the prefill). */
+export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number, readBackAtDecode?: number): GenerateStats {
+  const now = model.lm.readBackBytes;
+  const readBack = readBackAtDecode === undefined || now === undefined ? undefined : now - readBackAtDecode;
   return {
     promptTokens: prompt,
     tokens,
@@ -99,9 +102,6 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     ...(readBack !== undefined && tokens > 1 ? { readBackBytesPerToken: Math.round(readBack / (tokens - 1)) } : {}),
   };
 }
-
-/** The model's read-back counter now (undefined where the model does not count). */
-export const readBackNow = (model: LoadedModel): number | undefined => model.lm.readBackBytes;
 
 function round(x: number, digits = 2): number {
   const f = 10 ** digits;
@@ -122,7 +122,7 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   let logits = lm.forwardLast ? (await prefillLast(lm, ids, cache, 0)).last : await prefillRows(lm, ids, cache);
   let row = lm.forwardLast ? 0 : (ids.length - 1) * V;
   const t1 = performance.now();
-  const r1 = readBackNow(model);
+  const r1 = lm.readBackBytes;
   let finish: FinishReason | "abort" | undefined;
   while (!finish) {
     if (opts.signal?.aborted) {
@@ -144,5 +144,5 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
     row = 0;
   }
   const t2 = performance.now();
-  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1 === undefined ? undefined : readBackNow(model)! - r1), ...(opts.logprobs === undefined ? {} : { logprobs }) };
+  return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1), ...(opts.logprobs === undefined ? {} : { logprobs }) };
 }

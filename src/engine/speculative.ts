@@ -5,7 +5,7 @@
  * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
  * place even in the middle of an accepted run.
  */
-import { finishStats, readBackNow, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
+import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
@@ -209,7 +209,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
   let root = sampler.pick(logits, lastRow, V);
   const t1 = performance.now();
-  const r1 = readBackNow(model);
+  const r1 = lm.readBackBytes;
   if (drafter) {
     const d0 = performance.now();
     fromDrafter(drafter, () => {
@@ -291,7 +291,7 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   }
   const t2 = performance.now();
   for (const s of Object.values(per)) s.acceptance = s.drafted ? Math.round((s.accepted / s.drafted) * 1000) / 1000 : 0;
-  const base = finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1 === undefined ? undefined : readBackNow(model)! - r1);
+  const base = finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1);
   return {
     text: out.fullText,
     tokens: out.tokens,
