@@ -14,9 +14,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { createDrafter, type ManagedDrafter } from "../src/drafters/index.ts";
-import { tsKernels, wasmKernels } from "../src/drafters/kernels/index.ts";
+import { loadWasmKernels, tsKernels } from "../src/drafters/kernels/index.ts";
 import type { DraftTree, VerifyUpdate } from "../src/drafters/types.ts";
-import { initKernels } from "../src/drafters/kernels/wasm/loader.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const VOCAB = 32_000;
@@ -28,8 +27,7 @@ const stepsArg = process.argv.indexOf("--steps");
 const STEPS = stepsArg > 0 ? Number(process.argv[stepsArg + 1]) : 400;
 const WARMUP = 50;
 
-await initKernels(readFileSync(`${ROOT}wasm/pkg/edgespec_kernels.wasm`));
-const KERNELS = { ts: tsKernels, wasm: wasmKernels() };
+const KERNELS = { ts: tsKernels, wasm: await loadWasmKernels(readFileSync(`${ROOT}wasm/pkg/edgespec_kernels.wasm`)) };
 
 function corpusTokens(need: number): Int32Array {
   const tok = new Tokenizer(JSON.parse(readFileSync(`${ROOT}models/edgespec-tiny/tokenizer.json`, "utf8")), {});

@@ -10,45 +10,38 @@
  * Generations on one LM run one at a time (a queue, in call order): the model's session and the
  * drafter's tables are shared, as in the server.
  */
-import type { ManagedDrafter } from "./drafters/index.ts";
-import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
-import { buildDrafter, startKernels } from "./engine/drafting.ts";
 import type { Hono } from "hono";
-import { generate, type SpecOptions, type SpecResult } from "./engine/speculative.ts";
+import { generate, type SpecOptions, type SpecResult, type SpecStats } from "./engine/speculative.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
-import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
-import { resolveModelDir } from "./model/shipped.ts";
+import type { LoadedModel } from "./model/load.ts";
 import { type AppOptions, createApp } from "./server/app.ts";
+import { type ProgressEvent, setUp, type SetupOptions } from "./setup.ts";
 import { ModelService } from "./server/service.ts";
 import { chatPromptIds } from "./server/chat.ts";
-import { inProcessRunner, type ModelRunner } from "./server/model-runner.ts";
+import type { ModelRunner } from "./server/model-runner.ts";
 import type { ChatMessage } from "./server/requests.ts";
 
 export type { ChatMessage, SpecResult };
 
-export interface OpenOptions extends Omit<LoadOptions, "onProgress"> {
-  /** A model folder, or a shipped model's name; default: the host's default model. */
-  model?: string;
-  /** The drafter every generation on this LM uses: a name in `drafters` (default "hybrid"; "none" = plain). */
-  drafter?: string;
-  /** Where drafter names are found: builtinDrafters() (default), to which your own can be added. */
-  drafters?: DrafterRegistry;
-  /** Load progress, as events. */
-  onProgress?: (event: ProgressEvent) => void;
-}
-
 /**
- * Load progress: `read` after each weight file (bytes so far of the total, where the runtime can
- * tell file sizes), `session` while onnxruntime builds the session, `note` for a line meant for
- * people (a fallback taken, the load time), `ready` once the model and drafter are ready.
+ * What `open` takes: the model (folder or shipped name), dtype, device, threads, the drafter every
+ * generation uses ("hybrid" by default, "none" = plain), a drafter registry with your own, the
+ * drafter kernels ("auto" | "wasm" | "ts"), a corpus, and progress events.
  */
-export interface ProgressEvent {
-  phase: "read" | "session" | "note" | "ready";
-  message: string;
-  file?: string;
-  loadedBytes?: number;
-  totalBytes?: number;
+export type OpenOptions = SetupOptions;
+export type { ProgressEvent };
+
+/** Totals over this LM's finished generations, and the last one's full stats. */
+export interface LMStats {
+  generations: number;
+  tokens: number;
+  /** Decode seconds, summed (prefill included, queueing not). */
+  seconds: number;
+  tokensPerSecond: number;
+  /** Tokens per verification step over all generations (1 = no speculation gained anything). */
+  meanAcceptedLength: number;
+  last?: SpecStats;
 }
 
 /** What one generation takes: the engine's options, with the drafter fixed at open and the prediction as text. */
@@ -70,6 +63,10 @@ export interface LM {
   close(): Promise<void>;
   /** The drafter every generation uses ("none" for plain decoding). */
   readonly drafter: string;
+  /** What the generations so far have done. */
+  readonly stats: LMStats;
+  /** The kernels this LM's drafters run on: "wasm" (an instance of its own) or "ts". */
+  readonly kernels: string;
   /**
    * This LM as the HTTP server runs it (edgespecApp): its generations wait in the same queue as
    * generate/stream/chat, so the model's session is never run twice at once.
@@ -77,24 +74,19 @@ export interface LM {
   readonly runner: ModelRunner;
 }
 
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
-  const { model: name, drafter: drafterName = "hybrid", drafters = builtinDrafters(), onProgress, ...load } = options;
-  // A wrong drafter name fails before the model loads.
-  if (!drafters.names.includes(drafterName)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafterName}"`, { validOptions: drafters.names });
-  const dir = await resolveModelDir(host, name);
-  const model = await loadModel(host, dir, {
-    ...load,
-    onProgress: (message) => onProgress?.({ phase: "note", message }),
-    onEvent: (e) => {
-      if (e.phase === "read") onProgress?.({ ...e, message: `read ${e.file} (${mb(e.loadedBytes)}${e.totalBytes ? ` of ${mb(e.totalBytes)}` : ""})` });
-      else if (e.phase === "session") onProgress?.({ phase: "session", message: `building the ${e.device} session…` });
-    },
-  });
-  await startKernels(host);
-  const drafter: ManagedDrafter | undefined = buildDrafter(model, { name: drafterName }, drafters);
-  onProgress?.({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, drafter ${drafterName})` });
+  const setup = await setUp(host, options);
+  const { model, defaultDrafter: drafterName } = setup;
+  const drafter = setup.drafter(drafterName);
+  const totals = { generations: 0, tokens: 0, seconds: 0, steps: 0, last: undefined as SpecStats | undefined };
+  const count = (r: SpecResult): SpecResult => {
+    totals.generations++;
+    totals.tokens += r.stats.tokens;
+    totals.seconds += r.stats.seconds;
+    totals.steps += r.stats.steps;
+    totals.last = r.stats;
+    return r;
+  };
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
   /** `work` after every call made before it (one session, one generation at a time). */
@@ -107,10 +99,10 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     if (closed) return Promise.reject(new EdgespecError("invalid_argument", "this LM is closed"));
     const { prediction, ...rest } = params;
     const opts: SpecOptions = { ...rest, ...(drafter ? { drafter } : {}), ...(onText ? { onText } : {}), ...(prediction ? { prediction: model.tokenizer.encodePlain(prediction) } : {}) };
-    return enqueue(() => generate(model, prompt, opts));
+    return enqueue(() => generate(model, prompt, opts).then(count));
   };
-  // The server's own in-thread runner over this model and drafter, its runs in this LM's queue.
-  const inThread = inProcessRunner(model, { drafterFor: () => drafter, yieldToEventLoop: false });
+  // The server's own in-thread runner over this model and its drafters, its runs in this LM's queue.
+  const inThread = setup.runner({ yieldToEventLoop: false });
   const runner: ModelRunner = {
     facts: inThread.facts,
     run(job, signal, onText) {
@@ -123,7 +115,19 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
   return {
     model,
     drafter: drafter ? drafterName : "none",
+    kernels: setup.kernels.name,
     runner,
+    get stats(): LMStats {
+      const { generations, tokens, seconds, steps, last } = totals;
+      return {
+        generations,
+        tokens,
+        seconds,
+        tokensPerSecond: seconds > 0 ? Math.round((tokens / seconds) * 10) / 10 : 0,
+        meanAcceptedLength: steps > 0 ? Math.round((tokens / steps) * 100) / 100 : 0,
+        ...(last ? { last } : {}),
+      };
+    },
     generate: (prompt, params = {}) => run(prompt, params),
     chat: (messages, params = {}) => run(chatPromptIds(model.tokenizer, messages), params),
     stream(prompt, params = {}) {
@@ -162,8 +166,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
       if (closed) return;
       closed = true;
       await queue;
-      drafter?.dispose();
-      await model.lm.dispose();
+      await setup.close();
     },
   };
 }

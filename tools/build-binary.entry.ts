@@ -20,4 +20,5 @@ process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
+  progressBar: !!process.stderr.isTTY,
 }, { serve });

@@ -10,11 +10,7 @@
 import { type LM, type OpenOptions, openWith } from "../../src/library.ts";
 import { fetchHost, type ModelSource, type WasmSource } from "../edge/fetch-host.ts";
 
-export type { ChatMessage, GenerateParams, LM, ProgressEvent, SpecResult } from "../../src/library.ts";
-export { EdgespecError } from "../../src/errors.ts";
-export { edgespecApp } from "../../src/library.ts";
-export { builtinDrafters, type DrafterMakeContext, type DrafterMaker, DrafterRegistry } from "../../src/drafters/registry.ts";
-export type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
+export * from "../../src/public.ts";
 
 export interface BrowserOpenOptions extends Omit<OpenOptions, "model" | "device" | "threads"> {
   /** The model folder (hub layout) as a URL, or a function from its file paths to bytes. */

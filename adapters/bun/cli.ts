@@ -11,4 +11,5 @@ process.exitCode = await runCli(bunHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
+  progressBar: !!process.stderr.isTTY,
 }, { serve: bunServeRuntime });

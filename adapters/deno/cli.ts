@@ -8,7 +8,7 @@ declare const Deno: {
   env: { get(k: string): string | undefined };
   stdin: { isTerminal(): boolean; readable: ReadableStream<Uint8Array> };
   stdout: { writeSync(b: Uint8Array): number };
-  stderr: { writeSync(b: Uint8Array): number };
+  stderr: { writeSync(b: Uint8Array): number; isTerminal(): boolean };
 };
 
 const enc = new TextEncoder();
@@ -29,5 +29,5 @@ async function* lines(): AsyncIterable<string> {
   }
   if (rest) yield rest;
 }
-const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal() }, { serve: denoServeRuntime });
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal(), progressBar: Deno.stderr.isTerminal() }, { serve: denoServeRuntime });
 Deno.exit(code);

@@ -7,10 +7,10 @@
  */
 import { createApp, type AppOptions } from "../../src/server/app.ts";
 import { ModelService } from "../../src/server/service.ts";
-import { sharedDrafters } from "../../src/server/shared-drafters.ts";
 import { type Bytes, fetchHost, MODEL_ROOT, type ModelSource, type WasmSource } from "./fetch-host.ts";
 import { DEFAULT_DTYPE } from "../../src/model/dtype.ts";
-import { loadModel } from "../../src/model/load.ts";
+import { DRAFTER_NAMES } from "../../src/engine/drafting.ts";
+import { setUp } from "../../src/setup.ts";
 
 export type { Bytes, ModelSource };
 
@@ -74,10 +74,10 @@ export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request, env?
   const start = (env?: EdgeEnv) => {
     const o = edgeOptionsFromEnv(opts, env);
     const host = fetchHost(o.model, o.ortWasm);
-    const drafters = sharedDrafters();
-    const loading = loadModel(host, MODEL_ROOT, { dtype: o.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1 }).then((m) => drafters.runner(m));
+    const drafter = o.drafter ?? "hybrid";
+    const loading = setUp(host, { model: MODEL_ROOT, dtype: o.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1, drafter }).then((s) => s.runner());
     const engine = new ModelService(loading, { maxQueue: o.maxQueue, modelId: o.modelId ?? "edgespec-tiny" });
-    return createApp({ engine, options: { drafters: drafters.names, defaultDrafter: o.drafter ?? "hybrid", ...o.app } });
+    return createApp({ engine, options: { drafters: DRAFTER_NAMES, defaultDrafter: drafter, ...o.app } });
   };
   return {
     // Deno's serve passes connection info (no EDGESPEC_ keys) as the second argument: harmless.

@@ -10,4 +10,5 @@ process.exitCode = await runCli(nodeHost, process.argv.slice(2), {
   stdin: pipedStdin,
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
+  progressBar: !!process.stderr.isTTY,
 }, { serve: nodeServeRuntime });

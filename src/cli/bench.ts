@@ -3,12 +3,12 @@
  * drafter in the same run, per workload; prints a markdown table (or the JSON report).
  */
 import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../benchmark/speculative.ts";
-import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
+import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 const BENCH_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -51,13 +51,14 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
       return n < limit;
     });
   }
-  const model = await loadModelFrom(host, f, io);
+  // Each prompt gets fresh drafters (makeDrafter), on the kernels the setup chose.
+  const setup = await setUpFrom(host, f, io, { drafter: "none" });
+  const { model, kernels } = setup;
   try {
-    const kernels = await startKernels(host);
-    io.err(`drafter kernels: ${kernels}\n`);
+    io.err(`drafter kernels: ${kernels.name}\n`);
     const report = await runSpeculativeBench(model, prompts, {
       drafters,
-      makeDrafter: (name) => buildDrafter(model, { name })!,
+      makeDrafter: (name) => buildDrafter(model, { name, kernels })!,
       maxTokens: (f["max-tokens"] as number | undefined) ?? 128,
       repeats: (f.repeats as number | undefined) ?? 3,
       onProgress: (l) => io.err(`${l}\n`),
@@ -65,6 +66,6 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
     io.out(f.json ? `${JSON.stringify(report)}\n` : `${benchMarkdown(report)}\n\nmean speedup over workloads: ${JSON.stringify(report.meanSpeedup)}\n`);
     return 0;
   } finally {
-    await model.lm.dispose();
+    await setup.close();
   }
 }

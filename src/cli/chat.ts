@@ -6,7 +6,7 @@
  */
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling } from "../decode/sampler.ts";
-import { buildDrafter, DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { DRAFTER_NAMES } from "../engine/drafting.ts";
 import { generate } from "../engine/speculative.ts";
 import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
@@ -14,7 +14,7 @@ import type { ChatMessage } from "../server/requests.ts";
 import { EdgespecError } from "../errors.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
+import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const CHAT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -38,9 +38,9 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
   const sampling = { maxTokens: f["max-tokens"] as number | undefined, temperature: f.temperature as number | undefined, seed: f.seed as number | undefined };
   checkSampling(sampling, flagFailure);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
-  const model = await loadModelFrom(host, f, io);
-  const drafter = buildDrafter(model, { name: drafterName });
-  if (drafter) await startKernels(host);
+  const setup = await setUpFrom(host, f, io, { drafter: drafterName });
+  const { model } = setup;
+  const drafter = setup.drafter(drafterName);
   const opening: ChatMessage[] = f.system === undefined ? [] : [{ role: "system", content: f.system as string }];
   let history = [...opening];
   const prompt = () => io.interactive && io.err("> ");
@@ -70,8 +70,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
       prompt();
     }
   } finally {
-    drafter?.dispose();
-    await model.lm.dispose();
+    await setup.close();
   }
   return 0;
 }

@@ -1,13 +1,13 @@
 /** `edgespec generate`: one prompt in, text (or a JSON record with ids and stats) out. */
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { buildDrafter, DRAFTER_NAMES, loadCorpus, recycleStateOf, startKernels } from "../engine/drafting.ts";
+import { DRAFTER_NAMES, recycleStateOf } from "../engine/drafting.ts";
 import { generate } from "../engine/speculative.ts";
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
+import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -69,13 +69,16 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     seed: f.seed as number | undefined,
   };
   checkSampling(sampling, flagFailure); // before the model loads: a bad flag is one line at once
-  const model = await loadModelFrom(host, f, io);
+  const statePath = f["recycle-state"] as string | undefined;
+  const savedState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
+  const setup = await setUpFrom(host, f, io, {
+    drafter: drafterName,
+    ...(f.corpus === undefined ? {} : { corpus: f.corpus as string }),
+    ...(savedState ? { savedState } : {}),
+  });
+  const { model } = setup;
   try {
-    const kernels = drafterName === "none" ? "ts" : await startKernels(host);
-    const corpus = f.corpus === undefined ? undefined : await loadCorpus(host, model, f.corpus as string);
-    const statePath = f["recycle-state"] as string | undefined;
-    const recycleState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
-    const drafter = buildDrafter(model, { name: drafterName, corpus, recycleState });
+    const drafter = setup.drafter(drafterName);
     const prediction = predictionPath === undefined ? undefined : model.tokenizer.encodePlain(new TextDecoder().decode(await host.readFile(predictionPath)));
     const result = await generate(model, prompt, {
       prediction,
@@ -90,7 +93,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
       if (!host.writeFile) throw new EdgespecError("invalid_argument", "this runtime cannot write files");
       await host.writeFile(statePath, saved);
     }
-    const stats = { ...result.stats, kernels: drafter ? kernels : undefined };
+    const stats = { ...result.stats, kernels: drafter ? setup.kernels.name : undefined };
     if (f.json) {
       io.out(`${JSON.stringify({ text: result.text, tokens: result.tokens, finishReason: result.finishReason, stats })}\n`);
     } else {
@@ -98,10 +101,9 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
       const spec = drafter || prediction ? `, ${stats.drafter}: ${stats.meanAcceptedLength} tokens/step` : "";
       io.err(`${stats.tokens} tokens in ${stats.seconds}s (${stats.tokensPerSecond} tok/s, ${stats.backend}, ${stats.dtype}${spec})\n`);
     }
-    drafter?.dispose();
     return 0;
   } finally {
-    await model.lm.dispose();
+    await setup.close();
   }
 }
 

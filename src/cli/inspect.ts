@@ -9,7 +9,7 @@ import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { loadModelFrom, MODEL_FLAGS } from "./model-flags.ts";
+import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const INSPECT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -96,7 +96,8 @@ export async function inspectCommand(host: Host, argv: string[], io: CliIO): Pro
     io.out(usage("inspect", INSPECT_FLAGS));
     return 0;
   }
-  const model = await loadModelFrom(host, f, io);
+  const setup = await setUpFrom(host, f, io, { drafter: "none", kernels: "ts" });
+  const { model } = setup;
   try {
     const onnxDir = host.join(model.dir, "onnx");
     const files: Record<string, string> = {};
@@ -107,6 +108,6 @@ export async function inspectCommand(host: Host, argv: string[], io: CliIO): Pro
     io.out(f.json ? `${JSON.stringify(report)}\n` : text(report));
     return 0;
   } finally {
-    await model.lm.dispose();
+    await setup.close();
   }
 }

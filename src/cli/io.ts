@@ -11,6 +11,8 @@ export interface CliIO {
   lines?: () => AsyncIterable<string>;
   /** Standard input is a terminal: show prompts. */
   interactive?: boolean;
+  /** Standard error is a terminal: draw progress bars in place (else plain lines). */
+  progressBar?: boolean;
 }
 
 /** What a command may use beyond the Host: the runtime's server (absent where it cannot serve). */

@@ -1,16 +1,19 @@
-/** The flags every model-loading command shares, and the one way they become a loadModel call. */
-import { resolveModelDir } from "../model/shipped.ts";
+/** The flags every model-loading command shares, and the one way they become a model setup (src/setup.ts). */
+import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts";
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
-import { type LoadedModel, loadModel } from "../model/load.ts";
+import { resolveModelDir } from "../model/shipped.ts";
+import { type ModelSetup, setUp, type SetupOptions } from "../setup.ts";
 import type { FlagSpec, Flags } from "./args.ts";
 import type { CliIO } from "./io.ts";
+import { progressPrinter } from "./progress.ts";
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: "string", short: "m", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "edgespec-small (the single binary: the embedded edgespec-tiny)" },
   dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu|cpu (cpu: native onnxruntime-node, where installed)", default: "auto" },
-  threads: { type: "int", help: "wasm threads" },
+  threads: { type: "int", help: "threads (wasm: the process's pool; cpu: the session's)" },
+  kernels: { type: "string", help: `drafter kernels: ${KERNEL_CHOICES.join("|")} (auto: WASM where it loads, else TypeScript)`, default: "auto" },
 };
 
 /**
@@ -21,13 +24,27 @@ export function modelDirFrom(host: Host, f: Flags): Promise<string> {
   return resolveModelDir(host, f.model as string | undefined);
 }
 
-/** The flags' load options, as data (a model worker is sent them). */
-export function loadOptionsFrom(f: Flags): { dtype?: string; device: string; threads?: number } {
+/** The flags' setup options, as data (a model worker is sent them). */
+export type SetupData = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter">;
+
+export function setupDataFrom(f: Flags): SetupData {
   // Unset dtype: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
-  return { dtype: f.dtype as string | undefined, device: (f.device as string | undefined) ?? "auto", threads: f.threads as number | undefined };
+  return {
+    ...(f.model === undefined ? {} : { model: f.model as string }),
+    ...(f.dtype === undefined ? {} : { dtype: f.dtype as string }),
+    device: (f.device as string | undefined) ?? "auto",
+    ...(f.threads === undefined ? {} : { threads: f.threads as number }),
+    kernels: ((f.kernels as string | undefined) ?? "auto") as KernelChoice,
+    ...(f.drafter === undefined ? {} : { drafter: f.drafter as string }),
+  };
 }
 
-/** Starts loading the model the flags name (from `dir` where the caller resolved it already), with progress on stderr. */
-export async function loadModelFrom(host: Host, f: Flags, io: CliIO, dir?: string): Promise<LoadedModel> {
-  return loadModel(host, dir ?? (await modelDirFrom(host, f)), { ...loadOptionsFrom(f), onProgress: (m) => io.err(`${m}\n`) });
+/** Sets up the model the flags name, with progress on stderr (a bar on a terminal). */
+export async function setUpFrom(host: Host, f: Flags, io: CliIO, extra: Partial<SetupOptions> = {}): Promise<ModelSetup> {
+  const progress = progressPrinter(io);
+  try {
+    return await setUp(host, { ...setupDataFrom(f), ...extra, onProgress: progress.show });
+  } finally {
+    progress.done();
+  }
 }

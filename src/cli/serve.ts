@@ -3,7 +3,7 @@
  * answers 503 until the model is loaded) and runs until SIGINT/SIGTERM, then stops gracefully
  * (a second signal stops it at once).
  */
-import { DRAFTER_NAMES, startKernels } from "../engine/drafting.ts";
+import { DRAFTER_NAMES } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { createApp } from "../server/app.ts";
@@ -12,10 +12,9 @@ import type { ModelRunner } from "../server/model-runner.ts";
 import { workerRunner } from "../server/model-worker.ts";
 import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
-import { sharedDrafters } from "../server/shared-drafters.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
-import { loadModelFrom, loadOptionsFrom, MODEL_FLAGS, modelDirFrom } from "./model-flags.ts";
+import { MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -73,11 +72,11 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   if (inWorker) {
     let ready!: (k: string) => void;
     kernels = new Promise((r) => (ready = r));
-    loading = workerRunner(rt.modelWorker!(), { dir, ...loadOptionsFrom(f) }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
+    loading = workerRunner(rt.modelWorker!(), { ...setupDataFrom(f), model: dir, drafter }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
   } else {
-    const drafters = sharedDrafters();
-    loading = loadModelFrom(host, f, io, dir).then((m) => drafters.runner(m));
-    kernels = loading.then(() => startKernels(host));
+    const setup = setUpFrom(host, f, io, { model: dir, drafter });
+    loading = setup.then((s) => s.runner());
+    kernels = setup.then((s) => s.kernels.name);
   }
   const engine = new ModelService(loading, { maxQueue, modelId });
   const app = createApp({

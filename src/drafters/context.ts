@@ -1,12 +1,12 @@
 /** What every drafter is built with: the vocabulary, the kernel set, the tokenizer's identity. */
-import { type KernelChoice, type KernelSet, selectKernels } from "./kernels/index.ts";
+import { type KernelSet, kernelSetOf } from "./kernels/index.ts";
 import { checkVocabSize } from "./validate.ts";
 
 export interface CommonOptions {
   /** Token ids are valid in [0, vocabSize); anything else is rejected with `invalid_token`. */
   vocabSize: number;
-  /** "auto" (default): WASM once `initKernels()` resolved, else TypeScript. */
-  kernels?: KernelChoice | KernelSet;
+  /** The kernels its tables and automata run on (default: TypeScript; `loadWasmKernels()` for WASM). */
+  kernels?: KernelSet;
   /** Identity of the tokenizer (see `tokenizerFingerprint`), written into and checked against saved state. */
   tokenizerFingerprint?: string;
 }
@@ -19,7 +19,7 @@ export interface DrafterContext {
 
 export function drafterContext(opts: CommonOptions): DrafterContext {
   checkVocabSize(opts.vocabSize);
-  return { vocabSize: opts.vocabSize, kernels: selectKernels(opts.kernels), fingerprint: opts.tokenizerFingerprint ?? "" };
+  return { vocabSize: opts.vocabSize, kernels: kernelSetOf(opts.kernels), fingerprint: opts.tokenizerFingerprint ?? "" };
 }
 
 export function lastToken(tokens: ArrayLike<number>): number {

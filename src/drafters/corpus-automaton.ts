@@ -8,7 +8,7 @@
  * stops at the cap, keeping the documents that fit — the last one cut short — and sets `truncated`.
  */
 import { EdgespecError } from "../errors.ts";
-import { type KernelChoice, type KernelSet, selectKernels } from "./kernels/index.ts";
+import { type KernelSet, kernelSetOf } from "./kernels/index.ts";
 import type { AutomatonArrays, AutomatonKernel } from "./kernels/types.ts";
 import { readState, type StateIdentity, writeState } from "./persist.ts";
 import { checkTokenIds, checkVocabSize, intOption } from "./validate.ts";
@@ -21,7 +21,7 @@ const SEPARATOR = -1;
 export interface CorpusOptions {
   vocabSize: number;
   tokenizerFingerprint?: string;
-  kernels?: KernelChoice | KernelSet;
+  kernels?: KernelSet;
   maxTokens?: number;
 }
 
@@ -42,7 +42,7 @@ export class CorpusAutomaton {
   static build(documents: Iterable<ArrayLike<number>>, opts: CorpusOptions): CorpusAutomaton {
     checkVocabSize(opts.vocabSize);
     const maxTokens = intOption(opts.maxTokens, DEFAULT_CORPUS_MAX_TOKENS, "maxTokens", 2, 1 << 28);
-    const kernels = selectKernels(opts.kernels);
+    const kernels = kernelSetOf(opts.kernels);
     const kernel = kernels.automaton(maxTokens);
     let room = maxTokens;
     let truncated = false;
@@ -81,7 +81,7 @@ export class CorpusAutomaton {
     }
     const a: AutomatonArrays = { text: text!, len: len!, link: link!, firstEnd: firstEnd!, edgeFrom: edgeFrom!, edgeToken: edgeToken!, edgeTarget: edgeTarget!, last: fields[0]! };
     checkAutomatonArrays(a, opts.vocabSize);
-    const kernels = selectKernels(opts.kernels);
+    const kernels = kernelSetOf(opts.kernels);
     const kernel = kernels.automaton(Math.max(2, a.text.length));
     kernel.importArrays(a);
     return new CorpusAutomaton(kernels, kernel, identity, fields[1] === 1);

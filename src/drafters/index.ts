@@ -5,8 +5,8 @@
  *
  * Exports: the factory and its names; each drafter class; the corpus automaton (static SAM);
  * `ngramPropose` (the reference prompt lookup); tree templates and `TreeBuilder`; the tokenizer
- * fingerprint; kernel sets. WASM kernels: `await initKernels(bytes?)` (src/drafters/kernels/wasm/loader.ts) once,
- * then drafters made with kernels "auto" (default) or "wasm" use them.
+ * fingerprint; kernel sets. Drafters run on the TypeScript kernels unless handed a set:
+ * `createDrafter("sam", { vocabSize, kernels: await loadWasmKernels(bytes) })` (one instance, its own memory).
  */
 import { EdgespecError } from "../errors.ts";
 import type { CommonOptions } from "./context.ts";
@@ -49,7 +49,7 @@ export type { CommonOptions, DrafterContext } from "./context.ts";
 export { CorpusAutomaton, type CorpusOptions } from "./corpus-automaton.ts";
 export { tokenizerFingerprint } from "./fingerprint.ts";
 export { HybridDrafter, type HybridOptions } from "./hybrid.ts";
-export { type KernelChoice, type KernelSet, selectKernels, tsKernels, wasmKernels } from "./kernels/index.ts";
+export { KERNEL_CHOICES, type KernelChoice, type KernelSet, loadWasmKernels, tsKernels, wasmKernels } from "./kernels/index.ts";
 export { ngramPropose, NgramDrafter, type NgramOptions } from "./ngram.ts";
 export { NoDrafter } from "./none.ts";
 export { TokenizerMismatchError } from "./persist.ts";
@@ -60,4 +60,4 @@ export { TreeBuilder } from "./tree-builder.ts";
 export { checkTemplate, TOKEN_RECYCLING_TEMPLATE, templateFromChildCounts, templateFromPaths, type TreeTemplate } from "./tree-template.ts";
 export type { DraftTree, Drafter, ManagedDrafter, VerifyUpdate } from "./types.ts";
 export { builtinDrafters, type DrafterMakeContext, type DrafterMaker, DrafterRegistry } from "./registry.ts";
-export { initKernels, kernelsReady } from "./kernels/wasm/loader.ts";
+export { instantiateKernels, type KernelSource } from "./kernels/wasm/loader.ts";

@@ -8,7 +8,7 @@ export class NoDrafter implements Drafter {
   private readonly vocabSize: number;
 
   constructor(opts: CommonOptions) {
-    this.vocabSize = drafterContext({ ...opts, kernels: "ts" }).vocabSize;
+    this.vocabSize = drafterContext({ ...opts, kernels: undefined }).vocabSize;
   }
 
   reset(promptTokens: ArrayLike<number>): void {

@@ -9,6 +9,7 @@
  */
 import { EdgespecError } from "../errors.ts";
 import type { CorpusAutomaton } from "./corpus-automaton.ts";
+import type { KernelSet } from "./kernels/index.ts";
 import { HybridDrafter } from "./hybrid.ts";
 import { NgramDrafter } from "./ngram.ts";
 import { SuffixAutomatonDrafter } from "./suffix-automaton.ts";
@@ -18,6 +19,8 @@ import type { Drafter, ManagedDrafter } from "./types.ts";
 /** What a maker is given: the model's numbers, and what the user supplied for drafters that declared they use it. */
 export interface DrafterMakeContext {
   vocabSize: number;
+  /** The kernel set this model's drafters share (TypeScript or one WASM instance); a maker may ignore it. */
+  kernels: KernelSet;
   /** Identity of the tokenizer: saved state made for another one must be refused. */
   tokenizerFingerprint: string;
   corpus?: CorpusAutomaton;
@@ -99,7 +102,7 @@ export class DrafterRegistry {
 
 /** A registry with edgespec's drafters: recycle, sam, ngram, hybrid. */
 export function builtinDrafters(): DrafterRegistry {
-  const common = (ctx: DrafterMakeContext) => ({ vocabSize: ctx.vocabSize, tokenizerFingerprint: ctx.tokenizerFingerprint });
+  const common = (ctx: DrafterMakeContext) => ({ vocabSize: ctx.vocabSize, tokenizerFingerprint: ctx.tokenizerFingerprint, kernels: ctx.kernels });
   const recycle = (ctx: DrafterMakeContext) => (ctx.savedState ? { table: ctx.savedState } : undefined);
   const sam = (ctx: DrafterMakeContext) => (ctx.corpus ? { corpus: ctx.corpus } : undefined);
   return new DrafterRegistry()

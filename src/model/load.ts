@@ -3,6 +3,7 @@
  * with optional external data) into a CausalLM on the chosen backend.
  */
 import type { InferenceSession } from "onnxruntime-web";
+import { wasmThreadsFor } from "./ort-env.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type TreeAttentionInfo } from "./causal-lm.ts";
@@ -27,7 +28,10 @@ export type DeviceChoice = (typeof DEVICES)[number];
 export interface LoadOptions {
   dtype?: Dtype | string;
   device?: DeviceChoice | string;
-  /** wasm threads; default: the host's cores, at most 4. */
+  /**
+   * Threads: per session on cpu; on wasm the process's pool, which the first WASM model sets
+   * (a later model asking for another count is refused: ort-env.ts). Default: the host's cores, at most 4.
+   */
   threads?: number;
   /** Progress lines for people (the CLI prints them on stderr). */
   onProgress?: (message: string) => void;
@@ -178,10 +182,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const { device, adapter } = await chooseDevice(host, deviceChoice, say);
   say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${device}…`);
   const ort = await host.loadOrt(device);
-  // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users.
-  ort.env.logLevel = "error";
-  const threads = opts.threads ?? Math.max(1, Math.min(4, host.hardwareConcurrency()));
-  if (device === "wasm") ort.env.wasm.numThreads = threads;
+  const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
+  const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
   const original = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(original));
   let layout = describeLayout(io, spec.slidingWindow);
@@ -235,8 +237,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (int8Activations) say(`int8 activations (${dtype}): speculative output can differ from plain output at rare near ties; fp32/q4 are exact`);
   const options: InferenceSession.SessionOptions = {
     executionProviders: [device],
-    // Native CPU threads are per session (wasm threads are process-wide, set above).
-    // Sessions log through their own options too (native ones only there): warnings are noise.
+    // Native CPU threads are per session (wasm threads are the process's: ort-env.ts).
+    // ORT's warnings (e.g. "some nodes were not assigned to the preferred EP") are noise for users;
+    // sessions log through their own options, so no process-wide log level is touched.
     logSeverityLevel: 3,
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",

@@ -8,17 +8,16 @@
  * microtasks only, so a worker busy generating would read no message until the generation ended.
  * The worker checks the flag before every forward.
  */
-import { startKernels } from "../engine/drafting.ts";
 import type { TextMeta } from "../engine/speculative.ts";
 import { EdgespecError, type ErrorCode } from "../errors.ts";
 import type { Host } from "../host.ts";
 import type { ModelSpec } from "../model/config.ts";
-import { type LoadedModel, loadModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/load.ts";
 import { modelView } from "../model/model-view.ts";
 import { TextCodec, type TokenizerFiles } from "../model/tokenizer.ts";
 import { ApiError } from "./api-error.ts";
 import type { ModelFacts, ModelRunner, OnText, RunJob, RunOutcome } from "./model-runner.ts";
-import { sharedDrafters } from "./shared-drafters.ts";
+import { setUp, type SetupOptions } from "../setup.ts";
 
 /** One side of a worker channel: what Web Workers and node:worker_threads both give. */
 export interface Endpoint {
@@ -29,12 +28,8 @@ export interface Endpoint {
   terminate?(): void;
 }
 
-export interface WorkerLoad {
-  dir: string;
-  dtype?: string;
-  device?: string;
-  threads?: number;
-}
+/** What the worker sets up (src/setup.ts), as data: `model` is the folder the main side resolved. */
+export type WorkerLoad = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter" | "corpus">;
 
 type ErrorData = { message: string; code?: string };
 
@@ -91,12 +86,11 @@ export function serveModelWorker(host: Host, endpoint: Endpoint, opts: WorkerOpt
 
   async function init(load: WorkerLoad): Promise<void> {
     try {
-      const model = await loadModel(host, load.dir, { dtype: load.dtype, device: load.device, threads: load.threads, onProgress: (message) => send({ type: "progress", message }) });
-      const drafters = sharedDrafters();
-      runner = drafters.runner(abortable(opts.wrapModel?.(model) ?? model, check), { yieldToEventLoop: false });
-      const kernels = await startKernels(host);
+      const setup = await setUp(host, { ...load, onProgress: (e) => e.phase === "note" && send({ type: "progress", message: e.message }) });
+      const { model } = setup;
+      runner = setup.runner({ view: (m) => abortable(opts.wrapModel?.(m) ?? m, check), yieldToEventLoop: false });
       const tokenizer = { tokenizerJson: model.tokenizer.json, tokenizerConfig: model.tokenizer.config };
-      send({ type: "ready", dir: model.dir, spec: model.lm.spec, tokenizer, kernels });
+      send({ type: "ready", dir: model.dir, spec: model.lm.spec, tokenizer, kernels: setup.kernels.name });
     } catch (e) {
       send({ type: "load_failed", error: errorData(e) });
     }

@@ -2,17 +2,15 @@
 import { expect } from "bun:test";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Rng } from "../../src/decode/rng.ts";
-import { type KernelSet, tsKernels, wasmKernels } from "../../src/drafters/kernels/index.ts";
+import { type KernelSet, loadWasmKernels, tsKernels } from "../../src/drafters/kernels/index.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
-import { initKernels } from "../../src/drafters/kernels/wasm/loader.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const WASM_PATH = `${ROOT}wasm/pkg/edgespec_kernels.wasm`;
 
-/** Both kernel sets, the WASM one instantiated from the committed binary. */
+/** Both kernel sets, the WASM one a fresh instance of the committed binary. */
 export async function kernelSets(): Promise<KernelSet[]> {
-  await initKernels(await Bun.file(WASM_PATH).bytes());
-  return [tsKernels, wasmKernels()];
+  return [tsKernels, await loadWasmKernels(await Bun.file(WASM_PATH).bytes())];
 }
 
 export function randomStream(rng: Rng, n: number, alphabet: number, offset = 0): Int32Array {

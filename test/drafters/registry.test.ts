@@ -7,6 +7,7 @@ import { open } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
 import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
 import { builtinDrafters, DrafterRegistry } from "../../src/drafters/registry.ts";
+import { tsKernels } from "../../src/drafters/kernels/index.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { chainTree } from "../helpers/test-drafters.ts";
@@ -29,7 +30,7 @@ class RepeatDrafter implements Drafter {
   }
 }
 
-const ctx = { vocabSize: 4096, tokenizerFingerprint: "t" };
+const ctx = { vocabSize: 4096, tokenizerFingerprint: "t", kernels: tsKernels };
 
 describe("drafter registry", () => {
   test("the built-ins, by name; none is plain decoding; capabilities are declared", () => {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
+import { tsKernels } from "../../src/drafters/kernels/index.ts";
 import { TokenizerMismatchError } from "../../src/drafters/persist.ts";
 import { SuffixAutomatonDrafter } from "../../src/drafters/suffix-automaton.ts";
 import { EdgespecError } from "../../src/errors.ts";
@@ -154,7 +155,7 @@ describe("corpus automaton (static SAM)", () => {
   });
 
   test("refuses another tokenizer, another vocabulary, and damaged bytes", () => {
-    const bytes = CorpusAutomaton.build(docs(), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint, kernels: "ts" }).save();
+    const bytes = CorpusAutomaton.build(docs(), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint, kernels: tsKernels }).save();
     expect(() => CorpusAutomaton.load(bytes, { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: "tok64-other" })).toThrow(TokenizerMismatchError);
     expect(() => CorpusAutomaton.load(bytes, { vocabSize: 32000, tokenizerFingerprint: fingerprint })).toThrow(/saved for tokenizer "tok64-test" with 4096 tokens/);
     expect(() => CorpusAutomaton.load(bytes.subarray(0, bytes.length - 9), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint })).toThrow(/truncated/);
@@ -165,10 +166,10 @@ describe("corpus automaton (static SAM)", () => {
   });
 
   test("maxTokens truncates the corpus and says so", () => {
-    const c = CorpusAutomaton.build([[1, 2, 3], [4, 5, 6], [7, 8]], { vocabSize: 10, maxTokens: 6, kernels: "ts" });
+    const c = CorpusAutomaton.build([[1, 2, 3], [4, 5, 6], [7, 8]], { vocabSize: 10, maxTokens: 6, kernels: tsKernels });
     expect(c.truncated).toBe(true);
     expect(c.tokenCount).toBe(6); // 1 2 3 | 4 5
-    expect(CorpusAutomaton.build([[1, 2, 3], [4, 5]], { vocabSize: 10, maxTokens: 6, kernels: "ts" }).truncated).toBe(false);
+    expect(CorpusAutomaton.build([[1, 2, 3], [4, 5]], { vocabSize: 10, maxTokens: 6, kernels: tsKernels }).truncated).toBe(false);
   });
 
   test("invalid corpus token ids are rejected", () => {

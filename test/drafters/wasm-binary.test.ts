@@ -1,7 +1,7 @@
 /**
  * The committed kernels binary is current (built from the committed sources, unchanged since),
- * and the loader behaves: bytes or URL, one cached instantiation, retry after failure, a typed
- * error before it is ready. A full rebuild-and-compare is `wasm/build.sh --check`.
+ * and the loader behaves: bytes, URL or Response, a fresh instance per call (nothing shared
+ * between models), typed errors. A full rebuild-and-compare is `wasm/build.sh --check`.
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
@@ -9,9 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDrafter } from "../../src/drafters/index.ts";
-import { wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
+import { loadWasmKernels, wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
 import { EdgespecError } from "../../src/errors.ts";
-import { KernelLoader, KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
+import { instantiateKernels, KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 import { debianRust, RUST_REQUIREMENT, testWhen } from "../helpers/requirements.ts";
 import { WASM_PATH } from "./helpers.ts";
 
@@ -64,59 +64,46 @@ describe("committed WASM binary", () => {
 });
 
 describe("kernel loader", () => {
-  test("using the kernels before they are ready is a not_ready error", () => {
-    const loader = new KernelLoader();
-    expect(loader.ready).toBe(false);
-    expect(() => loader.get()).toThrow(/not initialised: await initKernels\(\)/);
-    try {
-      loader.get();
-    } catch (e) {
-      expect((e as EdgespecError).code).toBe("not_ready");
-    }
-  });
-
-  test("instantiates once from bytes; concurrent callers share the promise", async () => {
-    const loader = new KernelLoader();
+  test("each instantiation is its own instance: objects of one live in its memory only", async () => {
     const bytes = await Bun.file(WASM_PATH).bytes();
-    const [a, b] = await Promise.all([loader.init(bytes), loader.init(new Uint8Array(8))]);
-    expect(a).toBe(b);
-    expect(loader.get()).toBe(a);
-    expect(await loader.init()).toBe(a);
+    const [a, b] = await Promise.all([instantiateKernels(bytes), instantiateKernels(bytes)]);
+    expect(a).not.toBe(b);
+    expect(a.memory).not.toBe(b.memory);
+    // The same drafting on both, with one instance's memory wiped in between, is unaffected in the other.
+    const da = createDrafter("ngram", { vocabSize: 10, kernels: wasmKernels(a) });
+    const db = createDrafter("ngram", { vocabSize: 10, kernels: wasmKernels(b) });
+    da.reset([1, 2, 3, 1, 2]);
+    db.reset([1, 2, 3, 1, 2]);
+    new Uint8Array(a.memory.buffer).fill(0);
+    expect(Array.from(db.propose(4).tokens)).toEqual([3, 1, 2]);
+    expect(wasmKernels(a)).toBe(wasmKernels(a)); // one set (and heap) per instance
   });
 
-  test("a failure is reported as not_ready and clears the cache so a retry can succeed", async () => {
-    const loader = new KernelLoader();
-    const err = await loader.init(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])).catch((e: unknown) => e);
+  test("a failure is reported as not_ready, and a later call can succeed", async () => {
+    const err = await instantiateKernels(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EdgespecError);
     expect((err as EdgespecError).code).toBe("not_ready");
-    expect(loader.ready).toBe(false);
-    await loader.init(await Bun.file(WASM_PATH).bytes());
-    expect(loader.ready).toBe(true);
+    expect((await instantiateKernels(await Bun.file(WASM_PATH).bytes())).memory).toBeInstanceOf(WebAssembly.Memory);
   });
 
   test("a module without the kernels' exports is refused with a rebuild hint", async () => {
     const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // a valid, empty module
-    const err = await new KernelLoader().init(empty).catch((e: unknown) => e);
+    const err = await instantiateKernels(empty).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/does not match this edgespec .*rebuild it with wasm\/build.sh/);
   });
 
   test("loads from a URL (the default file next to the package, via fetch on Bun) and from a Response", async () => {
-    const fromUrl = new KernelLoader();
-    await fromUrl.init();
-    expect(fromUrl.ready).toBe(true);
-    const fromResponse = new KernelLoader();
-    await fromResponse.init(new Response(await Bun.file(WASM_PATH).bytes()));
-    // drafters work on an instance of their own
-    const d = createDrafter("ngram", { vocabSize: 10, kernels: wasmKernels(fromResponse.get()) });
+    expect((await instantiateKernels()).memory).toBeInstanceOf(WebAssembly.Memory);
+    const set = await loadWasmKernels(new Response(await Bun.file(WASM_PATH).bytes()));
+    const d = createDrafter("ngram", { vocabSize: 10, kernels: set });
     d.reset([1, 2, 3, 1, 2]);
     expect(Array.from(d.propose(4).tokens)).toEqual([3, 1, 2]);
-    const missing = await new KernelLoader().init(new URL("file:///nonexistent/edgespec_kernels.wasm")).catch((e: unknown) => e);
+    const missing = await instantiateKernels(new URL("file:///nonexistent/edgespec_kernels.wasm")).catch((e: unknown) => e);
     expect((missing as EdgespecError).code).toBe("not_ready");
   });
 
   test("WASM objects are freed on dispose and refuse use afterwards", async () => {
-    const loader = new KernelLoader();
-    const set = wasmKernels(await loader.init(await Bun.file(WASM_PATH).bytes()));
+    const set = await loadWasmKernels(await Bun.file(WASM_PATH).bytes());
     const sam = set.automaton(64);
     sam.append([1, 2, 1]);
     sam.dispose();

@@ -9,7 +9,8 @@ import { describe, expect, test } from "bun:test";
 import { bunHost } from "../../adapters/bun/host.ts";
 import prompts from "../../bench/prompts.json";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { buildDrafter, startKernels } from "../../src/engine/drafting.ts";
+import { buildDrafter } from "../../src/engine/drafting.ts";
+import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
@@ -34,11 +35,11 @@ describe("lossless greedy decoding", () => {
   for (const [dtype, device] of RUNS) {
     test(`${dtype} on ${device}: every drafter reproduces plain decoding on 40 prompts`, async () => {
       expect(PROMPTS.length).toBe(40);
-      const kernels = await startKernels(bunHost);
-      expect(kernels).toBe("wasm");
+      const kernels = await chooseKernels(bunHost, "wasm");
+      expect(kernels.name).toBe("wasm");
       const m = await referenceModel(dtype, device);
       expect(m.lm.info.backend).toBe(device);
-      const drafters = DRAFTERS.map((name) => buildDrafter(m, { name })!);
+      const drafters = DRAFTERS.map((name) => buildDrafter(m, { name, kernels })!);
       const accepted: Record<string, number> = {};
       for (const prompt of PROMPTS) {
         const plain = await generatePlain(m, prompt, { maxTokens: MAX_TOKENS });

@@ -8,7 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { bunHost } from "../../adapters/bun/host.ts";
 import prompts from "../../bench/prompts.json";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { buildDrafter, startKernels } from "../../src/engine/drafting.ts";
+import { buildDrafter } from "../../src/engine/drafting.ts";
+import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import fixture from "../fixtures/small-reference-logits.json";
@@ -45,9 +46,9 @@ describe("edgespec-small", () => {
   }, 60_000);
 
   test("every drafter reproduces plain greedy decoding on 6 bench prompts", async () => {
-    await startKernels(bunHost);
+    const kernels = await chooseKernels(bunHost, "wasm");
     const m = await small();
-    const drafters = DRAFTERS.map((name) => buildDrafter(m, { name })!);
+    const drafters = DRAFTERS.map((name) => buildDrafter(m, { name, kernels })!);
     const accepted: Record<string, number> = {};
     for (const prompt of PROMPTS) {
       // Past </s> too (as the server's ignore_eos): one prompt's continuation ends after 5 tokens.

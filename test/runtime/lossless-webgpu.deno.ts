@@ -3,7 +3,8 @@
 import { denoHost } from "../../adapters/deno/host.ts";
 import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { buildDrafter, DRAFTER_NAMES, startKernels } from "../../src/engine/drafting.ts";
+import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
+import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS } from "../helpers/genai-replica.ts";
@@ -42,7 +43,7 @@ async function replicaDir(file: string, graph: Uint8Array, kvHeads?: number): Pr
   return dir;
 }
 
-await startKernels(denoHost);
+const kernels = await chooseKernels(denoHost, "wasm");
 const reference = await Deno.readFile(`${MODEL_DIR}/onnx/model.onnx`);
 const gqa = genaiReplica(reference, { positions: "genai", packedQkv: true });
 const fp16Dir = await replicaDir("model_fp16.onnx", toFloat16(reference));
@@ -64,7 +65,7 @@ for (const [layout, dtype, dir, prompts] of runs) {
     const plain = await generatePlain(m, prompt, opts);
     const drafters: Record<string, Run> = {};
     for (const name of DRAFTER_NAMES.filter((n) => n !== "none")) {
-      const r = await generate(m, prompt, { ...opts, drafter: buildDrafter(m, { name }), budget: 16 });
+      const r = await generate(m, prompt, { ...opts, drafter: buildDrafter(m, { name, kernels }), budget: 16 });
       drafters[name] = { tokens: r.tokens, steps: r.stats.steps, accepted: r.stats.acceptedTokens, treeAttention: r.stats.treeAttention, kvType: m.lm.info.layout.kvType };
     }
     out.push({ layout: m.lm.info.layout.attention, dtype, backend: m.lm.info.backend, prompt: i, plain: plain.tokens, treeReason: m.lm.info.treeAttention.reason, drafters });

@@ -11,7 +11,8 @@ import { EdgespecError } from "../../src/errors.ts";
 import type { ModelRunner, RunJob } from "../../src/server/model-runner.ts";
 import { workerRunner } from "../../src/server/model-worker.ts";
 import { createApp, ModelService } from "../../src/server/index.ts";
-import { sharedDrafters } from "../../src/server/shared-drafters.ts";
+import { setUp } from "../../src/setup.ts";
+import { bunHost } from "../../adapters/bun/host.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 import { blockingView, postJson } from "./helpers.ts";
 
@@ -31,11 +32,12 @@ describe("model worker", () => {
   test("greedy output equals the model run in this thread, for every drafter; streamed text adds up", async () => {
     let progress = 0;
     let kernels = "";
-    const remote = await workerRunner(threadWorkerEndpoint(WORKER), { dir: MODEL_DIR, dtype: "fp32", device: "wasm" }, { onProgress: () => progress++, onReady: (i) => (kernels = i.kernels) });
+    const remote = await workerRunner(threadWorkerEndpoint(WORKER), { model: MODEL_DIR, dtype: "fp32", device: "wasm" }, { onProgress: () => progress++, onReady: (i) => (kernels = i.kernels) });
     open.push(remote);
     expect(progress).toBeGreaterThan(0);
     expect(kernels).toMatch(/^(wasm|ts)$/);
-    const local = sharedDrafters().runner(await referenceModel("fp32"), { yieldToEventLoop: false });
+    const local = (await setUp(bunHost, { model: MODEL_DIR, dtype: "fp32", device: "wasm" })).runner({ yieldToEventLoop: false });
+    open.push(local);
     expect(remote.facts.spec).toEqual(local.facts.spec);
     expect(remote.facts.tokenizer.encode("def main():")).toEqual(local.facts.tokenizer.encode("def main():"));
     for (const [i, prompt] of ["def fibonacci(n):", "import os\nimport sys\n", "class Stack:\n    def push(self, x):"].entries()) {
@@ -52,7 +54,7 @@ describe("model worker", () => {
   });
 
   test("an abort ends the running generation at its next step; the next job runs whole", async () => {
-    const remote = open[0]!;
+    const remote = open[0]!; // the worker's
     const ids = remote.facts.tokenizer.encode("def parse(line):");
     const stop = new AbortController();
     let chunks = 0;
@@ -67,14 +69,14 @@ describe("model worker", () => {
   });
 
   test("a load error comes back with its code", async () => {
-    const e = await workerRunner(threadWorkerEndpoint(WORKER), { dir: "/nowhere/model", device: "wasm" }).catch((x: unknown) => x);
+    const e = await workerRunner(threadWorkerEndpoint(WORKER), { model: "/nowhere/model", device: "wasm" }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(EdgespecError);
     expect((e as EdgespecError).code).toBe("model_not_found");
   });
 
   test("a worker that dies: /health and requests get 503 with the reason; the server keeps answering", async () => {
     const endpoint = threadWorkerEndpoint(WORKER);
-    const engine = new ModelService(workerRunner(endpoint, { dir: MODEL_DIR, dtype: "fp32", device: "wasm" }), { modelId: "m" });
+    const engine = new ModelService(workerRunner(endpoint, { model: MODEL_DIR, dtype: "fp32", device: "wasm" }), { modelId: "m" });
     await engine.ready;
     const app = createApp({ engine });
     expect((await app.request("/health")).status).toBe(200);
@@ -116,7 +118,7 @@ describe("model worker", () => {
   }
 
   test("/health is answered while a forward holds the model's thread (and is not when that thread is the server's)", async () => {
-    const inWorker = new ModelService(workerRunner(threadWorkerEndpoint(BLOCKING_WORKER), { dir: MODEL_DIR, dtype: "fp32", device: "wasm" }), { modelId: "m" });
+    const inWorker = new ModelService(workerRunner(threadWorkerEndpoint(BLOCKING_WORKER), { model: MODEL_DIR, dtype: "fp32", device: "wasm" }), { modelId: "m" });
     const worker = await healthDuringGeneration(inWorker);
     await inWorker.close();
     // At least 3 forwards of 400 ms ran meanwhile; a probe that waited for one would take ~400 ms.

@@ -1,29 +1,28 @@
 /**
- * Kernel sets: `ts` (always there) and `wasm` (after `initKernels()`); `auto` picks WASM when it
- * is ready and TypeScript otherwise, so a drafter never waits on or fails for the WASM.
+ * Kernel sets: `ts` (always there) and `wasm` (over one instance of the Rust kernels, made by
+ * `loadWasmKernels`). Drafters are handed a set; they never look one up, so nothing here is global.
+ * Which set a model's drafters get is decided once, where the model is set up (src/setup.ts).
  */
 import { EdgespecError } from "../../errors.ts";
-import { kernelsReady } from "./wasm/loader.ts";
 import { tsKernels } from "./ts/index.ts";
 import type { KernelSet } from "./types.ts";
-import { wasmKernels } from "./wasm/index.ts";
+import { loadWasmKernels, wasmKernels } from "./wasm/index.ts";
 
+/** What a user asks for: `auto` is WASM where the runtime gives the binary and it instantiates, else TypeScript. */
 export type KernelChoice = "ts" | "wasm" | "auto";
 export const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "wasm", "ts"];
 
-export function selectKernels(choice: KernelChoice | KernelSet = "auto"): KernelSet {
-  if (typeof choice === "object") return choice;
-  switch (choice) {
-    case "ts":
-      return tsKernels;
-    case "wasm":
-      return wasmKernels(); // throws not_ready before initKernels() resolved
-    case "auto":
-      return kernelsReady() ? wasmKernels() : tsKernels;
-    default:
-      throw new EdgespecError("invalid_argument", `unknown kernel set "${String(choice)}"`, { validOptions: KERNEL_CHOICES });
+const KERNEL_VERBS = ["tree", "automaton", "ngramIndex", "recyclingTable"] as const;
+
+/** The set a drafter was given (default: TypeScript); anything that is not a kernel set is a clear error. */
+export function kernelSetOf(kernels: KernelSet | undefined): KernelSet {
+  if (kernels === undefined) return tsKernels;
+  const k = kernels as unknown as Partial<Record<string, unknown>> | null;
+  if (typeof k !== "object" || k === null || KERNEL_VERBS.some((v) => typeof k[v] !== "function")) {
+    throw new EdgespecError("invalid_argument", `kernels must be a kernel set (tsKernels, or await loadWasmKernels(bytes)), got ${JSON.stringify(kernels)}`);
   }
+  return kernels;
 }
 
-export { tsKernels, wasmKernels };
+export { loadWasmKernels, tsKernels, wasmKernels };
 export type { AutomatonArrays, AutomatonKernel, KernelSet, NgramIndexKernel, RecyclingTableKernel, TreeKernel } from "./types.ts";

@@ -1,5 +1,5 @@
 /** The WASM kernel set over one instance of the kernels (see src/drafters/kernels/wasm/loader.ts). */
-import { type KernelExports, kernelLoader } from "./loader.ts";
+import { instantiateKernels, type KernelExports, type KernelSource } from "./loader.ts";
 import type { KernelSet } from "../types.ts";
 import { WasmAutomaton } from "./automaton.ts";
 import { WasmHeap } from "./heap.ts";
@@ -9,8 +9,8 @@ import { WasmTree } from "./tree.ts";
 
 const sets = new WeakMap<KernelExports, KernelSet>();
 
-/** WASM kernels over `exports` (default: the process-wide loader; throws `not_ready` before init). */
-export function wasmKernels(exports: KernelExports = kernelLoader.get()): KernelSet {
+/** WASM kernels over one instance's `exports`: every object they make lives in that instance's memory. */
+export function wasmKernels(exports: KernelExports): KernelSet {
   let set = sets.get(exports);
   if (!set) {
     const heap = new WasmHeap(exports);
@@ -24,4 +24,9 @@ export function wasmKernels(exports: KernelExports = kernelLoader.get()): Kernel
     sets.set(exports, set);
   }
   return set;
+}
+
+/** WASM kernels over a fresh instance from `source` (see instantiateKernels). */
+export async function loadWasmKernels(source?: KernelSource): Promise<KernelSet> {
+  return wasmKernels(await instantiateKernels(source));
 }

@@ -3,8 +3,8 @@
  * the Rust crate in wasm/). Runtime-free: give it the bytes (adapters read the file; bundles embed
  * it), a compiled module, a Response, or a URL; with nothing it fetches the file next to the
  * package through `new URL(..., import.meta.url)` (works on Bun and Deno and in browsers; Node's
- * fetch has no file: URLs, so Node adapters pass bytes). One cached instantiate promise, cleared
- * on failure so a later call can retry; using the kernels before they are ready is a typed error.
+ * fetch has no file: URLs, so Node adapters pass bytes). Whatever fails, the error is a typed
+ * `not_ready` naming what to do.
  */
 import { EdgespecError } from "../../../errors.ts";
 
@@ -97,7 +97,7 @@ async function compile(source: KernelSource | undefined): Promise<WebAssembly.Mo
     try {
       response = await fetch(url);
     } catch (cause) {
-      throw new EdgespecError("not_ready", `could not fetch the WASM kernels from ${String(url)}; pass their bytes to initKernels() instead (${KERNELS_WASM_PATH})`, { cause });
+      throw new EdgespecError("not_ready", `could not fetch the WASM kernels from ${String(url)}; pass their bytes to instantiateKernels() instead (${KERNELS_WASM_PATH})`, { cause });
     }
   }
   if (!response.ok) throw new EdgespecError("not_ready", `fetching the WASM kernels failed: HTTP ${response.status} for ${response.url}`);
@@ -115,39 +115,16 @@ async function instantiate(source: KernelSource | undefined): Promise<KernelExpo
   return exports as unknown as KernelExports;
 }
 
-/** Instantiates the kernels once and hands out their exports. */
-export class KernelLoader {
-  private pending: Promise<KernelExports> | undefined;
-  private exports: KernelExports | undefined;
-
-  /** Starts (or joins) the one instantiation; a failure clears it so the next call retries. */
-  init(source?: KernelSource): Promise<KernelExports> {
-    if (this.exports) return Promise.resolve(this.exports);
-    this.pending ??= instantiate(source).then(
-      (exports) => (this.exports = exports),
-      (cause: unknown) => {
-        this.pending = undefined;
-        if (cause instanceof EdgespecError) throw cause;
-        throw new EdgespecError("not_ready", `the WASM kernels could not be instantiated: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-      },
-    );
-    return this.pending;
-  }
-
-  get ready(): boolean {
-    return this.exports !== undefined;
-  }
-
-  /** The exports; throws `not_ready` until `init` has resolved. */
-  get(): KernelExports {
-    if (!this.exports) {
-      throw new EdgespecError("not_ready", "the WASM kernels are not initialised: await initKernels() first (or use the TypeScript kernels: kernels: \"ts\")");
-    }
-    return this.exports;
+/**
+ * A fresh instance of the kernels (its own memory) from `source`. Nothing is cached here: whoever
+ * sets a model up keeps the instance its drafters share (src/setup.ts), so two models, or two
+ * tests, never share WASM memory by accident.
+ */
+export async function instantiateKernels(source?: KernelSource): Promise<KernelExports> {
+  try {
+    return await instantiate(source);
+  } catch (cause) {
+    if (cause instanceof EdgespecError) throw cause;
+    throw new EdgespecError("not_ready", `the WASM kernels could not be instantiated: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }
-
-/** The process-wide loader the drafters use. */
-export const kernelLoader = new KernelLoader();
-export const initKernels = (source?: KernelSource): Promise<KernelExports> => kernelLoader.init(source);
-export const kernelsReady = (): boolean => kernelLoader.ready;

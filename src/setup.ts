@@ -1,0 +1,167 @@
+/**
+ * The one setup path: options in, a model ready to generate out (its session, the kernels its
+ * drafters run on, and its drafters: one of each name, made on first use and shared by the
+ * generations on this model, so what one request teaches them speeds up the next). The CLI's
+ * commands, the server (in its worker or its own thread), the edge handler and the library all
+ * set models up here, and everything a model depends on is in the value returned: two models with
+ * different devices, dtypes, kernels or drafters live side by side in one process.
+ */
+import { CorpusAutomaton, type ManagedDrafter } from "./drafters/index.ts";
+import { type KernelChoice, KERNEL_CHOICES, type KernelSet, loadWasmKernels, tsKernels } from "./drafters/kernels/index.ts";
+import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
+import { fingerprintOf, loadCorpus } from "./engine/drafting.ts";
+import { EdgespecError } from "./errors.ts";
+import type { Host } from "./host.ts";
+import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
+import { resolveModelDir } from "./model/shipped.ts";
+import { inProcessRunner, type ModelRunner } from "./server/model-runner.ts";
+
+/**
+ * Load progress: `read` after each weight file (bytes so far of the total, where the runtime can
+ * tell file sizes), `session` while onnxruntime builds the session, `corpus` after each file of a
+ * drafter corpus is tokenized, `note` for a line meant for people (a fallback taken), `ready`
+ * once the model and its default drafter are ready.
+ */
+export interface ProgressEvent {
+  phase: "read" | "session" | "corpus" | "note" | "ready";
+  message: string;
+  file?: string;
+  loadedBytes?: number;
+  totalBytes?: number;
+}
+
+export interface SetupOptions extends Omit<LoadOptions, "onProgress" | "onEvent"> {
+  /** A model folder, or a shipped model's name; default: the host's default model. */
+  model?: string;
+  /** Where drafter names are found: builtinDrafters() (default), to which your own can be added. */
+  drafters?: DrafterRegistry;
+  /** The drafter made at setup (its name, corpus and saved state are checked before the model loads); default "hybrid". */
+  drafter?: string;
+  /** Drafter kernels: `auto` (default) = WASM where the runtime gives the binary, else TypeScript. */
+  kernels?: KernelChoice;
+  /** A static corpus for drafters that declare they use one: a text file, a folder, or a saved `.sam`. */
+  corpus?: string;
+  /** A saved table for drafters that declare they save state (Token Recycling's hot start). */
+  savedState?: Uint8Array;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface ModelSetup {
+  /** The model folder, resolved. */
+  readonly dir: string;
+  readonly model: LoadedModel;
+  /** The kernel set every drafter of this model runs on. */
+  readonly kernels: KernelSet;
+  /** Names `drafter()` accepts ("none" first). */
+  readonly drafterNames: readonly string[];
+  /** The setup's drafter name (SetupOptions.drafter). */
+  readonly defaultDrafter: string;
+  /** This model's drafter of that name (made once), or undefined for "none". */
+  drafter(name: string): ManagedDrafter | undefined;
+  /** This model run in this thread, as the server runs models; closing it closes the setup. */
+  runner(opts?: { view?: (model: LoadedModel) => LoadedModel; yieldToEventLoop?: boolean }): ModelRunner;
+  /** Frees the drafters and the session (idempotent). */
+  close(): Promise<void>;
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** Checks what can be checked without the model: the drafter name, and that it takes a corpus or saved state given. */
+function checkDrafterChoice(registry: DrafterRegistry, name: string, opts: SetupOptions): void {
+  if (!registry.names.includes(name)) throw new EdgespecError("invalid_argument", `unknown drafter "${name}"`, { validOptions: registry.names });
+  const maker = registry.maker(name);
+  if (opts.corpus !== undefined && !maker?.usesCorpus) {
+    const takers = registry.names.filter((n) => registry.maker(n)?.usesCorpus);
+    throw new EdgespecError("invalid_argument", `a corpus is used by the ${takers.join(" and ")} drafters, not "${name}"`);
+  }
+  if (opts.savedState !== undefined && !maker?.savesState) throw new EdgespecError("invalid_argument", `drafter "${name}" has no saved state to restore`);
+  if (opts.kernels !== undefined && !KERNEL_CHOICES.includes(opts.kernels)) {
+    throw new EdgespecError("invalid_argument", `unknown kernels "${String(opts.kernels)}"`, { validOptions: KERNEL_CHOICES });
+  }
+}
+
+/** The kernel set for `choice`: a fresh WASM instance for this model, or the TypeScript twin (tests hold them equal). */
+export async function chooseKernels(host: Host, choice: KernelChoice, note: (m: string) => void = () => {}): Promise<KernelSet> {
+  if (choice === "ts") return tsKernels;
+  if (!host.drafterKernels) {
+    if (choice === "wasm") throw new EdgespecError("not_ready", `this runtime (${host.runtime}) gives no WASM drafter kernels; use kernels "ts" or "auto"`);
+    return tsKernels;
+  }
+  try {
+    return await loadWasmKernels(await host.drafterKernels());
+  } catch (cause) {
+    if (choice === "wasm") throw cause;
+    note(`WASM drafter kernels unavailable (${(cause as Error).message}); using the TypeScript kernels`);
+    return tsKernels;
+  }
+}
+
+export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelSetup> {
+  const { model: name, drafters: registry = builtinDrafters(), drafter: defaultDrafter = "hybrid", kernels: choice = "auto", corpus: corpusPath, savedState, onProgress, ...load } = opts;
+  const emit = onProgress ?? (() => {});
+  const note = (message: string) => emit({ phase: "note", message });
+  checkDrafterChoice(registry, defaultDrafter, opts);
+  const dir = await resolveModelDir(host, name);
+  const model = await loadModel(host, dir, {
+    ...load,
+    onProgress: note,
+    onEvent: (e) => {
+      if (e.phase === "read") emit({ ...e, message: `read ${e.file} (${mb(e.loadedBytes)}${e.totalBytes ? ` of ${mb(e.totalBytes)}` : ""})` });
+      else if (e.phase === "session") emit({ phase: "session", message: `building the ${e.device} session…` });
+    },
+  });
+  try {
+    const kernels = await chooseKernels(host, choice, note);
+    const corpus: CorpusAutomaton | undefined =
+      corpusPath === undefined
+        ? undefined
+        : await loadCorpus(host, model, corpusPath, {
+            kernels,
+            onFile: (file, loadedBytes, totalBytes) => emit({ phase: "corpus", message: `corpus: ${file}`, file, loadedBytes, totalBytes }),
+          });
+    const made = new Map<string, ManagedDrafter | undefined>();
+    let closed: Promise<void> | undefined;
+    const setup: ModelSetup = {
+      dir,
+      model,
+      kernels,
+      drafterNames: registry.names,
+      defaultDrafter,
+      drafter(drafterName) {
+        if (closed) throw new EdgespecError("not_ready", "this model is closed");
+        if (!made.has(drafterName)) {
+          const maker = registry.maker(drafterName);
+          made.set(
+            drafterName,
+            registry.create(drafterName, {
+              vocabSize: model.lm.spec.vocabSize,
+              tokenizerFingerprint: fingerprintOf(model),
+              kernels,
+              ...(corpus && maker?.usesCorpus ? { corpus } : {}),
+              ...(savedState && maker?.savesState ? { savedState } : {}),
+            }),
+          );
+        }
+        return made.get(drafterName);
+      },
+      runner({ view, yieldToEventLoop } = {}) {
+        const inner = inProcessRunner(view ? view(model) : model, { drafterFor: (n) => setup.drafter(n), ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }) });
+        return { facts: inner.facts, run: (job, signal, onText) => inner.run(job, signal, onText), close: () => setup.close() };
+      },
+      close() {
+        closed ??= (async () => {
+          for (const d of made.values()) d?.dispose();
+          made.clear();
+          await model.lm.dispose();
+        })();
+        return closed;
+      },
+    };
+    setup.drafter(defaultDrafter); // a drafter that fails to build fails the setup, not the first request
+    emit({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, ${kernels.name} kernels, drafter ${defaultDrafter})` });
+    return setup;
+  } catch (err) {
+    await model.lm.dispose();
+    throw err;
+  }
+}
