@@ -1,7 +1,8 @@
 /**
  * Builds the browser bundle: `bun tools/build-browser.ts [--outdir dist/browser]` writes
  *   edgespec-browser.mjs          one ES module (esbuild, platform browser): open(), edgespecApp, …
- *   ort-wasm-simd-threaded.wasm   onnxruntime-web's wasm, found beside the bundle
+ *   ort-wasm-simd-threaded.wasm       onnxruntime-web's wasm, found beside the bundle
+ *   ort-wasm-simd-threaded.asyncify.wasm  its WebGPU build's (fetched only when a page runs on WebGPU)
  * Models are not included: pages pass a model folder's URL to open().
  */
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
@@ -16,5 +17,5 @@ const t0 = performance.now();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await bundleForWeb(join(root, "adapters/browser/index.ts"), join(out, "edgespec-browser.mjs"));
-copyFileSync(join(root, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"), join(out, "ort-wasm-simd-threaded.wasm"));
+for (const wasm of ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.asyncify.wasm"]) copyFileSync(join(root, "node_modules/onnxruntime-web/dist", wasm), join(out, wasm));
 console.error(`build-browser: ${out}/edgespec-browser.mjs in ${((performance.now() - t0) / 1000).toFixed(1)}s`);

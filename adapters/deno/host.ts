@@ -1,6 +1,7 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
 import { loadNativeOrt } from "../native/ort.ts";
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
+import { navigatorGpuAdapter } from "../web/gpu.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 
@@ -40,29 +41,15 @@ export const denoHost: Host = {
     if (device === "cpu") return loadNativeOrt();
     if (device === "webgpu") {
       const ort = (await import("onnxruntime-web/webgpu")) as unknown as OrtModule;
-      // The bundle build's worker threads need blob: URL imports, which Deno refuses.
-      ort.env.wasm.numThreads = 1;
+      // The bundle build's worker threads need blob: URL imports, which Deno refuses (set once,
+      // before its first session; WebGPU sessions take no thread count of their own).
+      ort.env.wasm.numThreads ||= 1;
       return ort;
     }
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
   webGpuAdapter() {
-    gpu ??= (async () => {
-      type Info = { description?: string; device?: string; vendor?: string; isFallbackAdapter?: boolean };
-      const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Info; isFallbackAdapter?: boolean } | null> } } }).navigator;
-      if (!nav?.gpu) return undefined;
-      try {
-        const adapter = await nav.gpu.requestAdapter();
-        if (!adapter) return undefined;
-        const info = adapter.info ?? {};
-        const description = info.description || info.device || info.vendor || "unknown adapter";
-        // Deno reports llvmpipe as a fallback adapter; the name check covers runtimes that do not say.
-        const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? /llvmpipe|lavapipe|softpipe|swiftshader|basic render|warp/i.test(description);
-        return { description, fallback };
-      } catch {
-        return undefined;
-      }
-    })();
+    gpu ??= navigatorGpuAdapter();
     return gpu;
   },
   defaultModelDir: () => MODEL_DIR,

@@ -1,10 +1,12 @@
 /**
  * A Host over fetched (or given) files, for places with no filesystem: edge functions and
  * browsers. The model is a base URL (file:, http:, https:) or a function from paths to bytes; the
- * loader sees it at MODEL_ROOT. Only onnxruntime-web's wasm backend, one thread: bundle builds of
- * onnxruntime cannot start workers here.
+ * loader sees it at MODEL_ROOT. onnxruntime-web's wasm backend, one thread (bundle builds of
+ * onnxruntime cannot start workers here), and its WebGPU build where the caller provides it (the
+ * browser entry does; the edge bundle does not carry it).
  */
-import type { Host, OrtModule } from "../../src/host.ts";
+import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
+import { navigatorGpuAdapter } from "../web/gpu.ts";
 
 export type Bytes = Uint8Array | ArrayBuffer;
 /** Model files by path inside the model directory ("config.json", "onnx/model_quantized.onnx"). */
@@ -36,8 +38,31 @@ function reader(source: ModelSource): (path: string) => Promise<Uint8Array | und
   return (p) => fetchBytes(new URL(p, base));
 }
 
+export interface FetchHostOptions {
+  /** The runtime's name in logs and stats; default "edge". */
+  runtime?: string;
+  /**
+   * onnxruntime-web's WebGPU build and its .wasm (ort-wasm-simd-threaded.asyncify.wasm): with them,
+   * the host offers the adapter `navigator.gpu` gives, and `device: "webgpu"` (or `auto` on a
+   * hardware adapter) runs on it.
+   */
+  webgpu?: { ort: () => Promise<unknown>; wasm: WasmSource };
+}
+
+async function wasmBytes(source: WasmSource): Promise<Uint8Array> {
+  if (typeof source === "function") return new Uint8Array(await source());
+  if (source instanceof URL || typeof source === "string") {
+    const b = await fetchBytes(new URL(String(source)));
+    if (!b) throw new Error(`cannot fetch onnxruntime's wasm from ${source}`);
+    return b;
+  }
+  return source instanceof Uint8Array ? source : new Uint8Array(source);
+}
+
 /** A Host over fetched (or given) files, cached: the loader asks whether a file exists, then reads it. */
-export function fetchHost(source: ModelSource, ortWasm: WasmSource, runtime = "edge"): Host {
+export function fetchHost(source: ModelSource, ortWasm: WasmSource, options: FetchHostOptions = {}): Host {
+  const { runtime = "edge", webgpu } = options;
+  let gpu: Promise<WebGpuAdapter | undefined> | undefined;
   const read = reader(source);
   const cache = new Map<string, Promise<Uint8Array | undefined>>();
   const rel = (path: string) => (path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : undefined);
@@ -62,20 +87,20 @@ export function fetchHost(source: ModelSource, ortWasm: WasmSource, runtime = "e
     isFile: async (path) => (await get(path)) !== undefined,
     isDirectory: async (path) => path === ROOT || path === `${ROOT}/onnx`,
     join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
-    async loadOrt(): Promise<OrtModule> {
-      const ort = (await import("onnxruntime-web/wasm")) as unknown as OrtModule;
-      let wasm: Bytes;
-      if (typeof ortWasm === "function") wasm = await ortWasm();
-      else if (ortWasm instanceof URL || typeof ortWasm === "string") {
-        const b = await fetchBytes(new URL(String(ortWasm)));
-        if (!b) throw new Error(`cannot fetch onnxruntime's wasm from ${ortWasm}`);
-        wasm = b;
-      } else wasm = ortWasm;
-      ort.env.wasm.wasmBinary = wasm instanceof Uint8Array ? wasm : new Uint8Array(wasm);
-      ort.env.wasm.numThreads = 1;
+    async loadOrt(device: Device): Promise<OrtModule> {
+      const gpuBuild = device === "webgpu" && webgpu;
+      const ort = (await (gpuBuild ? webgpu.ort() : import("onnxruntime-web/wasm"))) as OrtModule;
+      // Set once, before the first session starts the runtime (later sets would be ignored); the
+      // WASM thread count comes with the load (one thread).
+      if (!ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await wasmBytes(gpuBuild ? webgpu.wasm : ortWasm);
+      if (gpuBuild) ort.env.wasm.numThreads ||= 1;
       return ort;
     },
-    webGpuAdapter: async () => undefined,
+    webGpuAdapter() {
+      if (!webgpu) return Promise.resolve(undefined);
+      gpu ??= navigatorGpuAdapter();
+      return gpu;
+    },
     defaultModelDir: () => ROOT,
     hardwareConcurrency: () => 1,
   };

@@ -18,15 +18,27 @@ const profile = mkdtempSync(join(tmpdir(), "edgespec-chromium-"));
 let browser: Browser | undefined;
 let server: ReturnType<typeof Bun.serve> | undefined;
 
+// ?device=webgpu: the same on WebGPU, plain (drafter "none") and speculative both.
 const PAGE = `<!doctype html><body><script type="module">
 import { open } from "/dist/edgespec-browser.mjs";
 try {
-  const lm = await open({ model: new URL("/model/", location.href) });
-  const r = await lm.generate("def add(a, b):", { maxTokens: 12, stopAtEos: false });
+  const device = new URLSearchParams(location.search).get("device") ?? undefined;
+  // On a software WebGPU adapter every new tree shape compiles shaders: few tokens, a fixed budget.
+  const params = device ? { maxTokens: 8, stopAtEos: false, budget: 4 } : { maxTokens: 12, stopAtEos: false };
+  const lm = await open({ model: new URL("/model/", location.href), device });
+  const t0 = performance.now();
+  const r = await lm.generate("def add(a, b):", params);
+  document.body.dataset.ms = String(Math.round(performance.now() - t0));
   document.body.dataset.tokens = JSON.stringify(r.tokens);
   document.body.dataset.drafter = r.stats.drafter;
   document.body.dataset.backend = r.stats.backend;
+  document.body.dataset.steps = String(r.stats.steps);
   await lm.close();
+  if (device) {
+    const plain = await open({ model: new URL("/model/", location.href), device, drafter: "none" });
+    document.body.dataset.plain = JSON.stringify((await plain.generate("def add(a, b):", { ...params, budget: undefined })).tokens);
+    await plain.close();
+  }
 } catch (e) {
   document.body.dataset.error = String((e && e.stack) || e);
 }
@@ -48,7 +60,8 @@ beforeAll(async () => {
       return f.size > 0 ? new Response(f, { headers: { "content-type": file.endsWith(".mjs") ? "text/javascript" : file.endsWith(".wasm") ? "application/wasm" : "application/octet-stream" } }) : new Response("not found", { status: 404 });
     },
   });
-  if (exe) browser = await launch(exe, profile);
+  // SwiftShader's WebGPU adapter (a software fallback): `auto` must still choose wasm, `webgpu` runs on it.
+  if (exe) browser = await launch(exe, profile, ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -68,4 +81,18 @@ testWhen(!!exe, "chromium (apt-get install chromium)")("a page imports the bundl
   expect(tokens).toEqual(plain.tokens);
   expect(await page.evaluate<string>(`document.body.dataset.drafter`)).toBe("hybrid");
   expect(await page.evaluate<string>(`document.body.dataset.backend`)).toBe("wasm");
+});
+
+testWhen(!!exe, "chromium (apt-get install chromium)")("device webgpu: the page runs the model on the browser's WebGPU adapter; speculative tokens equal plain ones", async () => {
+  if (!browser) throw new Error(`chromium at ${exe} did not start`);
+  const page = await browser.open(`http://127.0.0.1:${server!.port}/?device=webgpu`);
+  await page.waitFor(`document.body.dataset.done === "1"`, 120_000);
+  expect(await page.evaluate<string | undefined>(`document.body.dataset.error`)).toBeUndefined();
+  expect(await page.evaluate<string>(`document.body.dataset.backend`)).toBe("webgpu");
+  const tokens = JSON.parse(await page.evaluate<string>(`document.body.dataset.tokens`));
+  expect(JSON.parse(await page.evaluate<string>(`document.body.dataset.plain`))).toEqual(tokens);
+  expect(Number(await page.evaluate<string>(`document.body.dataset.steps`))).toBeLessThan(8); // drafts were accepted
+  console.log(`WebGPU (SwiftShader) in Chromium: 8 tokens, hybrid, in ${await page.evaluate<string>(`document.body.dataset.ms`)} ms`);
+  const plain = await generatePlain(await referenceModel("fp32"), "def add(a, b):", { maxTokens: 8, stopAtEos: false });
+  expect(tokens).toEqual(plain.tokens);
 });

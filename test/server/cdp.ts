@@ -22,8 +22,9 @@ export function findChromium(): string | undefined {
   return undefined;
 }
 
-export async function launch(exe: string, profileDir: string): Promise<Browser> {
-  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profileDir}`, "--remote-debugging-port=0", "--window-size=1200,800", "about:blank"];
+/** `gpuFlags` replace --disable-gpu (a page that needs WebGPU passes what turns on a software adapter). */
+export async function launch(exe: string, profileDir: string, gpuFlags: string[] = ["--disable-gpu"]): Promise<Browser> {
+  const flags = ["--headless", "--no-sandbox", ...gpuFlags, "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profileDir}`, "--remote-debugging-port=0", "--window-size=1200,800", "about:blank"];
   const proc = Bun.spawn([exe, ...flags], { stdout: "ignore", stderr: "pipe" });
   const reader = proc.stderr.getReader();
   let err = "";
