@@ -3,8 +3,9 @@
  * Rule (after SAM-Decoding): a long match is a strong signal that the text repeats, so the
  * continuations of matches at least `threshold` long go in first, longest match first, as chains
  * of `chainLength`; the Token Recycling tree fills what budget is left; short matches fill after
- * that (they matter while the recycling table is still cold). Corpus matches count `corpusBias`
- * shorter. All parts draft into one tree that dedupes by (parent, token), so a path two sources
+ * that (they matter while the recycling table is still cold). Matches come from the sequence,
+ * from earlier requests' outputs (the automaton drafter's history) and from the corpus (which
+ * counts `corpusBias` shorter), and from the n-gram index. All parts draft into one tree that dedupes by (parent, token), so a path two sources
  * agree on is verified once; `sources` records which source added each node first.
  */
 import { type CommonOptions, drafterContext } from "./context.ts";
@@ -30,9 +31,11 @@ export interface HybridDrafterOptions extends CommonOptions {
   hybrid?: HybridOptions;
 }
 
+// Match sources, in the order ties are broken.
 const SEQUENCE = 0;
-const CORPUS = 1;
-const NGRAM = 2;
+const HISTORY = 1;
+const CORPUS = 2;
+const NGRAM = 3;
 
 export class HybridDrafter implements Drafter {
   readonly name = "hybrid";
@@ -45,10 +48,10 @@ export class HybridDrafter implements Drafter {
   private readonly vocabSize: number;
   private readonly kernels: KernelSet;
   private tree: TreeKernel | undefined;
-  /** Per source (SEQUENCE, CORPUS, NGRAM): match length this step, and as ranked (corpus less its bias). */
-  private readonly match = new Int32Array(3);
-  private readonly strength = new Int32Array(3);
-  private readonly order = [SEQUENCE, CORPUS, NGRAM];
+  /** Per source (SEQUENCE, HISTORY, CORPUS, NGRAM): match length this step, and as ranked (corpus less its bias). */
+  private readonly match = new Int32Array(4);
+  private readonly strength = new Int32Array(4);
+  private readonly order = [SEQUENCE, HISTORY, CORPUS, NGRAM];
 
   constructor(opts: HybridDrafterOptions) {
     const ctx = drafterContext(opts);
@@ -82,6 +85,7 @@ export class HybridDrafter implements Drafter {
     const m = this.match;
     const s = this.strength;
     m[SEQUENCE] = s[SEQUENCE] = this.sam.sequenceMatch;
+    m[HISTORY] = s[HISTORY] = this.sam.historyMatch;
     m[CORPUS] = this.sam.corpusMatch;
     s[CORPUS] = m[CORPUS] - this.sam.corpusBias;
     m[NGRAM] = s[NGRAM] = this.ngram.matchLength();
@@ -121,6 +125,7 @@ export class HybridDrafter implements Drafter {
 
   private draftMatch(tree: TreeKernel, src: number): void {
     if (src === SEQUENCE) this.sam.draftSequence(tree, this.chainLength, 1);
+    else if (src === HISTORY) this.sam.draftHistory(tree, this.chainLength, 1);
     else if (src === CORPUS) this.sam.draftCorpus(tree, this.chainLength, 1);
     else this.ngram.draftInto(tree, this.chainLength, 1);
   }

@@ -1,9 +1,11 @@
 /**
  * Suffix-automaton drafter (SAM-Decoding, arXiv 2411.10666): a dynamic automaton over prompt +
- * output, rebuilt per request, and optionally a static one over a corpus (`CorpusAutomaton`).
+ * output, rebuilt per request; one over earlier requests' outputs (`RequestHistory`: drafts
+ * across requests, bounded); and optionally a static one over a corpus (`CorpusAutomaton`).
  * Each step the cursor of each holds the longest suffix of the sequence that occurred before (in
- * the sequence / in the corpus); the draft is the text that followed its first occurrence, as a
- * chain, plus shorter matches' continuations as further branches. Amortised O(1) per token.
+ * the sequence / in earlier outputs / in the corpus); the draft is the text that followed its
+ * first occurrence, as a chain, plus shorter matches' continuations as further branches, the
+ * longest match's source first. Amortised O(1) per token.
  *
  * Memory cap (dynamic): `maxTokens` tokens of sequence (default 256k). Past it the automaton is
  * rebuilt from the most recent half, so matches then only reach back that far.
@@ -12,6 +14,7 @@ import { type CommonOptions, type DrafterContext, drafterContext } from "./conte
 import type { CorpusAutomaton } from "./corpus-automaton.ts";
 import type { AutomatonKernel, TreeKernel } from "./kernels/types.ts";
 import { TokenizerMismatchError } from "./persist.ts";
+import { DEFAULT_HISTORY_MAX_TOKENS, RequestHistory } from "./request-history.ts";
 import { DRAFT_SOURCES, SOURCE } from "./sources.ts";
 import { type DraftTree, type Drafter, emptyTree, type VerifyUpdate } from "./types.ts";
 import { checkBudget, checkTokenIds, checkUpdate, intOption } from "./validate.ts";
@@ -31,6 +34,8 @@ export interface AutomatonOptions {
   corpus?: CorpusAutomaton;
   /** Corpus matches count this much shorter when compared with sequence matches (default 5, as in SAM-Decoding). */
   corpusBias?: number;
+  /** Earlier requests' output tokens kept for drafting (default 65536; 0 = none). */
+  historyTokens?: number;
 }
 
 export class SuffixAutomatonDrafter implements Drafter {
@@ -43,6 +48,7 @@ export class SuffixAutomatonDrafter implements Drafter {
   private readonly ctx: DrafterContext;
   private readonly sequence: AutomatonKernel;
   private readonly corpus: AutomatonKernel | undefined;
+  private readonly history: RequestHistory | undefined;
   /** This drafter's cursor in the shared corpus automaton. */
   private corpusState = 0;
   private corpusLength = 0;
@@ -56,6 +62,8 @@ export class SuffixAutomatonDrafter implements Drafter {
     this.minMatch = intOption(o.minMatch, 1, "sam.minMatch", 1, 1 << 20);
     this.corpusBias = intOption(o.corpusBias, 5, "sam.corpusBias", 0, 1 << 20);
     this.sequence = this.ctx.kernels.automaton(intOption(o.maxTokens, DEFAULT_SEQUENCE_MAX_TOKENS, "sam.maxTokens", 16, 1 << 28));
+    const historyTokens = intOption(o.historyTokens, DEFAULT_HISTORY_MAX_TOKENS, "sam.historyTokens", 0, 1 << 26);
+    if (historyTokens > 0) this.history = new RequestHistory(this.ctx.kernels, Math.max(16, historyTokens));
     if (o.corpus) {
       const own = { fingerprint: this.ctx.fingerprint, vocabSize: this.ctx.vocabSize };
       const c = o.corpus.identity;
@@ -74,6 +82,11 @@ export class SuffixAutomatonDrafter implements Drafter {
     return this.corpusLength;
   }
 
+  /** Length of the longest suffix of the sequence found in earlier requests' outputs. */
+  get historyMatch(): number {
+    return this.history?.matchLength ?? 0;
+  }
+
   reset(promptTokens: ArrayLike<number>): void {
     checkTokenIds(promptTokens, this.ctx.vocabSize, "prompt");
     this.sequence.reset();
@@ -81,6 +94,7 @@ export class SuffixAutomatonDrafter implements Drafter {
     this.corpusState = 0;
     this.corpusLength = 0;
     this.advanceCorpus(promptTokens);
+    this.history?.begin(promptTokens);
   }
 
   propose(budget: number): DraftTree {
@@ -88,10 +102,14 @@ export class SuffixAutomatonDrafter implements Drafter {
     if (cap === 0) return emptyTree();
     this.tree ??= this.ctx.kernels.tree();
     this.tree.clear(cap);
-    const corpusFirst = this.corpusLength - this.corpusBias > this.sequence.cursorLength;
-    if (corpusFirst) this.draftCorpus(this.tree, this.maxChain, this.branches);
-    this.draftSequence(this.tree, this.maxChain, this.branches);
-    if (!corpusFirst) this.draftCorpus(this.tree, this.maxChain, this.branches);
+    // Longest match first (corpus matches count corpusBias shorter); ties: sequence, history, corpus.
+    const strength = [this.sequence.cursorLength, this.historyMatch, this.corpusLength - this.corpusBias];
+    const order = [0, 1, 2].sort((a, b) => strength[b]! - strength[a]! || a - b);
+    for (const which of order) {
+      if (which === 0) this.draftSequence(this.tree, this.maxChain, this.branches);
+      else if (which === 1) this.draftHistory(this.tree, this.maxChain, this.branches);
+      else this.draftCorpus(this.tree, this.maxChain, this.branches);
+    }
     return this.tree.finish();
   }
 
@@ -104,6 +122,11 @@ export class SuffixAutomatonDrafter implements Drafter {
   learn(update: VerifyUpdate): void {
     this.sequence.append(update.accepted);
     this.advanceCorpus(update.accepted);
+    this.history?.learn(update.accepted);
+  }
+
+  draftHistory(tree: TreeKernel, maxLen: number, branches: number): void {
+    this.history?.draftInto(tree, maxLen, branches, this.minMatch, SOURCE.samHistory);
   }
 
   draftSequence(tree: TreeKernel, maxLen: number, branches: number): void {
@@ -117,11 +140,12 @@ export class SuffixAutomatonDrafter implements Drafter {
   }
 
   memoryBytes(): number {
-    return this.sequence.memoryBytes() + (this.tree?.memoryBytes() ?? 0);
+    return this.sequence.memoryBytes() + (this.history?.memoryBytes() ?? 0) + (this.tree?.memoryBytes() ?? 0);
   }
 
   dispose(): void {
     this.sequence.dispose();
+    this.history?.dispose();
     this.tree?.dispose();
   }
 
