@@ -7,6 +7,7 @@
  */
 import { LogitsProcessor, type PenaltyOptions } from "./logits-processor.ts";
 import { checkParams, invalidArgument, PARAM_DEFAULTS, type ParamFailure } from "./params.ts";
+import { RankedRow } from "./ranked-row.ts";
 import { Rng } from "./rng.ts";
 
 export interface SamplingOptions extends PenaltyOptions {
@@ -53,8 +54,9 @@ export class Sampler {
   private readonly topP: number;
   private readonly minP: number;
   private readonly processor: LogitsProcessor;
+  private readonly row = new RankedRow();
   private probs = new Float32Array(0);
-  private order = new Int32Array(0);
+  private ids = new Int32Array(0);
 
   constructor(opts: SamplingOptions = {}) {
     checkSampling(opts);
@@ -83,7 +85,7 @@ export class Sampler {
       const r = this.processor.process(logits, offset, vocab, pending);
       return argmax(r.data, r.offset, vocab);
     }
-    return this.draw(this.distribution(logits, offset, vocab, pending));
+    return this.sample(logits, offset, vocab, pending);
   }
 
   /**
@@ -125,50 +127,59 @@ export class Sampler {
 
   /**
    * The processed distribution as (ids, probs) sorted by probability, truncated by top-k/top-p.
-   * The arrays are reused between calls: copy what must outlive the next call.
+   * The arrays are reused between calls: copy what must outlive the next call. `pick` draws from
+   * the same distribution without building it: `pick` and `draw(distribution(...))` give the same
+   * token from the same generator state (tested).
    */
   distribution(raw: Float32Array, rawOffset: number, vocab: number, pending: readonly number[] = []): { ids: Int32Array; probs: Float32Array; size: number } {
-    const { data: logits, offset } = this.processor.process(raw, rawOffset, vocab, pending);
+    const { size, kept } = this.rank(raw, rawOffset, vocab, pending);
     if (this.probs.length < vocab) {
       this.probs = new Float32Array(vocab);
-      this.order = new Int32Array(vocab);
+      this.ids = new Int32Array(vocab);
     }
-    const t = this.temperature;
-    let max = -Infinity;
-    for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!);
-    const scratch = new Float64Array(vocab);
-    for (let i = 0; i < vocab; i++) scratch[i] = Math.exp((logits[offset + i]! - max) / t);
-    const ids = this.order;
-    for (let i = 0; i < vocab; i++) ids[i] = i;
-    // Sort by probability, ties by id, so the result is the same on every engine.
-    const sorted = Array.from(ids.subarray(0, vocab)).sort((a, b) => scratch[b]! - scratch[a]! || a - b);
+    for (let i = 0; i < size; i++) {
+      this.ids[i] = this.row.at(i);
+      this.probs[i] = this.row.weightAt(i) / kept;
+    }
+    return { ids: this.ids, probs: this.probs, size };
+  }
+
+  /** `draw(distribution(...))`, walking the ranks only as far as the draw goes. */
+  private sample(raw: Float32Array, rawOffset: number, vocab: number, pending: readonly number[]): number {
+    const { size, kept } = this.rank(raw, rawOffset, vocab, pending);
+    let u = this.rng.next();
+    for (let i = 0; i < size; i++) {
+      u -= Math.fround(this.row.weightAt(i) / kept); // as distribution()'s Float32Array holds it
+      if (u < 0) return this.row.at(i);
+    }
+    return this.row.at(size - 1);
+  }
+
+  /** Loads the processed row into rank order; the kept ranks [0, size) after top-k, top-p and min-p, and their weight. */
+  private rank(raw: Float32Array, rawOffset: number, vocab: number, pending: readonly number[]): { size: number; kept: number } {
+    const { data, offset } = this.processor.process(raw, rawOffset, vocab, pending);
+    const row = this.row;
+    row.load(data, offset, vocab, this.temperature);
     let size = this.topK > 0 ? Math.min(this.topK, vocab) : vocab;
-    let kept = 0;
-    for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+    let kept = row.sumFirst(size);
     if (this.topP < 1) {
       let acc = 0;
       for (let i = 0; i < size; i++) {
-        acc += scratch[sorted[i]!]! / kept;
+        acc += row.weightAt(i) / kept;
         if (acc >= this.topP) {
           size = i + 1;
           break;
         }
       }
-      kept = 0;
-      for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+      kept = row.sumFirst(size);
     }
     if (this.minP > 0) {
-      const floor = this.minP * scratch[sorted[0]!]!;
+      const floor = this.minP * row.weightAt(0);
       let k = 1;
-      while (k < size && scratch[sorted[k]!]! >= floor) k++;
+      while (k < size && row.weightAt(k) >= floor) k++;
       size = k;
-      kept = 0;
-      for (let i = 0; i < size; i++) kept += scratch[sorted[i]!]!;
+      kept = row.sumFirst(size);
     }
-    for (let i = 0; i < size; i++) {
-      ids[i] = sorted[i]!;
-      this.probs[i] = scratch[sorted[i]!]! / kept;
-    }
-    return { ids, probs: this.probs, size };
+    return { size, kept };
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Rng } from "../../src/decode/rng.ts";
+import { RankedRow } from "../../src/decode/ranked-row.ts";
 import { argmax, Sampler } from "../../src/decode/sampler.ts";
 import { topKRows } from "../../src/engine/verify.ts";
 
@@ -75,6 +76,55 @@ describe("Sampler", () => {
       expect([...d.ids.subarray(0, d.size)]).toEqual(order);
       for (let i = 0; i < d.size; i++) expect(Math.abs(d.probs[i]! - w[order[i]!]! / mass)).toBeLessThan(1e-6);
     }
+  });
+
+  test("ranked rows: the same order as sorting the whole row (weight descending, ties by id), heavy tails and ties included", () => {
+    const rng = new Rng(5);
+    const row = new RankedRow();
+    for (const [vocab, spread] of [[50, 1], [3000, 12], [20000, 30], [20000, 0]] as const) {
+      // spread 0: every logit equal (all ties); large spreads put most tokens in the unsorted tail.
+      const l = Float32Array.from({ length: vocab }, () => Math.round(rng.next() * spread * 4) / 4 - spread);
+      row.load(l, 0, vocab, 0.7);
+      const top = l.reduce((a, b) => Math.max(a, b), -Infinity);
+      const w = Array.from(l, (x) => Math.exp((x - top) / 0.7));
+      const want = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => w[b]! - w[a]! || a - b);
+      const got = Array.from({ length: vocab }, (_, r) => row.at(r));
+      expect(got).toEqual(want);
+      // Asked out of order (a deep rank first, then jumps), the ranks are the same.
+      row.load(l, 0, vocab, 0.7);
+      for (const r of [vocab - 1, 70, 3, Math.floor(vocab / 2), 200, 0].filter((r) => r < vocab)) expect(row.at(r)).toBe(want[r]!);
+      expect(() => row.at(vocab)).toThrow(RangeError);
+      expect(row.sumFirst(vocab)).toBeCloseTo(w.reduce((a, b) => a + b, 0), 8);
+    }
+  });
+
+  test("pick draws exactly what draw(distribution()) draws from the same state, tails and truncation included", () => {
+    const rng = new Rng(9);
+    const settings = [{}, { topK: 40 }, { topP: 0.9 }, { minP: 0.05 }, { topK: 3000, topP: 0.999 }, { minP: 1e-9 }];
+    let tailDraws = 0;
+    for (const [i, extra] of settings.entries()) {
+      for (const [vocab, spread, temperature] of [[64, 3, 1], [4096, 20, 0.8], [4096, 40, 1.5]] as const) {
+        const fast = new Sampler({ temperature, seed: i + 1, ...extra });
+        const reference = new Sampler({ temperature, seed: i + 1, ...extra });
+        for (let d = 0; d < 40; d++) {
+          const l = Float32Array.from({ length: vocab }, () => (rng.next() - 0.5) * spread);
+          const want = reference.draw(reference.distribution(l, 0, vocab));
+          expect(fast.pick(l, 0, vocab)).toBe(want);
+        }
+      }
+    }
+    // A row whose tail (weights under 2^-20 of the top) holds a tenth of the mass: draws land there.
+    const vocab = 1 << 17;
+    const l = new Float32Array(vocab).fill(-13.9);
+    l[7] = 0;
+    const fast = new Sampler({ temperature: 1, seed: 3 });
+    const reference = new Sampler({ temperature: 1, seed: 3 });
+    for (let d = 0; d < 100; d++) {
+      const want = reference.draw(reference.distribution(l, 0, vocab));
+      if (want !== 7) tailDraws++;
+      expect(fast.pick(l, 0, vocab)).toBe(want);
+    }
+    expect(tailDraws).toBeGreaterThan(3); // ~11 expected
   });
 
   test("top_k 1 is greedy at any temperature, whatever the seed", () => {
