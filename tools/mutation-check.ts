@@ -56,8 +56,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "sampler: top-p mass over the whole vocabulary, not the top-k survivors",
     file: "src/decode/sampler.ts",
-    from: "acc += scratch[sorted[i]!]! / kept;",
-    to: "acc += scratch[sorted[i]!]! / scratch.reduce((a, b) => a + b, 0);",
+    from: "acc += row.weightAt(i) / kept;",
+    to: "acc += row.weightAt(i) / row.sumFirst(vocab);",
     tests: ["test/decode/sampler.test.ts"],
   },
   {
@@ -424,6 +424,48 @@ const MUTATIONS: Mutation[] = [
     from: "        history = [...opening];",
     to: "",
     tests: ["test/cli/chat.test.ts"],
+  },
+  {
+    name: "sampler: ranked rows break ties by the larger id",
+    file: "src/decode/ranked-row.ts",
+    from: "this.weight[b]! - this.weight[a]! || a - b;",
+    to: "this.weight[b]! - this.weight[a]! || b - a;",
+    tests: ["test/decode/sampler.test.ts"],
+  },
+  {
+    name: "sampler: the kept mass not recomputed after top-p",
+    file: "src/decode/sampler.ts",
+    from: "          break;\n        }\n      }\n      kept = row.sumFirst(size);",
+    to: "          break;\n        }\n      }",
+    tests: ["test/decode/sampler.test.ts"],
+  },
+  {
+    name: "history: a finished request's output never joins",
+    file: "src/drafters/request-history.ts",
+    from: "if (this.pending.length > 0) this.add(Int32Array.from(this.pending));",
+    to: "if (this.pending.length < 0) this.add(Int32Array.from(this.pending));",
+    tests: ["test/drafters/request-history.test.ts"],
+  },
+  {
+    name: "history: the cursor carried over from the last request",
+    file: "src/drafters/request-history.ts",
+    from: "    this.pending = [];\n    this.cursorState = 0;\n    this.cursorLength = 0;",
+    to: "    this.pending = [];",
+    tests: ["test/drafters/request-history.test.ts"],
+  },
+  {
+    name: "setup: drafters not given the setup's kernels",
+    file: "src/setup.ts",
+    from: "              tokenizerFingerprint: fingerprintOf(model),\n              kernels,",
+    to: "              tokenizerFingerprint: fingerprintOf(model),\n              kernels: tsKernels,",
+    tests: ["test/library/two-models.test.ts"],
+  },
+  {
+    name: "ort env: a load rewrites the process's WASM thread count",
+    file: "src/model/ort-env.ts",
+    from: "    if (requested !== undefined && requested !== set) {",
+    to: "    if (requested !== undefined && requested !== set && false) {",
+    tests: ["test/library/two-models.test.ts"],
   },
 ];
 

@@ -65,6 +65,19 @@ describe("drafts across requests", () => {
     }
   });
 
+  test("a request's match starts at its own prompt, not where the last request's text ended", () => {
+    for (const kernels of sets) {
+      const h = new RequestHistory(kernels, 1024);
+      h.begin([1, 2]);
+      h.learn([50, 51, 52]);
+      h.begin([3]);
+      h.learn([50, 51]); // this request ends where the first one's output went on with 52
+      h.begin([52]); // "50 51" + 52 is in the history, but this request's text is only 52
+      expect(h.matchLength).toBe(1);
+      h.dispose();
+    }
+  });
+
   test("bounded: past the cap the oldest outputs go and the recent ones stay draftable", () => {
     for (const kernels of sets) {
       const h = new RequestHistory(kernels, 64);

@@ -7,7 +7,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import * as ort from "onnxruntime-web";
 import { open } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
+import { bunHost } from "../../adapters/bun/host.ts";
+import { type KernelSet, tsKernels } from "../../src/drafters/kernels/index.ts";
 import { EdgespecError } from "../../src/errors.ts";
+import { setUp } from "../../src/setup.ts";
 import { MODEL_DIR } from "../helpers/model.ts";
 
 const PROMPTS = ["def fibonacci(n):", "import os\nimport sys\n\n", "class Queue:\n    def __init__(self):", "for i in range(10):\n    print(i)\nfor i in range(10):"];
@@ -40,6 +43,24 @@ describe("two models in one process", () => {
     expect(a.stats.meanAcceptedLength).toBeGreaterThan(1);
     expect(b.stats.meanAcceptedLength).toBeGreaterThan(1);
     expect(a.stats.tokens).toBe(results.filter((_, i) => i % 2 === 0).reduce((n, r) => n + r.tokens.length, 0));
+  });
+
+  test("a setup's drafters run on its kernels: one WASM instance per setup, TypeScript where asked", async () => {
+    // Each built-in keeps the set it was given (the hybrid's own field, the others' context).
+    const kernelsOf = (d: unknown) => (d as { kernels?: KernelSet; ctx?: { kernels: KernelSet } }).kernels ?? (d as { ctx: { kernels: KernelSet } }).ctx.kernels;
+    const one = await setUp(bunHost, { model: MODEL_DIR, dtype: "fp32", device: "wasm", kernels: "wasm", drafter: "hybrid" });
+    const two = await setUp(bunHost, { model: MODEL_DIR, dtype: "fp32", device: "wasm", kernels: "wasm", drafter: "sam" });
+    const ts = await setUp(bunHost, { model: MODEL_DIR, dtype: "fp32", device: "wasm", kernels: "ts", drafter: "ngram" });
+    try {
+      expect(kernelsOf(one.drafter("hybrid"))).toBe(one.kernels);
+      expect(kernelsOf(one.drafter("sam"))).toBe(one.kernels);
+      expect(one.kernels.name).toBe("wasm");
+      expect(two.kernels).not.toBe(one.kernels);
+      expect(kernelsOf(two.drafter("sam"))).toBe(two.kernels);
+      expect(kernelsOf(ts.drafter("recycle"))).toBe(tsKernels);
+    } finally {
+      for (const s of [one, two, ts]) await s.close();
+    }
   });
 
   test("closing one leaves the other working", async () => {
