@@ -39,7 +39,7 @@ export interface LMStats {
   /** Decode seconds, summed (prefill included, queueing not). */
   seconds: number;
   tokensPerSecond: number;
-  /** Tokens per verification step over all generations (1 = no speculation gained anything). */
+  /** Tokens per verification step over all generations, the prefill's first token aside (1 = speculation gained nothing). */
   meanAcceptedLength: number;
   last?: SpecStats;
 }
@@ -78,11 +78,14 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
   const setup = await setUp(host, options);
   const { model, defaultDrafter: drafterName } = setup;
   const drafter = setup.drafter(drafterName);
-  const totals = { generations: 0, tokens: 0, seconds: 0, steps: 0, last: undefined as SpecStats | undefined };
+  // Every generation on this LM counts, its app's requests (runner) included.
+  const totals = { generations: 0, tokens: 0, seconds: 0, decoded: 0, steps: 0, last: undefined as SpecStats | undefined };
   const count = (r: SpecResult): SpecResult => {
     totals.generations++;
     totals.tokens += r.stats.tokens;
     totals.seconds += r.stats.seconds;
+    // As each generation's meanAcceptedLength: tokens after the first (which comes with the prefill) per step.
+    totals.decoded += Math.max(0, r.tokens.length - 1);
     totals.steps += r.stats.steps;
     totals.last = r.stats;
     return r;
@@ -107,7 +110,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     facts: inThread.facts,
     run(job, signal, onText) {
       if (closed) return Promise.reject(new EdgespecError("not_ready", "this LM is closed"));
-      return enqueue(() => inThread.run(job, signal, onText));
+      return enqueue(() => inThread.run(job, signal, onText).then((o) => (count(o.result), o)));
     },
     // The LM's owner closes it (lm.close()); an app serving it does not.
     close: async () => {},
@@ -118,13 +121,13 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     kernels: setup.kernels.name,
     runner,
     get stats(): LMStats {
-      const { generations, tokens, seconds, steps, last } = totals;
+      const { generations, tokens, seconds, decoded, steps, last } = totals;
       return {
         generations,
         tokens,
         seconds,
         tokensPerSecond: seconds > 0 ? Math.round((tokens / seconds) * 10) / 10 : 0,
-        meanAcceptedLength: steps > 0 ? Math.round((tokens / steps) * 100) / 100 : 0,
+        meanAcceptedLength: steps > 0 ? Math.round((decoded / steps) * 100) / 100 : 0,
         ...(last ? { last } : {}),
       };
     },

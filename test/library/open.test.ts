@@ -19,12 +19,16 @@ describe("open()", () => {
     const r = await lm.generate("def add(a, b):", { maxTokens: 24, stopAtEos: false });
     expect(r.tokens).toEqual(plain.tokens);
     expect(r.stats.drafter).toBe("hybrid");
+    expect(lm.stats).toMatchObject({ generations: 1, tokens: r.stats.tokens, last: r.stats });
+    expect(lm.stats.meanAcceptedLength).toBeCloseTo(r.stats.meanAcceptedLength, 1);
     const pieces: string[] = [];
     for await (const t of lm.stream("def add(a, b):", { maxTokens: 24, stopAtEos: false })) pieces.push(t);
     expect(pieces.length).toBeGreaterThan(1);
     expect(pieces.join("")).toBe(plain.text);
     const chat = await lm.chat([{ role: "user", content: "hello" }], { maxTokens: 4 });
     expect(chat.stats.promptTokens).toBeGreaterThan(3);
+    expect(lm.stats.generations).toBe(3);
+    expect(lm.stats.last).toBe(chat.stats);
   });
 
   test("edgespecApp(lm) mounted under a prefix serves the LM: the same greedy text, one queue with lm.generate", async () => {
@@ -40,6 +44,7 @@ describe("open()", () => {
     const served = await res.json();
     expect(served.choices[0].text).toBe(direct.text);
     expect(served.timings.draft_n).toBeGreaterThan(0); // the LM's drafter (hybrid) by default
+    expect(lm.stats.generations).toBe(5); // the app's request counts too
     expect((await parent.request("/llm/health")).status).toBe(200);
   });
 
