@@ -8,7 +8,8 @@
  * Bounded: at most `maxTokens` tokens (separators included). A request's output joins when the
  * next request starts; when it would not fit, the oldest outputs are dropped until the kept ones
  * fill at most half the cap, and the automaton is rebuilt from them (O(kept) once per half-cap of
- * new text: amortised O(1) per token). An output longer than the cap keeps its last `maxTokens - 1` tokens.
+ * new text: amortised O(1) per token). Of an output longer than the cap, its first `maxTokens - 1`
+ * tokens are kept.
  */
 import type { AutomatonKernel, KernelSet, TreeKernel } from "./kernels/types.ts";
 
@@ -81,7 +82,7 @@ export class RequestHistory {
   }
 
   private add(output: Int32Array): void {
-    const doc = output.length > this.maxTokens - 1 ? output.subarray(output.length - (this.maxTokens - 1)) : output;
+    const doc = output.subarray(0, this.maxTokens - 1); // learn() keeps no more; a guard all the same
     if (this.keptTokens + doc.length + 1 > this.maxTokens) {
       // Drop the oldest until the kept outputs and this one fill at most half the cap, then rebuild.
       while (this.kept.length > 0 && this.keptTokens + doc.length + 1 > this.maxTokens >> 1) this.keptTokens -= this.kept.shift()!.length + 1;

@@ -91,11 +91,14 @@ describe("drafts across requests", () => {
       expect(h.matchLength).toBe(4);
       h.begin(output(0).slice(0, 4)); // output 0 was evicted long ago
       expect(h.matchLength).toBe(0);
-      // An output longer than the cap keeps its end.
+      // An output longer than the cap keeps its start, within the cap.
       h.begin([99]);
       h.learn(Array.from({ length: 200 }, (_, i) => i % 97));
-      h.begin([98]);
+      h.begin([0, 1, 2, 3]);
       expect(h.tokenCount).toBeLessThanOrEqual(64);
+      expect(h.matchLength).toBe(4);
+      h.begin([70, 71, 72]); // past the first 63 tokens: not kept
+      expect(h.matchLength).toBe(0);
       h.dispose();
     }
   });
