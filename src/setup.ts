@@ -9,7 +9,7 @@
 import { CorpusAutomaton, type ManagedDrafter } from "./drafters/index.ts";
 import { type KernelChoice, KERNEL_CHOICES, type KernelSet, loadWasmKernels, tsKernels } from "./drafters/kernels/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
-import { fingerprintOf, loadCorpus } from "./engine/drafting.ts";
+import { buildDrafter, loadCorpus } from "./engine/drafting.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
@@ -29,6 +29,9 @@ export interface ProgressEvent {
   loadedBytes?: number;
   totalBytes?: number;
 }
+
+/** The options that are plain data (what a model worker is sent). */
+export type SetupData = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter" | "corpus">;
 
 export interface SetupOptions extends Omit<LoadOptions, "onProgress" | "onEvent"> {
   /** A model folder, or a shipped model's name; default: the host's default model. */
@@ -66,15 +69,9 @@ export interface ModelSetup {
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** Checks what can be checked without the model: the drafter name, and that it takes a corpus or saved state given. */
-function checkDrafterChoice(registry: DrafterRegistry, name: string, opts: SetupOptions): void {
-  if (!registry.names.includes(name)) throw new EdgespecError("invalid_argument", `unknown drafter "${name}"`, { validOptions: registry.names });
-  const maker = registry.maker(name);
-  if (opts.corpus !== undefined && !maker?.usesCorpus) {
-    const takers = registry.names.filter((n) => registry.maker(n)?.usesCorpus);
-    throw new EdgespecError("invalid_argument", `a corpus is used by the ${takers.join(" and ")} drafters, not "${name}"`);
-  }
-  if (opts.savedState !== undefined && !maker?.savesState) throw new EdgespecError("invalid_argument", `drafter "${name}" has no saved state to restore`);
+/** Checks what can be checked without the model: the drafter name, that it takes a corpus or saved state given, the kernels. */
+function checkChoices(registry: DrafterRegistry, name: string, opts: SetupOptions): void {
+  registry.check(name, { corpus: opts.corpus !== undefined, savedState: opts.savedState !== undefined });
   if (opts.kernels !== undefined && !KERNEL_CHOICES.includes(opts.kernels)) {
     throw new EdgespecError("invalid_argument", `unknown kernels "${String(opts.kernels)}"`, { validOptions: KERNEL_CHOICES });
   }
@@ -100,7 +97,7 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
   const { model: name, drafters: registry = builtinDrafters(), drafter: defaultDrafter = "hybrid", kernels: choice = "auto", corpus: corpusPath, savedState, onProgress, ...load } = opts;
   const emit = onProgress ?? (() => {});
   const note = (message: string) => emit({ phase: "note", message });
-  checkDrafterChoice(registry, defaultDrafter, opts);
+  checkChoices(registry, defaultDrafter, opts);
   const dir = await resolveModelDir(host, name);
   const model = await loadModel(host, dir, {
     ...load,
@@ -130,17 +127,10 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
       drafter(drafterName) {
         if (closed) throw new EdgespecError("not_ready", "this model is closed");
         if (!made.has(drafterName)) {
+          // The corpus and saved state go to the drafters that declare they use them.
           const maker = registry.maker(drafterName);
-          made.set(
-            drafterName,
-            registry.create(drafterName, {
-              vocabSize: model.lm.spec.vocabSize,
-              tokenizerFingerprint: fingerprintOf(model),
-              kernels,
-              ...(corpus && maker?.usesCorpus ? { corpus } : {}),
-              ...(savedState && maker?.savesState ? { savedState } : {}),
-            }),
-          );
+          const uses = { ...(maker?.usesCorpus ? { corpus } : {}), ...(maker?.savesState ? { recycleState: savedState } : {}) };
+          made.set(drafterName, buildDrafter(model, { name: drafterName, kernels, ...uses }, registry));
         }
         return made.get(drafterName);
       },

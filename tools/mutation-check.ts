@@ -456,8 +456,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "setup: drafters not given the setup's kernels",
     file: "src/setup.ts",
-    from: "              tokenizerFingerprint: fingerprintOf(model),\n              kernels,",
-    to: "              tokenizerFingerprint: fingerprintOf(model),\n              kernels: tsKernels,",
+    from: "buildDrafter(model, { name: drafterName, kernels, ...uses }, registry)",
+    to: "buildDrafter(model, { name: drafterName, kernels: tsKernels, ...uses }, registry)",
     tests: ["test/library/two-models.test.ts"],
   },
   {

@@ -3,7 +3,7 @@ import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts"
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
 import { resolveModelDir } from "../model/shipped.ts";
-import { type ModelSetup, setUp, type SetupOptions } from "../setup.ts";
+import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";
 import type { FlagSpec, Flags } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { progressPrinter } from "./progress.ts";
@@ -25,8 +25,6 @@ export function modelDirFrom(host: Host, f: Flags): Promise<string> {
 }
 
 /** The flags' setup options, as data (a model worker is sent them). */
-export type SetupData = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter">;
-
 export function setupDataFrom(f: Flags): SetupData {
   // Unset dtype: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
   return {

@@ -17,9 +17,9 @@ export class RankedRow {
   private weight = new Float64Array(0);
   private order = new Int32Array(0);
   private tail = new Int32Array(0);
-  /** Tail ids not ranked yet (any order), and a scratch for selecting among their weights. */
+  /** Tail ids not ranked yet (any order; copied from the tail when first needed), and a scratch for selecting among their weights. */
   private rest = new Int32Array(0);
-  private restCount = 0;
+  private restCount = -1;
   private select = new Float64Array(0);
   private n = 0;
   private headCount = 0;
@@ -49,8 +49,8 @@ export class RankedRow {
     this.order.subarray(0, h).sort(this.byRank);
     this.n = vocab;
     this.headCount = this.sortedCount = h;
-    this.tailCount = this.restCount = t;
-    this.rest.set(this.tail.subarray(0, t));
+    this.tailCount = t;
+    this.restCount = -1; // most draws never reach the tail: no copy per token
   }
 
   get vocab(): number {
@@ -88,6 +88,10 @@ export class RankedRow {
 
   /** Ranks the largest remaining tail weights: enough for `rank`, and at least as many as are ranked already. */
   private rankMore(rank: number): void {
+    if (this.restCount < 0) {
+      this.rest.set(this.tail.subarray(0, this.tailCount));
+      this.restCount = this.tailCount;
+    }
     const want = Math.min(this.restCount, Math.max(rank + 1 - this.sortedCount, this.sortedCount - this.headCount, 64));
     let picked: Int32Array;
     if (want === this.restCount) {

@@ -82,16 +82,22 @@ export class DrafterRegistry {
     return this.makers.get(name);
   }
 
-  /** A new drafter, or undefined for "none". Unknown names and unused inputs are clear errors. */
-  create(name: string, ctx: DrafterMakeContext): ManagedDrafter | undefined {
-    if (name === "none") return undefined;
+  /** Throws unless `name` is known and takes the inputs given (checked before a model loads, and again at create). */
+  check(name: string, given: { corpus?: boolean; savedState?: boolean } = {}): void {
+    if (!this.names.includes(name)) throw new EdgespecError("invalid_argument", `unknown drafter "${name}"`, { validOptions: this.names });
     const maker = this.makers.get(name);
-    if (!maker) throw new EdgespecError("invalid_argument", `unknown drafter "${name}"`, { validOptions: this.names });
-    if (ctx.corpus && !maker.usesCorpus) {
+    if (given.corpus && !maker?.usesCorpus) {
       const takers = [...this.makers].filter(([, m]) => m.usesCorpus).map(([n]) => n);
       throw new EdgespecError("invalid_argument", `a corpus is used by the ${takers.join(" and ")} drafters, not "${name}"`);
     }
-    if (ctx.savedState && !maker.savesState) throw new EdgespecError("invalid_argument", `drafter "${name}" has no saved state to restore`);
+    if (given.savedState && !maker?.savesState) throw new EdgespecError("invalid_argument", `drafter "${name}" has no saved state to restore`);
+  }
+
+  /** A new drafter, or undefined for "none". Unknown names and unused inputs are clear errors. */
+  create(name: string, ctx: DrafterMakeContext): ManagedDrafter | undefined {
+    this.check(name, { corpus: !!ctx.corpus, savedState: !!ctx.savedState });
+    if (name === "none") return undefined;
+    const maker = this.makers.get(name)!;
     const d = maker.create(ctx);
     if (!d || typeof d.propose !== "function" || typeof d.observe !== "function" || typeof d.reset !== "function") {
       throw new EdgespecError("invalid_argument", `drafter "${name}": create() must return a Drafter (reset, propose, observe)`);

@@ -17,7 +17,7 @@ import { modelView } from "../model/model-view.ts";
 import { TextCodec, type TokenizerFiles } from "../model/tokenizer.ts";
 import { ApiError } from "./api-error.ts";
 import type { ModelFacts, ModelRunner, OnText, RunJob, RunOutcome } from "./model-runner.ts";
-import { setUp, type SetupOptions } from "../setup.ts";
+import { type SetupData, setUp } from "../setup.ts";
 
 /** One side of a worker channel: what Web Workers and node:worker_threads both give. */
 export interface Endpoint {
@@ -28,8 +28,8 @@ export interface Endpoint {
   terminate?(): void;
 }
 
-/** What the worker sets up (src/setup.ts), as data: `model` is the folder the main side resolved. */
-export type WorkerLoad = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter" | "corpus">;
+/** What the worker sets up (src/setup.ts): `model` is the folder the main side resolved. */
+export type WorkerLoad = SetupData;
 
 type ErrorData = { message: string; code?: string };
 
