@@ -6,10 +6,11 @@
  * set models up here, and everything a model depends on is in the value returned: two models with
  * different devices, dtypes, kernels or drafters live side by side in one process.
  */
-import { CorpusAutomaton, type ManagedDrafter } from "./drafters/index.ts";
+import { CorpusIndex, type ManagedDrafter } from "./drafters/index.ts";
 import { type KernelChoice, KERNEL_CHOICES, type KernelSet, loadWasmKernels, tsKernels } from "./drafters/kernels/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
-import { buildDrafter, loadCorpus } from "./engine/drafting.ts";
+import { loadCorpus } from "./engine/corpus.ts";
+import { buildDrafter } from "./engine/drafting.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
@@ -42,7 +43,7 @@ export interface SetupOptions extends Omit<LoadOptions, "onProgress" | "onEvent"
   drafter?: string;
   /** Drafter kernels: `auto` (default) = WASM where the runtime gives the binary, else TypeScript. */
   kernels?: KernelChoice;
-  /** A static corpus for drafters that declare they use one: a text file, a folder, or a saved `.sam`. */
+  /** A static corpus for drafters that declare they use one: a text file, a folder, or a saved `.escorpus` (one built from text is saved beside it and reused). */
   corpus?: string;
   /** A saved table for drafters that declare they save state (Token Recycling's hot start). */
   savedState?: Uint8Array;
@@ -109,11 +110,11 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
   });
   try {
     const kernels = await chooseKernels(host, choice, note);
-    const corpus: CorpusAutomaton | undefined =
+    const corpus: CorpusIndex | undefined =
       corpusPath === undefined
         ? undefined
         : await loadCorpus(host, model, corpusPath, {
-            kernels,
+            onNote: note,
             onFile: (file, loadedBytes, totalBytes) => emit({ phase: "corpus", message: `corpus: ${file}`, file, loadedBytes, totalBytes }),
           });
     const made = new Map<string, ManagedDrafter | undefined>();

@@ -14,10 +14,11 @@ import type { ChatMessage } from "../server/requests.ts";
 import { EdgespecError } from "../errors.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import { CORPUS_FLAG, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const CHAT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
+  ...CORPUS_FLAG,
   system: { type: "string", help: "a system message that opens the conversation" },
   "max-tokens": { type: "int", short: "n", help: "new tokens per answer at most", default: String(D.maxTokens) },
   temperature: { type: "number", short: "t", help: "0 = greedy, up to 2", default: String(D.temperature) },

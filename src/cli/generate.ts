@@ -7,10 +7,11 @@ import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
-import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import { CORPUS_FLAG, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
+  ...CORPUS_FLAG,
   prompt: { type: "string", short: "p", help: "prompt text (also: the first bare argument, or standard input)" },
   "prompt-file": { type: "string", help: "read the prompt from a file" },
   "max-tokens": { type: "int", short: "n", help: "new tokens at most", default: String(D.maxTokens) },
@@ -25,7 +26,6 @@ export const GENERATE_FLAGS: FlagSpec = {
   stop: { type: "string", help: "stop string" },
   drafter: { type: "string", short: "d", help: DRAFTER_NAMES.join("|"), default: "hybrid" },
   budget: { type: "string", help: "draft tree nodes per step: auto or a number", default: "auto" },
-  corpus: { type: "string", help: "static automaton source for sam/hybrid: a text/code file, a folder, or a saved .sam" },
   "recycle-state": { type: "string", help: "Token Recycling table file: loaded if present, saved after (hot start)" },
   "prediction-file": { type: "string", help: "text the output is expected to copy (Predicted Outputs: drafted first, only verified)" },
   json: { type: "boolean", help: "print one JSON object: text, tokens, stats" },
@@ -73,7 +73,6 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   const savedState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
   const setup = await setUpFrom(host, f, io, {
     drafter: drafterName,
-    ...(f.corpus === undefined ? {} : { corpus: f.corpus as string }),
     ...(savedState ? { savedState } : {}),
   });
   const { model } = setup;

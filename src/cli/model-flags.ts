@@ -16,6 +16,11 @@ export const MODEL_FLAGS: FlagSpec = {
   kernels: { type: "string", help: `drafter kernels: ${KERNEL_CHOICES.join("|")} (auto: WASM where it loads, else TypeScript)`, default: "auto" },
 };
 
+/** For the commands that draft (generate, chat, serve). */
+export const CORPUS_FLAG: FlagSpec = {
+  corpus: { type: "string", help: "static corpus for sam/hybrid: a text/code file, a folder, or a saved .escorpus (one built from text is saved beside it and reused)" },
+};
+
 /**
  * The model folder the flags name: a path, or a bare name (no slash) of a model shipped beside
  * the default one (`models/<name>`) when no folder of that name is here.
@@ -34,6 +39,7 @@ export function setupDataFrom(f: Flags): SetupData {
     ...(f.threads === undefined ? {} : { threads: f.threads as number }),
     kernels: ((f.kernels as string | undefined) ?? "auto") as KernelChoice,
     ...(f.drafter === undefined ? {} : { drafter: f.drafter as string }),
+    ...(f.corpus === undefined ? {} : { corpus: f.corpus as string }),
   };
 }
 

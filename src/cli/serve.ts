@@ -14,10 +14,11 @@ import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
-import { MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
+import { CORPUS_FLAG, MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
+  ...CORPUS_FLAG,
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
   port: { type: "int", short: "P", help: "port (0 = any free port)", default: "8080" },
   "api-key": { type: "string", help: "require this key (Bearer or X-Api-Key); env EDGESPEC_API_KEY" },

@@ -46,7 +46,8 @@ export function createDrafter(name: string, opts: DrafterOptions): ManagedDrafte
 }
 
 export type { CommonOptions, DrafterContext } from "./context.ts";
-export { CorpusAutomaton, type CorpusOptions } from "./corpus-automaton.ts";
+export { CorpusIndex, type CorpusOptions } from "./corpus-index.ts";
+export { CorpusCursor } from "./corpus-cursor.ts";
 export { tokenizerFingerprint } from "./fingerprint.ts";
 export { HybridDrafter, type HybridOptions } from "./hybrid.ts";
 export { KERNEL_CHOICES, type KernelChoice, type KernelSet, loadWasmKernels, tsKernels, wasmKernels } from "./kernels/index.ts";

@@ -8,7 +8,7 @@
  *   const lm = await open({ drafters, drafter: "mine" });
  */
 import { EdgespecError } from "../errors.ts";
-import type { CorpusAutomaton } from "./corpus-automaton.ts";
+import type { CorpusIndex } from "./corpus-index.ts";
 import type { KernelSet } from "./kernels/index.ts";
 import { HybridDrafter } from "./hybrid.ts";
 import { NgramDrafter } from "./ngram.ts";
@@ -23,7 +23,7 @@ export interface DrafterMakeContext {
   kernels: KernelSet;
   /** Identity of the tokenizer: saved state made for another one must be refused. */
   tokenizerFingerprint: string;
-  corpus?: CorpusAutomaton;
+  corpus?: CorpusIndex;
   savedState?: Uint8Array;
 }
 

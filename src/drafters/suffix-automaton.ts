@@ -1,17 +1,18 @@
 /**
  * Suffix-automaton drafter (SAM-Decoding, arXiv 2411.10666): a dynamic automaton over prompt +
  * output, rebuilt per request; one over earlier requests' outputs (`RequestHistory`: drafts
- * across requests, bounded); and optionally a static one over a corpus (`CorpusAutomaton`).
+ * across requests, bounded); and optionally a static corpus (`CorpusIndex`, a suffix array).
  * Each step the cursor of each holds the longest suffix of the sequence that occurred before (in
  * the sequence / in earlier outputs / in the corpus); the draft is the text that followed its
- * first occurrence, as a chain, plus shorter matches' continuations as further branches, the
- * longest match's source first. Amortised O(1) per token.
+ * first occurrence (in the corpus: its most frequent continuation), as a chain, plus further
+ * branches, the longest match's source first. Amortised O(1) per token (the corpus: O(log n)).
  *
  * Memory cap (dynamic): `maxTokens` tokens of sequence (default 256k). Past it the automaton is
  * rebuilt from the most recent half, so matches then only reach back that far.
  */
 import { type CommonOptions, type DrafterContext, drafterContext } from "./context.ts";
-import type { CorpusAutomaton } from "./corpus-automaton.ts";
+import type { CorpusCursor } from "./corpus-cursor.ts";
+import type { CorpusIndex } from "./corpus-index.ts";
 import type { AutomatonKernel, TreeKernel } from "./kernels/types.ts";
 import { TokenizerMismatchError } from "./persist.ts";
 import { DEFAULT_HISTORY_MAX_TOKENS, RequestHistory } from "./request-history.ts";
@@ -30,8 +31,8 @@ export interface AutomatonOptions {
   minMatch?: number;
   /** Sequence tokens kept before the dynamic automaton is rebuilt from the recent half. */
   maxTokens?: number;
-  /** A static automaton over a corpus, built with the same tokenizer. */
-  corpus?: CorpusAutomaton;
+  /** A static corpus, built with the same tokenizer. */
+  corpus?: CorpusIndex;
   /** Corpus matches count this much shorter when compared with sequence matches (default 5, as in SAM-Decoding). */
   corpusBias?: number;
   /** Earlier requests' output tokens kept for drafting (default 65536; 0 = none). */
@@ -47,11 +48,9 @@ export class SuffixAutomatonDrafter implements Drafter {
   readonly corpusBias: number;
   private readonly ctx: DrafterContext;
   private readonly sequence: AutomatonKernel;
-  private readonly corpus: AutomatonKernel | undefined;
+  /** This drafter's cursor in the shared corpus. */
+  private readonly corpus: CorpusCursor | undefined;
   private readonly history: RequestHistory | undefined;
-  /** This drafter's cursor in the shared corpus automaton. */
-  private corpusState = 0;
-  private corpusLength = 0;
   private tree: TreeKernel | undefined;
 
   constructor(opts: CommonOptions & { sam?: AutomatonOptions }) {
@@ -68,7 +67,7 @@ export class SuffixAutomatonDrafter implements Drafter {
       const own = { fingerprint: this.ctx.fingerprint, vocabSize: this.ctx.vocabSize };
       const c = o.corpus.identity;
       if (c.fingerprint !== own.fingerprint || c.vocabSize !== own.vocabSize) throw new TokenizerMismatchError("corpus automaton", c, own);
-      this.corpus = o.corpus.kernelFor(this.ctx.kernels);
+      this.corpus = o.corpus.cursor();
     }
   }
 
@@ -79,7 +78,7 @@ export class SuffixAutomatonDrafter implements Drafter {
 
   /** Length of the longest suffix of the sequence found in the corpus (0 without one). */
   get corpusMatch(): number {
-    return this.corpusLength;
+    return this.corpus?.matchLength ?? 0;
   }
 
   /** Length of the longest suffix of the sequence found in earlier requests' outputs. */
@@ -91,9 +90,8 @@ export class SuffixAutomatonDrafter implements Drafter {
     checkTokenIds(promptTokens, this.ctx.vocabSize, "prompt");
     this.sequence.reset();
     this.sequence.append(promptTokens);
-    this.corpusState = 0;
-    this.corpusLength = 0;
-    this.advanceCorpus(promptTokens);
+    this.corpus?.reset();
+    this.corpus?.advance(promptTokens);
     this.history?.begin(promptTokens);
   }
 
@@ -103,7 +101,7 @@ export class SuffixAutomatonDrafter implements Drafter {
     this.tree ??= this.ctx.kernels.tree();
     this.tree.clear(cap);
     // Longest match first (corpus matches count corpusBias shorter); ties: sequence, history, corpus.
-    const strength = [this.sequence.cursorLength, this.historyMatch, this.corpusLength - this.corpusBias];
+    const strength = [this.sequence.cursorLength, this.historyMatch, this.corpusMatch - this.corpusBias];
     const order = [0, 1, 2].sort((a, b) => strength[b]! - strength[a]! || a - b);
     for (const which of order) {
       if (which === 0) this.draftSequence(this.tree, this.maxChain, this.branches);
@@ -121,7 +119,7 @@ export class SuffixAutomatonDrafter implements Drafter {
   /** `observe` without the checks (the hybrid checks once for all its parts). */
   learn(update: VerifyUpdate): void {
     this.sequence.append(update.accepted);
-    this.advanceCorpus(update.accepted);
+    this.corpus?.advance(update.accepted);
     this.history?.learn(update.accepted);
   }
 
@@ -134,9 +132,7 @@ export class SuffixAutomatonDrafter implements Drafter {
   }
 
   draftCorpus(tree: TreeKernel, maxLen: number, branches: number): void {
-    if (!this.corpus || this.corpusLength < this.minMatch) return;
-    this.corpus.setCursor(this.corpusState, this.corpusLength);
-    this.corpus.draftInto(tree, maxLen, branches, this.minMatch, SOURCE.samStatic);
+    this.corpus?.draftInto(tree, maxLen, branches, this.minMatch, SOURCE.samStatic);
   }
 
   memoryBytes(): number {
@@ -147,13 +143,5 @@ export class SuffixAutomatonDrafter implements Drafter {
     this.sequence.dispose();
     this.history?.dispose();
     this.tree?.dispose();
-  }
-
-  private advanceCorpus(tokens: ArrayLike<number>): void {
-    if (!this.corpus || tokens.length === 0) return;
-    this.corpus.setCursor(this.corpusState, this.corpusLength);
-    this.corpus.advance(tokens);
-    this.corpusState = this.corpus.cursorState;
-    this.corpusLength = this.corpus.cursorLength;
   }
 }

@@ -3,7 +3,7 @@
  * same random token streams must propose identical trees and hold identical state.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
+import { CorpusIndex } from "../../src/drafters/corpus-index.ts";
 import { createDrafter, DRAFTER_NAMES, type DrafterOptions } from "../../src/drafters/index.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { FakeVerifier, kernelSets, randomStream, realStreams, repetitiveStream, Rng, treeData } from "./helpers.ts";
@@ -66,12 +66,13 @@ describe("WASM and TypeScript drafters propose identical trees", () => {
     expect(steps).toBeGreaterThan(1000);
   });
 
-  test("with a corpus automaton, on both sides", async () => {
+  test("with a corpus, one index shared by both sides", async () => {
     const real = await realStreams(3000);
     const docs = [real[0]!.tokens, real[2]!.tokens];
     const opts = { vocabSize: 4096, tokenizerFingerprint: "f" };
-    const a = createDrafter("hybrid", { ...opts, kernels: ts, sam: { corpus: CorpusAutomaton.build(docs, { ...opts, kernels: ts }) } });
-    const b = createDrafter("hybrid", { ...opts, kernels: wasm, sam: { corpus: CorpusAutomaton.build(docs, { ...opts, kernels: wasm }) } });
+    const corpus = CorpusIndex.build(docs, opts);
+    const a = createDrafter("hybrid", { ...opts, kernels: ts, sam: { corpus } });
+    const b = createDrafter("hybrid", { ...opts, kernels: wasm, sam: { corpus } });
     const truth = Int32Array.from([...real[1]!.tokens, ...real[0]!.tokens.subarray(100, 900)]);
     const v = new FakeVerifier(truth, 4096);
     for (const d of [a, b]) {

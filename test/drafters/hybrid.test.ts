@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
+import { CorpusIndex } from "../../src/drafters/corpus-index.ts";
 import { HybridDrafter } from "../../src/drafters/hybrid.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { DRAFT_SOURCES, SOURCE } from "../../src/drafters/sources.ts";
@@ -72,7 +72,7 @@ describe("hybrid drafter", () => {
 
   test("a long corpus match (less its bias) competes with sequence matches", () => {
     for (const kernels of sets) {
-      const corpus = CorpusAutomaton.build([[10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]], { vocabSize: V, kernels });
+      const corpus = CorpusIndex.build([[10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]], { vocabSize: V });
       const d = new HybridDrafter({ vocabSize: V, kernels, sam: { corpus, corpusBias: 5 }, hybrid: { threshold: 5, chainLength: 4 } });
       d.reset([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]); // corpus match 10 - 5 = 5: strong
       const t = d.propose(80);

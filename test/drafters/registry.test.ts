@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { open } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
+import { CorpusIndex } from "../../src/drafters/corpus-index.ts";
 import { builtinDrafters, DrafterRegistry } from "../../src/drafters/registry.ts";
 import { tsKernels } from "../../src/drafters/kernels/index.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
@@ -45,7 +45,7 @@ describe("drafter registry", () => {
   test("wrong names and unused inputs are clear errors", () => {
     const r = builtinDrafters();
     expect(() => r.create("nope", ctx)).toThrow(/unknown drafter "nope" \(valid: none, recycle, sam, ngram, hybrid\)/);
-    const corpus = CorpusAutomaton.build([[1, 2, 3]], { vocabSize: 4096, tokenizerFingerprint: "t" });
+    const corpus = CorpusIndex.build([[1, 2, 3]], { vocabSize: 4096, tokenizerFingerprint: "t" });
     expect(() => r.create("ngram", { ...ctx, corpus })).toThrow(/a corpus is used by the sam and hybrid drafters, not "ngram"/);
     expect(() => r.create("sam", { ...ctx, savedState: new Uint8Array(4) })).toThrow(/no saved state/);
     expect(() => r.register("hybrid", { create: () => new RepeatDrafter() })).toThrow(EdgespecError);

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { CorpusAutomaton } from "../../src/drafters/corpus-automaton.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { tsKernels } from "../../src/drafters/kernels/index.ts";
 import { TokenizerMismatchError } from "../../src/drafters/persist.ts";
@@ -122,78 +121,6 @@ describe("suffix automaton drafts", () => {
         if (i > 600) break; // two rebuilds are enough; the brute force is quadratic
       }
       expect(sam.stateCount).toBeLessThanOrEqual(2 * 256);
-    }
-  });
-});
-
-describe("corpus automaton (static SAM)", () => {
-  const fingerprint = "tok64-test";
-  const docs = () => [real[0]!.tokens.subarray(0, 2000), real[2]!.tokens.subarray(0, 1000)];
-
-  test("save/load round trip keeps every array and every answer, across kernel sets", () => {
-    for (const from of sets) {
-      const built = CorpusAutomaton.build(docs(), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint, kernels: from });
-      expect(built.tokenCount).toBe(3001);
-      expect(built.truncated).toBe(false);
-      const bytes = built.save();
-      for (const to of sets) {
-        const loaded = CorpusAutomaton.load(bytes, { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint, kernels: to });
-        expect(loaded.save()).toEqual(bytes);
-        const a = built.kernelFor(to);
-        const b = loaded.kernelFor(to);
-        expect(b.exportArrays()).toEqual(a.exportArrays());
-        const query = real[1]!.tokens.subarray(0, 400);
-        a.setCursor(0, 0);
-        b.setCursor(0, 0);
-        for (let i = 0; i < query.length; i += 50) {
-          a.advance(query.subarray(i, i + 50));
-          b.advance(query.subarray(i, i + 50));
-          expect([b.cursorLength, b.matchEnd]).toEqual([a.cursorLength, a.matchEnd]);
-        }
-      }
-    }
-  });
-
-  test("refuses another tokenizer, another vocabulary, and damaged bytes", () => {
-    const bytes = CorpusAutomaton.build(docs(), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint, kernels: tsKernels }).save();
-    expect(() => CorpusAutomaton.load(bytes, { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: "tok64-other" })).toThrow(TokenizerMismatchError);
-    expect(() => CorpusAutomaton.load(bytes, { vocabSize: 32000, tokenizerFingerprint: fingerprint })).toThrow(/saved for tokenizer "tok64-test" with 4096 tokens/);
-    expect(() => CorpusAutomaton.load(bytes.subarray(0, bytes.length - 9), { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint })).toThrow(/truncated/);
-    const damaged = bytes.slice();
-    new DataView(damaged.buffer).setInt32(damaged.length - 4, 999_999, true); // last edge target
-    expect(() => CorpusAutomaton.load(damaged, { vocabSize: TOKENIZER_VOCAB, tokenizerFingerprint: fingerprint })).toThrow(/edge/);
-    expect(() => CorpusAutomaton.load(new TextEncoder().encode("ESTRxxxxxxxxxxxxxxxx"), { vocabSize: TOKENIZER_VOCAB })).toThrow(/expected a "ESSA" file/);
-  });
-
-  test("maxTokens truncates the corpus and says so", () => {
-    const c = CorpusAutomaton.build([[1, 2, 3], [4, 5, 6], [7, 8]], { vocabSize: 10, maxTokens: 6, kernels: tsKernels });
-    expect(c.truncated).toBe(true);
-    expect(c.tokenCount).toBe(6); // 1 2 3 | 4 5
-    expect(CorpusAutomaton.build([[1, 2, 3], [4, 5]], { vocabSize: 10, maxTokens: 6, kernels: tsKernels }).truncated).toBe(false);
-  });
-
-  test("invalid corpus token ids are rejected", () => {
-    expect(() => CorpusAutomaton.build([[1, 2, 10]], { vocabSize: 10 })).toThrow(EdgespecError);
-    expect(() => CorpusAutomaton.build([[1, -1]], { vocabSize: 10 })).toThrow(/documents\[0\]\[1\] = -1/);
-  });
-
-  test("the drafter prefers a long corpus match and drafts what followed it in the corpus", () => {
-    for (const kernels of sets) {
-      const corpus = CorpusAutomaton.build([[10, 11, 12, 13, 14, 15, 16, 17, 18, 19]], { vocabSize: 100, tokenizerFingerprint: fingerprint, kernels });
-      const d = new SuffixAutomatonDrafter({ vocabSize: 100, kernels, tokenizerFingerprint: fingerprint, sam: { corpus, corpusBias: 2, maxChain: 4, branches: 1 } });
-      d.reset([50, 51, 12, 13, 14, 15]);
-      expect(d.corpusMatch).toBe(4);
-      const t = d.propose(80);
-      checkTree(t, 80, 100);
-      expect(Array.from(t.tokens)).toEqual([16, 17, 18, 19]);
-      expect(Array.from(t.sources!)).toEqual([2, 2, 2, 2]);
-      // the sequence itself then repeats: "12 13 14 15" again -> both sources, sequence first (4 > 4 - 2)
-      d.observe({ accepted: [16, 50, 51, 12, 13, 14, 15], verifiedTokens: [], topK: new Int32Array(0), k: 0 });
-      expect([d.sequenceMatch, d.corpusMatch]).toEqual([6, 4]);
-      const both = d.propose(80);
-      expect(Array.from(both.tokens.subarray(0, 1))).toEqual([16]);
-      expect(both.size).toBe(7); // 16 50 51 12 from the sequence; 17 18 19 from the corpus under 16
-      expect(() => new SuffixAutomatonDrafter({ vocabSize: 100, kernels, sam: { corpus } })).toThrow(TokenizerMismatchError);
     }
   });
 });
