@@ -26,6 +26,48 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "corpus suffix array: doubling compares only the first half",
+    file: "src/drafters/suffix-array.ts",
+    from: "if (rank[a] !== rank[b] || (a + k < n ? rank[a + k]! : -1) !== (b + k < n ? rank[b + k]! : -1)) c++;",
+    to: "if (rank[a] !== rank[b]) c++;",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
+    name: "corpus cursor: a broken match restarts from one token, not the longest suffix that occurs",
+    file: "src/drafters/corpus-cursor.ts",
+    from: "let high = Math.min(this.length, MAX_MATCH, this.fed);",
+    to: "let high = Math.min(1, this.length, this.fed);",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
+    name: "corpus cursor: continuations ranked smallest first",
+    file: "src/drafters/corpus-cursor.ts",
+    from: "for (; at > 0 && runs[2 * at - 1]! - runs[2 * at - 2]! < size; at--) {",
+    to: "for (; at > 0 && runs[2 * at - 1]! - runs[2 * at - 2]! > size; at--) {",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
+    name: "corpus cursor: a copied continuation runs past the document's end",
+    file: "src/drafters/corpus-cursor.ts",
+    from: "p < text.length && text[p] !== this.separator; p++, remaining--) {",
+    to: "p < text.length; p++, remaining--) {",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
+    name: "corpus index: a saved suffix array with a repeated position is accepted",
+    file: "src/drafters/corpus-index.ts",
+    from: "if (!(p >= 0 && p < n) || seen[p]) bad(",
+    to: "if (!(p >= 0 && p < n)) bad(",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
+    name: "corpus loader: a saved index is reused after its files changed",
+    file: "src/engine/corpus.ts",
+    from: "if (saved.source === source) {",
+    to: "if (saved.source.startsWith(\"files:\")) {",
+    tests: ["test/engine/corpus.test.ts"],
+  },
+  {
     name: "server: prompt + max_tokens exactly filling the context is refused",
     file: "src/server/generation.ts",
     from: "if (ids.length + maxTokens > ctx || maxTokens < 1) {",
