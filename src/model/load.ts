@@ -14,6 +14,7 @@ import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { checkTreeAttention } from "./tree-check.ts";
+import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
@@ -184,13 +185,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const ort = await host.loadOrt(device);
   const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
   const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
-  const original = await host.readFile(onnxPath);
-  const io = rewriteOrExplain(onnxPath, () => readGraphIo(original));
+  const fileBytes = await host.readFile(onnxPath);
+  const io = rewriteOrExplain(onnxPath, () => readGraphIo(fileBytes));
+  // Weights out of the graph first (external-weights.ts): the rewrites below then copy a graph of
+  // kilobytes, and onnxruntime copies each weight once from the file's bytes.
   let layout = describeLayout(io, spec.slidingWindow);
   // Weight bytes: the graph (read) and its external data (next); the total where the host knows sizes.
   const externalSizes = await totalSize(host, layout.externalFiles.map((n) => host.join(onnxDir, n)));
-  const totalBytes = externalSizes === undefined ? undefined : original.length + externalSizes;
-  let loadedBytes = original.length;
+  const totalBytes = externalSizes === undefined ? undefined : fileBytes.length + externalSizes;
+  let loadedBytes = fileBytes.length;
   event({ phase: "read", file: onnxPath, loadedBytes, ...(totalBytes === undefined ? {} : { totalBytes }) });
   const onRead = (file: string, bytes: number) => {
     loadedBytes += bytes;
@@ -207,6 +210,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     }
     dtype = actual;
   }
+  const embedded = rewriteOrExplain(onnxPath, () => externalizeWeights(fileBytes));
+  const original = embedded.graph;
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
   let bytes = original;
   if (opts.treeAttention !== false && layout.treeBlocker) {
@@ -243,7 +248,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     logSeverityLevel: 3,
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
-    externalData: await externalData(host, onnxDir, file, layout.externalFiles, onRead),
+    externalData: [...(await externalData(host, onnxDir, file, layout.externalFiles, onRead)), ...(embedded.moved > 0 ? [{ path: EMBEDDED_WEIGHTS, data: fileBytes }] : [])],
   };
   const create = async (graph: Uint8Array): Promise<InferenceSession> => {
     try {
