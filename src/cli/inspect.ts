@@ -27,7 +27,7 @@ export interface InspectReport {
   contextLength: number;
   /** dtype -> file, for the files present under onnx/. */
   files: Record<string, string>;
-  loaded: { file: string; dtype: string; backend: string; adapter: string | null };
+  loaded: { file: string; dtype: string; backend: string; adapter: string | null; kvCache: string };
   kvType: string;
   /** decomposed (MatMul/Softmax) or the fused op (GroupQueryAttention, ...). */
   attention: string;
@@ -52,7 +52,7 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     vocabSize: spec.vocabSize,
     contextLength: spec.contextLength,
     files,
-    loaded: { file: info.file, dtype: info.dtype, backend: info.backend, adapter: info.adapter ?? null },
+    loaded: { file: info.file, dtype: info.dtype, backend: info.backend, adapter: info.adapter ?? null, kvCache: info.kvCache ?? "cpu" },
     kvType: info.layout.kvType,
     attention: info.layout.attention,
     slidingWindow: info.layout.slidingWindow ?? null,
@@ -77,7 +77,7 @@ function text(r: InspectReport): string {
     ["model", r.dir],
     ["family", `${r.modelType}: ${r.layers} layers, ${r.kvHeads} KV heads x ${r.headDim}, vocab ${r.vocabSize}, context ${r.contextLength}`],
     ["files", Object.entries(r.files).map(([d, f]) => `${d} ${f}`).join(", ") || "none"],
-    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}`],
+    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],
     ["attention", `${r.attention}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],

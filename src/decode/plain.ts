@@ -4,6 +4,7 @@
  */
 import { EdgespecError } from "../errors.ts";
 import { checkParam, invalidArgument, PARAM_DEFAULTS } from "./params.ts";
+import type { SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FinishReason, TokenOutput } from "./output.ts";
 import { prefillLast, prefillRows } from "./prefill.ts";
@@ -38,9 +39,11 @@ export interface GenerateStats {
   /** The WebGPU adapter, when the backend is webgpu. */
   adapter?: string;
   dtype: string;
+  /** Where the KV cache lives between steps: "gpu" (WebGPU buffers) or "cpu" (JS memory). */
+  kvCache: "cpu" | "gpu";
   /**
    * Bytes copied from the runtime to JS per generated token while decoding (logits rows, top-k ids,
-   * new KV entries), where the model counts them: the cost WebGPU-resident decoding would remove.
+   * new KV entries, unless the cache stays on the GPU), where the model counts them.
    */
   readBackBytesPerToken?: number;
 }
@@ -99,6 +102,7 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     backend: model.lm.info.backend,
     ...(model.lm.info.adapter ? { adapter: model.lm.info.adapter } : {}),
     dtype: model.lm.info.dtype,
+    kvCache: model.lm.info.kvCache ?? "cpu",
     ...(readBack !== undefined && tokens > 1 ? { readBackBytesPerToken: Math.round(readBack / (tokens - 1)) } : {}),
   };
 }
@@ -109,6 +113,16 @@ function round(x: number, digits = 2): number {
 }
 
 export async function generatePlain(model: LoadedModel, prompt: string | readonly number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+  // The cache lives as long as the generation: what it holds outside JS memory (GPU buffers) is freed at the end, error or not.
+  const cache = model.lm.newCache();
+  try {
+    return await generatePlainWith(model, prompt, opts, cache);
+  } finally {
+    cache.release?.();
+  }
+}
+
+async function generatePlainWith(model: LoadedModel, prompt: string | readonly number[], opts: GenerateOptions, cache: SequenceCache): Promise<GenerateResult> {
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
   const sampler = new Sampler(opts);
@@ -116,7 +130,6 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   const logprobs: TokenLogprob[] = [];
   const { lm } = model;
   const V = lm.spec.vocabSize;
-  const cache = lm.newCache();
   const t0 = performance.now();
   // Only the last row is read: a model that can return just that is asked for just that.
   let logits = lm.forwardLast ? (await prefillLast(lm, ids, cache, 0)).last : await prefillRows(lm, ids, cache);

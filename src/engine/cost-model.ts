@@ -118,6 +118,7 @@ export class VerifyCostModel {
         cache.truncate(past);
       }
     }
+    cache.release?.();
     return new VerifyCostModel(
       grid.map((tokens, g) => ({ tokens, ms: median(times[g]!) })),
       times,

@@ -12,7 +12,7 @@ import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { PredictionDrafter } from "../drafters/prediction.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
-import type { LanguageModel } from "../model/causal-lm.ts";
+import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
@@ -138,6 +138,16 @@ function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
 }
 
 export async function generate(model: LoadedModel, prompt: string | readonly number[], opts: SpecOptions = {}): Promise<SpecResult> {
+  // The cache lives as long as the generation: what it holds outside JS memory (GPU buffers) is freed at the end, error or not.
+  const cache = model.lm.newCache();
+  try {
+    return await generateWith(model, prompt, opts, cache);
+  } finally {
+    cache.release?.();
+  }
+}
+
+async function generateWith(model: LoadedModel, prompt: string | readonly number[], opts: SpecOptions, cache: SequenceCache): Promise<SpecResult> {
   const { lm } = model;
   const V = lm.spec.vocabSize;
   const ids = promptIds(model, prompt);
@@ -189,7 +199,6 @@ export async function generate(model: LoadedModel, prompt: string | readonly num
   };
 
   const t0 = performance.now();
-  const cache = lm.newCache();
   // The prefill reads every row only for the prompt's own logprobs; else the last row and the
   // drafter's candidates per row, computed in the graph where the model offers them.
   const allRows = (opts.promptLogprobs && opts.logprobs !== undefined) || !lm.forwardLast || k > TOP_K;

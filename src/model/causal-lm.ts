@@ -10,6 +10,7 @@ import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
+import { GpuKvCache } from "./gpu-kv-cache.ts";
 import { type KvCache, newKvCache } from "./kv-cache.ts";
 import type { SequenceCache } from "./sequence-cache.ts";
 import type { ModelLayout } from "./layout.ts";
@@ -48,6 +49,8 @@ export interface ModelInfo {
   int8Activations: boolean;
   /** Whether the graph was given tree attention, and why not when it was not. */
   treeAttention: TreeAttentionInfo;
+  /** Where the KV cache lives between steps: "gpu" (WebGPU buffers, only logits read back); default "cpu". */
+  kvCache?: "cpu" | "gpu";
 }
 
 export type { SequenceCache } from "./sequence-cache.ts";
@@ -91,7 +94,10 @@ export class CausalLM implements LanguageModel {
     private readonly session: InferenceSession,
     readonly spec: ModelSpec,
     readonly info: ModelInfo,
+    /** The KV gather graph's session on the same GPU (src/onnx/kv-gather.ts), when the cache lives there. */
+    private readonly kvGather?: InferenceSession,
   ) {
+    if (info.kvCache === "gpu" && (!kvGather || info.layout.kvIo !== "whole")) throw new EdgespecError("invalid_argument", "a GPU KV cache needs the export's own cache I/O and a gather session");
     const present = session.outputNames.filter((n) => n.startsWith("present."));
     this.rowFetches = [IO.logits, ...present];
     const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
@@ -101,6 +107,7 @@ export class CausalLM implements LanguageModel {
 
   newCache(): KvCache {
     const s = this.spec;
+    if (this.info.kvCache === "gpu") return new GpuKvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType, this.kvGather!);
     return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
   }
 
@@ -114,6 +121,7 @@ export class CausalLM implements LanguageModel {
    */
   async forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, seqCache: SequenceCache, opts: ForwardOptions = {}): Promise<Float32Array> {
     const cache = seqCache as KvCache;
+    await cache.flush?.();
     // The logits and the cache only: the in-graph heads (forwardLast's) are not computed here.
     const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.rowFetches);
     this.countReadBack(out);
@@ -123,6 +131,7 @@ export class CausalLM implements LanguageModel {
 
   private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number): Promise<LastRows> {
     if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
+    await cache.flush?.();
     const out = await this.session.run(this.feeds(tokens, positions, cache, {}), this.headFetches!);
     this.countReadBack(out);
     cache.update(out);
@@ -137,7 +146,8 @@ export class CausalLM implements LanguageModel {
   readBackBytes = 0;
 
   private countReadBack(out: Record<string, Tensor>): void {
-    for (const t of Object.values(out)) this.readBackBytes += (t.data as ArrayBufferView).byteLength ?? 0;
+    // Outputs left on the GPU (the KV cache there) are not read back.
+    for (const t of Object.values(out)) if (t.location === "cpu") this.readBackBytes += (t.data as ArrayBufferView).byteLength ?? 0;
   }
 
   /** Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias). */
@@ -196,6 +206,7 @@ export class CausalLM implements LanguageModel {
 
   async dispose(): Promise<void> {
     await this.session.release();
+    await this.kvGather?.release();
   }
 }
 

@@ -24,6 +24,8 @@ type KvBuffer = Float32Array | Uint16Array;
 export interface KvCache extends SequenceCache {
   feeds(into: Record<string, Tensor>): void;
   update(outputs: Record<string, Tensor>): void;
+  /** Work recorded by keep/truncate that must run before the next feeds (a GPU gather). */
+  flush?(): Promise<void>;
 }
 
 export function newKvCache(ort: OrtModule, io: KvIo, numLayers: number, numKvHeads: number, headDim: number, type: KvType = "float32"): KvCache {

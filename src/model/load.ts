@@ -22,6 +22,7 @@ import { appendOnlyKv } from "../onnx/kv-append.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
 import { addLogitsHeads } from "../onnx/logits-heads.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
+import { kvGatherModel } from "../onnx/kv-gather.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
 export type DeviceChoice = (typeof DEVICES)[number];
@@ -43,6 +44,11 @@ export interface LoadOptions {
    * needs it; without it (or when the graph cannot be rewritten) only chains are verified.
    */
   treeAttention?: boolean;
+  /**
+   * On webgpu, keep the KV cache in GPU buffers between steps (default true): only logits are read
+   * back, and rollback runs on the GPU. False keeps it in JS memory (copied both ways every step).
+   */
+  gpuKvCache?: boolean;
 }
 
 export type LoadEvent =
@@ -227,7 +233,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // onnxruntime-web's WebGPU GroupQueryAttention writes present in place over its past input when
   // that is an inner tensor (onnxruntime#32716: "Shape mismatch attempting to re-use buffer"), which
   // the append rewrite's Transpose makes it: such sessions keep the export's own cache I/O.
-  const kvIo = device === "webgpu" && layout.attention === "GroupQueryAttention" ? "whole" : "append";
+  // On WebGPU the cache stays on the GPU (gpu-kv-cache.ts), which needs the export's own I/O (present = past + new).
+  const gpuKv = device === "webgpu" && opts.gpuKvCache !== false;
+  const kvIo = gpuKv || (device === "webgpu" && layout.attention === "GroupQueryAttention") ? "whole" : "append";
   const quantized = (graph: Uint8Array) =>
     rewriteOrExplain(onnxPath, () => {
       // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
@@ -248,6 +256,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     logSeverityLevel: 3,
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
+    ...(gpuKv ? { preferredOutputLocation: Object.fromEntries(io.outputs.filter((o) => o.name.startsWith("present.")).map((o) => [o.name, "gpu-buffer" as const])) } : {}),
     externalData: [...(await externalData(host, onnxDir, file, layout.externalFiles, onRead)), ...(embedded.moved > 0 ? [{ path: EMBEDDED_WEIGHTS, data: fileBytes }] : [])],
   };
   const create = async (graph: Uint8Array): Promise<InferenceSession> => {
@@ -273,14 +282,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   }
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
   layout = { ...layout, kvIo };
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations };
-  let lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
+  const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const) };
+  let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.
     const check = await checkTreeAttention(lm);
     if (!check.ok) {
       treeAttention = { enabled: false, reason: `the ${device} kernel for ${layout.attention} ignores the tree's positions or attention bias (a tree node's logits differ from its path's by ${check.worst.toPrecision(3)})` };
-      lm = new CausalLM(ort, session, spec, { ...info, treeAttention });
+      lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
     }
   }
   if (device === "cpu" && layout.kvType === "float16") await probeFloat16Inputs(lm);

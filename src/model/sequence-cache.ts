@@ -7,4 +7,6 @@ export interface SequenceCache {
   readonly length: number;
   truncate(length: number): void;
   keep(positions: ArrayLike<number>): void;
+  /** Frees what the cache holds outside JS memory (GPU buffers); a generation calls it when done. */
+  release?(): void;
 }

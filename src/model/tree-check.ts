@@ -43,9 +43,12 @@ export async function checkTreeAttention(lm: LanguageModel): Promise<TreeCheck> 
   let worst = 0;
   for (const [k, path] of paths.entries()) {
     const seq = [...past, root, ...path];
-    const plain = await lm.forward(seq, seq.map((_, i) => i), lm.newCache());
+    const fresh = lm.newCache();
+    const plain = await lm.forward(seq, seq.map((_, i) => i), fresh);
+    fresh.release?.();
     const off = (seq.length - 1) * V;
     for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(tree[(k + 1) * V + v]! - plain[off + v]!));
   }
+  cache.release?.();
   return { ok: worst <= ROW_BOUND, worst };
 }

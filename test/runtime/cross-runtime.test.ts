@@ -76,11 +76,11 @@ describe("greedy output across runtimes", () => {
     const r = await run([...BIN.deno, "generate", "--model", MODEL_DIR, "--prompt", PROMPTS[0]!, "--max-tokens", "4", "--json", "--dtype", "fp32"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.stats.backend).toBe("wasm");
+    expect(out.stats).toMatchObject({ backend: "wasm", kvCache: "cpu" });
     expect(r.stderr).toMatch(/WebGPU adapter ".*llvmpipe.*" is a software fallback: using wasm/);
     const forced = await run([...BIN.deno, "inspect", "--model", MODEL_DIR, "--device", "webgpu", "--json"]);
     expect(forced.code).toBe(0);
-    expect(JSON.parse(forced.stdout).loaded).toMatchObject({ backend: "webgpu", adapter: expect.stringContaining("llvmpipe") });
+    expect(JSON.parse(forced.stdout).loaded).toMatchObject({ backend: "webgpu", adapter: expect.stringContaining("llvmpipe"), kvCache: "gpu" });
     expect(forced.stderr).toContain("is a software fallback (expect it to be slower than wasm)");
   });
 });

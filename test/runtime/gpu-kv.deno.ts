@@ -1,0 +1,49 @@
+// Run by gpu-kv.test.ts under Deno: the KV cache kept on the GPU, against the same model with it in JS memory.
+// Prints one JSON line: { kvCache, plainEqual, wasmEqual, specEqual, accepted, compactionEqual, lengthAfter, readBack: { gpu, cpu } }.
+import { denoHost } from "../../adapters/deno/host.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
+import { buildDrafter } from "../../src/engine/drafting.ts";
+import { generate } from "../../src/engine/speculative.ts";
+import { GpuKvCache } from "../../src/model/gpu-kv-cache.ts";
+import { loadModel } from "../../src/model/load.ts";
+import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
+
+const MODEL_DIR = new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url).pathname;
+const prompt = "a = [1, 2, 3, 4]\nb = [1, 2, 3, 4]\nc = [";
+const opts = { maxTokens: 16, stopAtEos: false };
+const gpu = await loadModel(denoHost, MODEL_DIR, { dtype: "fp32", device: "webgpu" });
+const cpu = await loadModel(denoHost, MODEL_DIR, { dtype: "fp32", device: "webgpu", gpuKvCache: false });
+const out: Record<string, unknown> = { kvCache: [gpu.lm.info.kvCache, cpu.lm.info.kvCache] };
+const [pg, pc] = [await generatePlain(gpu, prompt, opts), await generatePlain(cpu, prompt, opts)];
+out.plainEqual = pg.tokens.join() === pc.tokens.join();
+const wasm = await loadModel(denoHost, MODEL_DIR, { dtype: "fp32", device: "wasm" });
+out.wasmEqual = (await generatePlain(wasm, prompt, opts)).tokens.join() === pg.tokens.join();
+await wasm.lm.dispose();
+out.readBack = { gpu: pg.stats.readBackBytesPerToken, cpu: pc.stats.readBackBytesPerToken };
+const spec = await generate(gpu, prompt, { ...opts, drafter: buildDrafter(gpu, { name: "hybrid" }), budget: 16 });
+out.specEqual = spec.tokens.join() === pg.tokens.join();
+out.accepted = spec.stats.acceptedTokens;
+// Compaction on the GPU against the same positions gathered on the CPU from the data read back.
+const cache = gpu.lm.newCache() as GpuKvCache;
+const ids = gpu.tokenizer.encode(prompt, false).slice(0, 12);
+await gpu.lm.forward(ids, ids.map((_, i) => i), cache);
+const before = await cache.read();
+const keep = [0, 1, 2, 5, 6, 9, 11];
+cache.keep(keep);
+cache.truncate(6);
+const after = await cache.read();
+const { numKvHeads: H, headDim: D } = gpu.lm.spec;
+const n = ids.length;
+let equal = after.length === before.length;
+for (const [t, data] of before.entries()) {
+  const expected: number[] = [];
+  for (let h = 0; h < H; h++) for (const p of keep.slice(0, 6)) for (let d = 0; d < D; d++) expected.push(data[(h * n + p) * D + d]!);
+  const got = Array.from(after[t]!);
+  if (got.length !== expected.length || got.some((x, i) => !Object.is(x, expected[i]))) equal = false;
+}
+out.compactionEqual = equal;
+out.lengthAfter = cache.length;
+cache.release();
+await gpu.lm.dispose();
+await cpu.lm.dispose();
+console.log(JSON.stringify(out));
