@@ -4,7 +4,7 @@
  */
 import { EdgespecError } from "../errors.ts";
 import { checkParam, invalidArgument, PARAM_DEFAULTS } from "./params.ts";
-import type { SequenceCache } from "../model/causal-lm.ts";
+import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type FinishReason, TokenOutput } from "./output.ts";
 import { prefillLast, prefillRows } from "./prefill.ts";
@@ -122,6 +122,16 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
   }
 }
 
+/**
+ * Whether decoding can take each row's choice from the model's own top ids instead of its logits:
+ * greedy on raw logits (argmax, which the graph computes with the same tie rule), no logprobs to
+ * report, and a model that offers the ids read-back (a GPU KV cache, where logits stay on the GPU).
+ * Plain and speculative decoding decide it here, so both read the same thing.
+ */
+export function choosesFromIds(lm: LanguageModel, sampler: Sampler, logprobs: number | undefined): boolean {
+  return lm.forwardTop !== undefined && sampler.rawArgmax && logprobs === undefined;
+}
+
 async function generatePlainWith(model: LoadedModel, prompt: string | readonly number[], opts: GenerateOptions, cache: SequenceCache): Promise<GenerateResult> {
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
@@ -136,13 +146,16 @@ async function generatePlainWith(model: LoadedModel, prompt: string | readonly n
   let row = lm.forwardLast ? 0 : (ids.length - 1) * V;
   const t1 = performance.now();
   const r1 = lm.readBackBytes;
+  const fromIds = choosesFromIds(lm, sampler, opts.logprobs);
+  /** The next token when the model read back only its choice (fromIds). */
+  let chosen: number | undefined;
   let finish: FinishReason | "abort" | undefined;
   while (!finish) {
     if (opts.signal?.aborted) {
       finish = "abort";
       break;
     }
-    const next = sampler.pick(logits, row, V);
+    const next = chosen ?? sampler.pick(logits, row, V);
     const lp = opts.logprobs === undefined ? undefined : sampler.logprobs(logits, row, V, next, opts.logprobs);
     sampler.accept(next);
     const before = out.tokens.length;
@@ -153,8 +166,11 @@ async function generatePlainWith(model: LoadedModel, prompt: string | readonly n
       finish = r.finish;
       break;
     }
-    logits = await lm.forward([next], [cache.length], cache);
-    row = 0;
+    if (fromIds) chosen = (await lm.forwardTop!([next], [cache.length], cache))[0]!;
+    else {
+      logits = await lm.forward([next], [cache.length], cache);
+      row = 0;
+    }
   }
   const t2 = performance.now();
   return { text: out.fullText, tokens: out.tokens, finishReason: finish, stats: finishStats(model, ids.length, out.tokens.length, t1 - t0, t2 - t1, r1), ...(opts.logprobs === undefined ? {} : { logprobs }) };

@@ -69,6 +69,11 @@ export class Sampler {
     this.rng = new Rng(opts.seed ?? Rng.randomSeed());
   }
 
+  /** Greedy on the raw logits (no bias or penalty): each row's choice is its argmax, which a model can compute itself. */
+  get rawArgmax(): boolean {
+    return this.greedy && !this.processor.active;
+  }
+
   /** Starts a sequence: the prompt is history for the repetition penalty. */
   begin(prompt: readonly number[]): void {
     this.processor.begin(prompt);

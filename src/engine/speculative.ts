@@ -5,7 +5,7 @@
  * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
  * place even in the middle of an accepted run.
  */
-import { finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
+import { choosesFromIds, finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
@@ -18,7 +18,7 @@ import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
 import { treeAttentionBias, treePositions } from "./tree-bias.ts";
-import { firstChain, topKRows, verifyTree } from "./verify.ts";
+import { firstChain, topKRows, topPrefix, verifyTree, verifyTreeTop } from "./verify.ts";
 
 export interface TextMeta {
   /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
@@ -217,6 +217,8 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   }
   const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
   let root = sampler.pick(logits, lastRow, V);
+  // Greedy on raw logits with a GPU-resident cache: each verify reads back the rows' top ids only.
+  const fromIds = choosesFromIds(lm, sampler, opts.logprobs) && !opts.verify && k <= TOP_K;
   const t1 = performance.now();
   const r1 = lm.readBackBytes;
   if (drafter) {
@@ -266,11 +268,13 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
     const f0 = performance.now();
     selectMs += f0 - s0;
-    logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
+    let top: Int32Array | undefined;
+    if (fromIds) top = await lm.forwardTop!(fed, treePositions(tree, past), cache, { attentionBias });
+    else logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
     const f1 = performance.now();
     forwardMs += f1 - f0;
     if (adaptive) cost.observe(fed.length, f1 - f0);
-    const { path, bonus } = (opts.verify ?? verifyTree)(tree, logits, V, sampler);
+    const { path, bonus } = top ? verifyTreeTop(tree, top, TOP_K) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     const v1 = performance.now();
     verifyMs += v1 - f1;
     if (path.length < tree.size) {
@@ -283,7 +287,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
-      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: candidates(logits, fed.length), k }));
+      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: top ? (k > 0 ? topPrefix(top, fed.length, TOP_K, k) : NO_CANDIDATES) : candidates(logits, fed.length), k }));
       stepDrafterMs += performance.now() - d0;
       for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
       for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;

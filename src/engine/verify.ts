@@ -34,6 +34,31 @@ export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number,
   }
 }
 
+/**
+ * `verifyTree` when each row's choice is its argmax and the model read back only its top ids
+ * ([rows * width], largest first; decode/plain.ts `choosesFromIds`): the same walk, choosing the
+ * first id of each row.
+ */
+export function verifyTreeTop(tree: DraftTree, top: Int32Array, width: number): Verdict {
+  const path: number[] = [];
+  let node = -1;
+  for (;;) {
+    const token = top[(node + 1) * width]!;
+    const child = childWithToken(tree, node, token);
+    if (child < 0) return { path, bonus: token };
+    path.push(child);
+    node = child;
+  }
+}
+
+/** The first `k` of each row's `width` top ids (a drafter's candidates), row-major. */
+export function topPrefix(top: Int32Array, rows: number, width: number, k: number): Int32Array {
+  if (k === width) return top;
+  const out = new Int32Array(rows * k);
+  for (let r = 0; r < rows; r++) out.set(top.subarray(r * width, r * width + k), r * k);
+  return out;
+}
+
 /** The child of `parent` carrying `token`, or -1. Children come after their parent in the arrays. */
 function childWithToken(tree: DraftTree, parent: number, token: number): number {
   for (let i = parent + 1; i < tree.size; i++) {

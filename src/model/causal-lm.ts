@@ -70,6 +70,12 @@ export interface LanguageModel {
    * own logprobs are asked for. Optional: models without it are read through `forward`.
    */
   forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number): Promise<LastRows>;
+  /**
+   * `forward` that reads back only each row's TOP_K highest-logit ids (largest first, ties: lowest
+   * id first), [tokens * TOP_K], not the logits: what greedy decoding on raw logits needs. Offered
+   * where it saves a copy (the logits stay on the GPU with a GPU KV cache).
+   */
+  forwardTop?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, opts?: ForwardOptions): Promise<Int32Array>;
   dispose(): Promise<void>;
   /** Bytes of outputs copied from the runtime to JS so far (logits, top-k ids, the new KV): what a step costs in read-back. */
   readonly readBackBytes?: number;
@@ -88,6 +94,9 @@ export class CausalLM implements LanguageModel {
   /** What `forwardLast` fetches: the heads and the cache; undefined when the graph has no heads. */
   private readonly headFetches: string[] | undefined;
   readonly forwardLast: LanguageModel["forwardLast"];
+  readonly forwardTop: LanguageModel["forwardTop"];
+  /** What `forwardTop` fetches: the ids head and the cache. */
+  private readonly topFetches: string[];
 
   constructor(
     private readonly ort: OrtModule,
@@ -103,6 +112,8 @@ export class CausalLM implements LanguageModel {
     const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
     this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;
     this.forwardLast = heads ? (tokens, positions, cache, k) => this.lastRows(tokens, positions, cache as KvCache, k) : undefined;
+    this.topFetches = [TOPK_IDS, ...present];
+    this.forwardTop = heads && info.kvCache === "gpu" ? (tokens, positions, cache, opts) => this.topIds(tokens, positions, cache as KvCache, opts ?? {}) : undefined;
   }
 
   newCache(): KvCache {
@@ -140,6 +151,14 @@ export class CausalLM implements LanguageModel {
     const topK = new Int32Array(s * k);
     for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
     return { last: toFloat32(out[LAST_LOGITS]!), topK };
+  }
+
+  private async topIds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions): Promise<Int32Array> {
+    await cache.flush?.();
+    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.topFetches);
+    this.countReadBack(out);
+    cache.update(out);
+    return Int32Array.from(out[TOPK_IDS]!.data as BigInt64Array, Number);
   }
 
   /** See LanguageModel.readBackBytes. */

@@ -1,5 +1,5 @@
 // Run by gpu-kv.test.ts under Deno: the KV cache kept on the GPU, against the same model with it in JS memory.
-// Prints one JSON line: { kvCache, plainEqual, wasmEqual, specEqual, accepted, compactionEqual, lengthAfter, readBack: { gpu, cpu } }.
+// Prints one JSON line: { kvCache, plainEqual, wasmEqual, sampledEqual, logprobsEqual, readBackWithLogprobs, specEqual, accepted, compactionEqual, lengthAfter, readBack: { gpu, cpu } }.
 import { denoHost } from "../../adapters/deno/host.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
 import { buildDrafter } from "../../src/engine/drafting.ts";
@@ -20,6 +20,12 @@ const wasm = await loadModel(denoHost, MODEL_DIR, { dtype: "fp32", device: "wasm
 out.wasmEqual = (await generatePlain(wasm, prompt, opts)).tokens.join() === pg.tokens.join();
 await wasm.lm.dispose();
 out.readBack = { gpu: pg.stats.readBackBytesPerToken, cpu: pc.stats.readBackBytesPerToken };
+// Sampling and logprobs need the logits: read back as before, same tokens as the JS-memory cache.
+const sampled = { temperature: 0.8, seed: 3 };
+out.sampledEqual = (await generatePlain(gpu, prompt, { ...opts, ...sampled })).tokens.join() === (await generatePlain(cpu, prompt, { ...opts, ...sampled })).tokens.join();
+const withLogprobs = await generatePlain(gpu, prompt, { ...opts, logprobs: 2 });
+out.logprobsEqual = withLogprobs.tokens.join() === pg.tokens.join();
+out.readBackWithLogprobs = withLogprobs.stats.readBackBytesPerToken;
 const spec = await generate(gpu, prompt, { ...opts, drafter: buildDrafter(gpu, { name: "hybrid" }), budget: 16 });
 out.specEqual = spec.tokens.join() === pg.tokens.join();
 out.accepted = spec.stats.acceptedTokens;
