@@ -25,6 +25,11 @@ export interface Timings {
   /** "tree" or "chain" verification, and why chain (the model's layout, a rejected rewrite). */
   verify_mode: "tree" | "chain";
   verify_mode_reason?: string;
+  /** The backend, its WebGPU adapter, where the KV cache lives, and bytes read back to JS per decoded token. */
+  backend: string;
+  adapter?: string;
+  kv_cache: "cpu" | "gpu";
+  read_back_bytes_per_token?: number;
 }
 
 /**
@@ -57,6 +62,10 @@ export function timings(r: SpecResult): Timings {
     mean_accepted_length: s.meanAcceptedLength,
     verify_mode: s.verifyMode,
     ...(s.verifyModeReason ? { verify_mode_reason: s.verifyModeReason } : {}),
+    backend: s.backend,
+    ...(s.adapter ? { adapter: s.adapter } : {}),
+    kv_cache: s.kvCache,
+    ...(s.readBackBytesPerToken === undefined ? {} : { read_back_bytes_per_token: s.readBackBytesPerToken }),
   };
 }
 

@@ -20,6 +20,9 @@ testWhen(await denoHasWebGpu(), WEBGPU_REQUIREMENT)("WebGPU (Deno): the KV cache
   expect(out.accepted).toBeGreaterThan(0);
   expect(out.compactionEqual).toBe(true);
   expect(out.lengthAfter).toBe(6);
+  expect(out.grownEqual).toBe(true);
+  // The same on a GroupQueryAttention replica (onnxruntime#32716: WebGPU GQA's in-place KV reuse).
+  expect(out.gqa).toEqual({ attention: "GroupQueryAttention", kvCache: "gpu", equal: true, lengthAfter: 6, grownEqual: true });
   // Greedy: a step reads back each row's top 8 ids (int64), 64 bytes, not a 16 KB logits row; with
   // the cache in JS memory each token also copies its logits and new KV entries.
   expect(out.readBack.gpu).toBe(64);
