@@ -26,6 +26,34 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "external weights: offsets from the buffer's start, not the model's",
+    file: "src/onnx/external-weights.ts",
+    from: "const offset = raw.body.byteOffset - model.byteOffset;",
+    to: "const offset = raw.body.byteOffset;",
+    tests: ["test/onnx/external-weights.test.ts"],
+  },
+  {
+    name: "GPU KV cache: a second rollback before a forward ignores the first",
+    file: "src/model/gpu-kv-cache.ts",
+    from: "this.pending = Array.from(positions, (p) => (base ? base[p]! : p));",
+    to: "this.pending = Array.from(positions, (p) => p);",
+    tests: ["test/runtime/gpu-kv.test.ts"],
+  },
+  {
+    name: "ids verify: every node read from the root's row",
+    file: "src/engine/verify.ts",
+    from: "const token = top[(node + 1) * width]!;",
+    to: "const token = top[0]!;",
+    tests: ["test/engine/verify-ids.test.ts"],
+  },
+  {
+    name: "ids read-back chosen under penalties (greedy, not greedy on raw logits)",
+    file: "src/decode/plain.ts",
+    from: "return lm.forwardTop !== undefined && sampler.rawArgmax && logprobs === undefined;",
+    to: "return lm.forwardTop !== undefined && sampler.greedy && logprobs === undefined;",
+    tests: ["test/engine/verify-ids.test.ts"],
+  },
+  {
     name: "corpus suffix array: doubling compares only the first half",
     file: "src/drafters/suffix-array.ts",
     from: "if (rank[a] !== rank[b] || (a + k < n ? rank[a + k]! : -1) !== (b + k < n ? rank[b + k]! : -1)) c++;",

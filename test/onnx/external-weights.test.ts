@@ -59,6 +59,25 @@ describe("weights moved out of the graph", () => {
     });
   }
 
+  test("offsets count from the model's first byte, also when it lies inside a larger buffer", async () => {
+    const file = await bunHost.readFile(`${REPO}models/edgespec-tiny/onnx/model_q4.onnx`);
+    const padded = new Uint8Array(file.length + 4096);
+    padded.set(file, 4096);
+    const inner = padded.subarray(4096);
+    const { graph, moved } = externalizeWeights(inner);
+    expect(moved).toBeGreaterThan(10);
+    const tensors = graphFields(graph).filter((f) => f.no === GRAPH.initializer).map((f) => parseFields(f.body));
+    const originals = graphFields(file).filter((f) => f.no === GRAPH.initializer).map((f) => parseFields(f.body).find((t) => t.no === TENSOR.rawData));
+    let checked = 0;
+    tensors.forEach((t, i) => {
+      const e = externalEntries(t);
+      if (!e.location) return;
+      expect(inner.subarray(Number(e.offset), Number(e.offset) + Number(e.length))).toEqual(originals[i]!.body);
+      checked++;
+    });
+    expect(checked).toBe(moved);
+  });
+
   test("a session from the moved weights computes the file's logits bit for bit", async () => {
     const bytes = await bunHost.readFile(`${REPO}models/edgespec-tiny/onnx/model.onnx`);
     const inline = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
