@@ -72,7 +72,7 @@ describe("weights moved out of the graph", () => {
     tensors.forEach((t, i) => {
       const e = externalEntries(t);
       if (!e.location) return;
-      expect(inner.subarray(Number(e.offset), Number(e.offset) + Number(e.length))).toEqual(originals[i]!.body);
+      expect(originals[i]!.body).toEqual(inner.subarray(Number(e.offset), Number(e.offset) + Number(e.length)));
       checked++;
     });
     expect(checked).toBe(moved);

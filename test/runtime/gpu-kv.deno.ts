@@ -8,16 +8,8 @@ import { GpuKvCache } from "../../src/model/gpu-kv-cache.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
+import { readFileDeno, removeReplica, replicaDir } from "../helpers/deno-replica.ts";
 import { genaiReplica } from "../helpers/genai-replica.ts";
-
-declare const Deno: {
-  makeTempDir(): Promise<string>;
-  mkdir(path: string): Promise<void>;
-  copyFile(from: string, to: string): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, data: Uint8Array): Promise<void>;
-  remove(path: string, opts: { recursive: boolean }): Promise<void>;
-};
 
 const MODEL_DIR = new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url).pathname;
 const prompt = "a = [1, 2, 3, 4]\nb = [1, 2, 3, 4]\nc = [";
@@ -80,16 +72,13 @@ const decomposed = await compactionCheck(gpu, cpu);
 out.compactionEqual = decomposed.equal;
 out.lengthAfter = decomposed.lengthAfter;
 out.grownEqual = decomposed.grownEqual;
-const gqaDir = await Deno.makeTempDir();
-await Deno.mkdir(`${gqaDir}/onnx`);
-for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await Deno.copyFile(`${MODEL_DIR}/${f}`, `${gqaDir}/${f}`);
-await Deno.writeFile(`${gqaDir}/onnx/model.onnx`, genaiReplica(await Deno.readFile(`${MODEL_DIR}/onnx/model.onnx`), { positions: "genai", packedQkv: true }));
+const gqaDir = await replicaDir(MODEL_DIR, "model.onnx", genaiReplica(await readFileDeno(`${MODEL_DIR}/onnx/model.onnx`), { positions: "genai", packedQkv: true }));
 const gqa = await loadModel(denoHost, gqaDir, { dtype: "fp32", device: "webgpu" });
 const gqaRef = await loadModel(denoHost, gqaDir, { dtype: "fp32", device: "webgpu", gpuKvCache: false });
 out.gqa = { attention: gqa.lm.info.layout.attention, kvCache: gqa.lm.info.kvCache, ...(await compactionCheck(gqa, gqaRef)) };
 await gqa.lm.dispose();
 await gqaRef.lm.dispose();
-await Deno.remove(gqaDir, { recursive: true });
+await removeReplica(gqaDir);
 await gpu.lm.dispose();
 await cpu.lm.dispose();
 console.log(JSON.stringify(out));

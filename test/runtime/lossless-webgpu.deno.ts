@@ -8,17 +8,10 @@ import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS } from "../helpers/genai-replica.ts";
+import { readFileDeno, removeReplica, replicaDir } from "../helpers/deno-replica.ts";
 import { toFloat16 } from "../helpers/graph-surgery.ts";
 
-declare const Deno: {
-  args: string[];
-  makeTempDir(): Promise<string>;
-  mkdir(path: string): Promise<void>;
-  copyFile(from: string, to: string): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  writeFile(path: string, data: Uint8Array): Promise<void>;
-  remove(path: string, opts: { recursive: boolean }): Promise<void>;
-};
+declare const Deno: { args: string[] };
 const MAX_TOKENS = Number(Deno.args[0] ?? 32);
 // Copy-heavy prompts: their continuations repeat what came before, so every drafter gets drafts accepted.
 const PROMPTS = [
@@ -29,27 +22,15 @@ const PROMPTS = [
 const MODEL_DIR = new URL(`../../models/${REFERENCE_MODEL}`, import.meta.url).pathname;
 type Run = { tokens: number[]; steps: number; accepted: number; treeAttention: boolean; kvType: string };
 const out: { layout: string; dtype: string; backend: string; prompt: number; plain: number[]; treeReason?: string; drafters: Record<string, Run> }[] = [];
-/** A model directory like the reference one with `graph` as its `file` (made as test/model/*.test.ts make them). */
-async function replicaDir(file: string, graph: Uint8Array, kvHeads?: number): Promise<string> {
-  const src = MODEL_DIR;
-  const dir = await Deno.makeTempDir();
-  await Deno.mkdir(`${dir}/onnx`);
-  for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"]) await Deno.copyFile(`${src}/${f}`, `${dir}/${f}`);
-  if (kvHeads !== undefined) {
-    const config = JSON.parse(new TextDecoder().decode(await Deno.readFile(`${dir}/config.json`)));
-    await Deno.writeFile(`${dir}/config.json`, new TextEncoder().encode(JSON.stringify({ ...config, num_key_value_heads: kvHeads })));
-  }
-  await Deno.writeFile(`${dir}/onnx/${file}`, graph);
-  return dir;
-}
+const replica = (file: string, graph: Uint8Array, kvHeads?: number) => replicaDir(MODEL_DIR, file, graph, kvHeads);
 
 const kernels = await chooseKernels(denoHost, "wasm");
-const reference = await Deno.readFile(`${MODEL_DIR}/onnx/model.onnx`);
+const reference = await readFileDeno(`${MODEL_DIR}/onnx/model.onnx`);
 const gqa = genaiReplica(reference, { positions: "genai", packedQkv: true });
-const fp16Dir = await replicaDir("model_fp16.onnx", toFloat16(reference));
-const gqaDir = await replicaDir("model.onnx", gqa);
-const gqaFp16Dir = await replicaDir("model_fp16.onnx", toFloat16(gqa));
-const mhaDir = await replicaDir("model.onnx", genaiReplica(reference, { positions: "rotary-from-mask", packedQkv: false, attention: "mha" }), MHA_KV_HEADS);
+const fp16Dir = await replica("model_fp16.onnx", toFloat16(reference));
+const gqaDir = await replica("model.onnx", gqa);
+const gqaFp16Dir = await replica("model_fp16.onnx", toFloat16(gqa));
+const mhaDir = await replica("model.onnx", genaiReplica(reference, { positions: "rotary-from-mask", packedQkv: false, attention: "mha" }), MHA_KV_HEADS);
 const runs = [
   ["decomposed", "fp32", MODEL_DIR, PROMPTS],
   ["decomposed", "q4", MODEL_DIR, PROMPTS.slice(0, 1)],
@@ -72,5 +53,5 @@ for (const [layout, dtype, dir, prompts] of runs) {
   }
   await m.lm.dispose();
 }
-for (const d of [fp16Dir, gqaDir, gqaFp16Dir, mhaDir]) await Deno.remove(d, { recursive: true });
+for (const d of [fp16Dir, gqaDir, gqaFp16Dir, mhaDir]) await removeReplica(d);
 console.log(JSON.stringify(out));
