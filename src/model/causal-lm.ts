@@ -49,7 +49,7 @@ export interface ModelInfo {
   int8Activations: boolean;
   /** Whether the graph was given tree attention, and why not when it was not. */
   treeAttention: TreeAttentionInfo;
-  /** Where the KV cache lives between steps: "gpu" (WebGPU buffers, only logits read back); default "cpu". */
+  /** Where the KV cache lives between steps: "gpu" (WebGPU buffers: a step reads back logits or, greedy, ids only); default "cpu". */
   kvCache?: "cpu" | "gpu";
 }
 

@@ -45,8 +45,9 @@ export interface LoadOptions {
    */
   treeAttention?: boolean;
   /**
-   * On webgpu, keep the KV cache in GPU buffers between steps (default true): only logits are read
-   * back, and rollback runs on the GPU. False keeps it in JS memory (copied both ways every step).
+   * On webgpu, keep the KV cache in GPU buffers between steps (default true): a step reads back
+   * logits (greedy: the rows' top ids only), and rollback runs on the GPU. False keeps it in JS
+   * memory (copied both ways every step), for comparisons.
    */
   gpuKvCache?: boolean;
 }

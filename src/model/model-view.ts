@@ -10,6 +10,8 @@ export interface Forwards {
   forward: LanguageModel["forward"];
   /** Only used where the model has one. */
   forwardLast?: NonNullable<LanguageModel["forwardLast"]>;
+  /** Only used where the model has one. */
+  forwardTop?: NonNullable<LanguageModel["forwardTop"]>;
 }
 
 /** `model` whose forwards are `view(model.lm)`'s. */
@@ -29,6 +31,7 @@ export function modelView(model: LoadedModel, view: (inner: LanguageModel) => Fo
     newCache: () => inner.newCache(),
     forward: f.forward,
     ...(inner.forwardLast && f.forwardLast ? { forwardLast: f.forwardLast } : {}),
+    ...(inner.forwardTop && f.forwardTop ? { forwardTop: f.forwardTop } : {}),
     dispose: () => inner.dispose(),
   };
   return { ...model, lm };

@@ -28,5 +28,7 @@ export function yielding(model: LoadedModel): LoadedModel {
       return rowsInChunks(inner, tokens, positions, cache, PREFILL_CHUNK, nextMacrotask);
     },
     forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask),
+    // Decode and tree steps only (a step's tokens, bounded by the tree budget): no chunks.
+    forwardTop: (tokens, positions, cache, opts) => nextMacrotask().then(() => inner.forwardTop!(tokens, positions, cache, opts)),
   }));
 }

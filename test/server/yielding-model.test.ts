@@ -35,4 +35,16 @@ describe("yielding model view", () => {
     const b = await generatePlain(m, ids, { maxTokens: 16 });
     expect(a.tokens).toEqual(b.tokens);
   });
+
+  test("a model that reads back ids only (a GPU KV cache) keeps that read-back through the view", async () => {
+    const m = await referenceModel("fp32");
+    expect(yielding(m).lm.forwardTop).toBeUndefined(); // wasm: logits are read
+    const seen: number[][] = [];
+    const top = async (tokens: ArrayLike<number>) => (seen.push(Array.from(tokens)), new Int32Array(8 * tokens.length));
+    const gpuLike = { ...m, lm: { ...m.lm, spec: m.lm.spec, info: m.lm.info, newCache: () => m.lm.newCache(), dispose: () => m.lm.dispose(), forward: m.lm.forward.bind(m.lm), forwardTop: top } };
+    const view = yielding(gpuLike).lm;
+    expect(view.forwardTop).toBeDefined();
+    await view.forwardTop!([5, 6], [0, 1], m.lm.newCache());
+    expect(seen).toEqual([[5, 6]]);
+  });
 });
