@@ -1,6 +1,6 @@
 /**
  * A short identity for a tokenizer, stored in saved drafter state (recycling tables, corpus
- * automata) so state saved for one tokenizer is refused by another: token ids only mean something
+ * indexes) so state saved for one tokenizer is refused by another: token ids only mean something
  * under the tokenizer that made them. Not cryptographic; it tells tokenizers apart, nothing more.
  */
 

@@ -3,7 +3,7 @@
  *
  *   createDrafter("hybrid", { vocabSize, tokenizerFingerprint })  // recycle | sam | ngram | hybrid | none
  *
- * Exports: the factory and its names; each drafter class; the corpus automaton (static SAM);
+ * Exports: the factory and its names; each drafter class; the corpus index (static SAM, as a suffix array);
  * `ngramPropose` (the reference prompt lookup); tree templates and `TreeBuilder`; the tokenizer
  * fingerprint; kernel sets. Drafters run on the TypeScript kernels unless handed a set:
  * `createDrafter("sam", { vocabSize, kernels: await loadWasmKernels(bytes) })` (one instance, its own memory).

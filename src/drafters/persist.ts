@@ -1,5 +1,5 @@
 /**
- * The file format of saved drafter state (Token Recycling tables, corpus automata), little-endian:
+ * The file format of saved drafter state (Token Recycling tables, corpus indexes), little-endian:
  *   magic (4 ASCII) | version u32 | vocabSize u32 | fingerprint (u32 length + UTF-8, padded to 4)
  *   | field count u32 | fields u32… | arrays: (element bytes u32 (2|4) | count u32 | data, padded to 4)…
  * Loading checks magic, version, vocabulary size and tokenizer fingerprint before reading any array,

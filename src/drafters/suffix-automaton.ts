@@ -66,7 +66,7 @@ export class SuffixAutomatonDrafter implements Drafter {
     if (o.corpus) {
       const own = { fingerprint: this.ctx.fingerprint, vocabSize: this.ctx.vocabSize };
       const c = o.corpus.identity;
-      if (c.fingerprint !== own.fingerprint || c.vocabSize !== own.vocabSize) throw new TokenizerMismatchError("corpus automaton", c, own);
+      if (c.fingerprint !== own.fingerprint || c.vocabSize !== own.vocabSize) throw new TokenizerMismatchError("corpus index", c, own);
       this.corpus = o.corpus.cursor();
     }
   }
