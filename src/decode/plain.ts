@@ -166,7 +166,7 @@ async function generatePlainWith(model: LoadedModel, prompt: string | readonly n
       finish = r.finish;
       break;
     }
-    if (fromIds) chosen = (await lm.forwardTop!([next], [cache.length], cache))[0]!;
+    if (fromIds) chosen = (await lm.forwardTop!([next], [cache.length], cache, false)).argmax[0]!;
     else {
       logits = await lm.forward([next], [cache.length], cache);
       row = 0;

@@ -12,7 +12,7 @@ import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { PredictionDrafter } from "../drafters/prediction.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
-import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
+import type { LanguageModel, RowIds, SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
@@ -218,6 +218,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
   let root = sampler.pick(logits, lastRow, V);
   // Greedy on raw logits with a GPU-resident cache: each verify reads back the rows' top ids only.
+  // Each row's choice is its argmax, as in plain decoding; the top-k ids too when the drafter learns from them.
   const fromIds = choosesFromIds(lm, sampler, opts.logprobs) && !opts.verify && k <= TOP_K;
   const t1 = performance.now();
   const r1 = lm.readBackBytes;
@@ -268,13 +269,13 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
     const f0 = performance.now();
     selectMs += f0 - s0;
-    let top: Int32Array | undefined;
-    if (fromIds) top = await lm.forwardTop!(fed, treePositions(tree, past), cache, { attentionBias });
+    let top: RowIds | undefined;
+    if (fromIds) top = await lm.forwardTop!(fed, treePositions(tree, past), cache, k > 0, { attentionBias });
     else logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
     const f1 = performance.now();
     forwardMs += f1 - f0;
     if (adaptive) cost.observe(fed.length, f1 - f0);
-    const { path, bonus } = top ? verifyTreeTop(tree, top, TOP_K) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
+    const { path, bonus } = top ? verifyTreeTop(tree, top.argmax, 1) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     const v1 = performance.now();
     verifyMs += v1 - f1;
     if (path.length < tree.size) {
@@ -287,7 +288,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
-      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: top ? (k > 0 ? topPrefix(top, fed.length, TOP_K, k) : NO_CANDIDATES) : candidates(logits, fed.length), k }));
+      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: top ? (top.topK ? topPrefix(top.topK, fed.length, TOP_K, k) : NO_CANDIDATES) : candidates(logits, fed.length), k }));
       stepDrafterMs += performance.now() - d0;
       for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
       for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;

@@ -5,7 +5,7 @@
 import type { InferenceSession, Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
-import { LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
+import { ARGMAX_IDS, LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
@@ -71,14 +71,22 @@ export interface LanguageModel {
    */
   forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number): Promise<LastRows>;
   /**
-   * `forward` that reads back only each row's TOP_K highest-logit ids (largest first, ties: lowest
-   * id first), [tokens * TOP_K], not the logits: what greedy decoding on raw logits needs. Offered
-   * where it saves a copy (the logits stay on the GPU with a GPU KV cache).
+   * `forward` that reads back each row's argmax id (ties: the lowest id) and, with `withTopK`, its
+   * TOP_K highest-logit ids (largest first), not the logits: what greedy decoding on raw logits
+   * needs, and a drafter's candidates. Offered where it saves a copy (the logits stay on the GPU
+   * with a GPU KV cache).
    */
-  forwardTop?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, opts?: ForwardOptions): Promise<Int32Array>;
+  forwardTop?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, withTopK: boolean, opts?: ForwardOptions): Promise<RowIds>;
   dispose(): Promise<void>;
   /** Bytes of outputs copied from the runtime to JS so far (logits, top-k ids, the new KV): what a step costs in read-back. */
   readonly readBackBytes?: number;
+}
+
+export interface RowIds {
+  /** Each row's argmax id [tokens]. */
+  argmax: Int32Array;
+  /** Each row's TOP_K highest-logit ids, largest first [tokens * TOP_K], when asked for. */
+  topK?: Int32Array;
 }
 
 export interface LastRows {
@@ -95,8 +103,8 @@ export class CausalLM implements LanguageModel {
   private readonly headFetches: string[] | undefined;
   readonly forwardLast: LanguageModel["forwardLast"];
   readonly forwardTop: LanguageModel["forwardTop"];
-  /** What `forwardTop` fetches: the ids head and the cache. */
-  private readonly topFetches: string[];
+  /** What `forwardTop` fetches: the argmax head (and the top-k head) and the cache. */
+  private readonly idFetches: { argmax: string[]; both: string[] };
 
   constructor(
     private readonly ort: OrtModule,
@@ -112,8 +120,9 @@ export class CausalLM implements LanguageModel {
     const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
     this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;
     this.forwardLast = heads ? (tokens, positions, cache, k) => this.lastRows(tokens, positions, cache as KvCache, k) : undefined;
-    this.topFetches = [TOPK_IDS, ...present];
-    this.forwardTop = heads && info.kvCache === "gpu" ? (tokens, positions, cache, opts) => this.topIds(tokens, positions, cache as KvCache, opts ?? {}) : undefined;
+    this.idFetches = { argmax: [ARGMAX_IDS, ...present], both: [ARGMAX_IDS, TOPK_IDS, ...present] };
+    const ids = heads && session.outputNames.includes(ARGMAX_IDS);
+    this.forwardTop = ids && info.kvCache === "gpu" ? (tokens, positions, cache, withTopK, opts) => this.rowIds(tokens, positions, cache as KvCache, withTopK, opts ?? {}) : undefined;
   }
 
   newCache(): KvCache {
@@ -153,12 +162,13 @@ export class CausalLM implements LanguageModel {
     return { last: toFloat32(out[LAST_LOGITS]!), topK };
   }
 
-  private async topIds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions): Promise<Int32Array> {
+  private async rowIds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, withTopK: boolean, opts: ForwardOptions): Promise<RowIds> {
     await cache.flush?.();
-    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.topFetches);
+    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), withTopK ? this.idFetches.both : this.idFetches.argmax);
     this.countReadBack(out);
     cache.update(out);
-    return Int32Array.from(out[TOPK_IDS]!.data as BigInt64Array, Number);
+    const ints = (name: string) => Int32Array.from(out[name]!.data as BigInt64Array, Number);
+    return { argmax: ints(ARGMAX_IDS), ...(withTopK ? { topK: ints(TOPK_IDS) } : {}) };
   }
 
   /** See LanguageModel.readBackBytes. */

@@ -59,7 +59,7 @@ function abortable(model: LoadedModel, check: () => void): LoadedModel {
   return modelView(model, (inner) => ({
     forward: (tokens, positions, cache, opts) => (check(), inner.forward(tokens, positions, cache, opts)),
     forwardLast: (tokens, positions, cache, k) => (check(), inner.forwardLast!(tokens, positions, cache, k)),
-    forwardTop: (tokens, positions, cache, opts) => (check(), inner.forwardTop!(tokens, positions, cache, opts)),
+    forwardTop: (tokens, positions, cache, withTopK, opts) => (check(), inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));
 }
 

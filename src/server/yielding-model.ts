@@ -29,6 +29,6 @@ export function yielding(model: LoadedModel): LoadedModel {
     },
     forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask),
     // Decode and tree steps only (a step's tokens, bounded by the tree budget): no chunks.
-    forwardTop: (tokens, positions, cache, opts) => nextMacrotask().then(() => inner.forwardTop!(tokens, positions, cache, opts)),
+    forwardTop: (tokens, positions, cache, withTopK, opts) => nextMacrotask().then(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));
 }

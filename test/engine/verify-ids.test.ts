@@ -48,7 +48,7 @@ describe("verification from top ids", () => {
   });
 
   test("decoding reads ids only when greedy on raw logits, with no logprobs, on a model that offers them", () => {
-    const offers = { forwardTop: async () => new Int32Array(0) } as unknown as LanguageModel;
+    const offers = { forwardTop: async () => ({ argmax: new Int32Array(0) }) } as unknown as LanguageModel;
     const lacks = {} as LanguageModel;
     expect(choosesFromIds(offers, new Sampler({ temperature: 0 }), undefined)).toBe(true);
     expect(choosesFromIds(lacks, new Sampler({ temperature: 0 }), undefined)).toBe(false);

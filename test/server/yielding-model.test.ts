@@ -40,11 +40,11 @@ describe("yielding model view", () => {
     const m = await referenceModel("fp32");
     expect(yielding(m).lm.forwardTop).toBeUndefined(); // wasm: logits are read
     const seen: number[][] = [];
-    const top = async (tokens: ArrayLike<number>) => (seen.push(Array.from(tokens)), new Int32Array(8 * tokens.length));
+    const top = async (tokens: ArrayLike<number>) => (seen.push(Array.from(tokens)), { argmax: new Int32Array(tokens.length) });
     const gpuLike = { ...m, lm: { ...m.lm, spec: m.lm.spec, info: m.lm.info, newCache: () => m.lm.newCache(), dispose: () => m.lm.dispose(), forward: m.lm.forward.bind(m.lm), forwardTop: top } };
     const view = yielding(gpuLike).lm;
     expect(view.forwardTop).toBeDefined();
-    await view.forwardTop!([5, 6], [0, 1], m.lm.newCache());
+    await view.forwardTop!([5, 6], [0, 1], m.lm.newCache(), false);
     expect(seen).toEqual([[5, 6]]);
   });
 });
