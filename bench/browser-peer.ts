@@ -128,7 +128,9 @@ try {
   const r2 = (x: number) => Math.round(x * 100) / 100;
   const summary = Object.fromEntries(Object.entries(tps).map(([k, v]) => [k, { tokS: r2(median(v)), min: r2(Math.min(...v)), max: r2(Math.max(...v)) }]));
   const chromium = Bun.spawnSync([exe, "--version"]).stdout.toString().trim();
-  const report = { model, browser: chromium, date: new Date().toISOString(), maxTokens, repeats, prompts: prompts.map((p) => p.workload), threads: 1, summary, mismatches, rows };
+  // Rows keep token counts, not the tokens (compared above).
+  const counted = rows.map((x) => ({ ...x, plain: { ...x.plain, tokens: x.plain.tokens.length }, hybrid: { ...x.hybrid, tokens: x.hybrid.tokens.length }, tjs: { ...x.tjs, tokens: x.tjs.tokens.length } }));
+  const report = { model, browser: chromium, date: new Date().toISOString(), maxTokens, repeats, prompts: prompts.map((p) => p.workload), threads: 1, summary, mismatches, rows: counted };
   writeFileSync(`${ROOT}bench/results/browser-peer-${model}.json`, JSON.stringify(report, null, 2) + "\n");
   const s = summary as Record<string, { tokS: number; min: number; max: number }>;
   const md = `In the browser (${chromium}, headless; ${report.date.slice(0, 10)}): ${model} fp32, onnxruntime-web WASM, 1 thread on both sides, ${prompts.length} prompts (the first of each workload), ${maxTokens} new tokens, greedy, ${repeats} passes interleaved per prompt; decode tokens/s per pass, median [range]. Mismatches against edgespec plain: hybrid ${mismatches.hybrid}, transformers.js ${mismatches.tjs} of ${rows.length}.
