@@ -11,7 +11,7 @@ import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
 import { KV_GATHER_KEEP, kvGatherInput, kvGatherOutput } from "../onnx/kv-gather.ts";
 import { IO } from "./io-names.ts";
-import type { KvCache, KvType } from "./kv-cache.ts";
+import { checkKeep, checkTruncate, type KvCache, type KvType } from "./kv-cache.ts";
 
 export class GpuKvCache implements KvCache {
   private tensors: Tensor[] = []; // [k0, v0, k1, v1, ...]
@@ -71,19 +71,14 @@ export class GpuKvCache implements KvCache {
   }
 
   truncate(length: number): void {
-    if (!Number.isInteger(length) || length < 0 || length > this.len) throw new EdgespecError("invalid_argument", `cannot truncate a KV cache of ${this.len} to ${length}`);
+    checkTruncate(length, this.len);
     if (length === this.len) return;
     this.pending = (this.pending ?? range(this.len)).slice(0, length);
     this.len = length;
   }
 
   keep(positions: ArrayLike<number>): void {
-    let prev = -1;
-    for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
-      if (!(p > prev && p < this.len)) throw new EdgespecError("invalid_argument", `KV positions must be increasing and < ${this.len}`);
-      prev = p;
-    }
+    checkKeep(positions, this.len);
     const base = this.pending;
     this.pending = Array.from(positions, (p) => (base ? base[p]! : p));
     this.len = positions.length;

@@ -33,7 +33,7 @@ export function newKvCache(ort: OrtModule, io: KvIo, numLayers: number, numKvHea
 }
 
 /** Positions must be strictly increasing and below `length`. */
-function checkKeep(positions: ArrayLike<number>, length: number): void {
+export function checkKeep(positions: ArrayLike<number>, length: number): void {
   let prev = -1;
   for (let i = 0; i < positions.length; i++) {
     const p = positions[i]!;
@@ -42,7 +42,7 @@ function checkKeep(positions: ArrayLike<number>, length: number): void {
   }
 }
 
-function checkTruncate(length: number, have: number): void {
+export function checkTruncate(length: number, have: number): void {
   if (!Number.isInteger(length) || length < 0 || length > have) {
     throw new EdgespecError("invalid_argument", `cannot truncate a KV cache of ${have} to ${length}`);
   }
