@@ -42,8 +42,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "ids verify: every node read from the root's row",
     file: "src/engine/verify.ts",
-    from: "const token = top[(node + 1) * width]!;",
-    to: "const token = top[0]!;",
+    from: "const token = argmax[node + 1]!;",
+    to: "const token = argmax[0]!;",
     tests: ["test/engine/verify-ids.test.ts"],
   },
   {

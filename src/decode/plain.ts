@@ -123,8 +123,8 @@ export async function generatePlain(model: LoadedModel, prompt: string | readonl
 }
 
 /**
- * Whether decoding can take each row's choice from the model's own top ids instead of its logits:
- * greedy on raw logits (argmax, which the graph computes with the same tie rule), no logprobs to
+ * Whether decoding can take each row's choice from the model's own argmax instead of its logits:
+ * greedy on raw logits (the graph's ArgMax breaks ties as the JS argmax does), no logprobs to
  * report, and a model that offers the ids read-back (a GPU KV cache, where logits stay on the GPU).
  * Plain and speculative decoding decide it here, so both read the same thing.
  */

@@ -18,7 +18,7 @@ import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
 import { treeAttentionBias, treePositions } from "./tree-bias.ts";
-import { firstChain, topKRows, topPrefix, verifyTree, verifyTreeTop } from "./verify.ts";
+import { firstChain, topKRows, topPrefix, verifyTree, verifyTreeArgmax } from "./verify.ts";
 
 export interface TextMeta {
   /** "model" for a token the model chose itself, else the drafter source whose guess was accepted. */
@@ -217,8 +217,8 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   }
   const promptLogprobs = opts.promptLogprobs && opts.logprobs !== undefined ? promptLogprobsOf(logits, ids, V, opts) : undefined;
   let root = sampler.pick(logits, lastRow, V);
-  // Greedy on raw logits with a GPU-resident cache: each verify reads back the rows' top ids only.
-  // Each row's choice is its argmax, as in plain decoding; the top-k ids too when the drafter learns from them.
+  // Greedy on raw logits with a GPU-resident cache: a verify reads back each row's argmax (the choice,
+  // as in plain decoding), and its top-k ids only when the drafter learns from them.
   const fromIds = choosesFromIds(lm, sampler, opts.logprobs) && !opts.verify && k <= TOP_K;
   const t1 = performance.now();
   const r1 = lm.readBackBytes;
@@ -275,7 +275,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     const f1 = performance.now();
     forwardMs += f1 - f0;
     if (adaptive) cost.observe(fed.length, f1 - f0);
-    const { path, bonus } = top ? verifyTreeTop(tree, top.argmax, 1) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
+    const { path, bonus } = top ? verifyTreeArgmax(tree, top.argmax) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     const v1 = performance.now();
     verifyMs += v1 - f1;
     if (path.length < tree.size) {

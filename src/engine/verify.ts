@@ -35,15 +35,14 @@ export function verifyTree(tree: DraftTree, logits: Float32Array, vocab: number,
 }
 
 /**
- * `verifyTree` when each row's choice is its argmax and the model read back only its top ids
- * ([rows * width], largest first; decode/plain.ts `choosesFromIds`): the same walk, choosing the
- * first id of each row.
+ * `verifyTree` when each row's choice is its argmax and the model read back only those ids, one a
+ * row (decode/plain.ts `choosesFromIds`): the same walk.
  */
-export function verifyTreeTop(tree: DraftTree, top: Int32Array, width: number): Verdict {
+export function verifyTreeArgmax(tree: DraftTree, argmax: Int32Array): Verdict {
   const path: number[] = [];
   let node = -1;
   for (;;) {
-    const token = top[(node + 1) * width]!;
+    const token = argmax[node + 1]!;
     const child = childWithToken(tree, node, token);
     if (child < 0) return { path, bonus: token };
     path.push(child);

@@ -1,5 +1,5 @@
 /**
- * Verifying from the rows' top ids (what a GPU-resident model reads back) instead of the logits:
+ * Verifying from the rows' argmax ids (what a GPU-resident model reads back) instead of the logits:
  * the same verdict as the logits walk whenever decoding is greedy on raw logits, and decoding takes
  * that path only then (decode/plain.ts `choosesFromIds`).
  */
@@ -8,7 +8,7 @@ import { choosesFromIds } from "../../src/decode/plain.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import { Sampler } from "../../src/decode/sampler.ts";
 import type { DraftTree } from "../../src/drafters/types.ts";
-import { topKRows, topPrefix, verifyTree, verifyTreeTop } from "../../src/engine/verify.ts";
+import { topKRows, topPrefix, verifyTree, verifyTreeArgmax } from "../../src/engine/verify.ts";
 import type { LanguageModel } from "../../src/model/causal-lm.ts";
 
 /** A random tree of `n` nodes over a small alphabet (parents before children). */
@@ -34,8 +34,8 @@ describe("verification from top ids", () => {
       // Logits on a coarse grid, so exact ties are common (the lowest id wins both ways).
       const logits = Float32Array.from({ length: (tree.size + 1) * V }, () => Math.floor(rng.next() * 3));
       const expected = verifyTree(tree, logits, V, new Sampler({ temperature: 0 }));
-      const top = topKRows(logits, tree.size + 1, V, 4);
-      expect(verifyTreeTop(tree, top, 4)).toEqual(expected);
+      const argmax = topKRows(logits, tree.size + 1, V, 1);
+      expect(verifyTreeArgmax(tree, argmax)).toEqual(expected);
       descended += expected.path.length;
     }
     expect(descended).toBeGreaterThan(100);
