@@ -194,8 +194,6 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
   const fileBytes = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(fileBytes));
-  // Weights out of the graph first (external-weights.ts): the rewrites below then copy a graph of
-  // kilobytes, and onnxruntime copies each weight once from the file's bytes.
   let layout = describeLayout(io, spec.slidingWindow);
   // Weight bytes: the graph (read) and its external data (next); the total where the host knows sizes.
   const externalSizes = await totalSize(host, layout.externalFiles.map((n) => host.join(onnxDir, n)));
@@ -217,6 +215,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     }
     dtype = actual;
   }
+  // Weights out of the graph first (external-weights.ts): the rewrites below then copy a graph of
+  // kilobytes, and onnxruntime copies each weight once from the file's bytes.
   const embedded = rewriteOrExplain(onnxPath, () => externalizeWeights(fileBytes));
   const original = embedded.graph;
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
@@ -242,7 +242,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
       let g = spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph;
       // The last row and each row's top-k as outputs of their own (logits-heads.ts): prefills fetch those.
-      g = addLogitsHeads(g).bytes;
+      g = addLogitsHeads(g, { argmax: gpuKv }).bytes;
       if (kvIo === "append") g = kvAppendOnly(g);
       return rowwiseActivationQuant(g);
     });

@@ -7,8 +7,8 @@
  * adds two outputs the session computes from the same logits:
  *   edgespec_last_logits [1, 1, vocab]        the last row (what the next token is chosen from)
  *   edgespec_topk_ids    [1, S, TOP_K] int64  each row's TOP_K largest logits' ids, largest first
- *   edgespec_argmax_ids  [1, S] int64         each row's largest logit's id (greedy steps with no
- *                                             drafter candidates read back 8 bytes a row)
+ *   edgespec_argmax_ids  [1, S] int64         each row's largest logit's id, where asked for (greedy
+ *                                             steps on a GPU KV cache read back 8 bytes a row)
  * A run that fetches only these (and the cache) never copies the full logits. Full rows are still
  * there for whoever asks (prompt logprobs, verification).
  */
@@ -23,7 +23,9 @@ export const ARGMAX_IDS = "edgespec_argmax_ids";
 /** Candidates per row the graph computes; drafters asking for fewer take a prefix. */
 export const TOP_K = 8;
 
-export function addLogitsHeads(bytes: Uint8Array, logitsName = "logits"): { bytes: Uint8Array; added: boolean } {
+/** `argmax`: add the argmax head too (read only with a GPU KV cache: causal-lm.ts `forwardTop`). */
+export function addLogitsHeads(bytes: Uint8Array, opts: { logitsName?: string; argmax?: boolean } = {}): { bytes: Uint8Array; added: boolean } {
+  const logitsName = opts.logitsName ?? "logits";
   const model = parseFields(bytes);
   const graphField = model.find((f) => f.no === MODEL.graph);
   if (!graphField) return { bytes, added: false };
@@ -49,12 +51,16 @@ export function addLogitsHeads(bytes: Uint8Array, logitsName = "logits"): { byte
   fields.push(
     // TopK orders equal values by index, as the JS argmax does (lowest id wins a tie).
     nodeField("TopK", [ranked, `${p}_k`], [`${p}_topk_values`, TOPK_IDS], `${p}_topk`, [intAttr("axis", -1), intAttr("largest", 1), intAttr("sorted", 1)]),
-    // ArgMax takes the first maximum (select_last_index 0): the lowest id wins a tie, as above.
-    nodeField("ArgMax", [ranked], [ARGMAX_IDS], `${p}_argmax`, [intAttr("axis", -1), intAttr("keepdims", 0)]),
     bytesField(GRAPH.output, valueInfo(LAST_LOGITS, logits.elemType || DTYPE.float, [batch ?? "batch_size", 1, vocab ?? "vocab_size"])),
     bytesField(GRAPH.output, valueInfo(TOPK_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length", TOP_K])),
-    bytesField(GRAPH.output, valueInfo(ARGMAX_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length"])),
   );
+  if (opts.argmax) {
+    fields.push(
+      // ArgMax takes the first maximum (select_last_index 0): the lowest id wins a tie, as above.
+      nodeField("ArgMax", [ranked], [ARGMAX_IDS], `${p}_argmax`, [intAttr("axis", -1), intAttr("keepdims", 0)]),
+      bytesField(GRAPH.output, valueInfo(ARGMAX_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length"])),
+    );
+  }
   const out = withGraphBody(model, graphField, [...graph.map((g) => g.raw), ...fields]);
   return { bytes: out, added: true };
 }
