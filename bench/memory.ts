@@ -14,6 +14,9 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { bunHost } from "../adapters/bun/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { median } from "../src/engine/cost-model.ts";
+import { graphInput, valueInfo } from "../src/onnx/graph-nodes.ts";
+import { bytesField, concat, stringField, varintField } from "../src/onnx/protobuf.ts";
+import { DTYPE, GRAPH, MODEL, nodeField } from "../src/onnx/schema.ts";
 import { generate } from "../src/engine/speculative.ts";
 import { setUp } from "../src/setup.ts";
 
@@ -43,13 +46,10 @@ if (process.argv[2] === "--child") {
   process.exit(0);
 }
 
-/** A ModelProto with one Identity node (float [1] in and out), opset 17, written by hand. */
+/** A ModelProto with one Identity node (float [1] in and out), opset 13. */
 function identityModel(): Uint8Array {
-  const bytes = (no: number, body: number[]) => [(no << 3) | 2, body.length, ...body];
-  const str = (no: number, s: string) => bytes(no, [...new TextEncoder().encode(s)]);
-  const valueInfo = (name: string) => [...str(1, name), ...bytes(2, bytes(1, [8, 1, ...bytes(2, bytes(1, [8, 1]))]))];
-  const graph = [...bytes(1, [...str(1, "x"), ...str(2, "y"), ...str(4, "Identity")]), ...str(2, "g"), ...bytes(11, valueInfo("x")), ...bytes(12, valueInfo("y"))];
-  return Uint8Array.from([8, 8, ...bytes(7, graph), ...bytes(8, [...str(1, ""), 16, 17])]);
+  const graph = concat([nodeField("Identity", ["x"], ["y"], "identity"), stringField(2, "g"), graphInput("x", DTYPE.float, [1]), bytesField(GRAPH.output, valueInfo("y", DTYPE.float, [1]))]);
+  return concat([varintField(1, 8), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 13)]))]);
 }
 
 const flags = parseFlags(process.argv.slice(2), { repeats: { type: "int", help: "" } });
