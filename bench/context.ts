@@ -55,12 +55,15 @@ if (ids.length < longest + windows * 97) throw new Error(`tools/*.py has ${ids.l
 // Windows start at different places (a prime stride apart) so each prompt ends somewhere else.
 const prompt = (ctx: number, w: number) => ids.slice(w * 97 + (longest - ctx), w * 97 + longest);
 const peer = flags["no-peer"] ? undefined : await transformersPeer(modelDir, dtype);
-const hybrid = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize });
 const configs = ["plain", "hybrid", ...(peer ? [peer.name] : [])];
 
 async function once(config: string, p: number[]): Promise<{ tokens: number[]; decodeMs: number }> {
   if (config === peer?.name) return peer.run(p, maxTokens);
-  const r = await generate(model, p, { maxTokens, stopAtEos: false, ...(config === "hybrid" ? { drafter: hybrid } : {}) });
+  // A fresh hybrid per run: every context of a window ends where the others do, so a drafter kept
+  // across runs would meet the same continuation again (its request history) and measure recall.
+  const drafter = config === "hybrid" ? createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize }) : undefined;
+  const r = await generate(model, p, { maxTokens, stopAtEos: false, ...(drafter ? { drafter } : {}) });
+  drafter?.dispose();
   return { tokens: r.tokens, decodeMs: r.stats.decodeMs };
 }
 
@@ -117,4 +120,3 @@ const start = `<!-- bench:context${suffix}:start -->`;
 const end = `<!-- bench:context${suffix}:end -->`;
 if (readme.includes(start)) writeFileSync(readmeUrl, readme.slice(0, readme.indexOf(start) + start.length) + "\n" + md + readme.slice(readme.indexOf(end)));
 console.log(md);
-hybrid.dispose();

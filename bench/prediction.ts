@@ -35,7 +35,6 @@ const prompts = all.filter((p) => p.workload === "code" || p.workload === "edit"
 
 const model = await loadModel(bunHost, modelDir, { dtype: "fp32", device: "wasm", onProgress: console.error });
 await verifyCostModel(model.lm);
-const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize });
 const V = model.lm.spec.vocabSize;
 
 type Config = "plain" | "hybrid" | "hybrid + right prediction" | "hybrid + edited prediction" | "none + right prediction" | "hybrid + wrong prediction";
@@ -58,7 +57,11 @@ for (let rep = 0; rep < repeats; rep++) {
     const line: string[] = [];
     for (const c of CONFIGS) {
       const prediction = c.endsWith("right prediction") ? right : c.endsWith("edited prediction") ? edited : c.endsWith("wrong prediction") ? wrong : undefined;
-      const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter: c.startsWith("hybrid") ? drafter : undefined, prediction });
+      // A fresh hybrid per run: the configs repeat each prompt, and a kept drafter would draft the
+      // answer from its request history of the run before.
+      const drafter = c.startsWith("hybrid") ? createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize }) : undefined;
+      const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter, prediction });
+      drafter?.dispose();
       if (r.tokens.join() !== right.join()) mismatches++;
       sums[c] += r.stats.decodeMs;
       mal[c].push(r.stats.meanAcceptedLength || 1);

@@ -7,7 +7,7 @@
  * speedup over plain (with the range, so a 10% change can be told from noise), mean accepted
  * length and the drafter's share of decode time. Decode time excludes prefill on every side.
  */
-import type { Drafter } from "../drafters/types.ts";
+import type { Drafter, ManagedDrafter } from "../drafters/types.ts";
 import { median } from "../engine/cost-model.ts";
 import { generate, verifyCostModel } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
@@ -20,7 +20,13 @@ export interface BenchPrompt {
 
 export interface BenchOptions {
   drafters: readonly string[];
-  /** One drafter instance per name for the whole run (cross-request memory stays hot, as in a server). */
+  /**
+   * A fresh drafter. Each pass gets its own instances, kept across that pass's prompts (cross-request
+   * memory stays hot within a pass, as in a server); the warm-up gets throwaway ones. A drafter
+   * that remembers earlier outputs (sam and hybrid's request history, Token Recycling's matrix)
+   * would otherwise meet every prompt of a second pass with its own output from the first, and the
+   * passes would measure recall, not drafting.
+   */
   makeDrafter: (name: string) => Drafter;
   maxTokens: number;
   /** Passes over the whole suite (default 1); figures are medians over passes. */
@@ -79,7 +85,10 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function runSpeculativeBench(model: LoadedModel, prompts: readonly BenchPrompt[], opts: BenchOptions): Promise<BenchReport> {
   const cost = await verifyCostModel(model.lm); // measured once, outside every timed run
-  const drafters = new Map(opts.drafters.map((d) => [d, opts.makeDrafter(d)]));
+  const makeDrafters = () => new Map(opts.drafters.map((d) => [d, opts.makeDrafter(d)]));
+  const dispose = (ds: Map<string, Drafter>) => {
+    for (const d of ds.values()) (d as Partial<ManagedDrafter>).dispose?.();
+  };
   const repeats = Math.max(1, opts.repeats ?? 1);
   /** One accumulator map per repeat: workload -> config -> sums. */
   const passes: Map<string, Map<string, Acc>>[] = [];
@@ -103,10 +112,13 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
   // Warm-up (untimed): JIT, wasm and allocator warm for every config before the first timed run.
   if (prompts[0]) {
     await generate(model, prompts[0].prompt, { maxTokens: 8 });
-    for (const d of drafters.values()) await generate(model, prompts[0].prompt, { maxTokens: 8, drafter: d });
+    const warm = makeDrafters();
+    for (const d of warm.values()) await generate(model, prompts[0].prompt, { maxTokens: 8, drafter: d });
+    dispose(warm);
     if (opts.peer) await opts.peer.run(prompts[0]);
   }
   for (let rep = 0; rep < repeats; rep++) {
+    const drafters = makeDrafters();
     const acc = new Map<string, Map<string, Acc>>();
     passes.push(acc);
     for (const [i, p] of prompts.entries()) {
@@ -129,6 +141,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       }
       opts.onProgress?.(line.join(" | "));
     }
+    dispose(drafters);
   }
   const results: BenchReport["results"] = {};
   for (const [w, byConfig] of passes[0]!) {

@@ -51,7 +51,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
       return n < limit;
     });
   }
-  // Each prompt gets fresh drafters (makeDrafter), on the kernels the setup chose.
+  // Each pass gets fresh drafters (makeDrafter), on the kernels the setup chose.
   const setup = await setUpFrom(host, f, io, { drafter: "none" });
   const { model, kernels } = setup;
   try {

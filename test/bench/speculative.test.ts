@@ -63,3 +63,39 @@ test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a pee
   expect(all.peer!.stepShare).toBeUndefined();
   expect(stepMarkdown(report)).toMatch(/\| hybrid \| \d+\.\d% \|/);
 });
+
+test("runSpeculativeBench: no drafter meets a prompt twice (fresh drafters per pass, throwaway ones for the warm-up)", async () => {
+  const model = await referenceModel();
+  const suite = (prompts.prompts as BenchPrompt[]).filter((p) => p.id === "code-00" || p.id === "edit-00");
+  // Every instance made, with the prompts it was reset with (the prompt's tokens, joined).
+  const seen: { name: string; prompts: string[]; disposed: boolean }[] = [];
+  await runSpeculativeBench(model, suite, {
+    drafters: ["sam", "hybrid"],
+    makeDrafter: (name) => {
+      const d = createDrafter(name, { vocabSize: model.lm.spec.vocabSize });
+      const record = { name, prompts: [] as string[], disposed: false };
+      seen.push(record);
+      const reset = d.reset.bind(d);
+      d.reset = (tokens) => {
+        record.prompts.push(Array.from(tokens).join(","));
+        reset(tokens);
+      };
+      const dispose = d.dispose.bind(d);
+      d.dispose = () => {
+        record.disposed = true;
+        dispose();
+      };
+      return d;
+    },
+    maxTokens: 6,
+    repeats: 3,
+  });
+  expect(seen.length).toBe(2 * (1 + 3)); // the warm-up's, then each pass's
+  for (const r of seen) {
+    // A second meeting would draft the prompt's answer from memory of the first (request history).
+    expect(new Set(r.prompts).size).toBe(r.prompts.length);
+    expect(r.disposed).toBe(true);
+  }
+  // Within a pass one instance serves every prompt, as a server's drafter would.
+  expect(seen.slice(2).every((r) => r.prompts.length === suite.length)).toBe(true);
+});
