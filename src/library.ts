@@ -45,7 +45,7 @@ export interface LMStats {
 }
 
 /** What one generation takes: the engine's options, with the drafter fixed at open and the prediction as text. */
-export type GenerateParams = Omit<SpecOptions, "verify" | "drafter" | "onText" | "prediction" | "promptLogprobs"> & {
+export type GenerateParams = Omit<SpecOptions, "verify" | "drafter" | "onText" | "prediction" | "promptLogprobs" | "costModel"> & {
   /** Text the answer is expected to copy (Predicted Outputs): drafted first, verified like any draft. */
   prediction?: string;
 };

@@ -44,6 +44,12 @@ export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
    * model's whatever they say. Works with any drafter, or none.
    */
   prediction?: ArrayLike<number>;
+  /**
+   * The verify cost curve trees are sized with (default: measured on this model at first use, then
+   * followed by real steps). A curve whose `observe` ignores timings makes tree sizes a function
+   * of the tokens alone: bench/modeled.ts compares drafters and selectors that way, free of noise.
+   */
+  costModel?: VerifyCostModel;
 }
 
 export interface DrafterStats {
@@ -165,7 +171,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0)) {
     throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
   }
-  const cost = drafter && fixed === undefined ? await verifyCostModel(lm) : new VerifyCostModel([]);
+  const cost = drafter && fixed === undefined ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
   const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
   // The candidate a drafter is asked for under "auto": as large as the cost curve was measured.
   const candidateNodes = COST_GRID[COST_GRID.length - 1]!;

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { generatePlain } from "../../src/decode/plain.ts";
+import { createDrafter } from "../../src/drafters/index.ts";
+import { COST_GRID, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
@@ -91,6 +93,26 @@ describe("speculative engine (greedy) on the reference model", () => {
     // An oracle is worth drafting for: most steps drafted, and drafts were accepted.
     expect(spec.stats.acceptedTokens).toBeGreaterThan(0);
     expect(spec.stats.budgets["0"] ?? 0).toBeLessThan(used / 2);
+  });
+
+  test("a cost curve given with the request sizes the trees, and one that ignores timings makes them a function of the tokens", async () => {
+    const m = await referenceModel("fp32");
+    class Fixed extends VerifyCostModel {
+      override observe(): void {}
+    }
+    const fixed = (ms: (tokens: number) => number) => new Fixed(COST_GRID.map((tokens) => ({ tokens, ms: ms(tokens) })));
+    const plain = await generatePlain(m, PROMPTS[0]!, { maxTokens: 32 });
+    const run = (curve: VerifyCostModel) => generate(m, PROMPTS[0]!, { maxTokens: 32, drafter: createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize }), costModel: curve });
+    // Free verification: every node of the candidate is worth it. Linear cost: a node is worth its
+    // price only when it is all but certain, so far fewer are verified.
+    const free = await run(fixed(() => 1));
+    const linear = await run(fixed((n) => n));
+    for (const r of [free, linear]) expect(r.tokens).toEqual(plain.tokens);
+    expect(free.stats.verifyCost[0]!.ms).toBe(1);
+    expect(free.stats.draftedTokens / free.stats.steps).toBeGreaterThan(4 * (linear.stats.draftedTokens / linear.stats.steps));
+    // Same tokens, same curve: the same trees, step for step.
+    const again = await run(fixed((n) => n));
+    expect([again.stats.steps, again.stats.draftedTokens, again.stats.budgets]).toEqual([linear.stats.steps, linear.stats.draftedTokens, linear.stats.budgets]);
   });
 
   test("seeded sampling with speculation is reproducible", async () => {

@@ -1,0 +1,208 @@
+/**
+ * Modeled speedup: drafters and tree sizing judged on a FIXED verify cost curve, so two versions
+ * of a drafter or of the selector can be told apart by a few percent, which timed runs on a shared
+ * 2-core machine cannot do (their spread is 10-20%).
+ *
+ * Greedy output does not depend on timing, and with a curve that ignores real timings neither do
+ * the trees: the tokens fed at every step are a function of the prompt alone. A run's modeled
+ * decode time is then the sum over its steps of cost(tokens fed), and plain decoding's is
+ * (tokens - 1) x cost(1) (its first token comes with the prefill). The ratio is what the timed
+ * bench would measure if the curve were exact; bench/speculative.ts stays the judge of real speed.
+ *
+ *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]]
+ *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates]
+ *
+ * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
+ * verifyCost); without it the curve is measured here first (9 rounds over the grid). --rates adds,
+ * per draft source and depth, how often a candidate node was right where its parent was.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { bunHost } from "../adapters/bun/host.ts";
+import type { BenchPrompt } from "../src/benchmark/speculative.ts";
+import { parseFlags } from "../src/cli/args.ts";
+import { createDrafter } from "../src/drafters/index.ts";
+import type { Drafter, VerifyUpdate } from "../src/drafters/types.ts";
+import { type CostPoint, VerifyCostModel } from "../src/engine/cost-model.ts";
+import { generate } from "../src/engine/speculative.ts";
+import { loadModel } from "../src/model/load.ts";
+
+const flags = parseFlags(process.argv.slice(2), {
+  model: { type: "string", help: "" },
+  curve: { type: "string", help: "" },
+  "save-curve": { type: "string", help: "" },
+  device: { type: "string", help: "" },
+  threads: { type: "int", help: "" },
+  drafters: { type: "string", help: "" },
+  limit: { type: "int", help: "" },
+  "max-tokens": { type: "int", help: "" },
+  rates: { type: "boolean", help: "" },
+});
+const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
+const maxTokens = (flags["max-tokens"] as number) ?? 128;
+const drafters = ((flags.drafters as string) ?? "hybrid").split(",");
+const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
+const limit = flags.limit as number | undefined;
+const seen = new Map<string, number>();
+const prompts = limit === undefined ? all : all.filter((p) => (seen.set(p.workload, (seen.get(p.workload) ?? 0) + 1).get(p.workload)! <= limit));
+
+/** "drafter|source|depth" (depth 9 = 9 and deeper) -> [candidate nodes whose parent was on the output's path, of them right]. */
+const RATES = new Map<string, [number, number]>();
+/** A curve that real timings do not move. */
+class FixedCost extends VerifyCostModel {
+  override observe(): void {}
+}
+
+const model = await loadModel(bunHost, modelDir, { dtype: "fp32", device: (flags.device as "wasm" | "cpu") ?? "wasm", threads: flags.threads as number | undefined });
+let points: CostPoint[];
+if (flags.curve) points = JSON.parse(readFileSync(flags.curve as string, "utf8"));
+else {
+  points = (await VerifyCostModel.measure(model.lm, undefined, 96, 9)).summary();
+  if (flags["save-curve"]) writeFileSync(flags["save-curve"] as string, `${JSON.stringify(points)}\n`);
+}
+const curve = new FixedCost(points);
+const cost = (tokens: number) => curve.cost(tokens);
+
+/** What a run's steps did: tokens fed, and how many draft tokens the whole candidate tree held on the output's path. */
+interface Trace {
+  fed: number[];
+  candidateHits: number[];
+}
+
+/**
+ * The drafter, recording per verification (its observations after the prefill's) the tokens fed
+ * and how deep the candidate it proposed (before the selector cut it) matched `output`: what
+ * verifying the whole candidate would have accepted.
+ */
+function recording(d: Drafter): { drafter: Drafter; follow(output: readonly number[], trace: Trace): void } {
+  let output: readonly number[] = [];
+  let trace: Trace = { fed: [], candidateHits: [] };
+  let first = true;
+  let pos = 0; // output tokens emitted so far
+  let hits = 0;
+  const drafter: Drafter = {
+    name: d.name,
+    ...(d.sourceNames ? { sourceNames: d.sourceNames } : {}),
+    ...(d.candidatesPerRow ? { candidatesPerRow: d.candidatesPerRow } : {}),
+    reset: (tokens) => {
+      first = true;
+      pos = 0;
+      d.reset(tokens);
+    },
+    propose: (budget) => {
+      const t = d.propose(budget);
+      // Deepest node whose path spells the output from here (parents come before children).
+      const on = new Uint8Array(t.size);
+      hits = 0;
+      for (let i = 0; i < t.size; i++) {
+        const parent = t.parents[i]!;
+        const depth = t.depths[i]!;
+        const trial = parent < 0 || on[parent];
+        if (trial && pos + depth - 1 < output.length) {
+          const key = `${d.name}|${d.sourceNames?.[t.sources?.[i] ?? 0] ?? d.name}|${String(Math.min(depth, 9)).padStart(2)}`;
+          const c = RATES.get(key) ?? [0, 0];
+          c[0]++;
+          if (t.tokens[i] === output[pos + depth - 1]) c[1]++;
+          RATES.set(key, c);
+        }
+        if (trial && t.tokens[i] === output[pos + depth - 1]) {
+          on[i] = 1;
+          hits = Math.max(hits, depth);
+        }
+      }
+      return t;
+    },
+    observe: (u: VerifyUpdate) => {
+      if (!first) {
+        trace.fed.push(u.verifiedTokens.length);
+        trace.candidateHits.push(hits);
+      }
+      hits = 0;
+      first = false;
+      pos += u.accepted.length;
+      d.observe(u);
+    },
+  };
+  return {
+    drafter,
+    follow(o, t) {
+      output = o;
+      trace = t;
+    },
+  };
+}
+
+interface Sums {
+  plainMs: number;
+  specMs: number;
+  tokens: number;
+  steps: number;
+  fed: number;
+  /** Draft tokens accepted, and what the whole candidates held (see recording). */
+  accepted: number;
+  candidateHits: number;
+}
+const rows = new Map<string, Map<string, Sums>>(); // workload -> drafter -> sums
+let mismatches = 0;
+// One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met twice).
+const instances = new Map(drafters.map((n) => [n, createDrafter(n, { vocabSize: model.lm.spec.vocabSize })]));
+const recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
+for (const [i, p] of prompts.entries()) {
+  const plain = await generate(model, p.prompt, { maxTokens, stopAtEos: false });
+  const line = [`${i + 1}/${prompts.length} ${p.id}:`];
+  for (const [name, rec] of recorders) {
+    const trace: Trace = { fed: [], candidateHits: [] };
+    rec.follow(plain.tokens, trace);
+    const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter: rec.drafter, costModel: curve });
+    if (r.tokens.join() !== plain.tokens.join()) mismatches++;
+    const fed = trace.fed;
+    const sum = (xs: number[]) => xs.reduce((a, n) => a + n, 0);
+    const s: Sums = {
+      plainMs: (plain.tokens.length - 1) * cost(1),
+      specMs: sum(fed.map(cost)),
+      tokens: r.tokens.length - 1,
+      steps: fed.length,
+      fed: sum(fed),
+      accepted: r.stats.acceptedTokens,
+      candidateHits: sum(trace.candidateHits),
+    };
+    for (const w of [p.workload, "all"]) {
+      const byName = rows.get(w) ?? new Map<string, Sums>();
+      rows.set(w, byName);
+      const t = byName.get(name) ?? { plainMs: 0, specMs: 0, tokens: 0, steps: 0, fed: 0, accepted: 0, candidateHits: 0 };
+      for (const k of Object.keys(t) as (keyof Sums)[]) t[k] += s[k];
+      byName.set(name, t);
+    }
+    line.push(`${name} ${(s.plainMs / s.specMs).toFixed(2)}x MAL ${(s.tokens / s.steps).toFixed(2)}`);
+  }
+  console.error(line.join(" "));
+}
+
+const f2 = (x: number) => x.toFixed(2);
+console.log(`curve (ms by tokens fed): ${points.map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
+console.log(`${prompts.length} prompts, ${maxTokens} tokens, mismatches against plain: ${mismatches}`);
+// "in candidate": draft tokens per step the whole candidate held on the output's path (what the
+// selector could have kept), against those it kept ("accepted").
+console.log(`| workload | ${drafters.map((d) => `${d} modeled speedup | ${d} MAL | ${d} fed/step | ${d} accepted/step | ${d} in candidate/step`).join(" | ")} |`);
+console.log(`| --- | ${drafters.map(() => "--- | --- | --- | --- | ---").join(" | ")} |`);
+const workloads = [...rows.keys()].filter((w) => w !== "all");
+for (const w of [...workloads, "all"]) {
+  const cells = drafters.map((d) => {
+    const s = rows.get(w)!.get(d)!;
+    return `${f2(s.plainMs / s.specMs)}x | ${f2(s.tokens / s.steps)} | ${f2(s.fed / s.steps)} | ${f2(s.accepted / s.steps)} | ${f2(s.candidateHits / s.steps)}`;
+  });
+  console.log(`| ${w} | ${cells.join(" | ")} |`);
+}
+for (const d of drafters) {
+  const mean = workloads.reduce((a, w) => a + rows.get(w)!.get(d)!.plainMs / rows.get(w)!.get(d)!.specMs, 0) / workloads.length;
+  console.log(`mean modeled speedup over workloads, ${d}: ${f2(mean)}x`);
+}
+for (const d of instances.values()) d.dispose();
+if (flags.rates) {
+  // How often a candidate node whose parent lay on the output's path was right, by source and depth.
+  console.log("\n| drafter | source | depth | trials | right |\n| --- | --- | --- | --- | --- |");
+  for (const [key, [n, h]] of [...RATES].sort()) {
+    const [drafter, source, depth] = key.split("|");
+    console.log(`| ${drafter} | ${source} | ${depth!.trim() === "9" ? "9+" : depth!.trim()} | ${n} | ${(h / n).toFixed(2)} |`);
+  }
+}
