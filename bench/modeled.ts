@@ -9,11 +9,13 @@
  * (tokens - 1) x cost(1) (its first token comes with the prefill). The ratio is what the timed
  * bench would measure if the curve were exact; bench/speculative.ts stays the judge of real speed.
  *
- *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]]
+ *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
  *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
- * verifyCost); without it the curve is measured here first (9 rounds over the grid). --rates adds,
+ * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
+ * sizes the trees with another curve than the one they are scored on (what a mis-measured curve,
+ * e.g. one timed before the WASM code warmed up, costs). --rates adds,
  * per draft source and depth, how often a candidate node was right where its parent was.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -30,6 +32,7 @@ import { loadModel } from "../src/model/load.ts";
 const flags = parseFlags(process.argv.slice(2), {
   model: { type: "string", help: "" },
   curve: { type: "string", help: "" },
+  "select-curve": { type: "string", help: "" },
   "save-curve": { type: "string", help: "" },
   device: { type: "string", help: "" },
   threads: { type: "int", help: "" },
@@ -62,6 +65,8 @@ else {
 }
 const curve = new FixedCost(points);
 const cost = (tokens: number) => curve.cost(tokens);
+const selectPoints: CostPoint[] | undefined = flags["select-curve"] ? JSON.parse(readFileSync(flags["select-curve"] as string, "utf8")) : undefined;
+const selectCurve = selectPoints ? new FixedCost(selectPoints) : curve;
 
 /** What a run's steps did: tokens fed, and how many draft tokens the whole candidate tree held on the output's path. */
 interface Trace {
@@ -153,7 +158,7 @@ for (const [i, p] of prompts.entries()) {
   for (const [name, rec] of recorders) {
     const trace: Trace = { fed: [], candidateHits: [] };
     rec.follow(plain.tokens, trace);
-    const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter: rec.drafter, costModel: curve });
+    const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter: rec.drafter, costModel: selectCurve });
     if (r.tokens.join() !== plain.tokens.join()) mismatches++;
     const fed = trace.fed;
     const sum = (xs: number[]) => xs.reduce((a, n) => a + n, 0);
@@ -180,6 +185,7 @@ for (const [i, p] of prompts.entries()) {
 
 const f2 = (x: number) => x.toFixed(2);
 console.log(`curve (ms by tokens fed): ${points.map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
+if (selectPoints) console.log(`trees sized on: ${selectPoints.map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
 console.log(`${prompts.length} prompts, ${maxTokens} tokens, mismatches against plain: ${mismatches}`);
 // "in candidate": draft tokens per step the whole candidate held on the output's path (what the
 // selector could have kept), against those it kept ("accepted").

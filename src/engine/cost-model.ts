@@ -11,7 +11,7 @@
  * less.
  */
 import { Rng } from "../decode/rng.ts";
-import type { LanguageModel } from "../model/causal-lm.ts";
+import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
 
 export interface CostPoint {
   tokens: number;
@@ -24,6 +24,22 @@ export const COST_GRID: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96];
 const WINDOW = 9;
 /** Real-step timings from which a grid point no longer uses its load-time timings. */
 const MIN_ONLINE = 3;
+/**
+ * Warm-up before the timings (see warmUp): blocks of forwards until the fastest block of the last
+ * WARM_QUIET_MS (at least WARM_STABLE blocks) is no faster than WARM_GAIN of the fastest before
+ * them, or WARM_MAX_MS have passed. A window, not block to block: tiering speeds a block up by a
+ * few percent at a time, which no per-block margin sees.
+ */
+const WARM_BLOCK: readonly number[] = [1, 4, 16];
+const WARM_STABLE = 3;
+const WARM_QUIET_MS = 300;
+const WARM_GAIN = 0.9;
+const WARM_MAX_MS = 2000;
+
+/** What measure needs of a clock (performance by default; tests pass their own). */
+export interface Clock {
+  now(): number;
+}
 
 /** The median of `xs` (not modified). */
 export function median(xs: readonly number[]): number {
@@ -73,6 +89,38 @@ function interpolate(p: readonly CostPoint[], tokens: number): number {
   return p[p.length - 1]!.ms;
 }
 
+/**
+ * Forwards until their timings stop falling. WebAssembly is compiled in tiers: until the
+ * optimizing tier has replaced the baseline code, a forward runs 2-3x slower (measured on Bun,
+ * 1-token forwards after load: edgespec-tiny 6.6 -> 2.0 ms over the first ~0.5 s, edgespec-small
+ * 11 -> 5 ms over ~1.2 s). A curve timed in that window was 2.4x too high at 1 token and 3.2x at 8,
+ * out of shape too; trees sized on it verified 8% fewer tokens per ms (bench/modeled.ts). Native
+ * code is warm at once: three blocks, a few ms.
+ */
+async function warmUp(lm: LanguageModel, cache: SequenceCache, past: number, token: () => number, clock: Clock): Promise<void> {
+  const block = WARM_BLOCK.filter((s) => past + s <= lm.spec.contextLength);
+  const start = clock.now();
+  const ends: number[] = []; // when each block ended
+  const took: number[] = []; // and how long it took
+  for (;;) {
+    const t0 = clock.now();
+    for (const size of block) {
+      const fed = Array.from({ length: size }, token);
+      await lm.forward(fed, fed.map((_, i) => past + i), cache);
+      cache.truncate(past);
+    }
+    const t1 = clock.now();
+    ends.push(t1);
+    took.push(t1 - t0);
+    if (t1 - start >= WARM_MAX_MS) return;
+    // Blocks before the window, and in it.
+    let split = ends.length;
+    while (split > 0 && ends[split - 1]! > t1 - WARM_QUIET_MS) split--;
+    if (split === 0 || ends.length - split < WARM_STABLE) continue;
+    if (Math.min(...took.slice(split)) >= WARM_GAIN * Math.min(...took.slice(0, split))) return;
+  }
+}
+
 export class VerifyCostModel {
   /** The fitted curve: grid points with monotone costs. */
   private curve: CostPoint[];
@@ -95,16 +143,18 @@ export class VerifyCostModel {
     this.shape = this.curve;
   }
 
-  /** Median wall times of forwards of each grid size after `past` cached tokens, `repeats` each, fitted monotone. */
-  static async measure(lm: LanguageModel, sizes: readonly number[] = COST_GRID, past = 96, repeats = 5): Promise<VerifyCostModel> {
+  /**
+   * Median wall times of forwards of each grid size after `past` cached tokens, `repeats` each,
+   * fitted monotone, taken once the model's code has warmed up (warmUp).
+   */
+  static async measure(lm: LanguageModel, sizes: readonly number[] = COST_GRID, past = 96, repeats = 5, clock: Clock = performance): Promise<VerifyCostModel> {
     const rng = new Rng(1);
     const V = lm.spec.vocabSize;
     const token = () => 3 + Math.floor(rng.next() * (V - 3));
     const cache = lm.newCache();
     const ctx = Array.from({ length: past }, token);
     await lm.forward(ctx, ctx.map((_, i) => i), cache);
-    await lm.forward([token()], [past], cache); // warm-up
-    cache.truncate(past);
+    await warmUp(lm, cache, past, token, clock);
     const grid = sizes.filter((s) => past + s <= lm.spec.contextLength);
     const times: number[][] = grid.map(() => []);
     // Rounds over the whole grid rather than repeats of one size: a slow patch of a busy machine
@@ -112,9 +162,9 @@ export class VerifyCostModel {
     for (let r = 0; r < repeats; r++) {
       for (let g = 0; g < grid.length; g++) {
         const fed = Array.from({ length: grid[g]! }, token);
-        const t0 = performance.now();
+        const t0 = clock.now();
         await lm.forward(fed, fed.map((_, i) => past + i), cache);
-        times[g]!.push(performance.now() - t0);
+        times[g]!.push(clock.now() - t0);
         cache.truncate(past);
       }
     }

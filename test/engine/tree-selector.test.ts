@@ -8,6 +8,7 @@ import { COST_GRID, isotonic, median, VerifyCostModel } from "../../src/engine/c
 import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
 import type { DraftTree } from "../../src/drafters/types.ts";
 import { Rng } from "../../src/decode/rng.ts";
+import type { LanguageModel } from "../../src/model/causal-lm.ts";
 
 const curve = (ms: (tokens: number) => number) => new VerifyCostModel(COST_GRID.map((tokens) => ({ tokens, ms: ms(tokens) })));
 
@@ -29,6 +30,34 @@ const RECORDED: number[][] = [
   [166.93, 104.73, 109.22, 104.78, 112.09],
 ];
 
+/**
+ * A model whose forwards take scripted time on a fake clock: `base(tokens)` once warm, times
+ * `slowdown(call)` (the call's index since the prompt), as WebAssembly before its optimizing tier.
+ */
+function scriptedTiming(base: (tokens: number) => number, slowdown: (call: number) => number) {
+  const clock = { t: 0, now: () => clock.t };
+  let calls = -1; // the prompt's forward is call -1
+  let length = 0;
+  const lm = {
+    spec: { vocabSize: 100, contextLength: 4096 },
+    newCache: () => ({
+      get length() {
+        return length;
+      },
+      truncate: (n: number) => void (length = n),
+      keep: (p: ArrayLike<number>) => void (length = p.length),
+    }),
+    forward: async (tokens: ArrayLike<number>) => {
+      if (calls >= 0) clock.t += base(tokens.length) * slowdown(calls);
+      calls++;
+      length += tokens.length;
+      return new Float32Array(0);
+    },
+    dispose: async () => {},
+  } as unknown as LanguageModel;
+  return { lm, clock, calls: () => calls };
+}
+
 describe("VerifyCostModel", () => {
   const m = new VerifyCostModel([
     { tokens: 1, ms: 4 },
@@ -48,6 +77,33 @@ describe("VerifyCostModel", () => {
     expect(m.cost(0)).toBe(4);
     expect(new VerifyCostModel([]).cost(50)).toBe(1);
     expect(new VerifyCostModel([{ tokens: 1, ms: 3 }]).cost(80)).toBe(3);
+  });
+
+  test("measure times warm code: forwards run until their timings stop falling, then the grid", async () => {
+    const base = (n: number) => 2 + 0.5 * n;
+    // Three times slower at first, the excess halving every ~14 forwards (~100 ms of this clock,
+    // a few percent per block), as Bun's tier-up was measured.
+    const cold = scriptedTiming(base, (call) => 1 + 2 * 0.95 ** call);
+    const m = await VerifyCostModel.measure(cold.lm, COST_GRID, 96, 5, cold.clock);
+    for (const p of m.points) expect(Math.abs(p.ms / base(p.tokens) - 1)).toBeLessThan(0.05);
+    // Measured without the warm-up, the first round alone is 1.9 to 3 times too slow.
+    expect(cold.calls()).toBeGreaterThan(5 * COST_GRID.length + 30);
+    // Already warm: a few blocks and the quiet time, not the 2 s cap.
+    const warm = scriptedTiming(base, () => 1);
+    const before = warm.clock;
+    await VerifyCostModel.measure(warm.lm, COST_GRID, 96, 5, before);
+    const grid = 5 * COST_GRID.reduce((a, n) => a + base(n), 0);
+    expect(warm.clock.t - grid).toBeLessThan(500);
+    expect(warm.clock.t - grid).toBeGreaterThanOrEqual(300);
+    // Timings that keep falling stop at the cap (2 s) and are measured as they then are.
+    const falling = scriptedTiming(base, (call) => 1 + 100 * 0.97 ** call);
+    const f = await VerifyCostModel.measure(falling.lm, COST_GRID, 96, 5, falling.clock);
+    const warmUpCalls = falling.calls() - 5 * COST_GRID.length;
+    let spent = 0;
+    for (let c = 0; c < warmUpCalls; c++) spent += base([1, 4, 16][c % 3]!) * (1 + 100 * 0.97 ** c);
+    expect(spent).toBeGreaterThanOrEqual(2000);
+    expect(spent - base(16) * (1 + 100 * 0.97 ** (warmUpCalls - 1))).toBeLessThan(2000 + base(1) * 101 + base(4) * 101);
+    expect(f.cost(1)).toBeGreaterThan(base(1));
   });
 
   test("median and the monotone fit (pool adjacent violators)", () => {
