@@ -171,8 +171,6 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0)) {
     throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
   }
-  const cost = drafter && fixed === undefined ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
-  const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
   // The candidate a drafter is asked for under "auto": as large as the cost curve was measured.
   const candidateNodes = COST_GRID[COST_GRID.length - 1]!;
   const per: Record<string, DrafterStats> = {};
@@ -226,7 +224,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   // Greedy on raw logits with a GPU-resident cache: a verify reads back each row's argmax (the choice,
   // as in plain decoding), and its top-k ids only when the drafter learns from them.
   const fromIds = choosesFromIds(lm, sampler, opts.logprobs) && !opts.verify && k <= TOP_K;
-  const t1 = performance.now();
+  let t1 = performance.now();
   const r1 = lm.readBackBytes;
   if (drafter) {
     const d0 = performance.now();
@@ -237,6 +235,12 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     drafterMs += performance.now() - d0;
   }
   emit(root, "model", logits, lastRow);
+  // The verify cost curve, measured on the model's first speculative request (about a second, its
+  // warm-up included), after the first token is out: setup, like the load, so not decode time.
+  const c0 = performance.now();
+  const cost = drafter && fixed === undefined && !finish ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
+  t1 += performance.now() - c0;
+  const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
 
   while (!finish) {
     if (opts.signal?.aborted) {

@@ -115,6 +115,21 @@ describe("speculative engine (greedy) on the reference model", () => {
     expect([again.stats.steps, again.stats.draftedTokens, again.stats.budgets]).toEqual([linear.stats.steps, linear.stats.draftedTokens, linear.stats.budgets]);
   });
 
+  test("the first token is out before the verify cost curve is measured (a model's first speculative request)", async () => {
+    const m = await referenceModel("fp32");
+    const events: string[] = [];
+    // A view of the model that no request has used: its curve is measured on this request.
+    const lm = Object.create(m.lm) as typeof m.lm;
+    lm.newCache = () => {
+      events.push("cache");
+      return m.lm.newCache();
+    };
+    const r = await generate({ ...m, lm }, PROMPTS[1]!, { maxTokens: 8, drafter: createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize }), onText: () => events.push("text") });
+    // The request's cache, the first token's text, then the measurement's own cache.
+    expect(events.slice(0, 3)).toEqual(["cache", "text", "cache"]);
+    expect(r.stats.verifyCost.length).toBeGreaterThan(0);
+  });
+
   test("seeded sampling with speculation is reproducible", async () => {
     const m = await referenceModel("q8");
     const run = () => generate(m, PROMPTS[2]!, { maxTokens: 24, temperature: 0.9, topP: 0.95, seed: 1234, drafter: new RandomTreeDrafter([262, 264, 278, 290, 300], 5), budget: 12 });
