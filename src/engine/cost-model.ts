@@ -4,7 +4,8 @@
  * times larger — the whole reason a tree's size must be chosen per machine.
  *
  * A shared, noisy machine gives single timings that lie (a cost(1) > cost(4) reading was seen), so
- * the curve is never one sample: each grid point keeps the timings taken at load and a window of
+ * the curve is never one sample: each grid point keeps the timings taken when it was first
+ * measured (on warm code: warmUp) and a window of
  * recent real steps (which also follow the cost up as the context grows); its value is the median
  * of the real steps once there are MIN_ONLINE of them, else of everything it has. The medians are
  * then fitted non-decreasing in S (pool adjacent violators), since feeding more tokens never costs
@@ -94,8 +95,8 @@ function interpolate(p: readonly CostPoint[], tokens: number): number {
  * optimizing tier has replaced the baseline code, a forward runs 2-3x slower (measured on Bun,
  * 1-token forwards after load: edgespec-tiny 6.6 -> 2.0 ms over the first ~0.5 s, edgespec-small
  * 11 -> 5 ms over ~1.2 s). A curve timed in that window was 2.4x too high at 1 token and 3.2x at 8,
- * out of shape too; trees sized on it verified 8% fewer tokens per ms (bench/modeled.ts). Native
- * code is warm at once: three blocks, a few ms.
+ * out of shape too; trees sized on it verified 8% fewer tokens per ms (bench/modeled.ts). Code
+ * that is warm at once (native, or a model already run) costs the quiet window: 300 ms.
  */
 async function warmUp(lm: LanguageModel, cache: SequenceCache, past: number, token: () => number, clock: Clock): Promise<void> {
   const block = WARM_BLOCK.filter((s) => past + s <= lm.spec.contextLength);
