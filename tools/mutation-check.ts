@@ -26,6 +26,35 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "bench: one drafter per name for the whole run (a second pass recalls the first's outputs)",
+    file: "src/benchmark/speculative.ts",
+    from: "    const drafters = makeDrafters();\n    const acc",
+    to: "    const drafters = (warmSet ??= makeDrafters());\n    const acc",
+    also: [{ file: "src/benchmark/speculative.ts", from: "  const makeDrafters = () =>", to: "  let warmSet: Map<string, Drafter> | undefined;\n  const makeDrafters = () =>" }],
+    tests: ["test/bench/speculative.test.ts"],
+  },
+  {
+    name: "cost model: timed without the warm-up",
+    file: "src/engine/cost-model.ts",
+    from: "    if (t1 - start >= WARM_MAX_MS) return;",
+    to: "    return;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: warm-up judged block to block (a gradual speed-up stops it early)",
+    file: "src/engine/cost-model.ts",
+    from: "    if (Math.min(...took.slice(split)) >= WARM_GAIN * Math.min(...took.slice(0, split))) return;",
+    to: "    if (took.length > WARM_STABLE && took[took.length - 1]! >= WARM_GAIN * took[took.length - 2]!) return;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "engine: the request's cost curve is ignored",
+    file: "src/engine/speculative.ts",
+    from: "(opts.costModel ?? (await verifyCostModel(lm)))",
+    to: "(await verifyCostModel(lm))",
+    tests: ["test/engine/engine.test.ts"],
+  },
+  {
     name: "external weights: offsets from the buffer's start, not the model's",
     file: "src/onnx/external-weights.ts",
     from: "const offset = raw.body.byteOffset - model.byteOffset;",
