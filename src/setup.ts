@@ -63,7 +63,12 @@ export interface ModelSetup {
   /** This model's drafter of that name (made once), or undefined for "none". */
   drafter(name: string): ManagedDrafter | undefined;
   /** This model run in this thread, as the server runs models; closing it closes the setup. */
-  runner(opts?: { view?: (model: LoadedModel) => LoadedModel; yieldToEventLoop?: boolean }): ModelRunner;
+  /**
+   * This model as a server's runner. `prepare`: time the verify cost curve now when the default
+   * drafter drafts (the first request then does not); only for an owner whose runs all go through
+   * this runner, since its forwards must not overlap another caller's on the same session.
+   */
+  runner(opts?: { view?: (model: LoadedModel) => LoadedModel; yieldToEventLoop?: boolean; prepare?: boolean }): ModelRunner;
   /** Frees the drafters and the session (idempotent). */
   close(): Promise<void>;
 }
@@ -135,9 +140,14 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
         }
         return made.get(drafterName);
       },
-      runner({ view, yieldToEventLoop } = {}) {
-        const inner = inProcessRunner(view ? view(model) : model, { drafterFor: (n) => setup.drafter(n), ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }) });
-        return { facts: inner.facts, run: (job, signal, onText) => inner.run(job, signal, onText), close: () => setup.close() };
+      runner({ view, yieldToEventLoop, prepare } = {}) {
+        const inner = inProcessRunner(view ? view(model) : model, { drafterFor: (n) => setup.drafter(n), prepare: !!prepare && defaultDrafter !== "none", ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }) });
+        return {
+          facts: inner.facts,
+          run: (job, signal, onText) => inner.run(job, signal, onText),
+          // Not while the curve's forwards may still run on the session.
+          close: () => inner.prepared.then(() => setup.close()),
+        };
       },
       close() {
         closed ??= (async () => {

@@ -26,6 +26,13 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "server runner: prepare ignored (the first request times the curve)",
+    file: "src/server/model-runner.ts",
+    from: "const prepared = opts.prepare ? verifyCostModel",
+    to: "const prepared = false ? verifyCostModel",
+    tests: ["test/server/prepare.test.ts"],
+  },
+  {
     name: "bench: one drafter per name for the whole run (a second pass recalls the first's outputs)",
     file: "src/benchmark/speculative.ts",
     from: "    const drafters = makeDrafters();\n    const acc",

@@ -75,7 +75,7 @@ export function createEdgeHandler(opts: EdgeOptions): { fetch(req: Request, env?
     const o = edgeOptionsFromEnv(opts, env);
     const host = fetchHost(o.model, o.ortWasm);
     const drafter = o.drafter ?? "hybrid";
-    const loading = setUp(host, { model: MODEL_ROOT, dtype: o.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1, drafter }).then((s) => s.runner());
+    const loading = setUp(host, { model: MODEL_ROOT, dtype: o.dtype ?? DEFAULT_DTYPE, device: "wasm", threads: 1, drafter }).then((s) => s.runner({ prepare: true }));
     const engine = new ModelService(loading, { maxQueue: o.maxQueue, modelId: o.modelId ?? "edgespec-tiny" });
     return createApp({ engine, options: { drafters: DRAFTER_NAMES, defaultDrafter: drafter, ...o.app } });
   };

@@ -76,7 +76,7 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
     loading = workerRunner(rt.modelWorker!(), { ...setupDataFrom(f), model: dir, drafter }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
   } else {
     const setup = setUpFrom(host, f, io, { model: dir, drafter });
-    loading = setup.then((s) => s.runner());
+    loading = setup.then((s) => s.runner({ prepare: true }));
     kernels = setup.then((s) => s.kernels.name);
   }
   const engine = new ModelService(loading, { maxQueue, modelId });

@@ -6,7 +6,7 @@
  * /health, admission and SSE pings never waits for a forward.
  */
 import type { Drafter } from "../drafters/types.ts";
-import { generate, type SpecResult, type TextMeta } from "../engine/speculative.ts";
+import { generate, type SpecResult, type TextMeta, verifyCostModel } from "../engine/speculative.ts";
 import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";
@@ -73,14 +73,28 @@ export interface InProcessOptions {
   yieldToEventLoop?: boolean;
   /** Also called by close() (drafters to dispose). */
   onClose?: () => void | Promise<void>;
+  /**
+   * Time the model's verify cost curve now, not on the first speculative request (about a second
+   * on WASM, its warm-up included: cost-model.ts). Runs wait for it, so no forward overlaps it.
+   */
+  prepare?: boolean;
 }
 
-export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {}): ModelRunner {
+export interface InProcessRunner extends ModelRunner {
+  /** Settles once the `prepare` timing is over (at once without it); close waits for it too. */
+  readonly prepared: Promise<void>;
+}
+
+export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {}): InProcessRunner {
   const served = opts.yieldToEventLoop === false ? model : yielding(model);
   const drafterFor = opts.drafterFor ?? (() => undefined);
+  // A failure here is the first speculative request's to report (verifyCostModel keeps it).
+  const prepared = opts.prepare ? verifyCostModel(served.lm).then(() => undefined, () => undefined) : Promise.resolve();
   return {
+    prepared,
     facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
     async run(job, signal, onText) {
+      await prepared;
       const inner = job.drafter && job.drafter !== "none" ? drafterFor(job.drafter) : undefined;
       const log = inner ? new DraftLog(inner) : undefined;
       const result = await generate(served, job.ids, {
@@ -103,6 +117,7 @@ export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {})
       return { result, steps: log?.steps ?? [] };
     },
     async close() {
+      await prepared;
       await opts.onClose?.();
       await model.lm.dispose();
     },

@@ -89,7 +89,8 @@ export function serveModelWorker(host: Host, endpoint: Endpoint, opts: WorkerOpt
     try {
       const setup = await setUp(host, { ...load, onProgress: (e) => e.phase === "note" && send({ type: "progress", message: e.message }) });
       const { model } = setup;
-      runner = setup.runner({ view: (m) => abortable(opts.wrapModel?.(m) ?? m, check), yieldToEventLoop: false });
+      // Jobs run one at a time in this worker: the curve is timed before the first (prepare).
+      runner = setup.runner({ view: (m) => abortable(opts.wrapModel?.(m) ?? m, check), yieldToEventLoop: false, prepare: true });
       const tokenizer = { tokenizerJson: model.tokenizer.json, tokenizerConfig: model.tokenizer.config };
       send({ type: "ready", dir: model.dir, spec: model.lm.spec, tokenizer, kernels: setup.kernels.name });
     } catch (e) {

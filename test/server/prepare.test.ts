@@ -1,0 +1,43 @@
+/**
+ * A server that drafts times its verify cost curve as it starts (setup.runner: prepare), so its
+ * first request does not: the curve's forwards all run before the first job's prefill, and none
+ * after. Without prepare the first speculative job times it, after its first token.
+ */
+import { expect, test } from "bun:test";
+import { createDrafter } from "../../src/drafters/index.ts";
+import { modelView } from "../../src/model/model-view.ts";
+import { inProcessRunner, type RunJob } from "../../src/server/model-runner.ts";
+import { referenceModel } from "../helpers/model.ts";
+
+const job = (ids: number[]): RunJob => ({ ids, maxTokens: 16, temperature: 0, topP: 1, topK: 0, penalties: { presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, minP: 0 }, stop: [], stopAtEos: false, drafter: "hybrid", budget: "auto" });
+
+test("a runner that prepares times the verify cost curve before its first job, not during it", async () => {
+  const m = await referenceModel();
+  const ids = m.tokenizer.encode("def main():");
+  for (const prepare of [true, false]) {
+    // The curve's forwards start with a 96-token context (VerifyCostModel.measure); the job's prefill is its prompt.
+    const log: string[] = [];
+    const view = modelView(m, (inner) => ({
+      forward: (t, p, c, o) => (log.push(t.length === 96 ? "curve" : "forward"), inner.forward(t, p, c, o)),
+      forwardLast: (t, p, c, k) => (log.push("prefill"), inner.forwardLast!(t, p, c, k)),
+    }));
+    const drafter = createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize });
+    const runner = inProcessRunner(view, { prepare, yieldToEventLoop: false, drafterFor: () => drafter });
+    await runner.prepared;
+    const timed = log.length;
+    const outcome = await runner.run(job(ids), new AbortController().signal);
+    expect(outcome.result.stats.verifyCost.length).toBeGreaterThan(0);
+    if (prepare) {
+      // The curve: a 96-token context, the warm-up, 5 rounds over 9 sizes; then the job alone.
+      expect(log[0]).toBe("curve");
+      expect(timed).toBeGreaterThan(1 + 5 * 9);
+      expect(log[timed]).toBe("prefill");
+      expect(log.slice(timed)).not.toContain("curve");
+    } else {
+      expect(timed).toBe(0);
+      expect(log[0]).toBe("prefill");
+      expect(log).toContain("curve");
+    }
+    drafter.dispose();
+  }
+});
