@@ -5,11 +5,10 @@
  *
  * A shared, noisy machine gives single timings that lie (a cost(1) > cost(4) reading was seen), so
  * the curve is never one sample: each grid point keeps the timings taken when it was first
- * measured (on warm code: warmUp) and a window of
- * recent real steps (which also follow the cost up as the context grows); its value is the median
- * of the real steps once there are MIN_ONLINE of them, else of everything it has. The medians are
- * then fitted non-decreasing in S (pool adjacent violators), since feeding more tokens never costs
- * less.
+ * measured (on warm code: warmUp) and a window of recent real steps (which also follow the cost up
+ * as the context grows); its value is the median of the real steps once there are MIN_ONLINE of
+ * them, else of everything it has. The medians are then fitted non-decreasing in S (pool adjacent
+ * violators), since feeding more tokens never costs less.
  */
 import { Rng } from "../decode/rng.ts";
 import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
