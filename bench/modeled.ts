@@ -10,13 +10,14 @@
  * bench would measure if the curve were exact; bench/speculative.ts stays the judge of real speed.
  *
  *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
- *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates]
+ *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates] [--options JSON]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
  * sizes the trees with another curve than the one they are scored on (what a mis-measured curve,
  * e.g. one timed before the WASM code warmed up, costs). --rates adds,
  * per draft source and depth, how often a candidate node was right where its parent was.
+ * --options: drafter options as JSON (e.g. '{"hybrid":{"threshold":4}}'), for parameter sweeps.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -40,6 +41,7 @@ const flags = parseFlags(process.argv.slice(2), {
   limit: { type: "int", help: "" },
   "max-tokens": { type: "int", help: "" },
   rates: { type: "boolean", help: "" },
+  options: { type: "string", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -150,7 +152,8 @@ interface Sums {
 const rows = new Map<string, Map<string, Sums>>(); // workload -> drafter -> sums
 let mismatches = 0;
 // One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met twice).
-const instances = new Map(drafters.map((n) => [n, createDrafter(n, { vocabSize: model.lm.spec.vocabSize })]));
+const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
+const instances = new Map(drafters.map((n) => [n, createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize })]));
 const recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
 for (const [i, p] of prompts.entries()) {
   const plain = await generate(model, p.prompt, { maxTokens, stopAtEos: false });
