@@ -28,8 +28,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "server runner: prepare ignored (the first request times the curve)",
     file: "src/server/model-runner.ts",
-    from: "const prepared = opts.prepare ? verifyCostModel",
-    to: "const prepared = false ? verifyCostModel",
+    from: "const prepared = opts.prepare ? prepareCostCurve(served.lm)",
+    to: "const prepared = false ? prepareCostCurve(served.lm)",
     tests: ["test/server/prepare.test.ts"],
   },
   {

@@ -7,7 +7,7 @@
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling } from "../decode/sampler.ts";
 import { DRAFTER_NAMES } from "../engine/drafting.ts";
-import { generate } from "../engine/speculative.ts";
+import { generate, prepareCostCurve } from "../engine/speculative.ts";
 import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
 import type { ChatMessage } from "../server/requests.ts";
@@ -42,6 +42,9 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
   const setup = await setUpFrom(host, f, io, { drafter: drafterName });
   const { model } = setup;
   const drafter = setup.drafter(drafterName);
+  // The verify cost curve is timed while the user types the first message, so the first answer
+  // does not stall after its first token; each answer waits for it (no forward may overlap it).
+  const curve = drafter ? prepareCostCurve(setup.model.lm) : Promise.resolve();
   const opening: ChatMessage[] = f.system === undefined ? [] : [{ role: "system", content: f.system as string }];
   let history = [...opening];
   const prompt = () => io.interactive && io.err("> ");
@@ -57,6 +60,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
       } else if (line.length > 0) {
         history.push({ role: "user", content: line });
         try {
+          await curve;
           const r = await generate(model, chatPromptIds(model.tokenizer, history), { ...sampling, drafter, onText: (t) => io.out(t) });
           history.push({ role: "assistant", content: r.text });
           const s = r.stats;
@@ -71,6 +75,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
       prompt();
     }
   } finally {
+    await curve;
     await setup.close();
   }
   return 0;

@@ -113,6 +113,18 @@ export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
 }
 
 /**
+ * Times `lm`'s verify cost curve now rather than on its first speculative request (once per model;
+ * about a second on WASM). Settles when done; a failure is left for that request to report. The
+ * caller must keep other forwards on `lm` from overlapping it (one session runs one at a time).
+ */
+export function prepareCostCurve(lm: LanguageModel): Promise<void> {
+  return verifyCostModel(lm).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/**
  * A drafter's call. Whatever it throws (even an EdgespecError that would read as a bad request) is
  * the drafter's fault, not the request's: it leaves as drafter_failed, which the server answers
  * with 500 and logs.

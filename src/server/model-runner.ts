@@ -6,7 +6,7 @@
  * /health, admission and SSE pings never waits for a forward.
  */
 import type { Drafter } from "../drafters/types.ts";
-import { generate, type SpecResult, type TextMeta, verifyCostModel } from "../engine/speculative.ts";
+import { generate, prepareCostCurve, type SpecResult, type TextMeta } from "../engine/speculative.ts";
 import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";
@@ -88,8 +88,7 @@ export interface InProcessRunner extends ModelRunner {
 export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {}): InProcessRunner {
   const served = opts.yieldToEventLoop === false ? model : yielding(model);
   const drafterFor = opts.drafterFor ?? (() => undefined);
-  // A failure here is the first speculative request's to report (verifyCostModel keeps it).
-  const prepared = opts.prepare ? verifyCostModel(served.lm).then(() => undefined, () => undefined) : Promise.resolve();
+  const prepared = opts.prepare ? prepareCostCurve(served.lm) : Promise.resolve();
   return {
     prepared,
     facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
