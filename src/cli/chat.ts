@@ -44,7 +44,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
   const drafter = setup.drafter(drafterName);
   // The verify cost curve is timed while the user types the first message, so the first answer
   // does not stall after its first token; each answer waits for it (no forward may overlap it).
-  const curve = drafter ? prepareCostCurve(setup.model.lm) : Promise.resolve();
+  const curve = drafter ? prepareCostCurve(model.lm) : Promise.resolve();
   const opening: ChatMessage[] = f.system === undefined ? [] : [{ role: "system", content: f.system as string }];
   let history = [...opening];
   const prompt = () => io.interactive && io.err("> ");
