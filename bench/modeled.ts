@@ -22,7 +22,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
-import type { BenchPrompt } from "../src/benchmark/speculative.ts";
+import { type BenchPrompt, firstPerWorkload } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
 import type { Drafter, VerifyUpdate } from "../src/drafters/types.ts";
@@ -47,9 +47,7 @@ const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
 const drafters = ((flags.drafters as string) ?? "hybrid").split(",");
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
-const limit = flags.limit as number | undefined;
-const seen = new Map<string, number>();
-const prompts = limit === undefined ? all : all.filter((p) => (seen.set(p.workload, (seen.get(p.workload) ?? 0) + 1).get(p.workload)! <= limit));
+const prompts = flags.limit === undefined ? all : firstPerWorkload(all, flags.limit as number);
 
 /** "drafter|source|depth" (depth 9 = 9 and deeper) -> [candidate nodes whose parent was on the output's path, of them right]. */
 const RATES = new Map<string, [number, number]>();

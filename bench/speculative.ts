@@ -17,7 +17,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench, stepMarkdown } from "../src/benchmark/speculative.ts";
+import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench, stepMarkdown } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { loadModel } from "../src/model/load.ts";
@@ -44,18 +44,8 @@ const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
-const prompts = flags.limit ? pickPerWorkload(all, flags.limit as number) : all;
+const prompts = flags.limit ? firstPerWorkload(all, flags.limit as number) : all;
 const drafters = ((flags.drafters as string) ?? DRAFTER_NAMES.filter((d) => d !== "none").join(",")).split(",");
-
-/** The first `n` prompts of every workload (a quick run still covers every workload). */
-function pickPerWorkload(ps: BenchPrompt[], n: number): BenchPrompt[] {
-  const seen = new Map<string, number>();
-  return ps.filter((p) => {
-    const k = seen.get(p.workload) ?? 0;
-    seen.set(p.workload, k + 1);
-    return k < n;
-  });
-}
 
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 

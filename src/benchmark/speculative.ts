@@ -18,6 +18,16 @@ export interface BenchPrompt {
   prompt: string;
 }
 
+/** The first `n` prompts of every workload (a quick run still covers every workload). */
+export function firstPerWorkload<P extends { workload: string }>(prompts: readonly P[], n: number): P[] {
+  const seen = new Map<string, number>();
+  return prompts.filter((p) => {
+    const k = seen.get(p.workload) ?? 0;
+    seen.set(p.workload, k + 1);
+    return k < n;
+  });
+}
+
 export interface BenchOptions {
   drafters: readonly string[];
   /**

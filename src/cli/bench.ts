@@ -2,7 +2,7 @@
  * `edgespec bench`: plain vs speculative decoding on the bench suite (bench/prompts.json), every
  * drafter in the same run, per workload; prints a markdown table (or the JSON report).
  */
-import { type BenchPrompt, benchMarkdown, runSpeculativeBench } from "../benchmark/speculative.ts";
+import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench } from "../benchmark/speculative.ts";
 import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
@@ -42,15 +42,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
   } catch {
     throw new EdgespecError("invalid_argument", `${path} is not a prompt suite ({"prompts": [{"id", "workload", "prompt"}]})`);
   }
-  const limit = f.limit as number | undefined;
-  if (limit !== undefined) {
-    const seen = new Map<string, number>();
-    prompts = prompts.filter((p) => {
-      const n = seen.get(p.workload) ?? 0;
-      seen.set(p.workload, n + 1);
-      return n < limit;
-    });
-  }
+  if (f.limit !== undefined) prompts = firstPerWorkload(prompts, f.limit as number);
   // Each pass gets fresh drafters (makeDrafter), on the kernels the setup chose.
   const setup = await setUpFrom(host, f, io, { drafter: "none" });
   const { model, kernels } = setup;

@@ -1,9 +1,10 @@
 /**
  * A KV cache that stays in GPU buffers (WebGPU): the export's own cache I/O (present = past + new,
  * head-major), with the session told to leave `present.*` on the GPU, so a step feeds back last
- * step's buffers and reads back only logits (greedy: ids, causal-lm.ts `forwardTop`). Rollback to an accepted path is recorded at once
- * (`keep`/`truncate` stay synchronous, as the engine calls them) and applied before the next
- * forward by `flush`: one run of a Gather graph (src/onnx/kv-gather.ts) on the same device.
+ * step's buffers and reads back only logits (greedy: ids, causal-lm.ts `forwardTop`). Rollback to
+ * an accepted path is recorded at once (`keep`/`truncate` stay synchronous, as the engine calls
+ * them) and applied before the next forward by `flush`: one run of a Gather graph
+ * (src/onnx/kv-gather.ts) on the same device.
  * Replaced buffers are destroyed as soon as nothing refers to them; `release` frees the rest.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-web";

@@ -46,8 +46,9 @@ export interface LoadOptions {
   treeAttention?: boolean;
   /**
    * On webgpu, keep the KV cache in GPU buffers between steps (default true): a step reads back
-   * logits (greedy: the rows' top ids only), and rollback runs on the GPU. False keeps it in JS
-   * memory (copied both ways every step), for comparisons.
+   * logits (greedy: each row's argmax id, and its top ids where a drafter learns from them), and
+   * rollback runs on the GPU. False keeps it in JS memory (copied both ways every step), for
+   * comparisons.
    */
   gpuKvCache?: boolean;
 }
