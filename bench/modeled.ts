@@ -15,7 +15,9 @@
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
  * sizes the trees with another curve than the one they are scored on (what a mis-measured curve,
- * e.g. one timed before the WASM code warmed up, costs). --rates adds,
+ * e.g. one timed before the WASM code warmed up, costs); `--select-curve learned` sizes them on
+ * the curve a one-shot run learns from its steps (VerifyCostModel.learned), here timed by the fixed
+ * curve instead of the clock, one for the whole run. --rates adds,
  * per draft source and depth, how often a candidate node was right where its parent was.
  * --options: drafter options as JSON (e.g. '{"hybrid":{"threshold":4}}'), for parameter sweeps.
  */
@@ -65,8 +67,15 @@ else {
 }
 const curve = new FixedCost(points);
 const cost = (tokens: number) => curve.cost(tokens);
-const selectPoints: CostPoint[] | undefined = flags["select-curve"] ? JSON.parse(readFileSync(flags["select-curve"] as string, "utf8")) : undefined;
-const selectCurve = selectPoints ? new FixedCost(selectPoints) : curve;
+/** A learned curve whose steps take the fixed curve's time, not the clock's. */
+class LearnedOnFixed extends VerifyCostModel {
+  override observe(tokens: number): void {
+    super.observe(tokens, cost(tokens));
+  }
+}
+const learned = flags["select-curve"] === "learned";
+const selectPoints: CostPoint[] | undefined = flags["select-curve"] && !learned ? JSON.parse(readFileSync(flags["select-curve"] as string, "utf8")) : undefined;
+const selectCurve = learned ? LearnedOnFixed.learned() : selectPoints ? new FixedCost(selectPoints) : curve;
 
 /** What a run's steps did: tokens fed, and how many draft tokens the whole candidate tree held on the output's path. */
 interface Trace {
@@ -186,7 +195,7 @@ for (const [i, p] of prompts.entries()) {
 
 const f2 = (x: number) => x.toFixed(2);
 console.log(`curve (ms by tokens fed): ${points.map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
-if (selectPoints) console.log(`trees sized on: ${selectPoints.map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
+if (selectPoints || learned) console.log(`trees sized on${learned ? " a curve learned from the steps, at the end" : ""}: ${(selectPoints ?? selectCurve.points).map((q) => `${q.tokens}: ${f2(q.ms)}`).join(", ")}`);
 console.log(`${prompts.length} prompts, ${maxTokens} tokens, mismatches against plain: ${mismatches}`);
 // "in candidate": draft tokens per step the whole candidate held on the output's path (what the
 // selector could have kept), against those it kept ("accepted").

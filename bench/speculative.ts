@@ -5,10 +5,12 @@
  *
  *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
  *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N] [--device wasm|cpu]
- *                            [--no-history]
+ *                            [--no-history] [--learned-curve]
  *
  * --no-history: sam and hybrid keep no request history, so each prompt is drafted from itself
  * alone (what the suite gains from the outputs of its earlier prompts, next to a default run).
+ * --learned-curve: trees are sized on a verify cost curve learned from the runs' steps, as a
+ * one-shot `generate` sizes them, instead of one timed before the runs, as a server's.
  *
  * Writes bench/results/speculative[-MODEL][-DEVICE].json and .md (no MODEL for the reference
  * edgespec-tiny, no DEVICE for wasm) and refreshes the table between
@@ -31,6 +33,7 @@ const flags = parseFlags(process.argv.slice(2), {
   drafters: { type: "string", help: "" },
   "no-peer": { type: "boolean", help: "" },
   "no-history": { type: "boolean", help: "" },
+  "learned-curve": { type: "boolean", help: "" },
   threads: { type: "int", help: "" },
   model: { type: "string", help: "" },
   repeats: { type: "int", help: "" },
@@ -39,7 +42,7 @@ const flags = parseFlags(process.argv.slice(2), {
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
 const device = (flags.device as string) ?? "wasm";
-const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "");
+const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "");
 const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -54,6 +57,7 @@ const report = await runSpeculativeBench(model, prompts, {
   makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize, ...(flags["no-history"] ? { sam: { historyTokens: 0 } } : {}) }),
   maxTokens,
   repeats,
+  costCurve: flags["learned-curve"] ? "learned" : "timed",
   peer: flags["no-peer"] ? undefined : await (async () => {
     const peer = await transformersPeer(modelDir, dtype);
     return { name: peer.name, run: (p: BenchPrompt) => peer.run(p.prompt, maxTokens) };
@@ -62,7 +66,7 @@ const report = await runSpeculativeBench(model, prompts, {
 });
 const peak = process.memoryUsage().rss;
 
-const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
 Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
 MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.

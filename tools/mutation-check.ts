@@ -26,7 +26,7 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
-    name: "server runner: prepare ignored (the first request times the curve)",
+    name: "server runner: prepare ignored (the first requests learn the curve from their steps)",
     file: "src/server/model-runner.ts",
     from: "const prepared = opts.prepare ? prepareCostCurve(served.lm)",
     to: "const prepared = false ? prepareCostCurve(served.lm)",
@@ -53,6 +53,34 @@ const MUTATIONS: Mutation[] = [
     from: "    if (Math.min(...took.slice(split)) >= WARM_GAIN * Math.min(...took.slice(0, split))) return;",
     to: "    if (took.length > WARM_STABLE && took[took.length - 1]! >= WARM_GAIN * took[took.length - 2]!) return;",
     tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: a learned curve's untimed sizes keep the prior's unit scale",
+    file: "src/engine/cost-model.ts",
+    from: "    return (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;",
+    to: "    return shape[g]!.ms;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: an untimed size between two timed ones by the prior's ratio, not the line",
+    file: "src/engine/cost-model.ts",
+    from: "    if (lo !== undefined && hi !== undefined) {",
+    to: "    if (false) {",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: a pessimistic prior (untimed sizes look dear, so they are never tried)",
+    file: "src/engine/cost-model.ts",
+    from: "export const PRIOR_SLOPE = 0.1;",
+    to: "export const PRIOR_SLOPE = 1;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "engine: a request on a model without a timed curve times it first",
+    file: "src/engine/speculative.ts",
+    from: "    m = VerifyCostModel.learned();",
+    to: "    m = VerifyCostModel.measure(lm);",
+    tests: ["test/engine/engine.test.ts", "test/server/prepare.test.ts"],
   },
   {
     name: "engine: the request's cost curve is ignored",
@@ -204,8 +232,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "cost model: the latest timing instead of the median",
     file: "src/engine/cost-model.ts",
-    from: "      used.map((s) => median(s)),",
-    to: "      used.map((s) => s[s.length - 1]!),",
+    from: "      used.map((s) => (s.length > 0 ? median(s) : undefined)),",
+    to: "      used.map((s) => (s.length > 0 ? s[s.length - 1]! : undefined)),",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {

@@ -9,7 +9,7 @@
  */
 import type { Drafter, ManagedDrafter } from "../drafters/types.ts";
 import { median } from "../engine/cost-model.ts";
-import { generate, verifyCostModel } from "../engine/speculative.ts";
+import { generate, prepareCostCurve, verifyCostModel } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 
 export interface BenchPrompt {
@@ -46,6 +46,12 @@ export interface BenchOptions {
    * (prefill excluded) for `maxTokens` new tokens, and the tokens (compared, not required equal).
    */
   peer?: { name: string; run: (prompt: BenchPrompt) => Promise<{ tokens: number[]; decodeMs: number }> };
+  /**
+   * How trees are sized: on a verify cost curve timed before the runs, as a server times it as it
+   * starts ("timed", default), or on one learned from the runs' own steps, as a one-shot
+   * `generate` does ("learned"). Either way the curve is the model's, shared by every run.
+   */
+  costCurve?: "timed" | "learned";
   onProgress?: (line: string) => void;
 }
 
@@ -94,7 +100,8 @@ const STEP_PARTS = ["forward", "draft", "select", "verify", "kv", "other"] as co
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function runSpeculativeBench(model: LoadedModel, prompts: readonly BenchPrompt[], opts: BenchOptions): Promise<BenchReport> {
-  const cost = await verifyCostModel(model.lm); // measured once, outside every timed run
+  if (opts.costCurve !== "learned") await prepareCostCurve(model.lm); // outside every timed run
+  const cost = await verifyCostModel(model.lm);
   const makeDrafters = () => new Map(opts.drafters.map((d) => [d, opts.makeDrafter(d)]));
   const dispose = (ds: Map<string, Drafter>) => {
     for (const d of ds.values()) (d as Partial<ManagedDrafter>).dispose?.();

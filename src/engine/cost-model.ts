@@ -5,10 +5,15 @@
  *
  * A shared, noisy machine gives single timings that lie (a cost(1) > cost(4) reading was seen), so
  * the curve is never one sample: each grid point keeps the timings taken when it was first
- * measured (on warm code: warmUp) and a window of recent real steps (which also follow the cost up
- * as the context grows); its value is the median of the real steps once there are MIN_ONLINE of
- * them, else of everything it has. The medians are then fitted non-decreasing in S (pool adjacent
+ * measured (on warm code: warmUp), if it was, and a window of recent real steps (which also follow
+ * the cost up as the context grows); its value is the median of the real steps once there are
+ * MIN_ONLINE of them, else of everything it has. A grid point with no timing yet is filled from
+ * those that have one (fill). The medians are then fitted non-decreasing in S (pool adjacent
  * violators), since feeding more tokens never costs less.
+ *
+ * Two ways to start: `measure` times the grid first (a second or two on WASM: what a server pays
+ * once as it starts), `learned` times nothing and starts from PRIOR_SLOPE's shape, so the real
+ * steps are all its timings (what a one-shot run can afford).
  */
 import { Rng } from "../decode/rng.ts";
 import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
@@ -20,6 +25,14 @@ export interface CostPoint {
 
 /** The feed sizes timed at load (and the grid online timings are kept on). */
 export const COST_GRID: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96];
+/**
+ * The shape a learned curve starts from, cost(S) ∝ 1 + PRIOR_SLOPE·(S − 1), and scales from a timed
+ * size to larger ones it has not timed. Flatter than the curves measured here (warm WASM on this
+ * 2-core machine: 0.13 on edgespec-tiny, 0.20 on edgespec-small, from cost(96)/cost(1)) on
+ * purpose: a size that looks cheaper than it is gets chosen, timed and corrected by that step; one
+ * that looks dearer would never be chosen to show otherwise.
+ */
+export const PRIOR_SLOPE = 0.1;
 /** Real-step timings kept per grid point: the median of this many survives a few outliers either way. */
 const WINDOW = 9;
 /** Real-step timings from which a grid point no longer uses its load-time timings. */
@@ -128,19 +141,37 @@ export class VerifyCostModel {
   private readonly loadSamples: number[][];
   /** Recent real-step timings per grid point (oldest first). */
   private readonly online: number[][];
-  /** The first fitted curve: its shape scales a timing taken between grid points onto the grid. */
+  /**
+   * The first fitted curve: its shape scales a timing taken between grid points onto the grid, and
+   * fills the grid points that have no timing from those that have.
+   */
   private readonly shape: readonly CostPoint[];
 
   /**
    * From measured points (each taken as one sample of its grid point). `samples`, when given,
-   * are several timings per point: the curve is their medians, fitted monotone.
+   * are the timings per point: the curve is their medians, fitted monotone. A point whose samples
+   * are empty has no timing: `points` gives only its shape.
    */
   constructor(points: readonly CostPoint[], samples?: readonly (readonly number[])[]) {
     this.loadSamples = points.map((p, i) => [...(samples?.[i] ?? [p.ms])]);
     this.online = points.map(() => []);
     this.curve = points.map((p) => ({ ...p }));
+    this.shape = this.curve;
     if (samples) this.refit();
     this.shape = this.curve;
+  }
+
+  /**
+   * A curve that times nothing up front: PRIOR_SLOPE's shape (in units of cost(1): only the ratios
+   * size trees) until real steps time it. No forward of its own, so a one-shot run pays nothing
+   * for it; its first trees are sized on the prior and on the first steps, which run on code that
+   * is still warming up (see warmUp).
+   */
+  static learned(sizes: readonly number[] = COST_GRID): VerifyCostModel {
+    return new this(
+      sizes.map((tokens) => ({ tokens, ms: 1 + PRIOR_SLOPE * (tokens - 1) })),
+      sizes.map(() => []),
+    );
   }
 
   /**
@@ -218,10 +249,36 @@ export class VerifyCostModel {
 
   private refit(): void {
     const used = this.online.map((o, g) => (o.length >= MIN_ONLINE ? o : [...this.loadSamples[g]!, ...o]));
+    if (used.every((s) => s.length === 0)) return; // nothing timed yet: the curve is its shape
+    const ms = fill(
+      this.shape,
+      used.map((s) => (s.length > 0 ? median(s) : undefined)),
+    );
+    // A filled point weighs next to nothing: where it disagrees with a timed one, the timing wins.
     const fitted = isotonic(
-      used.map((s) => median(s)),
-      used.map((s) => s.length),
+      ms,
+      used.map((s) => s.length || 0.01),
     );
     this.curve = this.curve.map((p, i) => ({ tokens: p.tokens, ms: fitted[i]! }));
   }
+}
+
+/**
+ * `ms` with its missing points filled: between two timed points, on the line through them (the
+ * curves are near-linear in S); beyond the timed ones, by `shape`'s ratio to the nearest timed
+ * point. At least one point must be timed.
+ */
+function fill(shape: readonly CostPoint[], ms: readonly (number | undefined)[]): number[] {
+  const timed = ms.flatMap((m, g) => (m === undefined ? [] : [g]));
+  return ms.map((m, g) => {
+    if (m !== undefined) return m;
+    const lo = timed.filter((t) => t < g).pop();
+    const hi = timed.find((t) => t > g);
+    if (lo !== undefined && hi !== undefined) {
+      const [a, b] = [shape[lo]!.tokens, shape[hi]!.tokens];
+      return ms[lo]! + ((shape[g]!.tokens - a) * (ms[hi]! - ms[lo]!)) / (b - a);
+    }
+    const ref = (lo ?? hi)!;
+    return (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;
+  });
 }

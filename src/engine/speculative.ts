@@ -100,28 +100,33 @@ export interface SpecResult extends Omit<GenerateResult, "stats"> {
 const EMPTY_TREE: DraftTree = emptyTree();
 const NO_CANDIDATES = new Int32Array(0);
 
-const costModels = new WeakMap<LanguageModel, Promise<VerifyCostModel>>();
+const costModels = new WeakMap<LanguageModel, VerifyCostModel | Promise<VerifyCostModel>>();
 
-/** The verify cost curve of a model, measured once per loaded model. */
-export function verifyCostModel(lm: LanguageModel): Promise<VerifyCostModel> {
+/**
+ * The verify cost curve of a model, one per loaded model and shared by its requests: timed up front
+ * if prepareCostCurve ran, else learned from the requests' own steps (VerifyCostModel.learned).
+ */
+export function verifyCostModel(lm: LanguageModel): VerifyCostModel | Promise<VerifyCostModel> {
   let m = costModels.get(lm);
   if (!m) {
-    m = VerifyCostModel.measure(lm);
+    m = VerifyCostModel.learned();
     costModels.set(lm, m);
   }
   return m;
 }
 
 /**
- * Times `lm`'s verify cost curve now rather than on its first speculative request (once per model;
- * about a second on WASM). Settles when done; a failure is left for that request to report. The
- * caller must keep other forwards on `lm` from overlapping it (one session runs one at a time).
+ * Times `lm`'s verify cost curve now, before its first speculative request (about a second or two
+ * on WASM, warm-up included): what a server or a chat can afford while it waits, and worth it
+ * there, since the first requests' trees are then sized on warm, complete timings. Does nothing
+ * once the model has a curve. Settles when done; a failure leaves the learned curve. The caller
+ * must keep other forwards on `lm` from overlapping it (one session runs one at a time).
  */
 export function prepareCostCurve(lm: LanguageModel): Promise<void> {
-  return verifyCostModel(lm).then(
-    () => undefined,
-    () => undefined,
-  );
+  if (costModels.has(lm)) return Promise.resolve();
+  const timed = VerifyCostModel.measure(lm).catch(() => VerifyCostModel.learned());
+  costModels.set(lm, timed);
+  return timed.then(() => undefined);
 }
 
 /**
@@ -247,8 +252,8 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     drafterMs += performance.now() - d0;
   }
   emit(root, "model", logits, lastRow);
-  // The verify cost curve, measured on the model's first speculative request (about a second, its
-  // warm-up included), after the first token is out: setup, like the load, so not decode time.
+  // The verify cost curve: waiting for one still being timed (prepareCostCurve) is setup, like the
+  // load, so not decode time.
   const c0 = performance.now();
   const cost = drafter && fixed === undefined && !finish ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
   t1 += performance.now() - c0;

@@ -115,19 +115,23 @@ describe("speculative engine (greedy) on the reference model", () => {
     expect([again.stats.steps, again.stats.draftedTokens, again.stats.budgets]).toEqual([linear.stats.steps, linear.stats.draftedTokens, linear.stats.budgets]);
   });
 
-  test("the first token is out before the verify cost curve is measured (a model's first speculative request)", async () => {
+  test("a model whose curve was not timed up front runs no forward of its own: the curve is learned from the request's steps", async () => {
     const m = await referenceModel("fp32");
-    const events: string[] = [];
-    // A view of the model that no request has used: its curve is measured on this request.
+    // A view of the model that no request has used (its own curve), counting forwards and caches.
     const lm = Object.create(m.lm) as typeof m.lm;
-    lm.newCache = () => {
-      events.push("cache");
-      return m.lm.newCache();
-    };
-    const r = await generate({ ...m, lm }, PROMPTS[1]!, { maxTokens: 8, drafter: createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize }), onText: () => events.push("text") });
-    // The request's cache, the first token's text, then the measurement's own cache.
-    expect(events.slice(0, 3)).toEqual(["cache", "text", "cache"]);
-    expect(r.stats.verifyCost.length).toBeGreaterThan(0);
+    let caches = 0;
+    let forwards = 0;
+    lm.newCache = () => (caches++, m.lm.newCache());
+    lm.forward = (...a) => (forwards++, m.lm.forward(...a));
+    lm.forwardLast = (...a) => (forwards++, m.lm.forwardLast!(...a));
+    const r = await generate({ ...m, lm }, PROMPTS[1]!, { maxTokens: 24, stopAtEos: false, drafter: createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize }) });
+    // The prefill and one forward per step, on the request's own cache.
+    expect([caches, forwards]).toEqual([1, 1 + r.stats.steps]);
+    // Timed by those steps: not the prior's unit scale (1 ms for 1 token), and monotone.
+    const curve = r.stats.verifyCost;
+    expect(curve.map((p) => p.tokens)).toEqual([...COST_GRID]);
+    expect(curve.some((p, i) => Math.abs(p.ms - VerifyCostModel.learned().points[i]!.ms) > 1e-3)).toBe(true);
+    for (let i = 1; i < curve.length; i++) expect(curve[i]!.ms).toBeGreaterThanOrEqual(curve[i - 1]!.ms);
   });
 
   test("seeded sampling with speculation is reproducible", async () => {

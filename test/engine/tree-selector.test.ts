@@ -4,7 +4,7 @@
  * simulated decoding where the right answer is known.
  */
 import { describe, expect, test } from "bun:test";
-import { COST_GRID, isotonic, median, VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { COST_GRID, isotonic, median, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
 import type { DraftTree } from "../../src/drafters/types.ts";
 import { Rng } from "../../src/decode/rng.ts";
@@ -155,6 +155,70 @@ describe("VerifyCostModel", () => {
     expect(model.cost(96)).toBeCloseTo(2 * (2 + 96 / 8), 6);
     const pts = model.points;
     for (let i = 1; i < pts.length; i++) expect(pts[i]!.ms).toBeGreaterThanOrEqual(pts[i - 1]!.ms);
+  });
+});
+
+describe("VerifyCostModel.learned", () => {
+  const prior = (s: number) => 1 + PRIOR_SLOPE * (s - 1);
+
+  test("times nothing: before any step it is the prior's shape", () => {
+    const m = VerifyCostModel.learned();
+    expect(m.points.map((p) => p.tokens)).toEqual([...COST_GRID]);
+    for (const s of COST_GRID) expect(m.cost(s) / m.cost(1)).toBeCloseTo(prior(s), 12);
+  });
+
+  test("one timed size scales the prior; two or more are joined by lines and extended by the prior's ratio", () => {
+    const m = VerifyCostModel.learned();
+    for (let i = 0; i < 3; i++) m.observe(8, 6);
+    expect(m.cost(8)).toBe(6);
+    expect(m.cost(1)).toBeCloseTo((6 * prior(1)) / prior(8), 12);
+    expect(m.cost(96)).toBeCloseTo((6 * prior(96)) / prior(8), 12);
+    for (let i = 0; i < 3; i++) m.observe(1, 2);
+    expect(m.cost(1)).toBe(2);
+    expect(m.cost(4)).toBeCloseTo(2 + (3 * 4) / 7, 12); // on the line from (1, 2) to (8, 6)
+    expect(m.cost(32)).toBeCloseTo((6 * prior(32)) / prior(8), 12);
+    // A filled point never outweighs a timing: a slow 16 pulls the untimed 32 and up along with it.
+    for (let i = 0; i < 3; i++) m.observe(16, 30);
+    expect(m.cost(16)).toBe(30);
+    expect(m.cost(32)).toBeCloseTo((30 * prior(32)) / prior(16), 12);
+    const pts = m.points;
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.ms).toBeGreaterThanOrEqual(pts[i - 1]!.ms);
+  });
+
+  test("trees sized on a learned curve verify as many tokens per ms as on the timed one", () => {
+    // Chains whose every level is accepted with probability q, on three true curves: this
+    // machine's edgespec-tiny and edgespec-small (warm WASM), and a GPU's, flat (the prior, a slope
+    // of 0.1, is optimistic for the first two and pessimistic for the last).
+    const truths: [string, (s: number) => number, number][] = [
+      ["tiny", (s) => 2.35 + 0.3 * (s - 1), 0.75],
+      ["small", (s) => 5.2 + 1.03 * (s - 1), 0.75],
+      ["gpu", () => 4, 0.9],
+    ];
+    for (const [name, truth, q] of truths) {
+      const rng = new Rng(11);
+      const lengths = Array.from({ length: 400 }, () => {
+        let n = 0;
+        while (n < 40 && rng.next() < q) n++;
+        return n;
+      });
+      const chain: DraftTree = { size: 40, tokens: Int32Array.from({ length: 40 }, (_, i) => 3 + i), parents: Int32Array.from({ length: 40 }, (_, i) => i - 1), depths: Int32Array.from({ length: 40 }, (_, i) => i + 1) };
+      const efficiency = (cost: VerifyCostModel) => {
+        const selector = new TreeSelector(cost, 1);
+        let tokens = 0;
+        let ms = 0;
+        lengths.forEach((length, step) => {
+          const { tree } = selector.select(chain);
+          const accepted = Math.min(length, tree.size);
+          cost.observe(tree.size + 1, truth(tree.size + 1));
+          selector.observe(tree, Array.from({ length: accepted }, (_, i) => i));
+          if (step >= 100) (tokens += accepted + 1), (ms += truth(tree.size + 1));
+        });
+        return tokens / ms;
+      };
+      const timed = efficiency(curve(truth));
+      const learned = efficiency(VerifyCostModel.learned());
+      expect({ name, ratio: learned / timed > 0.97 }).toEqual({ name, ratio: true });
+    }
   });
 });
 
