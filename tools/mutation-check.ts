@@ -76,6 +76,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
+    name: "cost model: real-step timings never expire (a size timed on cold code looks dear for ever)",
+    file: "src/engine/cost-model.ts",
+    from: "export const MAX_AGE = 64;",
+    to: "export const MAX_AGE = Infinity;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: load-time timings come back once the real ones expire",
+    file: "src/engine/cost-model.ts",
+    from: "    const used = this.online.map((o, g) => (this.superseded[g] ? o : [...this.loadSamples[g]!, ...o]));",
+    to: "    const used = this.online.map((o, g) => (o.length >= MIN_ONLINE ? o : [...this.loadSamples[g]!, ...o]));",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
     name: "engine: a request on a model without a timed curve times it first",
     file: "src/engine/speculative.ts",
     from: "    m = VerifyCostModel.learned();",

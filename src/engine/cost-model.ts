@@ -6,10 +6,10 @@
  * A shared, noisy machine gives single timings that lie (a cost(1) > cost(4) reading was seen), so
  * the curve is never one sample: each grid point keeps the timings taken when it was first
  * measured (on warm code: warmUp), if it was, and a window of recent real steps (which also follow
- * the cost up as the context grows); its value is the median of the real steps once there are
- * MIN_ONLINE of them, else of everything it has. A grid point with no timing yet is filled from
- * those that have one (fill). The medians are then fitted non-decreasing in S (pool adjacent
- * violators), since feeding more tokens never costs less.
+ * the cost up as the context grows; none older than MAX_AGE steps); its value is the median of the
+ * real steps once there have been MIN_ONLINE of them, else of everything it has. A grid point with
+ * no timing (yet, or any more) is filled from those that have one (fill). The medians are then
+ * fitted non-decreasing in S (pool adjacent violators), since feeding more tokens never costs less.
  *
  * Two ways to start: `measure` times the grid first (a second or two on WASM: what a server pays
  * once as it starts), `learned` times nothing and starts from PRIOR_SLOPE's shape, so the real
@@ -35,6 +35,15 @@ export const COST_GRID: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96];
 export const PRIOR_SLOPE = 0.1;
 /** Real-step timings kept per grid point: the median of this many survives a few outliers either way. */
 const WINDOW = 9;
+/**
+ * Real-step timings older than this many steps (of any size) are dropped. The first steps of a
+ * process run on WebAssembly that is still warming up (see warmUp), up to 3x slower: a size timed
+ * only then would look dear for ever, since a size that looks dear is not chosen again to show
+ * otherwise (seen: edgespec-small's cost(4) kept at 16 ms, twice its warm cost, for a whole
+ * one-shot run, which then drafted at most one token in most steps). Dropped, it is filled from
+ * sizes timed since, or tried again.
+ */
+export const MAX_AGE = 64;
 /** Real-step timings from which a grid point no longer uses its load-time timings. */
 const MIN_ONLINE = 3;
 /**
@@ -141,6 +150,11 @@ export class VerifyCostModel {
   private readonly loadSamples: number[][];
   /** Recent real-step timings per grid point (oldest first). */
   private readonly online: number[][];
+  /** The step (count of `observe` calls) each online timing was taken at. */
+  private readonly onlineAt: number[][];
+  private observed = 0;
+  /** Grid points whose load-time timings real steps have replaced (MIN_ONLINE of them, once): for good, even after those expire. */
+  private readonly superseded: boolean[];
   /**
    * The first fitted curve: its shape scales a timing taken between grid points onto the grid, and
    * fills the grid points that have no timing from those that have.
@@ -155,6 +169,8 @@ export class VerifyCostModel {
   constructor(points: readonly CostPoint[], samples?: readonly (readonly number[])[]) {
     this.loadSamples = points.map((p, i) => [...(samples?.[i] ?? [p.ms])]);
     this.online = points.map(() => []);
+    this.onlineAt = points.map(() => []);
+    this.superseded = points.map(() => false);
     this.curve = points.map((p) => ({ ...p }));
     this.shape = this.curve;
     if (samples) this.refit();
@@ -223,8 +239,15 @@ export class VerifyCostModel {
     if (g < 0) g = p.length - 1;
     const scale = interpolate(this.shape, p[g]!.tokens) / interpolate(this.shape, tokens);
     const window = this.online[g]!;
+    const at = this.onlineAt[g]!;
     window.push(ms * scale);
-    if (window.length > WINDOW) window.shift();
+    at.push(++this.observed);
+    if (window.length > WINDOW) window.shift(), at.shift();
+    if (window.length >= MIN_ONLINE) this.superseded[g] = true;
+    this.online.forEach((w, i) => {
+      const times = this.onlineAt[i]!;
+      while (times.length > 0 && times[0]! <= this.observed - MAX_AGE) w.shift(), times.shift();
+    });
     this.refit();
   }
 
@@ -248,7 +271,7 @@ export class VerifyCostModel {
   }
 
   private refit(): void {
-    const used = this.online.map((o, g) => (o.length >= MIN_ONLINE ? o : [...this.loadSamples[g]!, ...o]));
+    const used = this.online.map((o, g) => (this.superseded[g] ? o : [...this.loadSamples[g]!, ...o]));
     if (used.every((s) => s.length === 0)) return; // nothing timed yet: the curve is its shape
     const ms = fill(
       this.shape,
