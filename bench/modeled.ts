@@ -11,6 +11,7 @@
  *
  *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
  *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates] [--options JSON]
+ *                        [--fresh] [--recycle-state FILE]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
@@ -20,6 +21,9 @@
  * curve instead of the clock, one for the whole run. --rates adds,
  * per draft source and depth, how often a candidate node was right where its parent was.
  * --options: drafter options as JSON (e.g. '{"hybrid":{"threshold":4}}'), for parameter sweeps.
+ * --fresh: a fresh drafter for every prompt, as a one-shot `generate` has (default: one for the
+ * run, as a server keeps it). --recycle-state FILE: the drafters' Token Recycling table starts
+ * from this saved one (a hot start).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -44,6 +48,8 @@ const flags = parseFlags(process.argv.slice(2), {
   "max-tokens": { type: "int", help: "" },
   rates: { type: "boolean", help: "" },
   options: { type: "string", help: "" },
+  fresh: { type: "boolean", help: "" },
+  "recycle-state": { type: "string", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -160,9 +166,16 @@ const rows = new Map<string, Map<string, Sums>>(); // workload -> drafter -> sum
 let mismatches = 0;
 // One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met twice).
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
-const instances = new Map(drafters.map((n) => [n, createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize })]));
-const recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
+const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : undefined;
+const make = (n: string) => createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
+let instances = new Map(drafters.map((n) => [n, make(n)]));
+let recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
 for (const [i, p] of prompts.entries()) {
+  if (flags.fresh && i > 0) {
+    for (const d of instances.values()) d.dispose();
+    instances = new Map(drafters.map((n) => [n, make(n)]));
+    recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
+  }
   const plain = await generate(model, p.prompt, { maxTokens, stopAtEos: false });
   const line = [`${i + 1}/${prompts.length} ${p.id}:`];
   for (const [name, rec] of recorders) {
