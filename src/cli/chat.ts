@@ -42,8 +42,9 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
   const setup = await setUpFrom(host, f, io, { drafter: drafterName });
   const { model } = setup;
   const drafter = setup.drafter(drafterName);
-  // The verify cost curve is timed while the user types the first message, so the first answer
-  // does not stall after its first token; each answer waits for it (no forward may overlap it).
+  // The verify cost curve is timed while the user types the first message (warming the model's
+  // code too), so the first answer's trees are sized on it; each answer waits for it (no forward
+  // may overlap it).
   const curve = drafter ? prepareCostCurve(model.lm) : Promise.resolve();
   const opening: ChatMessage[] = f.system === undefined ? [] : [{ role: "system", content: f.system as string }];
   let history = [...opening];

@@ -74,8 +74,9 @@ export interface InProcessOptions {
   /** Also called by close() (drafters to dispose). */
   onClose?: () => void | Promise<void>;
   /**
-   * Time the model's verify cost curve now, not on the first speculative request (about a second
-   * on WASM, its warm-up included: cost-model.ts). Runs wait for it, so no forward overlaps it.
+   * Time the model's verify cost curve now (about a second on WASM, its warm-up included:
+   * cost-model.ts), so the first requests' trees are sized on a whole, warm curve rather than on
+   * one learned from their own steps. Runs wait for it, so no forward overlaps it.
    */
   prepare?: boolean;
 }
