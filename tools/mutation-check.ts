@@ -41,6 +41,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/bench/speculative.test.ts"],
   },
   {
+    name: "bench: the learned-curve option ignored (the curve is timed anyway)",
+    file: "src/benchmark/speculative.ts",
+    from: "  if (opts.costCurve !== \"learned\") await prepareCostCurve(model.lm);",
+    to: "  await prepareCostCurve(model.lm);",
+    tests: ["test/bench/speculative.test.ts"],
+  },
+  {
     name: "cost model: timed without the warm-up",
     file: "src/engine/cost-model.ts",
     from: "    if (t1 - start >= WARM_MAX_MS) return;",

@@ -99,3 +99,19 @@ test("runSpeculativeBench: no drafter meets a prompt twice (fresh drafters per p
   // Within a pass one instance serves every prompt, as a server's drafter would.
   expect(seen.slice(2).every((r) => r.prompts.length === suite.length)).toBe(true);
 });
+
+test("runSpeculativeBench times the cost curve before its runs, as a server does, unless told to learn it (a one-shot run's)", async () => {
+  const { modelView } = await import("../../src/model/model-view.ts");
+  const model = await referenceModel();
+  const suite = (prompts.prompts as BenchPrompt[]).filter((p) => p.id === "code-00");
+  for (const costCurve of ["timed", "learned"] as const) {
+    // A view of its own (its own curve). The curve's forwards feed 96 tokens after a 96-token
+    // context (VerifyCostModel.measure); the runs' never do (12 tokens each).
+    let curveForwards = 0;
+    const view = modelView(model, (inner) => ({ forward: (t, p, c, o) => ((curveForwards += t.length === 96 && p[0] === 96 ? 1 : 0), inner.forward(t, p, c, o)) }));
+    const report = await runSpeculativeBench(view, suite, { drafters: ["hybrid"], makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize }), maxTokens: 12, costCurve });
+    expect(report.results.all!.hybrid!.mismatches).toBe(0);
+    // Timed: 5 rounds over the grid, 96 tokens among its sizes.
+    expect(curveForwards).toBe(costCurve === "timed" ? 5 : 0);
+  }
+});
