@@ -164,7 +164,8 @@ interface Sums {
 }
 const rows = new Map<string, Map<string, Sums>>(); // workload -> drafter -> sums
 let mismatches = 0;
-// One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met twice).
+// One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met
+// twice); with --fresh, one per prompt, as a one-shot run has.
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
 const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : undefined;
 const make = (n: string) => createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
