@@ -65,7 +65,8 @@ export interface ModelSetup {
   /** This model run in this thread, as the server runs models; closing it closes the setup. */
   /**
    * This model as a server's runner. `prepare`: time the verify cost curve now when the default
-   * drafter drafts (the first request then does not); only for an owner whose runs all go through
+   * drafter drafts (the first requests' trees are then sized on a whole, warm curve, not one
+   * learned from their own steps); only for an owner whose runs all go through
    * this runner, since its forwards must not overlap another caller's on the same session.
    */
   runner(opts?: { view?: (model: LoadedModel) => LoadedModel; yieldToEventLoop?: boolean; prepare?: boolean }): ModelRunner;

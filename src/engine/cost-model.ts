@@ -172,7 +172,7 @@ export class VerifyCostModel {
     this.onlineAt = points.map(() => []);
     this.superseded = points.map(() => false);
     this.curve = points.map((p) => ({ ...p }));
-    this.shape = this.curve;
+    this.shape = this.curve; // the points as given, for refit to fill untimed points from
     if (samples) this.refit();
     this.shape = this.curve;
   }

@@ -45,8 +45,9 @@ export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
    */
   prediction?: ArrayLike<number>;
   /**
-   * The verify cost curve trees are sized with (default: measured on this model at first use, then
-   * followed by real steps). A curve whose `observe` ignores timings makes tree sizes a function
+   * The verify cost curve trees are sized with (default: the model's own, timed up front where
+   * prepareCostCurve ran, else learned from its requests' steps; either way followed by real
+   * steps). A curve whose `observe` ignores timings makes tree sizes a function
    * of the tokens alone: bench/modeled.ts compares drafters and selectors that way, free of noise.
    */
   costModel?: VerifyCostModel;
