@@ -36,6 +36,8 @@ const SEQUENCE = 0;
 const HISTORY = 1;
 const CORPUS = 2;
 const NGRAM = 3;
+/** The match (index into `match`) that each draft source's nodes continue. */
+const MATCH_OF_SOURCE: Record<number, number> = { [SOURCE.sam]: SEQUENCE, [SOURCE.samHistory]: HISTORY, [SOURCE.samStatic]: CORPUS, [SOURCE.ngram]: NGRAM };
 
 export class HybridDrafter implements Drafter {
   readonly name = "hybrid";
@@ -93,7 +95,7 @@ export class HybridDrafter implements Drafter {
     for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src);
     this.recycle.draftInto(tree, SOURCE.recycle);
     for (const src of order) if (s[src]! < this.threshold && m[src]! > 0) this.draftMatch(tree, src);
-    return tree.finish();
+    return this.classifyMatches(this.recycle.classify(tree.finish(), SOURCE.recycle));
   }
 
   observe(update: VerifyUpdate): void {
@@ -121,6 +123,23 @@ export class HybridDrafter implements Drafter {
     this.sam.dispose();
     this.ngram.dispose();
     this.tree?.dispose();
+  }
+
+  /**
+   * Confidence of the match sources' nodes: the longer the match a node continues (the match at
+   * drafting plus the chain above the node), the likelier the text repeats (SAM-Decoding's
+   * observation). Classes 5–9 for lengths up to 2, 4, 8, 16 and longer.
+   */
+  private classifyMatches(tree: DraftTree): DraftTree {
+    const m = this.match;
+    const classes = (tree.classes ??= new Uint8Array(tree.size));
+    for (let i = 0; i < tree.size; i++) {
+      const source = tree.sources![i]!;
+      if (source === SOURCE.recycle) continue;
+      const length = m[MATCH_OF_SOURCE[source]!]! + tree.depths[i]! - 1;
+      classes[i] = length <= 2 ? 5 : length <= 4 ? 6 : length <= 8 ? 7 : length <= 16 ? 8 : 9;
+    }
+    return tree;
   }
 
   private draftMatch(tree: TreeKernel, src: number): void {

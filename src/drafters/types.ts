@@ -18,6 +18,14 @@ export interface DraftTree {
   depths: Int32Array;
   /** Optional: which source proposed each node (index into the hybrid's source list), for stats. */
   sources?: Uint8Array;
+  /**
+   * Optional: each node's confidence class, the drafter's guess of how often such a node is
+   * accepted when its parent is: class c in 1..9 means about c/10 (0 = no guess). The tree
+   * selector starts every (source, class) from that guess and learns its real rates apart, so a
+   * class that tells sure guesses from unsure ones gets the sure ones verified deeper from the
+   * first steps of a request.
+   */
+  classes?: Uint8Array;
 }
 
 /** What the model did at one verification step. */
@@ -33,6 +41,13 @@ export interface VerifyUpdate {
    * token followed by the tree's nodes; for the prefill: the prompt).
    */
   verifiedTokens: ArrayLike<number>;
+  /**
+   * Optional: the row of each verified token's parent (row i's parent is a row before i; -1 = the
+   * token before verifiedTokens[0] in the sequence, none for a prefill). Absent: a chain (i - 1).
+   * What context each row's candidates were computed in: the tree's shape, which the drafter did
+   * not see when the engine verified only part of its proposal.
+   */
+  verifiedParents?: Int32Array;
   /** Row i (k ids, best first) = the model's top-k next tokens after verifiedTokens[i]. */
   topK: Int32Array;
   /** Ids per row of `topK`. */
@@ -61,6 +76,14 @@ export interface Drafter {
 export interface ManagedDrafter extends Drafter {
   memoryBytes(): number;
   dispose(): void;
+}
+
+/** Confidence classes (`DraftTree.classes`): 0 = no guess, c = about c/10 accepted. */
+export const CONFIDENCE_CLASSES = 10;
+
+/** The confidence class of a guess expected to be accepted with probability `rate`. */
+export function confidenceClass(rate: number): number {
+  return Math.min(Math.max(Math.round(rate * 10), 1), CONFIDENCE_CLASSES - 1);
 }
 
 export function emptyTree(): DraftTree {

@@ -40,6 +40,14 @@ export function checkUpdate(u: VerifyUpdate, vocabSize: number): void {
     throw new EdgespecError("invalid_argument", `topK has ${u.topK.length} ids, expected ${u.verifiedTokens.length} rows of ${u.k}`);
   }
   checkTokenIds(u.topK.subarray(0, cells), vocabSize, "topK", true);
+  const parents = u.verifiedParents;
+  if (parents) {
+    if (parents.length !== u.verifiedTokens.length) throw new EdgespecError("invalid_argument", `verifiedParents has ${parents.length} rows, expected ${u.verifiedTokens.length}`);
+    for (let i = 0; i < parents.length; i++) {
+      const p = parents[i]!;
+      if (!Number.isInteger(p) || p < -1 || p >= i) throw new EdgespecError("invalid_argument", `verifiedParents[${i}] must be -1 or a row before ${i}, got ${p}`);
+    }
+  }
 }
 
 /** An integer option in [min, max], else `invalid_argument` naming it. */

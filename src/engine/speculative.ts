@@ -156,6 +156,14 @@ function breakdown(decodeMs: number, parts: Omit<SpecStats["stepMs"], "other">):
   return { forward: r(parts.forward), draft: r(parts.draft), select: r(parts.select), verify: r(parts.verify), kv: r(parts.kv), other: r(Math.max(0, decodeMs - known)) };
 }
 
+/** Each fed row's parent row: the root's is -1 (the token before it), node j's is its parent's + 1. */
+function fedParents(tree: DraftTree): Int32Array {
+  const parents = new Int32Array(tree.size + 1);
+  parents[0] = -1;
+  for (let j = 0; j < tree.size; j++) parents[j + 1] = tree.parents[j]! + 1;
+  return parents;
+}
+
 function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
   const names = drafter.sourceNames;
   return tree.sources && names ? (names[tree.sources[node]!] ?? drafter.name) : drafter.name;
@@ -316,7 +324,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     if (drafter) {
       const accepted = [...path.map((n) => tree.tokens[n]!), bonus];
       const d0 = performance.now();
-      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, topK: top ? (top.topK ? topPrefix(top.topK, fed.length, TOP_K, k) : NO_CANDIDATES) : candidates(logits, fed.length), k }));
+      fromDrafter(drafter, () => drafter.observe({ accepted, verifiedTokens: fed, verifiedParents: fedParents(tree), topK: top ? (top.topK ? topPrefix(top.topK, fed.length, TOP_K, k) : NO_CANDIDATES) : candidates(logits, fed.length), k }));
       stepDrafterMs += performance.now() - d0;
       for (let i = 0; i < tree.size; i++) (per[sourceName(drafter, tree, i)] ??= { drafted: 0, accepted: 0, acceptance: 0 }).drafted++;
       for (const n of path) per[sourceName(drafter, tree, n)]!.accepted++;

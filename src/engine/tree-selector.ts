@@ -22,7 +22,7 @@
  * cost measured too high at load — a busy machine — is corrected by real steps instead of keeping
  * trees small for ever. Deterministic: same inputs, same trees.
  */
-import type { DraftTree } from "../drafters/types.ts";
+import { CONFIDENCE_CLASSES, type DraftTree } from "../drafters/types.ts";
 import type { VerifyCostModel } from "./cost-model.ts";
 
 const MAX_DEPTH = 16;
@@ -37,13 +37,17 @@ export const EXPLORE_EVERY = 32;
 const FIRST_CHECK = 3;
 
 /**
- * Before anything is seen at depth 1: a first guess is right about half the time, later ranks less
- * often. Deeper, a key's prior is the rate of the same source and rank one level up, so a chain
- * whose first levels are always accepted (a copied span, a right prediction) is trusted deeper at
- * once instead of one level per step.
+ * Before anything is seen at depth 1: without a confidence class, a first guess is right about
+ * half the time and later ranks less often; with one, the rank-0 guess is right as often as its
+ * class says and the other ranks share part of what it leaves. Deeper, a key's prior is the rate
+ * of the same source, class and rank one level up, so a chain whose first levels are always
+ * accepted (a copied span, a right prediction) is trusted deeper at once instead of one level
+ * per step.
  */
-function priorRate(rank: number): number {
-  return 0.5 / (1 + rank);
+function priorRate(rank: number, confidence: number): number {
+  if (confidence === 0) return 0.5 / (1 + rank);
+  const first = confidence / 10;
+  return rank === 0 ? first : ((1 - first) * 0.4) / rank;
 }
 
 export interface Selection {
@@ -81,14 +85,14 @@ export class TreeSelector {
     opts: { exploreEvery?: number } = {},
   ) {
     this.exploreEvery = opts.exploreEvery ?? EXPLORE_EVERY;
-    this.hits = new Float64Array(sources * (MAX_DEPTH + 1) * MAX_RANK);
+    this.hits = new Float64Array(sources * CONFIDENCE_CLASSES * (MAX_DEPTH + 1) * MAX_RANK);
     this.trials = new Float64Array(this.hits.length);
     this.rates = new Float64Array(this.hits.length);
   }
 
-  /** The conditional acceptance estimate of one (source, depth, rank) key. */
-  rate(source: number, depth: number, rank: number): number {
-    return this.rateOf(this.key(source, depth, rank));
+  /** The conditional acceptance estimate of one (source, depth, rank[, confidence class]) key. */
+  rate(source: number, depth: number, rank: number, confidence = 0): number {
+    return this.rateOf(this.key(source, depth, rank, confidence));
   }
 
   /** Path-acceptance estimates of every node of `tree` (for tests and for callers that draw). */
@@ -185,9 +189,10 @@ export class TreeSelector {
     return this.step - last >= this.exploreEvery || this.cost.doubtful(tokens);
   }
 
-  private key(source: number, depth: number, rank: number): number {
-    const s = Math.min(Math.max(source, 0), this.hits.length / ((MAX_DEPTH + 1) * MAX_RANK) - 1);
-    return (s * (MAX_DEPTH + 1) + Math.min(depth, MAX_DEPTH)) * MAX_RANK + Math.min(rank, MAX_RANK - 1);
+  private key(source: number, depth: number, rank: number, confidence: number): number {
+    const s = Math.min(Math.max(source, 0), this.hits.length / (CONFIDENCE_CLASSES * (MAX_DEPTH + 1) * MAX_RANK) - 1);
+    const c = Math.min(Math.max(confidence, 0), CONFIDENCE_CLASSES - 1);
+    return ((s * CONFIDENCE_CLASSES + c) * (MAX_DEPTH + 1) + Math.min(depth, MAX_DEPTH)) * MAX_RANK + Math.min(rank, MAX_RANK - 1);
   }
 
   private rateOf(key: number): number {
@@ -199,8 +204,9 @@ export class TreeSelector {
   private fillRates(): void {
     const levels = MAX_DEPTH + 1;
     for (let base = 0; base < this.hits.length; base += levels * MAX_RANK) {
+      const confidence = (base / (levels * MAX_RANK)) % CONFIDENCE_CLASSES;
       for (let rank = 0; rank < MAX_RANK; rank++) {
-        let prior = priorRate(rank);
+        let prior = priorRate(rank, confidence);
         for (let depth = 0; depth < levels; depth++) {
           const key = base + depth * MAX_RANK + rank;
           const rate = (this.hits[key]! + PRIOR_WEIGHT * prior) / (this.trials[key]! + PRIOR_WEIGHT);
@@ -225,7 +231,7 @@ export class TreeSelector {
       const parent = tree.parents[i]!;
       const rank = children.get(parent) ?? 0;
       children.set(parent, rank + 1);
-      const key = this.key(tree.sources?.[i] ?? 0, tree.depths[i]!, rank);
+      const key = this.key(tree.sources?.[i] ?? 0, tree.depths[i]!, rank, tree.classes?.[i] ?? 0);
       this.keys[i] = key;
       this.prob[i] = (parent < 0 ? 1 : this.prob[parent]!) * this.rateOf(key);
     }
@@ -239,6 +245,7 @@ export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
   for (let i = 0; i < tree.size; i++) if (keep[i]) index[i] = n++;
   const out: DraftTree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n) };
   if (tree.sources) out.sources = new Uint8Array(n);
+  if (tree.classes) out.classes = new Uint8Array(n);
   for (let i = 0; i < tree.size; i++) {
     const j = index[i]!;
     if (j < 0) continue;
@@ -248,6 +255,7 @@ export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
     out.parents[j] = parent < 0 ? -1 : index[parent]!;
     out.depths[j] = tree.depths[i]!;
     if (out.sources) out.sources[j] = tree.sources![i]!;
+    if (out.classes) out.classes[j] = tree.classes![i]!;
   }
   return out;
 }

@@ -38,6 +38,22 @@ describe("hybrid drafter", () => {
     }
   });
 
+  test("a match's nodes are classed by the match they continue: the longer, the surer", () => {
+    for (const kernels of sets) {
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 16 } });
+      d.reset([50, 61, 72, 83, 94, 5, 16, 27, 38, 49, 50, 61, 72, 83, 94]); // suffix of 5 repeats
+      const t = d.propose(16);
+      expect(Array.from(t.tokens)).toEqual([5, 16, 27, 38, 49, 50, 61, 72, 83, 94]);
+      // match 5 at depth 1 (length ≤ 8), … 9 and longer from depth 5 (≤ 16)
+      expect(Array.from(t.classes!)).toEqual([7, 7, 7, 7, 8, 8, 8, 8, 8, 8]);
+      const short = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5 } });
+      short.reset([1, 2, 3, 9, 1, 2]); // a match of 2, then 3, 4 along the chain
+      const s = short.propose(8);
+      expect(Array.from(s.tokens)).toEqual([3, 9, 1, 2]);
+      expect(Array.from(s.classes!)).toEqual([5, 6, 6, 7]);
+    }
+  });
+
   test("below the threshold the recycling tree comes first; short matches only fill what is left", () => {
     for (const kernels of sets) {
       const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 6 } });

@@ -4,7 +4,7 @@ import { tokenizerFingerprint } from "../../src/drafters/fingerprint.ts";
 import { TokenizerMismatchError } from "../../src/drafters/persist.ts";
 import { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
 import { checkTemplate, TOKEN_RECYCLING_TEMPLATE, templateFromChildCounts, templateFromPaths } from "../../src/drafters/tree-template.ts";
-import type { VerifyUpdate } from "../../src/drafters/types.ts";
+import { confidenceClass, type VerifyUpdate } from "../../src/drafters/types.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { checkTree, kernelSets, treeData } from "./helpers.ts";
 
@@ -138,6 +138,62 @@ describe("tree expansion", () => {
       d.observe(update([3], [[1, 2, 3, 4, 5, 6, 7, 8]], [1, 2, 9]));
       expect(d.propose(1).tokens[0]).toBe((8 * 9 + 1) % V);
     }
+  });
+});
+
+describe("confidence classes", () => {
+  const row = (best: number) => [best, 40, 41, 42, 43, 44, 45, 46];
+
+  test("a row's best candidate kept over rewrites, written after the token before it now, is trusted more", () => {
+    for (const kernels of sets) {
+      const d = new TokenRecyclingDrafter({ vocabSize: V, kernels });
+      const rootClass = () => d.propose(1).classes![0]!;
+      d.reset([7, 30]);
+      d.observe(update([30], [row(31)])); // a prefill's first row: nothing came before it
+      const classes = [rootClass()];
+      for (let i = 0; i < 5; i++) {
+        d.observe(update([30], [row(31)])); // written after 7, the token before the root
+        classes.push(rootClass());
+      }
+      expect(classes[0]).toBe(confidenceClass(0.24)); // just written, in an unknown context
+      for (let i = 1; i < classes.length; i++) expect(classes[i]!).toBeGreaterThanOrEqual(classes[i - 1]!);
+      expect(classes[5]).toBe(confidenceClass(0.9));
+      d.observe(update([30], [row(32)])); // the best candidate changed: back down
+      const changed = rootClass();
+      expect(changed).toBeLessThan(classes[5]!);
+      d.observe(update([30], [row(32)]));
+      const sameContext = rootClass();
+      d.reset([8, 30]); // the same row, now after another token
+      expect(rootClass()).toBeLessThan(sameContext);
+      // Only this table's nodes get a class.
+      const tree = d.propose(1);
+      tree.sources = Uint8Array.of(3);
+      tree.classes = Uint8Array.of(0);
+      expect(d.classify(tree, 0).classes![0]).toBe(0);
+    }
+  });
+
+  test("a tree update's rows are written after their parents in the tree, not their neighbours in feed order", () => {
+    for (const kernels of sets) {
+      const classUnder50 = (parents: Int32Array | undefined) => {
+        const d = new TokenRecyclingDrafter({ vocabSize: V, kernels });
+        d.reset([7, 30]);
+        // Fed: the root 30, then 31 and 50, both children of the root.
+        for (let i = 0; i < 5; i++) d.observe({ ...update([30, 31, 50], [row(50), row(60), row(51)]), ...(parents ? { verifiedParents: parents } : {}) });
+        const tree = d.propose(80);
+        const node = [...tree.tokens.keys()].find((i) => tree.tokens[i] === 51 && tree.tokens[tree.parents[i]!] === 50 && tree.parents[tree.parents[i]!] === -1)!;
+        expect(node).toBeDefined(); // 30 → 50 → 51
+        return tree.classes![node]!;
+      };
+      expect(classUnder50(Int32Array.of(-1, 0, 0))).toBeGreaterThan(classUnder50(undefined));
+    }
+  });
+
+  test("a bad verifiedParents is refused", () => {
+    const d = new TokenRecyclingDrafter({ vocabSize: V, kernels: sets[0]! });
+    d.reset([1]);
+    expect(() => d.observe({ ...update([1, 2], [row(3), row(4)]), verifiedParents: Int32Array.of(-1) })).toThrow(/verifiedParents has 1 rows, expected 2/);
+    expect(() => d.observe({ ...update([1, 2], [row(3), row(4)]), verifiedParents: Int32Array.of(-1, 1) })).toThrow(/verifiedParents\[1\] must be -1 or a row before 1/);
   });
 });
 

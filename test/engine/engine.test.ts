@@ -3,6 +3,7 @@ import { generatePlain } from "../../src/decode/plain.ts";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { COST_GRID, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { generate } from "../../src/engine/speculative.ts";
+import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
 import { referenceModel } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -51,6 +52,30 @@ describe("speculative engine (greedy) on the reference model", () => {
       accepted += spec.stats.acceptedTokens;
     }
     expect(accepted).toBeGreaterThan(0); // tree paths were accepted, so compaction really ran
+  });
+
+  test("the drafter learns each verified row's parent in the tree (the context its candidates came from)", async () => {
+    const m = await referenceModel("fp32");
+    const plain = await generatePlain(m, PROMPTS[0]!, { maxTokens: 16, stopAtEos: false });
+    const seen: { tree: DraftTree; update: VerifyUpdate }[] = [];
+    const inner = new RandomTreeDrafter([...new Set(plain.tokens)], 3);
+    let last: DraftTree | undefined;
+    const recording: Drafter = {
+      name: "recording",
+      reset: () => {},
+      propose: (budget) => (last = inner.propose(budget)),
+      observe: (update) => {
+        if (last) seen.push({ tree: last, update });
+        last = undefined; // a step near max tokens may verify without asking for a tree
+      },
+    };
+    await generate(m, PROMPTS[0]!, { maxTokens: 16, stopAtEos: false, drafter: recording, budget: 6 });
+    expect(seen.length).toBeGreaterThan(2);
+    for (const { tree, update } of seen) {
+      // A fixed budget verifies the proposed tree itself: row 0 is the root, node j is row j + 1.
+      expect(update.verifiedTokens.length).toBe(tree.size + 1);
+      expect(Array.from(update.verifiedParents!)).toEqual([-1, ...Array.from(tree.parents, (p) => p + 1)]);
+    }
   });
 
   test("stop strings that fall inside an accepted run cut exactly where plain decoding cuts", async () => {

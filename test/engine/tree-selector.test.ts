@@ -332,6 +332,34 @@ describe("TreeSelector", () => {
     expect(selector.rate(0, 8, 0)).toBeCloseTo(0.5, 12);
   });
 
+  test("confidence classes: each starts from its stated rate and is learned apart", () => {
+    const selector = new TreeSelector(curve(() => 1), 2);
+    expect(selector.rate(0, 1, 0, 9)).toBeCloseTo(0.9, 12);
+    expect(selector.rate(0, 1, 0, 2)).toBeCloseTo(0.2, 12);
+    expect(selector.rate(0, 1, 1, 2)).toBeCloseTo(0.8 * 0.4, 12); // later ranks share part of what rank 0 leaves
+    expect(selector.rate(0, 1, 0, 0)).toBeCloseTo(0.5, 12); // no class: as before
+    // Two siblings, the sure one always right and the unsure one never: the rates part, and the
+    // selector keeps the sure node's chain over the unsure one on a cost that allows one or two.
+    const tree: DraftTree = {
+      size: 4,
+      tokens: Int32Array.of(5, 6, 7, 8),
+      parents: Int32Array.of(-1, -1, 0, 1),
+      depths: Int32Array.of(1, 1, 2, 2),
+      sources: Uint8Array.of(0, 0, 0, 0),
+      classes: Uint8Array.of(5, 5, 5, 5),
+    };
+    const marked = { ...tree, classes: Uint8Array.of(7, 3, 7, 3) };
+    for (let i = 0; i < 20; i++) selector.observe(marked, [0, 2]);
+    expect(selector.rate(0, 1, 0, 7)).toBeGreaterThan(0.9);
+    expect(selector.rate(0, 1, 1, 3)).toBeLessThan(0.1);
+    expect(selector.rate(0, 1, 0, 5)).toBeCloseTo(0.5, 12); // untouched
+    const pick = new TreeSelector(curve((t) => 1 + 0.3 * (t - 1)), 2);
+    for (let i = 0; i < 20; i++) pick.observe(marked, [0, 2]);
+    const chosen = pick.select(marked).tree;
+    expect([...chosen.tokens]).toEqual([5, 7]);
+    expect([...chosen.classes!]).toEqual([7, 7]);
+  });
+
   test("subtree keeps order, tokens, depths and sources, and refuses an orphan", () => {
     const tree = randomTree(new Rng(5), 8);
     const keep = new Uint8Array(8);
