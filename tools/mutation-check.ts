@@ -26,6 +26,55 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "selector: confidence classes left out of the key (one rate for every class)",
+    file: "src/engine/tree-selector.ts",
+    from: "const c = Math.min(Math.max(confidence, 0), CONFIDENCE_CLASSES - 1);",
+    to: "const c = 0 * confidence;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "selector: a class's prior ignores the class (every class starts at one half)",
+    file: "src/engine/tree-selector.ts",
+    from: "  if (confidence === 0) return 0.5 / (1 + rank);",
+    to: "  if (confidence >= 0) return 0.5 / (1 + rank);",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "selector: subtree drops the classes",
+    file: "src/engine/tree-selector.ts",
+    from: "    if (out.classes) out.classes[j] = tree.classes![i]!;",
+    to: "",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "recycling: a row's steadiness never resets when its best candidate changes",
+    file: "src/drafters/token-recycling.ts",
+    from: "        this.best[row] = first;\n        this.steady[row] = 0;",
+    to: "        this.best[row] = first;",
+    tests: ["test/drafters/token-recycling.test.ts"],
+  },
+  {
+    name: "recycling: rows written after their feed-order neighbour, not their parent in the tree",
+    file: "src/drafters/token-recycling.ts",
+    from: "      const parent = parents ? parents[i]! : i - 1;",
+    to: "      const parent = i - 1;",
+    tests: ["test/drafters/token-recycling.test.ts"],
+  },
+  {
+    name: "engine: the verified rows' parents not passed to the drafter",
+    file: "src/engine/speculative.ts",
+    from: "verifiedParents: fedParents(tree), ",
+    to: "",
+    tests: ["test/engine/engine.test.ts"],
+  },
+  {
+    name: "hybrid: match nodes classed by the match at drafting only (not the chain above them)",
+    file: "src/drafters/hybrid.ts",
+    from: "const length = m[MATCH_OF_SOURCE[source]!]! + tree.depths[i]! - 1;",
+    to: "const length = m[MATCH_OF_SOURCE[source]!]!;",
+    tests: ["test/drafters/hybrid.test.ts"],
+  },
+  {
     name: "server runner: prepare ignored (the first requests learn the curve from their steps)",
     file: "src/server/model-runner.ts",
     from: "const prepared = opts.prepare ? prepareCostCurve(served.lm)",
