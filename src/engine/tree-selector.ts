@@ -27,6 +27,8 @@ import type { VerifyCostModel } from "./cost-model.ts";
 
 const MAX_DEPTH = 16;
 const MAX_RANK = 4;
+/** Keys per (source, confidence class): depths × ranks. */
+const BLOCK = (MAX_DEPTH + 1) * MAX_RANK;
 /** Weight of the prior, in observations. */
 const PRIOR_WEIGHT = 2;
 /** Per-step discount of every count: ~70 steps of memory. */
@@ -60,9 +62,17 @@ export interface Selection {
 export class TreeSelector {
   private readonly hits: Float64Array;
   private readonly trials: Float64Array;
-  /** Rates derived from the counts (rateOf), refilled after every observation. */
+  /** Rates derived from the counts (rateOf), computed when asked for. */
   private readonly rates: Float64Array;
-  private ratesStale = true;
+  /** `rates[key]` is current when `rateStamp[key]` equals `stamp`, which every observation moves on. */
+  private readonly rateStamp: Uint32Array;
+  private stamp = 1;
+  /**
+   * Counts are stored times `scale`, which grows by 1 / DISCOUNT a step: discounting every count
+   * is then one multiplication, not one per key (10 classes × 5 sources × 17 depths × 4 ranks),
+   * and a step computes the rates of the keys its tree uses, not of all.
+   */
+  private scale = 1;
   private readonly sizes = new Map<number, number>();
   /** Scratch, grown as needed. */
   private prob = new Float64Array(128);
@@ -88,6 +98,7 @@ export class TreeSelector {
     this.hits = new Float64Array(sources * CONFIDENCE_CLASSES * (MAX_DEPTH + 1) * MAX_RANK);
     this.trials = new Float64Array(this.hits.length);
     this.rates = new Float64Array(this.hits.length);
+    this.rateStamp = new Uint32Array(this.hits.length);
   }
 
   /** The conditional acceptance estimate of one (source, depth, rank[, confidence class]) key. */
@@ -139,10 +150,14 @@ export class TreeSelector {
    * parent was accepted (or is the root) is one trial of its key; the nodes on the path are hits.
    */
   observe(tree: DraftTree, path: readonly number[]): void {
-    this.ratesStale = true;
-    for (let i = 0; i < this.hits.length; i++) {
-      this.hits[i]! *= DISCOUNT;
-      this.trials[i]! *= DISCOUNT;
+    this.stamp++;
+    this.scale /= DISCOUNT;
+    if (this.scale > 1e150) {
+      for (let i = 0; i < this.hits.length; i++) {
+        this.hits[i]! /= this.scale;
+        this.trials[i]! /= this.scale;
+      }
+      this.scale = 1;
     }
     if (tree.size === 0) return;
     let keys = this.lastKeys;
@@ -156,8 +171,8 @@ export class TreeSelector {
       const parent = tree.parents[i]!;
       if (parent >= 0 && !onPath[parent]) continue;
       const key = keys[i]!;
-      this.trials[key]! += 1;
-      if (onPath[i]) this.hits[key]! += 1;
+      this.trials[key]! += this.scale;
+      if (onPath[i]) this.hits[key]! += this.scale;
     }
   }
 
@@ -195,27 +210,18 @@ export class TreeSelector {
     return ((s * CONFIDENCE_CLASSES + c) * (MAX_DEPTH + 1) + Math.min(depth, MAX_DEPTH)) * MAX_RANK + Math.min(rank, MAX_RANK - 1);
   }
 
+  /**
+   * A key's rate: its counts with the prior weight on the rate one level up (depth 1: priorRate),
+   * computed when first asked for after an observation.
+   */
   private rateOf(key: number): number {
-    if (this.ratesStale) this.fillRates();
-    return this.rates[key]!;
-  }
-
-  /** Every key's rate: its counts with the prior weight on the rate one level up (depth 1: priorRate). */
-  private fillRates(): void {
-    const levels = MAX_DEPTH + 1;
-    for (let base = 0; base < this.hits.length; base += levels * MAX_RANK) {
-      const confidence = (base / (levels * MAX_RANK)) % CONFIDENCE_CLASSES;
-      for (let rank = 0; rank < MAX_RANK; rank++) {
-        let prior = priorRate(rank, confidence);
-        for (let depth = 0; depth < levels; depth++) {
-          const key = base + depth * MAX_RANK + rank;
-          const rate = (this.hits[key]! + PRIOR_WEIGHT * prior) / (this.trials[key]! + PRIOR_WEIGHT);
-          this.rates[key] = rate;
-          if (depth > 0) prior = rate;
-        }
-      }
-    }
-    this.ratesStale = false;
+    if (this.rateStamp[key] === this.stamp) return this.rates[key]!;
+    const depth = Math.floor(key / MAX_RANK) % (MAX_DEPTH + 1);
+    const prior = depth <= 1 ? priorRate(key % MAX_RANK, Math.floor(key / BLOCK) % CONFIDENCE_CLASSES) : this.rateOf(key - MAX_RANK);
+    const rate = (this.hits[key]! / this.scale + PRIOR_WEIGHT * prior) / (this.trials[key]! / this.scale + PRIOR_WEIGHT);
+    this.rates[key] = rate;
+    this.rateStamp[key] = this.stamp;
+    return rate;
   }
 
   /** Fills `keys` and `prob` for the nodes of `tree` (parents come before their children). */
