@@ -134,9 +134,9 @@ export class HybridDrafter implements Drafter {
     const m = this.match;
     const classes = (tree.classes ??= new Uint8Array(tree.size));
     for (let i = 0; i < tree.size; i++) {
-      const source = tree.sources![i]!;
-      if (source === SOURCE.recycle) continue;
-      const length = m[MATCH_OF_SOURCE[source]!]! + tree.depths[i]! - 1;
+      const match = MATCH_OF_SOURCE[tree.sources![i]!];
+      if (match === undefined) continue; // the recycling table's nodes: classed by their rows
+      const length = m[match]! + tree.depths[i]! - 1;
       classes[i] = length <= 2 ? 5 : length <= 4 ? 6 : length <= 8 ? 7 : length <= 16 ? 8 : 9;
     }
     return tree;

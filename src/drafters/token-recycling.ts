@@ -172,7 +172,7 @@ export class TokenRecyclingDrafter implements Drafter {
   }
 
   memoryBytes(): number {
-    return this.table.memoryBytes() + (this.tree?.memoryBytes() ?? 0);
+    return this.table.memoryBytes() + this.best.byteLength + this.steady.byteLength + this.writtenAfter.byteLength + (this.tree?.memoryBytes() ?? 0);
   }
 
   dispose(): void {
