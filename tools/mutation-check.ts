@@ -40,6 +40,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
+    name: "selector: the discount's rescaling leaves the trials out",
+    file: "src/engine/tree-selector.ts",
+    from: "        this.trials[i]! /= this.scale;",
+    to: "",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
     name: "selector: subtree drops the classes",
     file: "src/engine/tree-selector.ts",
     from: "    if (out.classes) out.classes[j] = tree.classes![i]!;",
@@ -68,11 +75,11 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/engine.test.ts"],
   },
   {
-    name: "hybrid: match nodes classed by the match at drafting only (not the chain above them)",
-    file: "src/drafters/hybrid.ts",
-    from: "const length = m[MATCH_OF_SOURCE[source]!]! + tree.depths[i]! - 1;",
-    to: "const length = m[MATCH_OF_SOURCE[source]!]!;",
-    tests: ["test/drafters/hybrid.test.ts"],
+    name: "drafters: match nodes classed by the match at drafting only (not the chain above them)",
+    file: "src/drafters/suffix-automaton.ts",
+    from: "    const length = match + tree.depths[i]! - 1;",
+    to: "    const length = match;",
+    tests: ["test/drafters/hybrid.test.ts", "test/drafters/suffix-automaton.test.ts"],
   },
   {
     name: "server runner: prepare ignored (the first requests learn the curve from their steps)",

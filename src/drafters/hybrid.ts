@@ -12,7 +12,7 @@ import { type CommonOptions, drafterContext } from "./context.ts";
 import type { KernelSet, TreeKernel } from "./kernels/types.ts";
 import { NgramDrafter, type NgramOptions } from "./ngram.ts";
 import { DRAFT_SOURCES, SOURCE } from "./sources.ts";
-import { type AutomatonOptions, SuffixAutomatonDrafter } from "./suffix-automaton.ts";
+import { type AutomatonOptions, classifyMatches, SuffixAutomatonDrafter } from "./suffix-automaton.ts";
 import { type RecyclingOptions, TokenRecyclingDrafter } from "./token-recycling.ts";
 import { type DraftTree, type Drafter, emptyTree, type VerifyUpdate } from "./types.ts";
 import { checkBudget, checkTokenIds, checkUpdate, intOption } from "./validate.ts";
@@ -95,7 +95,10 @@ export class HybridDrafter implements Drafter {
     for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src);
     this.recycle.draftInto(tree, SOURCE.recycle);
     for (const src of order) if (s[src]! < this.threshold && m[src]! > 0) this.draftMatch(tree, src);
-    return this.classifyMatches(this.recycle.classify(tree.finish(), SOURCE.recycle));
+    return classifyMatches(this.recycle.classify(tree.finish(), SOURCE.recycle), (source) => {
+      const match = MATCH_OF_SOURCE[source];
+      return match === undefined ? undefined : m[match]; // the recycling table's nodes: classed by their rows
+    });
   }
 
   observe(update: VerifyUpdate): void {
@@ -123,23 +126,6 @@ export class HybridDrafter implements Drafter {
     this.sam.dispose();
     this.ngram.dispose();
     this.tree?.dispose();
-  }
-
-  /**
-   * Confidence of the match sources' nodes: the longer the match a node continues (the match at
-   * drafting plus the chain above the node), the likelier the text repeats (SAM-Decoding's
-   * observation). Classes 5–9 for lengths up to 2, 4, 8, 16 and longer.
-   */
-  private classifyMatches(tree: DraftTree): DraftTree {
-    const m = this.match;
-    const classes = (tree.classes ??= new Uint8Array(tree.size));
-    for (let i = 0; i < tree.size; i++) {
-      const match = MATCH_OF_SOURCE[tree.sources![i]!];
-      if (match === undefined) continue; // the recycling table's nodes: classed by their rows
-      const length = m[match]! + tree.depths[i]! - 1;
-      classes[i] = length <= 2 ? 5 : length <= 4 ? 6 : length <= 8 ? 7 : length <= 16 ? 8 : 9;
-    }
-    return tree;
   }
 
   private draftMatch(tree: TreeKernel, src: number): void {

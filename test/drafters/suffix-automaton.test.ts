@@ -93,6 +93,18 @@ describe("suffix automaton drafts", () => {
     }
   });
 
+  test("the drafter classes its nodes by the match they continue: the longer, the surer", () => {
+    for (const kernels of sets) {
+      const d = new SuffixAutomatonDrafter({ vocabSize: 100, kernels, sam: { maxChain: 4, branches: 1, historyTokens: 0 } });
+      d.reset([9, 1, 2, 7, 5, 1, 2, 8, 3, 5, 1, 2]); // "5 1 2" (3 long) continues 8 3 5 1
+      const t = d.propose(8);
+      expect(Array.from(t.tokens)).toEqual([8, 3, 5, 1]);
+      expect(Array.from(t.classes!)).toEqual([6, 6, 7, 7]); // lengths 3, 4, 5, 6
+      expect(d.matchOf(1)).toBe(3);
+      expect(d.matchOf(0)).toBeUndefined(); // the recycling table's source is not a match
+    }
+  });
+
   test("minMatch and empty cases give no draft, never an error", () => {
     for (const kernels of sets) {
       const sam = kernels.automaton(64);

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { COST_GRID, isotonic, median, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
-import type { DraftTree } from "../../src/drafters/types.ts";
+import { type DraftTree, emptyTree } from "../../src/drafters/types.ts";
 import { Rng } from "../../src/decode/rng.ts";
 import type { LanguageModel } from "../../src/model/causal-lm.ts";
 
@@ -340,15 +340,14 @@ describe("TreeSelector", () => {
     expect(selector.rate(0, 1, 0, 0)).toBeCloseTo(0.5, 12); // no class: as before
     // Two siblings, the sure one always right and the unsure one never: the rates part, and the
     // selector keeps the sure node's chain over the unsure one on a cost that allows one or two.
-    const tree: DraftTree = {
+    const marked: DraftTree = {
       size: 4,
       tokens: Int32Array.of(5, 6, 7, 8),
       parents: Int32Array.of(-1, -1, 0, 1),
       depths: Int32Array.of(1, 1, 2, 2),
       sources: Uint8Array.of(0, 0, 0, 0),
-      classes: Uint8Array.of(5, 5, 5, 5),
+      classes: Uint8Array.of(7, 3, 7, 3),
     };
-    const marked = { ...tree, classes: Uint8Array.of(7, 3, 7, 3) };
     for (let i = 0; i < 20; i++) selector.observe(marked, [0, 2]);
     expect(selector.rate(0, 1, 0, 7)).toBeGreaterThan(0.9);
     expect(selector.rate(0, 1, 1, 3)).toBeLessThan(0.1);
@@ -358,6 +357,17 @@ describe("TreeSelector", () => {
     const chosen = pick.select(marked).tree;
     expect([...chosen.tokens]).toEqual([5, 7]);
     expect([...chosen.classes!]).toEqual([7, 7]);
+  });
+
+  test("counts keep fading the same way past the discount's rescaling (tens of thousands of steps)", () => {
+    const selector = new TreeSelector(curve(() => 1), 1);
+    const node: DraftTree = { size: 1, tokens: Int32Array.of(5), parents: Int32Array.of(-1), depths: Int32Array.of(1) };
+    for (let i = 0; i < 30_000; i++) selector.observe(node, [0]);
+    expect(selector.rate(0, 1, 0)).toBeGreaterThan(0.95);
+    for (let i = 0; i < 300; i++) selector.observe(node, []);
+    expect(selector.rate(0, 1, 0)).toBeLessThan(0.05);
+    for (let i = 0; i < 1_000; i++) selector.observe(emptyTree(), []);
+    expect(selector.rate(0, 1, 0)).toBeCloseTo(0.5, 3); // long unseen: back at the prior
   });
 
   test("subtree keeps order, tokens, depths and sources, and refuses an orphan", () => {
