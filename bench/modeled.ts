@@ -169,14 +169,17 @@ let mismatches = 0;
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
 const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : undefined;
 const make = (n: string) => createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
-let instances = new Map(drafters.map((n) => [n, make(n)]));
-let recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
+let instances = new Map<string, ReturnType<typeof make>>();
+let recorders = new Map<string, ReturnType<typeof recording>>();
+/** New drafter instances (and their recorders) for every name. */
+function freshDrafters(): void {
+  for (const d of instances.values()) d.dispose();
+  instances = new Map(drafters.map((n) => [n, make(n)]));
+  recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
+}
+freshDrafters();
 for (const [i, p] of prompts.entries()) {
-  if (flags.fresh && i > 0) {
-    for (const d of instances.values()) d.dispose();
-    instances = new Map(drafters.map((n) => [n, make(n)]));
-    recorders = new Map([...instances].map(([n, d]) => [n, recording(d)]));
-  }
+  if (flags.fresh && i > 0) freshDrafters();
   const plain = await generate(model, p.prompt, { maxTokens, stopAtEos: false });
   const line = [`${i + 1}/${prompts.length} ${p.id}:`];
   for (const [name, rec] of recorders) {

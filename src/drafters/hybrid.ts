@@ -36,8 +36,6 @@ const SEQUENCE = 0;
 const HISTORY = 1;
 const CORPUS = 2;
 const NGRAM = 3;
-/** The match (index into `match`) that each draft source's nodes continue. */
-const MATCH_OF_SOURCE: Record<number, number> = { [SOURCE.sam]: SEQUENCE, [SOURCE.samHistory]: HISTORY, [SOURCE.samStatic]: CORPUS, [SOURCE.ngram]: NGRAM };
 
 export class HybridDrafter implements Drafter {
   readonly name = "hybrid";
@@ -95,10 +93,9 @@ export class HybridDrafter implements Drafter {
     for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src);
     this.recycle.draftInto(tree, SOURCE.recycle);
     for (const src of order) if (s[src]! < this.threshold && m[src]! > 0) this.draftMatch(tree, src);
-    return classifyMatches(this.recycle.classify(tree.finish(), SOURCE.recycle), (source) => {
-      const match = MATCH_OF_SOURCE[source];
-      return match === undefined ? undefined : m[match]; // the recycling table's nodes: classed by their rows
-    });
+    // The recycling table's nodes are classed by their rows; the automaton's and the n-gram
+    // index's by the match they continue.
+    return classifyMatches(this.recycle.classify(tree.finish(), SOURCE.recycle), (source) => (source === SOURCE.ngram ? m[NGRAM] : this.sam.matchOf(source)));
   }
 
   observe(update: VerifyUpdate): void {

@@ -86,6 +86,11 @@ export function confidenceClass(rate: number): number {
   return Math.min(Math.max(Math.round(rate * 10), 1), CONFIDENCE_CLASSES - 1);
 }
 
+/** The acceptance rate a confidence class stands for (class 0, no guess: none). */
+export function classRate(confidence: number): number {
+  return confidence / 10;
+}
+
 export function emptyTree(): DraftTree {
   return { size: 0, tokens: new Int32Array(0), parents: new Int32Array(0), depths: new Int32Array(0) };
 }

@@ -22,7 +22,7 @@
  * cost measured too high at load — a busy machine — is corrected by real steps instead of keeping
  * trees small for ever. Deterministic: same inputs, same trees.
  */
-import { CONFIDENCE_CLASSES, type DraftTree } from "../drafters/types.ts";
+import { CONFIDENCE_CLASSES, classRate, type DraftTree } from "../drafters/types.ts";
 import type { VerifyCostModel } from "./cost-model.ts";
 
 const MAX_DEPTH = 16;
@@ -48,7 +48,7 @@ const FIRST_CHECK = 3;
  */
 function priorRate(rank: number, confidence: number): number {
   if (confidence === 0) return 0.5 / (1 + rank);
-  const first = confidence / 10;
+  const first = classRate(confidence);
   return rank === 0 ? first : ((1 - first) * 0.4) / rank;
 }
 
