@@ -18,8 +18,8 @@
  * sizes the trees with another curve than the one they are scored on (what a mis-measured curve,
  * e.g. one timed before the WASM code warmed up, costs); `--select-curve learned` sizes them on
  * the curve a one-shot run learns from its steps (VerifyCostModel.learned), here timed by the fixed
- * curve instead of the clock, one for the whole run. --rates adds,
- * per draft source and depth, how often a candidate node was right where its parent was.
+ * curve instead of the clock, one for the whole run. --rates adds, per draft source, confidence
+ * class and depth, how often a candidate node was right where its parent was.
  * --options: drafter options as JSON (e.g. '{"hybrid":{"threshold":4}}'), for parameter sweeps.
  * --fresh: a fresh drafter for every prompt, as a one-shot `generate` has (default: one for the
  * run, as a server keeps it). --recycle-state FILE: the drafters' Token Recycling table starts
@@ -57,7 +57,7 @@ const drafters = ((flags.drafters as string) ?? "hybrid").split(",");
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
 const prompts = flags.limit === undefined ? all : firstPerWorkload(all, flags.limit as number);
 
-/** "drafter|source|depth" (depth 9 = 9 and deeper) -> [candidate nodes whose parent was on the output's path, of them right]. */
+/** "drafter|source|class|depth" (depth 9 = 9 and deeper) -> [candidate nodes whose parent was on the output's path, of them right]. */
 const RATES = new Map<string, [number, number]>();
 /** A curve that real timings do not move. */
 class FixedCost extends VerifyCostModel {
@@ -119,7 +119,7 @@ function recording(d: Drafter): { drafter: Drafter; follow(output: readonly numb
         const depth = t.depths[i]!;
         const trial = parent < 0 || on[parent];
         if (trial && pos + depth - 1 < output.length) {
-          const key = `${d.name}|${d.sourceNames?.[t.sources?.[i] ?? 0] ?? d.name}|${String(Math.min(depth, 9)).padStart(2)}`;
+          const key = `${d.name}|${d.sourceNames?.[t.sources?.[i] ?? 0] ?? d.name}|${t.classes?.[i] ?? 0}|${String(Math.min(depth, 9)).padStart(2)}`;
           const c = RATES.get(key) ?? [0, 0];
           c[0]++;
           if (t.tokens[i] === output[pos + depth - 1]) c[1]++;
@@ -233,9 +233,9 @@ for (const d of drafters) {
 for (const d of instances.values()) d.dispose();
 if (flags.rates) {
   // How often a candidate node whose parent lay on the output's path was right, by source and depth.
-  console.log("\n| drafter | source | depth | trials | right |\n| --- | --- | --- | --- | --- |");
+  console.log("\n| drafter | source | class | depth | trials | right |\n| --- | --- | --- | --- | --- | --- |");
   for (const [key, [n, h]] of [...RATES].sort()) {
-    const [drafter, source, depth] = key.split("|");
-    console.log(`| ${drafter} | ${source} | ${depth!.trim() === "9" ? "9+" : depth!.trim()} | ${n} | ${(h / n).toFixed(2)} |`);
+    const [drafter, source, confidence, depth] = key.split("|");
+    console.log(`| ${drafter} | ${source} | ${confidence} | ${depth!.trim() === "9" ? "9+" : depth!.trim()} | ${n} | ${(h / n).toFixed(2)} |`);
   }
 }

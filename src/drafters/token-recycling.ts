@@ -142,6 +142,21 @@ export class TokenRecyclingDrafter implements Drafter {
     return tree;
   }
 
+  /**
+   * Per node of `tree`: 1 when its parent's row, as last written, has the node's token as its
+   * best candidate; 0 when it has another; -1 when the row was never written. The model's own
+   * last guess after the parent token: a second opinion on nodes other sources drafted.
+   */
+  rowOpinions(tree: DraftTree): Int8Array {
+    const out = new Int8Array(tree.size);
+    for (let i = 0; i < tree.size; i++) {
+      const parent = tree.parents[i]!;
+      const best = this.best[parent < 0 ? this.root : tree.tokens[parent]!] ?? -1;
+      out[i] = best < 0 ? -1 : best === tree.tokens[i] ? 1 : 0;
+    }
+    return out;
+  }
+
   /** The candidates of one row, best first (-1 = none). */
   row(token: number): Int32Array {
     checkTokenIds([token], this.ctx.vocabSize, "token");

@@ -3,6 +3,7 @@ import { CorpusIndex } from "../../src/drafters/corpus-index.ts";
 import { HybridDrafter } from "../../src/drafters/hybrid.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { DRAFT_SOURCES, SOURCE } from "../../src/drafters/sources.ts";
+import { matchClass } from "../../src/drafters/suffix-automaton.ts";
 import type { VerifyUpdate } from "../../src/drafters/types.ts";
 import { checkTree, kernelSets, realStreams, repetitiveStream, Rng, runDrafter } from "./helpers.ts";
 
@@ -51,6 +52,35 @@ describe("hybrid drafter", () => {
       const s = short.propose(8);
       expect(Array.from(s.tokens)).toEqual([3, 9, 1, 2]);
       expect(Array.from(s.classes!)).toEqual([5, 6, 6, 7]);
+    }
+  });
+
+  test("a second opinion: where the table's row names another token a match's node is classed lower; a table node a short match spells too is raised", () => {
+    for (const kernels of sets) {
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 16 } });
+      warmTable(d); // row 94 names 95 first, not the match's 5; row 5 names 6, not 16; …
+      d.reset([50, 61, 72, 83, 94, 5, 16, 27, 38, 49, 50, 61, 72, 83, 94]);
+      const t = d.propose(16);
+      const paths = checkTree(t, 16, V);
+      const chain = [5, 16, 27, 38, 49, 50, 61, 72, 83, 94].map((_, j, c) => paths.indexOf(c.slice(0, j + 1).join("/")));
+      expect(chain.every((i) => i >= 0 && t.sources![i] === SOURCE.sam)).toBe(true);
+      // cold, the same chain is [7, 7, 7, 7, 8, 8, 8, 8, 8, 8] (the test above); row 49 names 50, as the match does
+      expect(chain.map((i) => t.classes![i])).toEqual([matchClass(5, 0), 6, 6, 6, 5, 8, 5, 5, 5, 5]);
+      expect(matchClass(5, 0)).toBeLessThan(matchClass(5));
+
+      // Rows name t + 1: the short match [3, 4] continues 5 6 7 8 9, as the table's best path does.
+      const classesOf = (prompt: number[]) => {
+        const h = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5 } });
+        warmTable(h);
+        h.reset(prompt);
+        const tree = h.propose(80);
+        const paths = checkTree(tree, 80, V);
+        return new Map(paths.map((p, i) => [p, tree.classes![i]!]));
+      };
+      const matched = classesOf([3, 4, 5, 6, 7, 8, 9, 3, 4]);
+      const alone = classesOf([11, 3, 4]); // no match: the table's tree alone, same rows, same contexts
+      for (const p of ["5", "5/6", "5/6/7", "5/6/7/8"]) expect(matched.get(p)).toBe(Math.min(alone.get(p)! + 2, 9));
+      for (const p of ["6", "5/7", "7"]) expect(matched.get(p)).toBe(alone.get(p));
     }
   });
 
