@@ -10,6 +10,7 @@
  * the prediction, the occurrence nearest after the last position on ties — so an edit in the
  * middle of a file picks the copy up again right after the edited span.
  */
+import { matchClass } from "./suffix-automaton.ts";
 import { TreeBuilder } from "./tree-builder.ts";
 import type { DraftTree, Drafter, VerifyUpdate } from "./types.ts";
 import { checkTokenIds } from "./validate.ts";
@@ -37,6 +38,8 @@ export class PredictionDrafter implements Drafter {
   private matched = 0;
   /** Output tokens since the output was last in step with the prediction. */
   private sinceLost = 0;
+  /** Output tokens in a row that followed the prediction (from the start or from where it was found again). */
+  private inStep = 0;
   private readonly builder = new TreeBuilder();
 
   private readonly prediction: Int32Array;
@@ -76,6 +79,7 @@ export class PredictionDrafter implements Drafter {
     this.lastKnown = 0;
     this.matched = 0;
     this.sinceLost = 0;
+    this.inStep = 0;
     this.inner?.reset(promptTokens);
   }
 
@@ -83,14 +87,17 @@ export class PredictionDrafter implements Drafter {
     const inner = this.inner?.propose(budget);
     const b = this.builder;
     b.clear(budget);
-    if (this.pos >= 0) b.addChain(this.prediction, this.pos, Math.min(MAX_CHAIN, this.prediction.length - this.pos), this.source);
+    // The prediction's nodes are classed as a match as long as the run of output tokens that
+    // followed it (since the start or since it was found again after an edit).
+    const run = this.inStep;
+    if (this.pos >= 0) b.addChain(this.prediction, this.pos, Math.min(MAX_CHAIN, this.prediction.length - this.pos), this.source, (depth) => matchClass(run + depth - 1));
     if (inner && inner.size > 0) {
       // The inner tree goes under the same root, merged by (parent, token) with the prediction chain.
       const map = new Int32Array(inner.size);
       for (let i = 0; i < inner.size; i++) {
         const parent = inner.parents[i]!;
         const p = parent < 0 ? -1 : map[parent]!;
-        map[i] = p < -1 ? -2 : b.add(p, inner.tokens[i]!, inner.sources?.[i] ?? 0);
+        map[i] = p < -1 ? -2 : b.add(p, inner.tokens[i]!, inner.sources?.[i] ?? 0, inner.classes?.[i]);
         if (map[i]! < 0) map[i] = -2; // full: the subtree below is dropped
       }
     }
@@ -107,12 +114,14 @@ export class PredictionDrafter implements Drafter {
     if (this.pos >= 0 && this.prediction[this.pos] === token) {
       this.pos++;
       this.matched++;
+      this.inStep++;
       return;
     }
     if (this.pos >= 0) this.lastKnown = this.pos;
     this.sinceLost++;
     const found = this.resync();
     this.pos = found.at;
+    this.inStep = found.length;
     if (found.at >= 0) {
       this.matched += Math.min(found.length, this.sinceLost);
       this.sinceLost = 0;

@@ -14,6 +14,9 @@ export class TreeBuilder implements TreeKernel {
   private parents = new Int32Array(16);
   private depths = new Int32Array(16);
   private sources = new Uint8Array(16);
+  private classes = new Uint8Array(16);
+  /** Whether a node since the last clear was given a confidence class (finish then copies them). */
+  private classed = false;
   /** Slot 0 = the implicit root, slot i + 1 = node i; -1 = no child yet. */
   private firstChild = new Int32Array(17).fill(-1);
   private nextSibling = new Int32Array(16);
@@ -29,10 +32,12 @@ export class TreeBuilder implements TreeKernel {
   clear(capacity: number): void {
     this.capacity = Math.max(0, capacity);
     this.count = 0;
+    this.classed = false;
     this.firstChild[0] = -1;
   }
 
-  add(parent: number, token: number, source: number): number {
+  /** `confidence`: the node's class (`DraftTree.classes`), kept by the node's first adder. */
+  add(parent: number, token: number, source: number, confidence = 0): number {
     const slot = parent + 1;
     for (let c = this.firstChild[slot]!; c >= 0; c = this.nextSibling[c]!) {
       if (this.tokens[c] === token) return c;
@@ -44,6 +49,8 @@ export class TreeBuilder implements TreeKernel {
     this.parents[node] = parent;
     this.depths[node] = parent < 0 ? 1 : this.depths[parent]! + 1;
     this.sources[node] = source;
+    this.classes[node] = confidence;
+    if (confidence > 0) this.classed = true;
     this.nextSibling[node] = this.firstChild[slot]!;
     this.firstChild[slot] = node;
     this.firstChild[node + 1] = -1;
@@ -51,12 +58,12 @@ export class TreeBuilder implements TreeKernel {
   }
 
   /** Adds `stream[start .. start+len)` as a path under the root; stops at a negative token or when full. */
-  addChain(stream: Int32Array, start: number, len: number, source: number): void {
+  addChain(stream: Int32Array, start: number, len: number, source: number, confidence?: (depth: number) => number): void {
     let parent = -1;
     for (let j = start; j < start + len; j++) {
       const token = stream[j]!;
       if (token < 0) break;
-      const node = this.add(parent, token, source);
+      const node = this.add(parent, token, source, confidence?.(j - start + 1));
       if (node < 0) break;
       parent = node;
     }
@@ -82,6 +89,7 @@ export class TreeBuilder implements TreeKernel {
       parents: new Int32Array(n),
       depths: new Int32Array(n),
       sources: new Uint8Array(n),
+      ...(this.classed ? { classes: new Uint8Array(n) } : {}),
     };
     for (let i = 0; i < n; i++) {
       const j = at[i]!;
@@ -90,6 +98,7 @@ export class TreeBuilder implements TreeKernel {
       tree.parents[j] = p < 0 ? -1 : at[p]!;
       tree.depths[j] = this.depths[i]!;
       tree.sources![j] = this.sources[i]!;
+      if (tree.classes) tree.classes[j] = this.classes[i]!;
     }
     return tree;
   }
@@ -100,6 +109,7 @@ export class TreeBuilder implements TreeKernel {
       this.parents.byteLength +
       this.depths.byteLength +
       this.sources.byteLength +
+      this.classes.byteLength +
       this.firstChild.byteLength +
       this.nextSibling.byteLength
     );
@@ -118,6 +128,7 @@ export class TreeBuilder implements TreeKernel {
     this.parents = grown(this.parents, size);
     this.depths = grown(this.depths, size);
     this.sources = grown(this.sources, size);
+    this.classes = grown(this.classes, size);
     this.nextSibling = grown(this.nextSibling, size);
     this.firstChild = grown(this.firstChild, size + 1);
   }

@@ -6,11 +6,22 @@
 import { describe, expect, test } from "bun:test";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { PredictionDrafter } from "../../src/drafters/prediction.ts";
+import { matchClass } from "../../src/drafters/suffix-automaton.ts";
+import type { DraftTree, Drafter } from "../../src/drafters/types.ts";
+import { COST_GRID, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 const PROMPT = "def parse_header(line):\n    ";
 const N = 64;
+
+/** A verify cost curve that real timings do not move (edgespec-tiny's warm WASM curve, ms), so the
+ * trees, and what each source is credited with, are a function of the tokens, not of machine load. */
+class FixedCost extends VerifyCostModel {
+  override observe(): void {}
+}
+const TINY_MS: Record<number, number> = { 1: 2.59, 2: 3.04, 4: 3.65, 8: 4.66, 16: 7.44, 32: 11.76, 48: 16.62, 64: 21.47, 96: 35.4 };
+const fixedCost = () => new FixedCost(COST_GRID.map((tokens) => ({ tokens, ms: TINY_MS[tokens]! })));
 
 const update = (accepted: number[]) => ({ accepted, verifiedTokens: [], topK: new Int32Array(0), k: 0 });
 
@@ -51,6 +62,32 @@ describe("PredictionDrafter", () => {
     expect([...tree.sources!].some((s) => s !== d.source)).toBe(true); // and the n-gram tree too
   });
 
+  test("classes its chain by how long the output has followed it, and keeps the inner drafter's classes", () => {
+    const inner: Drafter = {
+      name: "stub",
+      reset() {},
+      observe() {},
+      // 10 (the prediction's next token too) and 40 under the root, 41 under 40
+      propose: () => ({ size: 3, tokens: Int32Array.of(10, 40, 41), parents: Int32Array.of(-1, -1, 1), depths: Int32Array.of(1, 1, 2), classes: Uint8Array.of(2, 3, 4) }),
+    };
+    const d = new PredictionDrafter([10, 11, 12, 13, 14, 15, 16, 17, 18, 19], 100, inner);
+    d.reset([1, 2]);
+    const first = d.propose(12); // the whole chain (10), then the inner tree
+    const classOf = (t: DraftTree, path: number[]) => {
+      let at = -1;
+      for (const token of path) at = [...t.tokens.keys()].find((i) => t.parents[i] === at && t.tokens[i] === token)!;
+      return t.classes![at];
+    };
+    // Nothing followed yet: lengths 0..3 along the chain.
+    expect([[10], [10, 11], [10, 11, 12], [10, 11, 12, 13]].map((p) => classOf(first, p))).toEqual([0, 1, 2, 3].map((n) => matchClass(n)));
+    expect([classOf(first, [40]), classOf(first, [40, 41])]).toEqual([3, 4]); // the inner tree's own
+    d.observe(update([10, 11, 12, 13, 14, 15, 16, 17])); // eight tokens in step
+    const later = d.propose(2);
+    expect(Array.from(later.tokens)).toEqual([18, 19]);
+    expect(Array.from(later.classes!)).toEqual([matchClass(8), matchClass(9)]);
+    expect(matchClass(9)).toBeGreaterThan(matchClass(0));
+  });
+
   test("refuses ids outside the vocabulary", () => {
     expect(() => new PredictionDrafter([1, 200], 100)).toThrow(/prediction/);
   });
@@ -67,7 +104,7 @@ describe("generate with a prediction", () => {
     for (const name of ["none", "ngram", "hybrid"]) {
       for (const [label, prediction] of [["right", right], ["edited", edited], ["wrong", wrong]] as const) {
         const drafter = name === "none" ? undefined : createDrafter(name, { vocabSize: model.lm.spec.vocabSize });
-        const r = await generate(model, PROMPT, { maxTokens: N, stopAtEos: false, drafter, prediction });
+        const r = await generate(model, PROMPT, { maxTokens: N, stopAtEos: false, drafter, prediction, costModel: fixedCost() });
         expect({ name, label, tokens: r.tokens }).toEqual({ name, label, tokens: plain.tokens });
         const p = r.stats.prediction!;
         expect(p.acceptedTokens + p.rejectedTokens).toBe(prediction.length);
