@@ -11,7 +11,7 @@
  *
  *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
  *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates] [--options JSON]
- *                        [--fresh] [--recycle-state FILE]
+ *                        [--fresh] [--recycle-state FILE | --cold-table]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
@@ -23,7 +23,7 @@
  * --options: drafter options as JSON (e.g. '{"hybrid":{"threshold":4}}'), for parameter sweeps.
  * --fresh: a fresh drafter for every prompt, as a one-shot `generate` has (default: one for the
  * run, as a server keeps it). --recycle-state FILE: the drafters' Token Recycling table starts
- * from this saved one (a hot start).
+ * from this saved one (default: the model's warm table, if it ships one; --cold-table: empty).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -31,6 +31,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, firstPerWorkload } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
+import { fingerprintOf } from "../src/engine/drafting.ts";
 import type { Drafter, VerifyUpdate } from "../src/drafters/types.ts";
 import { type CostPoint, VerifyCostModel } from "../src/engine/cost-model.ts";
 import { generate } from "../src/engine/speculative.ts";
@@ -50,6 +51,7 @@ const flags = parseFlags(process.argv.slice(2), {
   options: { type: "string", help: "" },
   fresh: { type: "boolean", help: "" },
   "recycle-state": { type: "string", help: "" },
+  "cold-table": { type: "boolean", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -167,8 +169,9 @@ let mismatches = 0;
 // One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met
 // twice); with --fresh, one per prompt, as a one-shot run has.
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
-const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : undefined;
-const make = (n: string) => createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
+const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : flags["cold-table"] ? undefined : model.recycleTable;
+const make = (n: string) =>
+  createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
 let instances = new Map<string, ReturnType<typeof make>>();
 let recorders = new Map<string, ReturnType<typeof recording>>();
 /** New drafter instances (and their recorders) for every name. */

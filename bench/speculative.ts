@@ -22,6 +22,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench, stepMarkdown } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
+import { fingerprintOf } from "../src/engine/drafting.ts";
 import { loadModel } from "../src/model/load.ts";
 import { transformersPeer } from "./peer.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
@@ -38,11 +39,12 @@ const flags = parseFlags(process.argv.slice(2), {
   model: { type: "string", help: "" },
   repeats: { type: "int", help: "" },
   device: { type: "string", help: "" },
+  "cold-table": { type: "boolean", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
 const device = (flags.device as string) ?? "wasm";
-const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "");
+const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "") + (flags["cold-table"] ? "-cold-table" : "");
 const repeats = (flags.repeats as number) ?? 3;
 const dtype = (flags.dtype as string) ?? "fp32";
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -51,10 +53,18 @@ const prompts = flags.limit ? firstPerWorkload(all, flags.limit as number) : all
 const drafters = ((flags.drafters as string) ?? DRAFTER_NAMES.filter((d) => d !== "none").join(",")).split(",");
 
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
+const table = flags["cold-table"] ? undefined : model.recycleTable;
 
 const report = await runSpeculativeBench(model, prompts, {
   drafters,
-  makeDrafter: (name) => createDrafter(name, { vocabSize: model.lm.spec.vocabSize, ...(flags["no-history"] ? { sam: { historyTokens: 0 } } : {}) }),
+  // The model's warm recycling table (if it ships one) unless --cold-table: as the CLI and server start.
+  makeDrafter: (name) =>
+    createDrafter(name, {
+      vocabSize: model.lm.spec.vocabSize,
+      tokenizerFingerprint: fingerprintOf(model),
+      ...(flags["no-history"] ? { sam: { historyTokens: 0 } } : {}),
+      ...(table ? { recycle: { table } } : {}),
+    }),
   maxTokens,
   repeats,
   costCurve: flags["learned-curve"] ? "learned" : "timed",
@@ -66,7 +76,7 @@ const report = await runSpeculativeBench(model, prompts, {
 });
 const peak = process.memoryUsage().rss;
 
-const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
 Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
 MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.

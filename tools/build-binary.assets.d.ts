@@ -11,3 +11,7 @@ declare module "*/ort-wasm-simd-threaded.mjs" {
   const path: string;
   export default path;
 }
+declare module "*.bin" {
+  const path: string;
+  export default path;
+}

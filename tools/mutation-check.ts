@@ -111,6 +111,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/prediction.test.ts"],
   },
   {
+    name: "drafting: the model's warm recycling table ignored (every drafter starts cold)",
+    file: "src/engine/drafting.ts",
+    from: "const state = setup.recycleState ?? (registry.maker(setup.name)?.savesState ? model.recycleTable : undefined);",
+    to: "const state = setup.recycleState;",
+    tests: ["test/model/warm-table.test.ts"],
+  },
+  {
+    name: "recycling: a loaded table's steadiness dropped",
+    file: "src/drafters/token-recycling.ts",
+    from: "    if (steadiness) this.steady.set(steadiness);\n    else this.steady.fill(0);",
+    to: "    this.steady.fill(0);",
+    tests: ["test/drafters/token-recycling.test.ts"],
+  },
+  {
     name: "recycling: a node's row opinion read from the node's own row, not its parent's",
     file: "src/drafters/token-recycling.ts",
     from: "const best = this.best[parent < 0 ? this.root : tree.tokens[parent]!] ?? -1;",

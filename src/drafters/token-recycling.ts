@@ -163,11 +163,14 @@ export class TokenRecyclingDrafter implements Drafter {
     return Int32Array.from({ length: this.k }, (_, j) => this.table.get(token, j));
   }
 
-  /** The table as bytes (Uint16 ids when the vocabulary allows, else Int32), for a hot start later. */
+  /**
+   * The table as bytes (Uint16 ids when the vocabulary allows, else Int32), for a hot start later,
+   * then each row's steadiness (an optional second array: tables saved before it load without).
+   */
   save(): Uint8Array {
     const ids = this.table.exportRows();
     const rows = this.ctx.vocabSize < 0xffff ? Uint16Array.from(ids, (v) => v & 0xffff) : ids;
-    return writeState(MAGIC, VERSION, this.identity(), { fields: [this.k], arrays: [rows] });
+    return writeState(MAGIC, VERSION, this.identity(), { fields: [this.k], arrays: [rows, Uint16Array.from(this.steady)] });
   }
 
   /** Replaces the table with a saved one; refuses one saved for another tokenizer, vocabulary or k. */
@@ -175,15 +178,19 @@ export class TokenRecyclingDrafter implements Drafter {
     const what = "Token Recycling table";
     const { fields, arrays } = readState(bytes, MAGIC, VERSION, this.identity(), what);
     if (fields[0] !== this.k) throw new EdgespecError("invalid_argument", `${what} was saved with k = ${fields[0]}, this drafter uses k = ${this.k}`);
-    const rows = arrays[0];
-    if (!rows || arrays.length !== 1 || rows.length !== this.ctx.vocabSize * this.k) {
+    const [rows, steadiness] = arrays;
+    if (!rows || arrays.length > 2 || rows.length !== this.ctx.vocabSize * this.k) {
       throw new EdgespecError("invalid_argument", `${what} holds ${rows?.length ?? 0} ids, expected ${this.ctx.vocabSize * this.k}`);
+    }
+    if (steadiness && (steadiness.length !== this.ctx.vocabSize || steadiness.some((v) => v < 0 || v > 255))) {
+      throw new EdgespecError("invalid_argument", `${what} holds ${steadiness.length} steadiness counts, expected ${this.ctx.vocabSize} in 0..255`);
     }
     const ids = rows instanceof Uint16Array ? Int32Array.from(rows, (v) => (v === 0xffff ? -1 : v)) : rows;
     checkTokenIds(ids, this.ctx.vocabSize, what, true);
     this.table.importRows(ids);
     for (let row = 0; row < this.ctx.vocabSize; row++) this.best[row] = ids[row * this.k]!;
-    this.steady.fill(0);
+    if (steadiness) this.steady.set(steadiness);
+    else this.steady.fill(0);
     this.writtenAfter.fill(-1);
   }
 

@@ -14,7 +14,7 @@ export interface DrafterSetup {
   name: string;
   /** Static corpus for sam/hybrid (see `loadCorpus` in corpus.ts). */
   corpus?: CorpusIndex;
-  /** A Token Recycling table saved earlier (hot start after a restart). */
+  /** A Token Recycling table saved earlier (hot start after a restart); default: the model's own warm table, if it ships one. */
   recycleState?: Uint8Array;
   /** Kernels it runs on (default: TypeScript). */
   kernels?: KernelSet;
@@ -26,12 +26,13 @@ export function fingerprintOf(model: LoadedModel): string {
 
 /** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */
 export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
+  const state = setup.recycleState ?? (registry.maker(setup.name)?.savesState ? model.recycleTable : undefined);
   return registry.create(setup.name, {
     vocabSize: model.lm.spec.vocabSize,
     kernels: setup.kernels ?? tsKernels,
     tokenizerFingerprint: fingerprintOf(model),
     ...(setup.corpus ? { corpus: setup.corpus } : {}),
-    ...(setup.recycleState ? { savedState: setup.recycleState } : {}),
+    ...(state ? { savedState: state } : {}),
   });
 }
 

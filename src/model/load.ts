@@ -66,6 +66,12 @@ export interface LoadedModel {
   tokenizer: TextCodec;
   /** Milliseconds spent loading. */
   loadMs: number;
+  /**
+   * A warm Token Recycling table shipped with the model (config.json `edgespec.recycle_table`, a
+   * file in the model folder; tools/warm-table.ts builds one): drafters with a table start from
+   * it unless they are given saved state, so a one-shot run does not start cold.
+   */
+  recycleTable?: Uint8Array;
 }
 
 export function parseDevice(value: string): DeviceChoice {
@@ -162,6 +168,22 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
   }
 }
 
+/**
+ * The warm recycling table config.json names, if it names one. A named file that is missing (a
+ * model folder copied without it) costs only speed: drafters start cold, and a note says why.
+ */
+async function shippedRecycleTable(host: Host, dir: string, config: Record<string, unknown> | undefined, say: (m: string) => void): Promise<Uint8Array | undefined> {
+  const name = (config?.edgespec as Record<string, unknown> | undefined)?.recycle_table;
+  if (name === undefined) return undefined;
+  if (typeof name !== "string" || name.includes("..") || name.startsWith("/")) {
+    throw new EdgespecError("model_invalid", `config.json's edgespec.recycle_table must name a file in the model folder, got ${JSON.stringify(name)}`);
+  }
+  const path = host.join(dir, name);
+  if (await host.isFile(path)) return host.readFile(path);
+  say(`config.json names recycling table ${name}, which is not in ${dir}: drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)`);
+  return undefined;
+}
+
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
@@ -184,6 +206,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
+  const recycleTable = await shippedRecycleTable(host, dir, config, say);
 
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;
@@ -300,7 +323,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const loadMs = performance.now() - t0;
   event({ phase: "ready", loadMs });
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
-  return { dir, lm, tokenizer, loadMs };
+  return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { tokenizerFingerprint } from "../../src/drafters/fingerprint.ts";
-import { TokenizerMismatchError } from "../../src/drafters/persist.ts";
+import { readState, TokenizerMismatchError, writeState } from "../../src/drafters/persist.ts";
 import { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
 import { checkTemplate, TOKEN_RECYCLING_TEMPLATE, templateFromChildCounts, templateFromPaths } from "../../src/drafters/tree-template.ts";
 import { confidenceClass, type VerifyUpdate } from "../../src/drafters/types.ts";
@@ -207,13 +207,35 @@ describe("hot start", () => {
       d.reset([1, 2, 3]); // a new request: the table stays
       expect(treeData(d.propose(80))).toEqual(before);
       const bytes = d.save();
-      expect(bytes.length).toBeLessThan(V * 8 * 2 + 64); // u16 ids for this vocabulary
+      expect(bytes.length).toBeLessThan(V * 8 * 2 + V * 2 + 80); // u16 ids and u16 steadiness for this vocabulary
       for (const to of sets) {
         const hot = new TokenRecyclingDrafter({ vocabSize: V, kernels: to, tokenizerFingerprint: "tok64-a", recycle: { table: bytes } });
         hot.reset([3]);
         expect(treeData(hot.propose(80))).toEqual(before);
         expect(hot.save()).toEqual(bytes);
       }
+    }
+  });
+
+  test("each row's steadiness is saved too, so a loaded table's nodes keep their classes; a table saved without it loads cold", () => {
+    for (const kernels of sets) {
+      const d = new TokenRecyclingDrafter({ vocabSize: V, kernels, tokenizerFingerprint: "tok64-a" });
+      d.reset([7, 30]);
+      for (let i = 0; i < 6; i++) d.observe(update([30], [[31, 40, 41, 42, 43, 44, 45, 46]])); // steady row 30
+      const hot = new TokenRecyclingDrafter({ vocabSize: V, kernels, tokenizerFingerprint: "tok64-a", recycle: { table: d.save() } });
+      hot.reset([8, 30]); // another context: the class comes from the steadiness alone
+      d.reset([8, 30]);
+      expect(hot.propose(1).classes![0]).toBe(d.propose(1).classes![0]!);
+      expect(hot.propose(1).classes![0]).toBe(confidenceClass(0.77));
+      // The ids alone (as saved before steadiness was): every row starts unsteady.
+      const { fields, arrays } = readState(d.save(), "ESTR", 1, { fingerprint: "tok64-a", vocabSize: V }, "table");
+      const idsOnly = writeState("ESTR", 1, { fingerprint: "tok64-a", vocabSize: V }, { fields, arrays: [arrays[0]!] });
+      const old = new TokenRecyclingDrafter({ vocabSize: V, kernels, tokenizerFingerprint: "tok64-a", recycle: { table: idsOnly } });
+      old.reset([8, 30]);
+      expect(Array.from(old.row(30))).toEqual(Array.from(d.row(30)));
+      expect(old.propose(1).classes![0]).toBe(confidenceClass(0.24));
+      const badSteadiness = writeState("ESTR", 1, { fingerprint: "tok64-a", vocabSize: V }, { fields, arrays: [arrays[0]!, new Uint16Array(V).fill(256)] });
+      expect(() => d.load(badSteadiness)).toThrow(/steadiness counts, expected 1000 in 0..255/);
     }
   });
 

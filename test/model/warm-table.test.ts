@@ -1,0 +1,68 @@
+/**
+ * A model's warm Token Recycling table (config.json `edgespec.recycle_table`, built by
+ * tools/warm-table.ts): loaded with the model, the start of every drafter with a table unless
+ * saved state is given, and a clear error when config names a file that is not there.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunHost } from "../../adapters/bun/host.ts";
+import { createDrafter } from "../../src/drafters/index.ts";
+import type { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
+import { buildDrafter, fingerprintOf } from "../../src/engine/drafting.ts";
+import { generate } from "../../src/engine/speculative.ts";
+import { loadModel } from "../../src/model/load.ts";
+import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Rows of a recycling table that hold a candidate. */
+function rowsWritten(d: TokenRecyclingDrafter, vocab: number): number {
+  let n = 0;
+  for (let t = 0; t < vocab; t++) if (d.row(t)[0]! >= 0) n++;
+  return n;
+}
+
+describe("a model's warm recycling table", () => {
+  test("the reference model ships one: recycle and hybrid start from it, saved state given instead wins, drafters without a table ignore it", async () => {
+    const m = await referenceModel();
+    const vocab = m.lm.spec.vocabSize;
+    expect(m.recycleTable).toBeDefined();
+    const recycle = buildDrafter(m, { name: "recycle" }) as unknown as TokenRecyclingDrafter;
+    expect(rowsWritten(recycle, vocab)).toBeGreaterThan(vocab / 2);
+    const hybrid = buildDrafter(m, { name: "hybrid" }) as unknown as { recycle: TokenRecyclingDrafter };
+    expect(rowsWritten(hybrid.recycle, vocab)).toBe(rowsWritten(recycle, vocab));
+    expect(() => buildDrafter(m, { name: "sam" })).not.toThrow();
+    const empty = createDrafter("recycle", { vocabSize: vocab, tokenizerFingerprint: fingerprintOf(m) }) as unknown as TokenRecyclingDrafter;
+    const given = buildDrafter(m, { name: "recycle", recycleState: empty.save() }) as unknown as TokenRecyclingDrafter;
+    expect(rowsWritten(given, vocab)).toBe(0);
+    // Generation from the warm table is plain decoding's, and its drafts are taken.
+    const prompt = "def main():\n    ";
+    const plain = await generate(m, prompt, { maxTokens: 24, stopAtEos: false });
+    const warm = await generate(m, prompt, { maxTokens: 24, stopAtEos: false, drafter: buildDrafter(m, { name: "recycle" }) });
+    expect(warm.tokens).toEqual(plain.tokens);
+    expect(warm.stats.acceptedTokens).toBeGreaterThan(0);
+  });
+
+  test("a named file that is missing loads the model cold with a note; a name outside the model folder is a clear error", async () => {
+    const withTable = async (name: unknown, notes: string[] = []) => {
+      const dir = mkdtempSync(join(tmpdir(), "edgespec-warm-"));
+      dirs.push(dir);
+      cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".bin") && (!src.endsWith(".onnx") || src.endsWith("/model.onnx")) });
+      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, edgespec: { ...config.edgespec, recycle_table: name } }));
+      return loadModel(bunHost, dir, { onProgress: (m) => notes.push(m) });
+    };
+    const notes: string[] = [];
+    const copied = await withTable("recycle-table.bin", notes);
+    expect(copied.recycleTable).toBeUndefined();
+    expect(notes.join("\n")).toMatch(/config.json names recycling table recycle-table.bin, which is not in .*: drafters start cold \(rebuild it with tools\/warm-table.ts/);
+    await copied.lm.dispose();
+    await expect(withTable("../elsewhere.bin")).rejects.toThrow(/edgespec.recycle_table must name a file in the model folder/);
+    await expect(withTable(7)).rejects.toThrow(/edgespec.recycle_table must name a file in the model folder, got 7/);
+  });
+});
