@@ -113,8 +113,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: "drafting: the model's warm recycling table ignored (every drafter starts cold)",
     file: "src/engine/drafting.ts",
-    from: "const state = setup.recycleState ?? (registry.maker(setup.name)?.savesState ? model.recycleTable : undefined);",
+    from: "const state = setup.recycleState ?? (registry.maker(setup.name)?.recyclingTable ? model.recycleTable : undefined);",
     to: "const state = setup.recycleState;",
+    tests: ["test/model/warm-table.test.ts"],
+  },
+  {
+    name: "drafting: the warm table handed to any drafter with saved state, a user's included",
+    file: "src/engine/drafting.ts",
+    from: "registry.maker(setup.name)?.recyclingTable ? model.recycleTable",
+    to: "registry.maker(setup.name)?.savesState ? model.recycleTable",
     tests: ["test/model/warm-table.test.ts"],
   },
   {

@@ -33,6 +33,8 @@ export interface DrafterMaker {
   usesCorpus?: boolean;
   /** Has a state worth saving across restarts: its drafters have `save()`, and `savedState` restores it. */
   savesState?: boolean;
+  /** Its saved state is a Token Recycling table: with none given, it starts from the model's warm table (`LoadedModel.recycleTable`). */
+  recyclingTable?: boolean;
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -112,8 +114,8 @@ export function builtinDrafters(): DrafterRegistry {
   const recycle = (ctx: DrafterMakeContext) => (ctx.savedState ? { table: ctx.savedState } : undefined);
   const sam = (ctx: DrafterMakeContext) => (ctx.corpus ? { corpus: ctx.corpus } : undefined);
   return new DrafterRegistry()
-    .register("recycle", { create: (ctx) => new TokenRecyclingDrafter({ ...common(ctx), recycle: recycle(ctx) }), savesState: true })
+    .register("recycle", { create: (ctx) => new TokenRecyclingDrafter({ ...common(ctx), recycle: recycle(ctx) }), savesState: true, recyclingTable: true })
     .register("sam", { create: (ctx) => new SuffixAutomatonDrafter({ ...common(ctx), sam: sam(ctx) }), usesCorpus: true })
     .register("ngram", { create: (ctx) => new NgramDrafter(common(ctx)) })
-    .register("hybrid", { create: (ctx) => new HybridDrafter({ ...common(ctx), recycle: recycle(ctx), sam: sam(ctx) }), usesCorpus: true, savesState: true });
+    .register("hybrid", { create: (ctx) => new HybridDrafter({ ...common(ctx), recycle: recycle(ctx), sam: sam(ctx) }), usesCorpus: true, savesState: true, recyclingTable: true });
 }

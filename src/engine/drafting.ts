@@ -26,7 +26,7 @@ export function fingerprintOf(model: LoadedModel): string {
 
 /** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */
 export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
-  const state = setup.recycleState ?? (registry.maker(setup.name)?.savesState ? model.recycleTable : undefined);
+  const state = setup.recycleState ?? (registry.maker(setup.name)?.recyclingTable ? model.recycleTable : undefined);
   return registry.create(setup.name, {
     vocabSize: model.lm.spec.vocabSize,
     kernels: setup.kernels ?? tsKernels,

@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { createDrafter } from "../../src/drafters/index.ts";
+import { builtinDrafters } from "../../src/drafters/registry.ts";
+import { emptyTree } from "../../src/drafters/types.ts";
 import type { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
 import { buildDrafter, fingerprintOf } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
@@ -37,6 +39,17 @@ describe("a model's warm recycling table", () => {
     const hybrid = buildDrafter(m, { name: "hybrid" }) as unknown as { recycle: TokenRecyclingDrafter };
     expect(rowsWritten(hybrid.recycle, vocab)).toBe(rowsWritten(recycle, vocab));
     expect(() => buildDrafter(m, { name: "sam" })).not.toThrow();
+    // A user's drafter with saved state of its own is not handed a recycling table it did not ask for.
+    let seen: Uint8Array | undefined = new Uint8Array(1);
+    const mine = builtinDrafters().register("mine", {
+      create: (ctx) => {
+        seen = ctx.savedState;
+        return { name: "mine", reset() {}, propose: () => emptyTree(), observe() {} };
+      },
+      savesState: true,
+    });
+    buildDrafter(m, { name: "mine" }, mine);
+    expect(seen).toBeUndefined();
     const empty = createDrafter("recycle", { vocabSize: vocab, tokenizerFingerprint: fingerprintOf(m) }) as unknown as TokenRecyclingDrafter;
     const given = buildDrafter(m, { name: "recycle", recycleState: empty.save() }) as unknown as TokenRecyclingDrafter;
     expect(rowsWritten(given, vocab)).toBe(0);
