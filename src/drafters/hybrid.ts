@@ -46,14 +46,11 @@ const SEQUENCE = 0;
 const HISTORY = 1;
 const CORPUS = 2;
 const NGRAM = 3;
-/** The draft source of each match source's nodes. */
-const MATCH_SOURCE = [SOURCE.sam, SOURCE.samHistory, SOURCE.samStatic, SOURCE.ngram];
-
-/** Adds a chain (a tree whose node j hangs under j - 1) under the root of `tree`, as drafting it there would. */
-function addPath(tree: TreeKernel, chain: DraftTree, source: number): void {
+/** Adds a chain (a tree whose node j hangs under j - 1) under the root of `tree`, with its sources, as drafting it there would. */
+function addPath(tree: TreeKernel, chain: DraftTree): void {
   let parent = -1;
   for (let j = 0; j < chain.size && chain.parents[j] === j - 1; j++) {
-    parent = tree.add(parent, chain.tokens[j]!, source);
+    parent = tree.add(parent, chain.tokens[j]!, chain.sources![j]!);
     if (parent < 0) return;
   }
 }
@@ -143,7 +140,7 @@ export class HybridDrafter implements Drafter {
       chain.clear(cap);
       this.draftMatch(chain, src);
       const path = chain.finish();
-      addPath(tree, path, MATCH_SOURCE[src]!);
+      addPath(tree, path);
       weak.push(path);
     }
     // The recycling table's nodes are classed by their rows; the automaton's and the n-gram
