@@ -20,6 +20,7 @@ import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { appendOnlyKv } from "../onnx/kv-append.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
+import { seqMajorAttention } from "../onnx/seq-major-attention.ts";
 import { addLogitsHeads } from "../onnx/logits-heads.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 import { kvGatherModel } from "../onnx/kv-gather.ts";
@@ -268,6 +269,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       // The last row and each row's top-k as outputs of their own (logits-heads.ts): prefills fetch those.
       g = addLogitsHeads(g, { argmax: gpuKv }).bytes;
       if (kvIo === "append") g = kvAppendOnly(g);
+      // Attention reads that cache sequence-major, with no head-major copy (seq-major-attention.ts):
+      // FusedMatMul is a kernel of the CPU provider (WASM and native), not of WebGPU's.
+      if (kvIo === "append" && device !== "webgpu") g = seqMajorAttention(g).bytes;
       return rowwiseActivationQuant(g);
     });
   const rowQuant = quantized(bytes);

@@ -2,7 +2,7 @@
  * A light view of a graph's nodes for the rewrites: op, domain, inputs, outputs and integer
  * attributes, with each node's raw field kept so untouched nodes are copied byte for byte.
  */
-import { bytesField, concat, type Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
+import { bytesField, concat, type Field, packedVarints, parseFields, stringField, text, varintField, WIRE } from "./protobuf.ts";
 import { ATTR, DIM, GRAPH, NODE, SHAPE, TENSOR_TYPE, TYPE, VALUE_INFO } from "./schema.ts";
 
 export const MS_DOMAIN = "com.microsoft";
@@ -32,6 +32,23 @@ export function viewNode(field: Field): NodeView {
     }
   }
   return v;
+}
+
+/** A node's `perm` attribute (Transpose), [] when absent. */
+export function permOf(node: NodeView): number[] {
+  for (const f of parseFields(node.field.body)) {
+    if (f.no !== NODE.attribute) continue;
+    const a = parseFields(f.body);
+    const name = a.find((x) => x.no === ATTR.name);
+    if (!name || text(name.body) !== "perm") continue;
+    const out: number[] = [];
+    for (const x of a.filter((x) => x.no === ATTR.ints)) {
+      if (x.wire === WIRE.varint) out.push(x.value);
+      else out.push(...packedVarints(x.body));
+    }
+    return out;
+  }
+  return [];
 }
 
 /** The graph's node fields, viewed. */

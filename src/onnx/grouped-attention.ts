@@ -15,9 +15,9 @@
  * The pattern is recognised by its data, not names: a MatMul whose second input is the repeat of a
  * `present.*` output (through the Transpose for K). Anything else is left alone.
  */
-import { graphNodes, type NodeView, renamed } from "./graph-nodes.ts";
-import { concat, type Field, packedVarints, parseFields, text, WIRE, withGraphBody } from "./protobuf.ts";
-import { ATTR, DTYPE, initializerField, intsAttr, MODEL, NODE, nodeField, int64Raw } from "./schema.ts";
+import { graphNodes, type NodeView, permOf, renamed } from "./graph-nodes.ts";
+import { concat, type Field, parseFields, withGraphBody } from "./protobuf.ts";
+import { DTYPE, initializerField, intsAttr, MODEL, nodeField, int64Raw } from "./schema.ts";
 
 export interface GroupedAttentionResult {
   bytes: Uint8Array;
@@ -27,23 +27,6 @@ export interface GroupedAttentionResult {
 
 const PRESENT = /^present\.\d+\.(key|value)$/;
 const PREFIX = "edgespec_gqa";
-
-/** A node's `perm` attribute (Transpose), [] when absent. */
-function permOf(node: NodeView): number[] {
-  for (const f of parseFields(node.field.body)) {
-    if (f.no !== NODE.attribute) continue;
-    const a = parseFields(f.body);
-    const name = a.find((x) => x.no === ATTR.name);
-    if (!name || text(name.body) !== "perm") continue;
-    const out: number[] = [];
-    for (const x of a.filter((x) => x.no === ATTR.ints)) {
-      if (x.wire === WIRE.varint) out.push(x.value);
-      else out.push(...packedVarints(x.body));
-    }
-    return out;
-  }
-  return [];
-}
 
 export function groupedAttention(bytes: Uint8Array, heads: { numHeads: number; numKvHeads: number }): GroupedAttentionResult {
   const { numHeads: H, numKvHeads: Hkv } = heads;
