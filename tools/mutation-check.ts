@@ -624,6 +624,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/grouped-attention.test.ts"],
   },
   {
+    name: "seq-major attention: the present output is the new positions head-major",
+    file: "src/onnx/seq-major-attention.ts",
+    from: 'nodeField("Transpose", [cat.inputs[1]!], [present], `${p}_present`, [intsAttr("perm", HEAD_MAJOR)])',
+    to: 'nodeField("Identity", [cat.inputs[1]!], [present], `${p}_present`)',
+    tests: ["test/onnx/seq-major-attention.test.ts"],
+  },
+  {
+    name: "seq-major attention: the full cache reads the past after the new positions",
+    file: "src/onnx/seq-major-attention.ts",
+    from: 'nodeField("Concat", [past.name, present], [seq], seq, [intAttr("axis", 1)])',
+    to: 'nodeField("Concat", [present, past.name], [seq], seq, [intAttr("axis", 1)])',
+    tests: ["test/onnx/seq-major-attention.test.ts"],
+  },
+  {
+    name: "seq-major attention: K read untransposed",
+    file: "src/onnx/seq-major-attention.ts",
+    from: '...(transB ? [intAttr("transB", 1)] : [])',
+    to: "",
+    tests: ["test/onnx/seq-major-attention.test.ts"],
+  },
+  {
     name: "logits heads: the prefill's candidates are the smallest logits",
     file: "src/onnx/logits-heads.ts",
     from: 'intAttr("largest", 1)',

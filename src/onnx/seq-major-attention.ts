@@ -46,6 +46,8 @@ export function seqMajorAttention(bytes: Uint8Array): SeqMajorResult {
   const opset = defaultOpset(model);
   const nodes = graphNodes(graph);
   if (nodes.some((n) => n.outputs.some((o) => o.startsWith(PREFIX)))) return { bytes, rewritten: 0 }; // already rewritten
+  // Subgraphs read outer values without naming them as inputs: the pruning below cannot see those reads.
+  if (nodes.some((n) => n.op === "If" || n.op === "Loop" || n.op === "Scan")) return { bytes, rewritten: 0 };
   const producer = new Map<string, NodeView>();
   const consumers = new Map<string, NodeView[]>();
   for (const n of nodes) {
@@ -56,7 +58,7 @@ export function seqMajorAttention(bytes: Uint8Array): SeqMajorResult {
   const outputs = new Set(graph.filter((f) => f.no === GRAPH.output).map((f) => readValueInfo(f).name));
   const permIs = (n: NodeView, perm: number[]) => n.op === "Transpose" && permOf(n).join() === perm.join();
 
-  const initializers = [initializerField(`${PREFIX}_axis0`, DTYPE.int64, int64Raw([0]), [1]), initializerField(`${PREFIX}_perm`, DTYPE.int64, int64Raw(HEAD_MAJOR), [4])];
+  const initializers = [initializerField(`${PREFIX}_axis0`, DTYPE.int64, int64Raw([0]), [1])];
   // New nodes take the place of the node they replace, which keeps the node list topologically
   // sorted: the full cache's Concat comes after what it reads, and its readers after it.
   const replaced = new Map<Field, Uint8Array[]>();
@@ -105,34 +107,28 @@ export function seqMajorAttention(bytes: Uint8Array): SeqMajorResult {
       else if (users.length > 0 && !outputs.has(c.outputs[0]!) && users.every((u) => u.op === "MatMul" && u.domain === "" && u.inputs[1] === c.outputs[0] && u.inputs[0] !== c.outputs[0])) {
         for (const u of users) fused(u, true);
         dropped.add(c.field);
-      } else if (c.op === "Shape" && c.ints.size === 0) {
-        // The head-major shape is the sequence-major one permuted.
-        replaced.set(c.field, [nodeField("Shape", [seq], [`${p}_shape${m}`], `${p}_shape${m}`), nodeField("Gather", [`${p}_shape${m}`, `${PREFIX}_perm`], [c.outputs[0]!], `${p}_shape_perm${m++}`, [intAttr("axis", 0)])]);
       } else headMajor = true;
     }
     // Readers the products above do not cover (a repeat_kv left as exported) get the copy.
     if (headMajor || outputs.has(full)) atCat.push(nodeField("Transpose", [seq], [full], `${p}_heads`, [intsAttr("perm", HEAD_MAJOR)]));
   }
   if (rewritten === 0) return { bytes, rewritten: 0 };
-  // Nodes whose outputs nobody reads any more (the head-major transposes of the past, the past
-  // length the slices used) go too.
-  const readByAdded = new Set([...replaced.values()].flat().flatMap((a) => viewNode(parseFields(a)[0]!).inputs));
-  const gone = (n: NodeView) => dropped.has(n.field) || replaced.has(n.field);
-  const live = (n: NodeView) => n.outputs.some((o) => outputs.has(o) || readByAdded.has(o) || readers(o).some((r) => !gone(r)));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const n of nodes) {
-      if (gone(n) || live(n)) continue;
-      dropped.add(n.field);
-      changed = true;
-    }
+  // The node list with the replacements in place, then only what the outputs need: the past's
+  // head-major transposes, the past length the slices used, and readers that were already dead
+  // (a Shape of the full cache that sized a repeat_kv another rewrite removed) go.
+  const listed: { field: Uint8Array; node?: NodeView }[] = graph.filter((f) => !dropped.has(f)).flatMap((f) => (f.no !== GRAPH.node ? [{ field: f.raw }] : (replaced.get(f) ?? [f.raw]).map((raw) => ({ field: raw, node: viewNode(parseFields(raw)[0]!) }))));
+  const needed = new Set(outputs);
+  const live = new Set<Uint8Array>();
+  for (let i = listed.length - 1; i >= 0; i--) {
+    const { field, node } = listed[i]!;
+    if (!node || !node.outputs.some((o) => needed.has(o))) continue;
+    live.add(field);
+    for (const x of node.inputs) needed.add(x);
   }
-  // Initializers only dropped nodes read (the slices' bounds) go with them.
-  const read = new Set([...readByAdded, ...nodes.filter((n) => !gone(n)).flatMap((n) => n.inputs)]);
-  const orphan = new Set(nodes.filter((n) => dropped.has(n.field)).flatMap((n) => n.inputs).filter((i) => !read.has(i)));
-  for (const f of graph) if (f.no === GRAPH.initializer && orphan.has(initializerName(f))) dropped.add(f);
-  const parts = graph.filter((f) => !dropped.has(f)).flatMap((f) => replaced.get(f) ?? [f.raw]);
-  const body = withGraphBody(model, graphField, [...parts, ...initializers]);
+  // Initializers only the removed nodes read (the slices' bounds) go with them.
+  const removedReads = new Set(nodes.flatMap((n) => n.inputs).filter((x) => !needed.has(x)));
+  const kept = listed.filter(({ field, node }) => (node ? live.has(field) : !(parseFields(field)[0]!.no === GRAPH.initializer && removedReads.has(initializerName(parseFields(field)[0]!)))));
+  const body = withGraphBody(model, graphField, [...kept.map((x) => x.field), ...initializers]);
   return { bytes: withMsOpset(model, body), rewritten };
 }
 
