@@ -73,8 +73,8 @@ export interface LanguageModel {
   /**
    * `forward` that reads back each row's argmax id (ties: the lowest id) and, with `withTopK`, its
    * TOP_K highest-logit ids (largest first), not the logits: what greedy decoding on raw logits
-   * needs, and a drafter's candidates. Offered where it saves a copy (the logits stay on the GPU
-   * with a GPU KV cache).
+   * needs, and a drafter's candidates: the logits stay in the runtime (on the GPU with a GPU KV
+   * cache), and nothing scans them in JS. Offered where the graph has the heads (logits-heads.ts).
    */
   forwardTop?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, withTopK: boolean, opts?: ForwardOptions): Promise<RowIds>;
   dispose(): Promise<void>;
@@ -122,7 +122,7 @@ export class CausalLM implements LanguageModel {
     this.forwardLast = heads ? (tokens, positions, cache, k) => this.lastRows(tokens, positions, cache as KvCache, k) : undefined;
     this.idFetches = { argmax: [ARGMAX_IDS, ...present], both: [ARGMAX_IDS, TOPK_IDS, ...present] };
     const ids = heads && session.outputNames.includes(ARGMAX_IDS);
-    this.forwardTop = ids && info.kvCache === "gpu" ? (tokens, positions, cache, withTopK, opts) => this.rowIds(tokens, positions, cache as KvCache, withTopK, opts ?? {}) : undefined;
+    this.forwardTop = ids ? (tokens, positions, cache, withTopK, opts) => this.rowIds(tokens, positions, cache as KvCache, withTopK, opts ?? {}) : undefined;
   }
 
   newCache(): KvCache {

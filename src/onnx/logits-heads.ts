@@ -8,7 +8,8 @@
  *   edgespec_last_logits [1, 1, vocab]        the last row (what the next token is chosen from)
  *   edgespec_topk_ids    [1, S, TOP_K] int64  each row's TOP_K largest logits' ids, largest first
  *   edgespec_argmax_ids  [1, S] int64         each row's largest logit's id, where asked for (greedy
- *                                             steps on a GPU KV cache read back 8 bytes a row)
+ *                                             steps read back 8 bytes a row, and the top-k if a
+ *                                             drafter wants candidates)
  * A run that fetches only these (and the cache) never copies the full logits. Full rows are still
  * there for whoever asks (prompt logprobs, verification).
  */
@@ -23,7 +24,7 @@ export const ARGMAX_IDS = "edgespec_argmax_ids";
 /** Candidates per row the graph computes; drafters asking for fewer take a prefix. */
 export const TOP_K = 8;
 
-/** `argmax`: add the argmax head too (read only with a GPU KV cache: causal-lm.ts `forwardTop`). */
+/** `argmax`: add the argmax head too (greedy steps read it: causal-lm.ts `forwardTop`). */
 export function addLogitsHeads(bytes: Uint8Array, opts: { logitsName?: string; argmax?: boolean } = {}): { bytes: Uint8Array; added: boolean } {
   const logitsName = opts.logitsName ?? "logits";
   const model = parseFields(bytes);

@@ -149,6 +149,7 @@ describe("speculative engine (greedy) on the reference model", () => {
     lm.newCache = () => (caches++, m.lm.newCache());
     lm.forward = (...a) => (forwards++, m.lm.forward(...a));
     lm.forwardLast = (...a) => (forwards++, m.lm.forwardLast!(...a));
+    lm.forwardTop = (...a) => (forwards++, m.lm.forwardTop!(...a));
     const r = await generate({ ...m, lm }, PROMPTS[1]!, { maxTokens: 24, stopAtEos: false, drafter: createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize }) });
     // The prefill and one forward per step, on the request's own cache.
     expect([caches, forwards]).toEqual([1, 1 + r.stats.steps]);
