@@ -14,6 +14,8 @@ export interface WebGpuAdapter {
   description: string;
   /** A software fallback (llvmpipe, SwiftShader, WARP): `auto` does not choose it. */
   fallback: boolean;
+  /** Whether it offers the "shader-f16" feature (float16 graphs need it); undefined = not known. */
+  float16?: boolean;
 }
 
 export interface Host {

@@ -5,7 +5,7 @@
 import type { WebGpuAdapter } from "../../src/host.ts";
 
 type Info = { description?: string; device?: string; vendor?: string; architecture?: string; isFallbackAdapter?: boolean };
-type Gpu = { requestAdapter(): Promise<{ info?: Info; isFallbackAdapter?: boolean } | null> };
+type Gpu = { requestAdapter(): Promise<{ info?: Info; isFallbackAdapter?: boolean; features?: { has(name: string): boolean } } | null> };
 
 export async function navigatorGpuAdapter(): Promise<WebGpuAdapter | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: Gpu } }).navigator;
@@ -18,7 +18,8 @@ export async function navigatorGpuAdapter(): Promise<WebGpuAdapter | undefined> 
     const description = info.description || info.device || [info.vendor, info.architecture].filter(Boolean).join(" ") || "unknown adapter";
     // Deno and Chromium say whether the adapter is a fallback; the name check covers runtimes that do not.
     const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? /llvmpipe|lavapipe|softpipe|swiftshader|basic render|warp/i.test(description);
-    return { description, fallback };
+    const float16 = adapter.features ? adapter.features.has("shader-f16") : undefined;
+    return { description, fallback, ...(float16 === undefined ? {} : { float16 }) };
   } catch {
     return undefined;
   }

@@ -97,16 +97,30 @@ async function readJson(host: Host, path: string, required: boolean): Promise<Re
  * `auto` takes WebGPU only on a hardware adapter: a software fallback (llvmpipe, SwiftShader) is
  * far slower than WASM, so it is used only when asked for by name, and the choice is said.
  */
-async function chooseDevice(host: Host, choice: DeviceChoice, say: (m: string) => void): Promise<{ device: Device; adapter?: string }> {
+async function chooseDevice(host: Host, choice: DeviceChoice, say: (m: string) => void): Promise<{ device: Device; adapter?: string; float16?: boolean }> {
   if (choice === "wasm" || choice === "cpu") return { device: choice };
   const adapter = await host.webGpuAdapter();
+  const chosen = () => ({ device: "webgpu" as const, adapter: adapter!.description, ...(adapter!.float16 === undefined ? {} : { float16: adapter!.float16 }) });
   if (choice === "webgpu") {
     if (!adapter) throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
     if (adapter.fallback) say(`WebGPU adapter "${adapter.description}" is a software fallback (expect it to be slower than wasm)`);
-    return { device: "webgpu", adapter: adapter.description };
+    return chosen();
   }
-  if (adapter && !adapter.fallback) return { device: "webgpu", adapter: adapter.description };
+  if (adapter && !adapter.fallback) return chosen();
   if (adapter) say(`WebGPU adapter "${adapter.description}" is a software fallback: using wasm (--device webgpu uses it anyway)`);
+  return { device: "wasm" };
+}
+
+/**
+ * A float16 graph on an adapter without shader-f16 fails at its first forward, inside onnxruntime
+ * ("Program Gather requires f16 but the device does not support it"): refused at load instead
+ * (--device webgpu), or run on wasm (auto).
+ */
+function withFloat16(chosen: { device: Device; adapter?: string; float16?: boolean }, float16Graph: boolean, choice: DeviceChoice, say: (m: string) => void): { device: Device; adapter?: string } {
+  if (chosen.device !== "webgpu" || !float16Graph || chosen.float16 !== false) return { device: chosen.device, ...(chosen.adapter ? { adapter: chosen.adapter } : {}) };
+  const why = `the WebGPU adapter "${chosen.adapter}" has no shader-f16, which this float16 graph needs`;
+  if (choice === "webgpu") throw new EdgespecError("device_unavailable", `${why}; use --device wasm, or an fp32/q4 model`);
+  say(`${why}: using wasm`);
   return { device: "wasm" };
 }
 
@@ -212,14 +226,15 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;
   const onnxPath = host.join(onnxDir, file);
-  const { device, adapter } = await chooseDevice(host, deviceChoice, say);
-  say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${device}…`);
-  const ort = await host.loadOrt(device);
-  const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
-  const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
+  const chosen = await chooseDevice(host, deviceChoice, say);
+  say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${chosen.device}…`);
   const fileBytes = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(fileBytes));
   let layout = describeLayout(io, spec.slidingWindow);
+  const { device, adapter } = withFloat16(chosen, layout.kvType === "float16", deviceChoice, say);
+  const ort = await host.loadOrt(device);
+  const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
+  const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
   // Weight bytes: the graph (read) and its external data (next); the total where the host knows sizes.
   const externalSizes = await totalSize(host, layout.externalFiles.map((n) => host.join(onnxDir, n)));
   const totalBytes = externalSizes === undefined ? undefined : fileBytes.length + externalSizes;

@@ -1,5 +1,6 @@
 // Run by lossless-webgpu.test.ts under Deno: plain vs every drafter on the WebGPU backend.
-// Prints one JSON line: [{ layout, dtype, backend, prompt, plain, treeReason, drafters: { name: { tokens, steps, accepted, treeAttention } } }].
+// Prints one JSON line: { float16 (the adapter's shader-f16, null = unknown), results: [{ layout, dtype, backend, prompt, plain,
+// treeReason, drafters: { name: { tokens, steps, accepted, treeAttention } } }], refused: float16 loads the adapter cannot run }.
 import { denoHost } from "../../adapters/deno/host.ts";
 import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
@@ -39,8 +40,18 @@ const runs = [
   ["GroupQueryAttention", "fp16", gqaFp16Dir, PROMPTS.slice(0, 1)],
   ["MultiHeadAttention", "fp32", mhaDir, PROMPTS.slice(0, 1)],
 ] as const;
+const float16 = (await denoHost.webGpuAdapter())?.float16;
+const refused: { layout: string; dtype: string; code: string; message: string }[] = [];
 for (const [layout, dtype, dir, prompts] of runs) {
-  const m = await loadModel(denoHost, dir, { dtype, device: "webgpu" });
+  let m;
+  try {
+    m = await loadModel(denoHost, dir, { dtype, device: "webgpu" });
+  } catch (e) {
+    // An adapter without shader-f16 cannot run a float16 graph: the load must say so.
+    if (float16 !== false || dtype !== "fp16") throw e;
+    refused.push({ layout, dtype, code: (e as { code?: string }).code ?? "", message: String((e as Error).message) });
+    continue;
+  }
   for (const [i, prompt] of prompts.entries()) {
     const opts = { maxTokens: MAX_TOKENS, stopAtEos: false };
     const plain = await generatePlain(m, prompt, opts);
@@ -54,4 +65,4 @@ for (const [layout, dtype, dir, prompts] of runs) {
   await m.lm.dispose();
 }
 for (const d of [fp16Dir, gqaDir, gqaFp16Dir, mhaDir]) await removeReplica(d);
-console.log(JSON.stringify(out));
+console.log(JSON.stringify({ float16: float16 ?? null, results: out, refused }));

@@ -136,8 +136,10 @@ describe("openai client against a Bun server", () => {
     expect(timings.predicted_n).toBe(48);
     expect(timings.draft_n_accepted).toBeGreaterThan(30);
     expect(timings.mean_accepted_length).toBeGreaterThan(2);
-    // Where it ran and what it cost in copies: wasm, the cache in JS memory, bytes per token counted.
+    // Where it ran and what it cost in copies: wasm, the cache in JS memory, bytes per token
+    // counted, and greedy steps read ids (logits-heads.ts), not a 4096-float logits row per token.
     expect(timings).toMatchObject({ backend: "wasm", kv_cache: "cpu" });
-    expect(timings.read_back_bytes_per_token).toBeGreaterThan(4096 * 4);
+    expect(timings.read_back_bytes_per_token).toBeGreaterThan(0);
+    expect(timings.read_back_bytes_per_token).toBeLessThan(4096 * 4);
   });
 });
