@@ -48,12 +48,8 @@ export function seqMajorAttention(bytes: Uint8Array): SeqMajorResult {
   if (nodes.some((n) => n.outputs.some((o) => o.startsWith(PREFIX)))) return { bytes, rewritten: 0 }; // already rewritten
   // Subgraphs read outer values without naming them as inputs: the pruning below cannot see those reads.
   if (nodes.some((n) => n.op === "If" || n.op === "Loop" || n.op === "Scan")) return { bytes, rewritten: 0 };
-  const producer = new Map<string, NodeView>();
   const consumers = new Map<string, NodeView[]>();
-  for (const n of nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  for (const n of nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const readers = (name: string) => consumers.get(name) ?? [];
   const outputs = new Set(graph.filter((f) => f.no === GRAPH.output).map((f) => readValueInfo(f).name));
   const permIs = (n: NodeView, perm: number[]) => n.op === "Transpose" && permOf(n).join() === perm.join();
