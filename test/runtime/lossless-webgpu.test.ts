@@ -6,7 +6,8 @@
  * GroupQueryAttention replicas (fp32, fp16; test/helpers/genai-replica.ts) run in chain mode:
  * onnxruntime-web's WebGPU GQA kernel ignores the tree's position_ids and attention_bias, which
  * the load-time tree check must catch, and chains stay lossless. A MultiHeadAttention replica gets
- * tree mode (that kernel honours the bias).
+ * tree mode (that kernel honours the bias). On an adapter without shader-f16 (some llvmpipe
+ * builds) the float16 replicas cannot run: there the load must refuse them with the reason.
  */
 import { expect } from "bun:test";
 import { DRAFTER_NAMES } from "../../src/drafters/index.ts";
