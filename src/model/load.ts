@@ -283,7 +283,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       let g = spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph;
       // The last row, each row's top-k and argmax as outputs of their own (logits-heads.ts): prefills
       // fetch the first two, greedy steps the last two, and neither copies the logits.
-      g = addLogitsHeads(g, { argmax: true }).bytes;
+      g = addLogitsHeads(g).bytes;
       if (kvIo === "append") g = kvAppendOnly(g);
       // Attention reads that cache sequence-major, with no head-major copy (seq-major-attention.ts):
       // FusedMatMul is a kernel of the CPU provider (WASM and native), not of WebGPU's.

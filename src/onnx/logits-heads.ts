@@ -4,10 +4,10 @@
  * A prefill returns logits for every prompt token, [1, S, vocab]: 65 MB for 1000 tokens of a
  * 16384-token vocabulary, copied out of onnxruntime, then scanned in JS for the drafters' top-k.
  * Plain decoding needs only the last row, and Token Recycling only each row's top-k. The rewrite
- * adds two outputs the session computes from the same logits:
+ * adds three outputs the session computes from the same logits:
  *   edgespec_last_logits [1, 1, vocab]        the last row (what the next token is chosen from)
  *   edgespec_topk_ids    [1, S, TOP_K] int64  each row's TOP_K largest logits' ids, largest first
- *   edgespec_argmax_ids  [1, S] int64         each row's largest logit's id, where asked for (greedy
+ *   edgespec_argmax_ids  [1, S] int64         each row's largest logit's id (greedy
  *                                             steps read back 8 bytes a row, and the top-k if a
  *                                             drafter wants candidates)
  * A run that fetches only these (and the cache) never copies the full logits. Full rows are still
@@ -24,8 +24,8 @@ export const ARGMAX_IDS = "edgespec_argmax_ids";
 /** Candidates per row the graph computes; drafters asking for fewer take a prefix. */
 export const TOP_K = 8;
 
-/** `argmax`: add the argmax head too (greedy steps read it: causal-lm.ts `forwardTop`). */
-export function addLogitsHeads(bytes: Uint8Array, opts: { logitsName?: string; argmax?: boolean } = {}): { bytes: Uint8Array; added: boolean } {
+/** The three heads (greedy steps read the argmax: causal-lm.ts `forwardTop`). */
+export function addLogitsHeads(bytes: Uint8Array, opts: { logitsName?: string } = {}): { bytes: Uint8Array; added: boolean } {
   const logitsName = opts.logitsName ?? "logits";
   const model = parseFields(bytes);
   const graphField = model.find((f) => f.no === MODEL.graph);
@@ -55,13 +55,11 @@ export function addLogitsHeads(bytes: Uint8Array, opts: { logitsName?: string; a
     bytesField(GRAPH.output, valueInfo(LAST_LOGITS, logits.elemType || DTYPE.float, [batch ?? "batch_size", 1, vocab ?? "vocab_size"])),
     bytesField(GRAPH.output, valueInfo(TOPK_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length", TOP_K])),
   );
-  if (opts.argmax) {
-    fields.push(
-      // ArgMax takes the first maximum (select_last_index 0): the lowest id wins a tie, as above.
-      nodeField("ArgMax", [ranked], [ARGMAX_IDS], `${p}_argmax`, [intAttr("axis", -1), intAttr("keepdims", 0)]),
-      bytesField(GRAPH.output, valueInfo(ARGMAX_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length"])),
-    );
-  }
+  fields.push(
+    // ArgMax takes the first maximum (select_last_index 0): the lowest id wins a tie, as above.
+    nodeField("ArgMax", [ranked], [ARGMAX_IDS], `${p}_argmax`, [intAttr("axis", -1), intAttr("keepdims", 0)]),
+    bytesField(GRAPH.output, valueInfo(ARGMAX_IDS, DTYPE.int64, [batch ?? "batch_size", seq ?? "sequence_length"])),
+  );
   const out = withGraphBody(model, graphField, [...graph.map((g) => g.raw), ...fields]);
   return { bytes: out, added: true };
 }
