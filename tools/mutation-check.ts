@@ -26,6 +26,27 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "logits rows: a prefill without candidates projects the first row, not the last",
+    file: "src/model/causal-lm.ts",
+    from: "const rows = lastOnly ? BigInt64Array.of(BigInt(s - 1))",
+    to: "const rows = lastOnly ? BigInt64Array.of(BigInt(0))",
+    tests: ["test/onnx/logits-heads.test.ts", "test/onnx/logits-rows.test.ts"],
+  },
+  {
+    name: "logits rows: an export's num_logits_to_keep fed 1 for every forward (verification loses its rows)",
+    file: "src/model/causal-lm.ts",
+    from: "BigInt64Array.of(BigInt(lastOnly ? 1 : s))",
+    to: "BigInt64Array.of(BigInt(lastOnly ? 1 : 1))",
+    tests: ["test/model/layouts.test.ts"],
+  },
+  {
+    name: "logits rows: the rows gathered along the batch axis",
+    file: "src/onnx/logits-rows.ts",
+    from: '`${LOGITS_ROWS}_gather`, [intAttr("axis", 1)]',
+    to: '`${LOGITS_ROWS}_gather`, [intAttr("axis", 0)]',
+    tests: ["test/onnx/logits-rows.test.ts"],
+  },
+  {
     name: "selector: confidence classes left out of the key (one rate for every class)",
     file: "src/engine/tree-selector.ts",
     from: "const c = Math.min(Math.max(confidence, 0), CONFIDENCE_CLASSES - 1);",

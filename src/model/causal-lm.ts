@@ -6,6 +6,7 @@ import type { InferenceSession, Tensor } from "onnxruntime-web";
 import { EdgespecError } from "../errors.ts";
 import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
 import { ARGMAX_IDS, LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
+import { LOGITS_ROWS } from "../onnx/logits-rows.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
@@ -131,6 +132,11 @@ export class CausalLM implements LanguageModel {
     return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
   }
 
+  /** Whether the graph takes the rows to project (logits-rows.ts), which every run then feeds. */
+  private get projectsRows(): boolean {
+    return this.info.inputNames.includes(LOGITS_ROWS);
+  }
+
   get acceptsAttentionBias(): boolean {
     return this.info.inputNames.includes(ATTENTION_BIAS_INPUT);
   }
@@ -152,9 +158,12 @@ export class CausalLM implements LanguageModel {
   private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number): Promise<LastRows> {
     if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
     await cache.flush?.();
-    const out = await this.session.run(this.feeds(tokens, positions, cache, {}), this.headFetches!);
+    // Without candidates only the last row is projected (logits-rows.ts): the rest of a prompt's
+    // lm_head was computed for nothing.
+    const out = await this.session.run(this.feeds(tokens, positions, cache, {}, k === 0), this.headFetches!);
     this.countReadBack(out);
     cache.update(out);
+    if (k === 0) return { last: toFloat32(out[LAST_LOGITS]!), topK: new Int32Array(0) };
     const ids = out[TOPK_IDS]!.data as BigInt64Array;
     const s = tokens.length;
     const topK = new Int32Array(s * k);
@@ -179,8 +188,11 @@ export class CausalLM implements LanguageModel {
     for (const t of Object.values(out)) if (t.location === "cpu") this.readBackBytes += (t.data as ArrayBufferView).byteLength ?? 0;
   }
 
-  /** Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias). */
-  private feeds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions): Record<string, Tensor> {
+  /**
+   * Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias);
+   * `lastOnly`: logits for the last token alone, where the graph can trim them.
+   */
+  private feeds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions, lastOnly = false): Record<string, Tensor> {
     const s = tokens.length;
     if (s === 0 || positions.length !== s) {
       throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");
@@ -214,8 +226,11 @@ export class CausalLM implements LanguageModel {
       }
     }
     if (layout.logitsToKeep) {
-      // Logits for every fed token: verification reads a row per tree node.
-      feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(s)), []);
+      // Logits for every fed token (verification reads a row per tree node), or the last one's.
+      feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(lastOnly ? 1 : s)), []);
+    } else if (this.projectsRows) {
+      const rows = lastOnly ? BigInt64Array.of(BigInt(s - 1)) : BigInt64Array.from({ length: s }, (_, i) => BigInt(i));
+      feeds[LOGITS_ROWS] = new this.ort.Tensor("int64", rows, [rows.length]);
     }
     if (opts.attentionBias) {
       if (!this.acceptsAttentionBias) {

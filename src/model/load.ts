@@ -22,6 +22,7 @@ import { appendOnlyKv } from "../onnx/kv-append.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
 import { seqMajorAttention } from "../onnx/seq-major-attention.ts";
 import { addLogitsHeads } from "../onnx/logits-heads.ts";
+import { addLogitsRows } from "../onnx/logits-rows.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 import { kvGatherModel } from "../onnx/kv-gather.ts";
 
@@ -283,7 +284,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       let g = spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph;
       // The last row, each row's top-k and argmax as outputs of their own (logits-heads.ts): prefills
       // fetch the first two, greedy steps the last two, and neither copies the logits.
-      g = addLogitsHeads(g).bytes;
+      // The vocabulary projection over the rows asked for (logits-rows.ts): a prefill without
+      // candidates projects its last row only.
+      g = addLogitsHeads(addLogitsRows(g).bytes).bytes;
       if (kvIo === "append") g = kvAppendOnly(g);
       // Attention reads that cache sequence-major, with no head-major copy (seq-major-attention.ts):
       // FusedMatMul is a kernel of the CPU provider (WASM and native), not of WebGPU's.

@@ -100,9 +100,9 @@ describe("positions derived from attention_mask (no position_ids input)", () => 
 });
 
 /** A replica that must get tree mode: the reference's logits, lossless, drafts accepted in trees. */
-async function expectTreeModeReplica(graph: Uint8Array, check: (m: LoadedModel) => void = () => {}): Promise<void> {
+async function expectTreeModeReplica(graph: Uint8Array, check: (m: LoadedModel) => void | Promise<void> = () => {}): Promise<void> {
   const m = await loadModel(bunHost, modelDir({ "model.onnx": graph }), { dtype: "fp32", device: "wasm" });
-  check(m);
+  await check(m);
   expect(m.lm.info.treeAttention.enabled).toBe(true);
   expect(await worstLogitDiff(m, IDS)).toBeLessThan(1e-5);
   const r = await expectLossless(m);
@@ -113,8 +113,14 @@ async function expectTreeModeReplica(graph: Uint8Array, check: (m: LoadedModel) 
 
 describe("num_logits_to_keep input", () => {
   for (const input of ["num_logits_to_keep", "logits_to_keep"]) {
-    test(`${input}: fed with the token count, so every row has logits; tree mode, lossless`, () =>
-      expectTreeModeReplica(withLogitsToKeep(ORIGINAL, input), (m) => expect(m.lm.info.layout.logitsToKeep).toBe(input)));
+    test(`${input}: fed with the token count, so every row has logits (1 for a prefill without candidates: the same last row); tree mode, lossless`, () =>
+      expectTreeModeReplica(withLogitsToKeep(ORIGINAL, input), async (m) => {
+        expect(m.lm.info.layout.logitsToKeep).toBe(input);
+        const pos = IDS.map((_, i) => i);
+        const all = await m.lm.forward(IDS, pos, m.lm.newCache());
+        const last = await m.lm.forwardLast!(IDS, pos, m.lm.newCache(), 0);
+        expect(Array.from(last.last)).toEqual(Array.from(all.subarray((IDS.length - 1) * m.lm.spec.vocabSize)));
+      }));
   }
 });
 

@@ -43,6 +43,10 @@ describe("in-graph logits heads", () => {
       const r = await lm.forwardLast!(ids, pos, b, TOP_K);
       expect(Array.from(r.last)).toEqual(Array.from(all.subarray((ids.length - 1) * V)));
       sameRanking(r.topK, topKRows(all, ids.length, V, TOP_K), all, V, TOP_K);
+      // No candidates: the last row alone is projected (logits-rows.ts), and it is the same row.
+      const none = await lm.forwardLast!(ids, pos, lm.newCache(), 0);
+      expect(Array.from(none.last)).toEqual(Array.from(r.last));
+      expect(none.topK.length).toBe(0);
       // Fewer candidates: a prefix of each row's.
       const three = await lm.forwardLast!(ids, pos, lm.newCache(), 3);
       sameRanking(three.topK, topKRows(all, ids.length, V, 3), all, V, 3);
