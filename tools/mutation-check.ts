@@ -26,17 +26,38 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
-    name: "logits rows: a prefill without candidates projects the first row, not the last",
+    name: "prefill candidates: every prompt row's again, not the last 64",
+    file: "src/engine/speculative.ts",
+    from: "const candidateFrom = Math.max(0, ids.length - PROMPT_CANDIDATE_ROWS);",
+    to: "const candidateFrom = 0 * PROMPT_CANDIDATE_ROWS;",
+    tests: ["test/engine/engine.test.ts"],
+  },
+  {
+    name: "chunked prefill: candidates of a later chunk written at the chunk's start, not after the earlier ones",
+    file: "src/decode/prefill.ts",
+    from: "if (wanted) topK.set(r.topK, (Math.max(i, from) - from) * k);",
+    to: "if (wanted) topK.set(r.topK.subarray(0, Math.max(0, topK.length - i * k)), Math.min(i * k, topK.length));",
+    tests: ["test/decode/prefill.test.ts"],
+  },
+  {
+    name: "logits rows: a prefill without candidates projects every row again",
     file: "src/model/causal-lm.ts",
-    from: "const rows = lastOnly ? BigInt64Array.of(BigInt(s - 1))",
-    to: "const rows = lastOnly ? BigInt64Array.of(BigInt(0))",
+    from: "const first = k === 0 ? s - 1 : from;",
+    to: "const first = k === 0 ? 0 : from;",
+    tests: ["test/onnx/logits-rows.test.ts"],
+  },
+  {
+    name: "logits rows: the projected rows start at row 0 whatever is asked",
+    file: "src/model/causal-lm.ts",
+    from: "BigInt64Array.from({ length: s - first }, (_, i) => BigInt(first + i))",
+    to: "BigInt64Array.from({ length: s - first }, (_, i) => BigInt(i))",
     tests: ["test/onnx/logits-heads.test.ts", "test/onnx/logits-rows.test.ts"],
   },
   {
     name: "logits rows: an export's num_logits_to_keep fed 1 for every forward (verification loses its rows)",
     file: "src/model/causal-lm.ts",
-    from: "BigInt64Array.of(BigInt(lastOnly ? 1 : s))",
-    to: "BigInt64Array.of(BigInt(lastOnly ? 1 : 1))",
+    from: "BigInt64Array.of(BigInt(s - first))",
+    to: "BigInt64Array.of(BigInt(1))",
     tests: ["test/model/layouts.test.ts"],
   },
   {
@@ -689,8 +710,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "prefill: every chunk's candidates written over the first chunk's",
     file: "src/decode/prefill.ts",
-    from: "topK.set(r.topK, i * k);",
-    to: "topK.set(r.topK, 0);",
+    from: "if (wanted) topK.set(r.topK, (Math.max(i, from) - from) * k);",
+    to: "if (wanted) topK.set(r.topK, 0);",
     tests: ["test/decode/prefill.test.ts"],
   },
   {

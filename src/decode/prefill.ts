@@ -31,16 +31,20 @@ export async function rowsInChunks(lm: LanguageModel, tokens: ArrayLike<number>,
   return rows;
 }
 
-/** `lm.forwardLast` over `tokens` in pieces of `chunk`: the last row, and every row's k best ids. */
-export async function lastInChunks(lm: LanguageModel, tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, chunk: number, before = NOTHING): Promise<LastRows> {
+/**
+ * `lm.forwardLast` over `tokens` in pieces of `chunk`: the last row, and the k best ids of every
+ * row from `from` on (a piece wholly before it asks for none).
+ */
+export async function lastInChunks(lm: LanguageModel, tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, chunk: number, before = NOTHING, from = 0): Promise<LastRows> {
   const forwardLast = lm.forwardLast!;
-  const topK = new Int32Array(tokens.length * k);
+  const topK = new Int32Array(Math.max(0, tokens.length - from) * k);
   let last: Float32Array | undefined;
   for (let i = 0; i < tokens.length; i += chunk) {
     const end = Math.min(tokens.length, i + chunk);
     await before();
-    const r = await forwardLast(slice(tokens, i, end), slice(positions, i, end), cache, k);
-    topK.set(r.topK, i * k);
+    const wanted = k > 0 && end > from;
+    const r = await forwardLast(slice(tokens, i, end), slice(positions, i, end), cache, wanted ? k : 0, wanted ? Math.max(0, from - i) : 0);
+    if (wanted) topK.set(r.topK, (Math.max(i, from) - from) * k);
     last = r.last;
   }
   return { last: last!, topK };
@@ -53,7 +57,7 @@ export function prefillRows(lm: LanguageModel, ids: readonly number[], cache: Se
   return rowsInChunks(lm, ids, positionsOf(ids), cache, PROMPT_CHUNK);
 }
 
-/** The last row and each row's k best ids, through the model's in-graph heads (lm.forwardLast). */
-export function prefillLast(lm: LanguageModel, ids: readonly number[], cache: SequenceCache, k: number): Promise<LastRows> {
-  return lastInChunks(lm, ids, positionsOf(ids), cache, k, PROMPT_CHUNK);
+/** The last row and the k best ids of each row from `from` on, through the model's in-graph heads (lm.forwardLast). */
+export function prefillLast(lm: LanguageModel, ids: readonly number[], cache: SequenceCache, k: number, from = 0): Promise<LastRows> {
+  return lastInChunks(lm, ids, positionsOf(ids), cache, k, PROMPT_CHUNK, NOTHING, from);
 }

@@ -38,7 +38,8 @@ export interface VerifyUpdate {
   accepted: ArrayLike<number>;
   /**
    * The tokens that were fed to the model at this step, in feed order (for a tree step: the root
-   * token followed by the tree's nodes; for the prefill: the prompt).
+   * token followed by the tree's nodes; for the prefill: the prompt's last tokens, up to 64: the
+   * engine reads candidates for those rows only).
    */
   verifiedTokens: ArrayLike<number>;
   /**

@@ -66,11 +66,12 @@ export interface LanguageModel {
   newCache(): SequenceCache;
   forward(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, opts?: ForwardOptions): Promise<Float32Array>;
   /**
-   * A forward (no tree) that returns only the last token's logits and every token's `k` (at most
-   * TOP_K) highest-logit ids, largest first, row-major: what a prefill needs unless the prompt's
-   * own logprobs are asked for. Optional: models without it are read through `forward`.
+   * A forward (no tree) that returns only the last token's logits and the `k` (at most TOP_K)
+   * highest-logit ids, largest first, row-major, of every token from index `from` (default 0) on:
+   * what a prefill needs unless the prompt's own logprobs are asked for. Optional: models without
+   * it are read through `forward`.
    */
-  forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number): Promise<LastRows>;
+  forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, from?: number): Promise<LastRows>;
   /**
    * `forward` that reads back each row's argmax id (ties: the lowest id) and, with `withTopK`, its
    * TOP_K highest-logit ids (largest first), not the logits: what greedy decoding on raw logits
@@ -93,7 +94,7 @@ export interface RowIds {
 export interface LastRows {
   /** The last token's logits [vocab]. */
   last: Float32Array;
-  /** Each token's k highest-logit ids, largest first (ties: lowest id first), [tokens * k]. */
+  /** The k highest-logit ids of each token from `from` on, largest first (ties: lowest id first), [(tokens - from) * k]. */
   topK: Int32Array;
 }
 
@@ -120,7 +121,7 @@ export class CausalLM implements LanguageModel {
     this.rowFetches = [IO.logits, ...present];
     const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
     this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;
-    this.forwardLast = heads ? (tokens, positions, cache, k) => this.lastRows(tokens, positions, cache as KvCache, k) : undefined;
+    this.forwardLast = heads ? (tokens, positions, cache, k, from) => this.lastRows(tokens, positions, cache as KvCache, k, from ?? 0) : undefined;
     this.idFetches = { argmax: [ARGMAX_IDS, ...present], both: [ARGMAX_IDS, TOPK_IDS, ...present] };
     const ids = heads && session.outputNames.includes(ARGMAX_IDS);
     this.forwardTop = ids ? (tokens, positions, cache, withTopK, opts) => this.rowIds(tokens, positions, cache as KvCache, withTopK, opts ?? {}) : undefined;
@@ -155,19 +156,24 @@ export class CausalLM implements LanguageModel {
     return toFloat32(out[IO.logits]!);
   }
 
-  private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number): Promise<LastRows> {
+  private async lastRows(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, k: number, from: number): Promise<LastRows> {
     if (!(Number.isInteger(k) && k >= 0 && k <= TOP_K)) throw new EdgespecError("invalid_argument", `forwardLast takes 0..${TOP_K} candidates per row, got ${k}`);
+    const s = tokens.length;
+    if (!(Number.isInteger(from) && from >= 0 && from < Math.max(s, 1))) throw new EdgespecError("invalid_argument", `forwardLast's first candidate row must be in [0, ${s}), got ${from}`);
     await cache.flush?.();
-    // Without candidates only the last row is projected (logits-rows.ts): the rest of a prompt's
-    // lm_head was computed for nothing.
-    const out = await this.session.run(this.feeds(tokens, positions, cache, {}, k === 0), this.headFetches!);
+    // Rows before `from` (all but the last without candidates) are not projected (logits-rows.ts):
+    // that part of a prompt's lm_head would be computed for nothing.
+    const first = k === 0 ? s - 1 : from;
+    const out = await this.session.run(this.feeds(tokens, positions, cache, {}, first), this.headFetches!);
     this.countReadBack(out);
     cache.update(out);
     if (k === 0) return { last: toFloat32(out[LAST_LOGITS]!), topK: new Int32Array(0) };
     const ids = out[TOPK_IDS]!.data as BigInt64Array;
-    const s = tokens.length;
-    const topK = new Int32Array(s * k);
-    for (let r = 0; r < s; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[r * TOP_K + j]!);
+    // A graph that cannot trim its rows returned all of them: the wanted ones are the last.
+    const rows = s - first;
+    const skip = ids.length / TOP_K - rows;
+    const topK = new Int32Array(rows * k);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[(skip + r) * TOP_K + j]!);
     return { last: toFloat32(out[LAST_LOGITS]!), topK };
   }
 
@@ -190,9 +196,9 @@ export class CausalLM implements LanguageModel {
 
   /**
    * Inputs for `tokens` at `positions` after what `cache` holds (checked: ids, positions, bias);
-   * `lastOnly`: logits for the last token alone, where the graph can trim them.
+   * logits for the tokens from index `first` on only, where the graph can trim them.
    */
-  private feeds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions, lastOnly = false): Record<string, Tensor> {
+  private feeds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, opts: ForwardOptions, first = 0): Record<string, Tensor> {
     const s = tokens.length;
     if (s === 0 || positions.length !== s) {
       throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");
@@ -226,10 +232,10 @@ export class CausalLM implements LanguageModel {
       }
     }
     if (layout.logitsToKeep) {
-      // Logits for every fed token (verification reads a row per tree node), or the last one's.
-      feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(lastOnly ? 1 : s)), []);
+      // Logits for every fed token (verification reads a row per tree node), or the last ones'.
+      feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(s - first)), []);
     } else if (this.projectsRows) {
-      const rows = lastOnly ? BigInt64Array.of(BigInt(s - 1)) : BigInt64Array.from({ length: s }, (_, i) => BigInt(i));
+      const rows = BigInt64Array.from({ length: s - first }, (_, i) => BigInt(first + i));
       feeds[LOGITS_ROWS] = new this.ort.Tensor("int64", rows, [rows.length]);
     }
     if (opts.attentionBias) {

@@ -58,7 +58,7 @@ function fromData(d: ErrorData): Error {
 function abortable(model: LoadedModel, check: () => void): LoadedModel {
   return modelView(model, (inner) => ({
     forward: (tokens, positions, cache, opts) => (check(), inner.forward(tokens, positions, cache, opts)),
-    forwardLast: (tokens, positions, cache, k) => (check(), inner.forwardLast!(tokens, positions, cache, k)),
+    forwardLast: (tokens, positions, cache, k, from) => (check(), inner.forwardLast!(tokens, positions, cache, k, from)),
     forwardTop: (tokens, positions, cache, withTopK, opts) => (check(), inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));
 }

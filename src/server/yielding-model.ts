@@ -27,7 +27,7 @@ export function yielding(model: LoadedModel): LoadedModel {
       if (opts?.attentionBias) return nextMacrotask().then(() => inner.forward(tokens, positions, cache, opts));
       return rowsInChunks(inner, tokens, positions, cache, PREFILL_CHUNK, nextMacrotask);
     },
-    forwardLast: (tokens, positions, cache, k) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask),
+    forwardLast: (tokens, positions, cache, k, from) => lastInChunks(inner, tokens, positions, cache, k, PREFILL_CHUNK, nextMacrotask, from),
     // Decode and tree steps only (a step's tokens, bounded by the tree budget): no chunks.
     forwardTop: (tokens, positions, cache, withTopK, opts) => nextMacrotask().then(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));

@@ -34,4 +34,18 @@ describe("chunked prefill", () => {
     }
     expect(checked).toBeGreaterThan(ids.length * 0.9);
   });
+
+  test("candidates from a row inside the second chunk on: the same ids as every row's, for those rows only; earlier chunks ask for none", async () => {
+    const m = await referenceModel("fp32");
+    const { lm } = m;
+    const ids = m.tokenizer.encode(prompts.prompts.map((p) => p.prompt).join("\n"), true).slice(0, 2 * PROMPT_CHUNK + 37);
+    const every = await prefillLast(lm, ids, lm.newCache(), 4);
+    const calls: [number, number, number | undefined][] = [];
+    const counting = { ...lm, spec: lm.spec, info: lm.info, newCache: () => lm.newCache(), forwardLast: (t: ArrayLike<number>, p: ArrayLike<number>, c: Parameters<typeof lm.forward>[2], k: number, from?: number) => (calls.push([t.length, k, from]), lm.forwardLast!(t, p, c, k, from)) };
+    const from = PROMPT_CHUNK + 100;
+    const some = await prefillLast(counting, ids, lm.newCache(), 4, from);
+    expect(calls).toEqual([[PROMPT_CHUNK, 0, 0], [PROMPT_CHUNK, 4, 100], [37, 4, 0]]);
+    expect(Array.from(some.topK)).toEqual(Array.from(every.topK.subarray(from * 4)));
+    expect(Array.from(some.last)).toEqual(Array.from(every.last));
+  });
 });

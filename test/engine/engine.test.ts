@@ -3,7 +3,8 @@ import { generatePlain } from "../../src/decode/plain.ts";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { COST_GRID, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { generate } from "../../src/engine/speculative.ts";
-import type { DraftTree, Drafter, VerifyUpdate } from "../../src/drafters/types.ts";
+import { type DraftTree, type Drafter, emptyTree, type VerifyUpdate } from "../../src/drafters/types.ts";
+import benchPrompts from "../../bench/prompts.json";
 import { referenceModel } from "../helpers/model.ts";
 import { RandomTreeDrafter, ScriptedDrafter } from "../helpers/test-drafters.ts";
 
@@ -76,6 +77,27 @@ describe("speculative engine (greedy) on the reference model", () => {
       expect(update.verifiedTokens.length).toBe(tree.size + 1);
       expect(Array.from(update.verifiedParents!)).toEqual([-1, ...Array.from(tree.parents, (p) => p + 1)]);
     }
+  });
+
+  test("at the prefill a drafter learns the candidates of the prompt's last 64 rows, those rows' own", async () => {
+    const m = await referenceModel("fp32");
+    const prompt = benchPrompts.prompts[0]!.prompt;
+    const ids = m.tokenizer.encode(prompt, true);
+    expect(ids.length).toBeGreaterThan(200);
+    const updates: VerifyUpdate[] = [];
+    const recording: Drafter = {
+      name: "recording",
+      candidatesPerRow: 4,
+      reset: () => {},
+      propose: () => emptyTree(),
+      observe: (update) => void updates.push(update),
+    };
+    await generate(m, prompt, { maxTokens: 2, stopAtEos: false, drafter: recording, budget: 1 });
+    const first = updates[0]!;
+    expect(Array.from(first.verifiedTokens)).toEqual(ids.slice(-64));
+    expect([first.k, first.topK.length]).toEqual([4, 64 * 4]);
+    const all = await m.lm.forwardLast!(ids, ids.map((_, i) => i), m.lm.newCache(), 4);
+    expect(Array.from(first.topK)).toEqual(Array.from(all.topK.subarray((ids.length - 64) * 4)));
   });
 
   test("stop strings that fall inside an accepted run cut exactly where plain decoding cuts", async () => {

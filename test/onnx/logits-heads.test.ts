@@ -47,6 +47,11 @@ describe("in-graph logits heads", () => {
       const none = await lm.forwardLast!(ids, pos, lm.newCache(), 0);
       expect(Array.from(none.last)).toEqual(Array.from(r.last));
       expect(none.topK.length).toBe(0);
+      // Candidates from row 100 on: those rows' (and the same last row).
+      const tail = await lm.forwardLast!(ids, pos, lm.newCache(), TOP_K, 100);
+      expect(Array.from(tail.last)).toEqual(Array.from(r.last));
+      sameRanking(tail.topK, topKRows(all.subarray(100 * V), ids.length - 100, V, TOP_K), all.subarray(100 * V), V, TOP_K);
+      await expect(lm.forwardLast!(ids, pos, lm.newCache(), TOP_K, ids.length)).rejects.toThrow(/first candidate row/);
       // Fewer candidates: a prefix of each row's.
       const three = await lm.forwardLast!(ids, pos, lm.newCache(), 3);
       sameRanking(three.topK, topKRows(all, ids.length, V, 3), all, V, 3);
