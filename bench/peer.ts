@@ -9,7 +9,8 @@ import { AutoModelForCausalLM, AutoTokenizer, env } from "@huggingface/transform
 export interface Peer {
   name: string;
   /** Decode time for `maxTokens` new tokens after `prompt` (text or token ids), and the tokens. */
-  run(prompt: string | readonly number[], maxTokens: number): Promise<{ tokens: number[]; decodeMs: number }>;
+  /** decodeMs: the time for maxTokens minus the time for 1; firstTokenMs: the time for 1 (prefill and its token). */
+  run(prompt: string | readonly number[], maxTokens: number): Promise<{ tokens: number[]; decodeMs: number; firstTokenMs: number }>;
 }
 
 export async function transformersPeer(modelDir: string, dtype: string): Promise<Peer> {
@@ -36,7 +37,7 @@ export async function transformersPeer(modelDir: string, dtype: string): Promise
     run: async (prompt, maxTokens) => {
       const first = await once(prompt, 1);
       const all = await once(prompt, maxTokens);
-      return { tokens: all.tokens, decodeMs: Math.max(0.001, all.ms - first.ms) };
+      return { tokens: all.tokens, decodeMs: Math.max(0.001, all.ms - first.ms), firstTokenMs: first.ms };
     },
   };
 }

@@ -45,7 +45,7 @@ export interface BenchOptions {
    * Another engine on the same model, run right after each prompt's configs: its decode time
    * (prefill excluded) for `maxTokens` new tokens, and the tokens (compared, not required equal).
    */
-  peer?: { name: string; run: (prompt: BenchPrompt) => Promise<{ tokens: number[]; decodeMs: number }> };
+  peer?: { name: string; run: (prompt: BenchPrompt) => Promise<{ tokens: number[]; decodeMs: number; firstTokenMs?: number }> };
   /**
    * How trees are sized: on a verify cost curve timed before the runs, as a server times it as it
    * starts ("timed", default), or on one learned from the runs' own steps, as a one-shot
@@ -71,6 +71,8 @@ export interface Cell {
   mismatches: number;
   /** Share of decode time per part of a step (stats.stepMs), for edgespec's own configs. */
   stepShare?: Record<string, number>;
+  /** Time to the first token (the prefill and its token), mean per prompt: the median over repeats; absent where not measured. */
+  firstTokenMs?: number;
 }
 
 export interface BenchReport {
@@ -93,6 +95,8 @@ interface Acc {
   mismatches: number;
   /** Summed stats.stepMs (edgespec's own configs). */
   stepMs?: Record<string, number>;
+  /** Summed time to the first token, where measured. */
+  firstTokenMs?: number;
 }
 
 const STEP_PARTS = ["forward", "draft", "select", "verify", "kv", "other"] as const;
@@ -119,6 +123,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       cur.steps += a.steps;
       cur.drafterMs += a.drafterMs;
       cur.mismatches += mismatch ? 1 : 0;
+      if (a.firstTokenMs !== undefined) cur.firstTokenMs = (cur.firstTokenMs ?? 0) + a.firstTokenMs;
       if (a.stepMs) {
         cur.stepMs ??= {};
         for (const [k, v] of Object.entries(a.stepMs)) cur.stepMs[k] = (cur.stepMs[k] ?? 0) + v;
@@ -141,19 +146,19 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
     for (const [i, p] of prompts.entries()) {
       // stopAtEos false: every config generates exactly maxTokens, so time compares like with like.
       const plain = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false });
-      add(acc, p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0, stepMs: plain.stats.stepMs }, false);
+      add(acc, p.workload, "plain", { tokens: plain.tokens.length, decodeMs: plain.stats.decodeMs, steps: plain.stats.steps, drafterMs: 0, stepMs: plain.stats.stepMs, firstTokenMs: plain.stats.prefillMs }, false);
       const line = [`${repeats > 1 ? `pass ${rep + 1}/${repeats} ` : ""}${i + 1}/${prompts.length} ${p.id}: plain ${plain.stats.tokensPerSecond} tok/s`];
       const same = (tokens: readonly number[]) => tokens.length === plain.tokens.length && tokens.every((t, k) => t === plain.tokens[k]);
       for (const [name, drafter] of drafters) {
         const r = await generate(model, p.prompt, { maxTokens: opts.maxTokens, stopAtEos: false, drafter });
         const ok = same(r.tokens);
-        add(acc, p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs, stepMs: r.stats.stepMs }, !ok);
+        add(acc, p.workload, name, { tokens: r.tokens.length, decodeMs: r.stats.decodeMs, steps: r.stats.steps, drafterMs: r.stats.drafterMs, stepMs: r.stats.stepMs, firstTokenMs: r.stats.prefillMs }, !ok);
         line.push(`${name} ${r.stats.tokensPerSecond} tok/s MAL ${r.stats.meanAcceptedLength}${ok ? "" : " MISMATCH"}`);
       }
       if (opts.peer) {
         const r = await opts.peer.run(p);
         // The peer's first token comes with its prefill: its decode covers the tokens after it.
-        add(acc, p.workload, opts.peer.name, { tokens: r.tokens.length, decodeMs: r.decodeMs, steps: 0, drafterMs: 0 }, !same(r.tokens));
+        add(acc, p.workload, opts.peer.name, { tokens: r.tokens.length, decodeMs: r.decodeMs, steps: 0, drafterMs: 0, ...(r.firstTokenMs !== undefined ? { firstTokenMs: r.firstTokenMs } : {}) }, !same(r.tokens));
         line.push(`${opts.peer.name} ${r2(((r.tokens.length - 1) / r.decodeMs) * 1000)} tok/s`);
       }
       opts.onProgress?.(line.join(" | "));
@@ -171,6 +176,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
       const speedups = per.map((a, k) => plain[k]!.decodeMs / a.decodeMs);
       const total = per.reduce((s, a) => ({ tokens: s.tokens + a.tokens, decodeMs: s.decodeMs + a.decodeMs, steps: s.steps + a.steps, drafterMs: s.drafterMs + a.drafterMs, mismatches: s.mismatches + a.mismatches }));
       const stepMs = per.every((a) => a.stepMs) ? Object.fromEntries(STEP_PARTS.map((k) => [k, per.reduce((t, a) => t + (a.stepMs![k] ?? 0), 0)])) : undefined;
+      const firstToken = per.every((a) => a.firstTokenMs !== undefined) ? median(per.map((a) => a.firstTokenMs! / countPrompts(prompts, w))) : undefined;
       results[w]![config] = {
         tokens: total.tokens,
         decodeMs: r2(total.decodeMs),
@@ -184,6 +190,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
         speedupRange: [r2(Math.min(...speedups)), r2(Math.max(...speedups))],
         mismatches: total.mismatches,
         ...(stepMs ? { stepShare: Object.fromEntries(STEP_PARTS.map((k) => [k, r2((stepMs[k]! / total.decodeMs) * 1000) / 1000])) } : {}),
+        ...(firstToken !== undefined ? { firstTokenMs: r2(firstToken) } : {}),
       };
     }
   }

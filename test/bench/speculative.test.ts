@@ -25,7 +25,7 @@ test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a pee
       run: async (p) => {
         peerRuns.push(p.id);
         const plain = await generate(model, p.prompt, { maxTokens: 12, stopAtEos: false });
-        return { tokens: p.id === "code-00" ? plain.tokens : plain.tokens.map((t) => t + 1), decodeMs: 10 };
+        return { tokens: p.id === "code-00" ? plain.tokens : plain.tokens.map((t) => t + 1), decodeMs: 10, firstTokenMs: p.id === "code-00" ? 3 : 5 };
       },
     },
   });
@@ -47,6 +47,10 @@ test("runSpeculativeBench: passes, medians with ranges, lossless drafters, a pee
   // The peer decoded 11 tokens after its first in 10 ms per prompt: 2 prompts -> 22 tokens in 20 ms.
   expect(all.peer!.tokensPerSecond).toBe(1100);
   expect(report.meanSpeedup.peer).toBeGreaterThan(0);
+  // Time to the first token: the mean per prompt (3 and 5 ms), per workload and over all; edgespec's
+  // own configs report their prefill.
+  expect([all.peer!.firstTokenMs, report.results["code"]!.peer!.firstTokenMs]).toEqual([4, 3]);
+  for (const config of ["plain", "sam", "hybrid"]) expect(all[config]!.firstTokenMs).toBeGreaterThan(0);
   const md = benchMarkdown(report);
   expect(md).toContain("| all |");
   expect(md).toMatch(/hybrid speedup/);
