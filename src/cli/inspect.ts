@@ -4,6 +4,7 @@
  * positions enter, logits-to-keep, external data) and whether tree verification is available, and
  * if not, why. It loads the chosen file for real, so what it says is what generate and serve get.
  */
+import { LOGITS_ROWS } from "../onnx/logits-rows.ts";
 import type { Host } from "../host.ts";
 import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
@@ -35,6 +36,8 @@ export interface InspectReport {
   /** "input": the graph takes position_ids; "added": the tree rewrite added it; "from-mask": derived in the graph. */
   positions: "input" | "added" | "from-mask";
   logitsToKeep: string | null;
+  /** How a forward limits its logits to the rows it needs: the export's keep-count input, our rows input (logits-rows.ts), or not at all. */
+  logitsRows: "keep-count" | "rows-input" | "every-row";
   externalData: string[];
   treeVerify: { available: boolean; reason: string | null };
   exact: boolean;
@@ -58,12 +61,19 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     slidingWindow: info.layout.slidingWindow ?? null,
     positions: info.layout.positions === "from-mask" ? "from-mask" : info.layout.inputs.some((v) => v.name === "position_ids") ? "input" : "added",
     logitsToKeep: info.layout.logitsToKeep ?? null,
+    logitsRows: info.layout.logitsToKeep ? "keep-count" : info.inputNames.includes(LOGITS_ROWS) ? "rows-input" : "every-row",
     externalData: [...info.layout.externalFiles],
     treeVerify: { available: info.treeAttention.enabled, reason: info.treeAttention.reason ?? null },
     exact: !info.int8Activations,
     inputs: info.layout.inputs.map((v) => v.name),
   };
 }
+
+const LOGITS = {
+  "keep-count": "trimmed by $KEEP: every row for a verify, the last rows for a prompt (those the drafter learns from)",
+  "rows-input": "the rows asked for (a Gather before the lm_head): every row for a verify, the last rows for a prompt",
+  "every-row": "every row (the graph's logits do not come straight from a MatMul: nothing trimmed)",
+} as const;
 
 const POSITIONS = {
   input: "position_ids input (each tree node gets its own)",
@@ -82,7 +92,7 @@ function text(r: InspectReport): string {
     ["kv cache", r.kvType],
     ["attention", `${r.attention}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
     ["positions", POSITIONS[r.positions]],
-    ["logits", r.logitsToKeep ? `trimmed by ${r.logitsToKeep} (fed the token count: every row kept)` : "every row"],
+    ["logits", LOGITS[r.logitsRows].replace("$KEEP", r.logitsToKeep ?? "")],
     ["ext data", r.externalData.join(", ") || "none (weights in the graph file)"],
     ["tree verify", r.treeVerify.available ? "yes" : `no: ${r.treeVerify.reason} (speculation verifies one chain per step)`],
     ["exact", r.exact ? "yes: speculative output is plain output token for token" : "no: int8 activations can flip rare near ties (README, Exactness)"],

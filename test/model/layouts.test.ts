@@ -231,7 +231,7 @@ describe("edgespec inspect", () => {
 
   test("the reference model: its numbers, files, layout and tree verify", async () => {
     const r = await inspect(MODEL_DIR);
-    expect(r).toMatchObject({ modelType: "llama", layers: 6, kvHeads: 4, headDim: 32, vocabSize: 4096, kvType: "float32", positions: "input", logitsToKeep: null, externalData: [], exact: true });
+    expect(r).toMatchObject({ modelType: "llama", layers: 6, kvHeads: 4, headDim: 32, vocabSize: 4096, kvType: "float32", positions: "input", logitsToKeep: null, logitsRows: "rows-input", externalData: [], exact: true });
     expect(r.files).toEqual({ fp32: "model.onnx", q8: "model_quantized.onnx", q4: "model_q4.onnx" });
     expect(r.treeVerify).toEqual({ available: true, reason: null });
     const text = await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--dtype", "q8"]);
@@ -244,6 +244,7 @@ describe("edgespec inspect", () => {
     const r = await inspect(modelDir({ "model.onnx": graph, ...Object.fromEntries(data) }));
     expect(r.positions).toBe("from-mask");
     expect(r.logitsToKeep).toBe("num_logits_to_keep");
+    expect(r.logitsRows).toBe("keep-count");
     expect(r.externalData).toEqual(["model.onnx.data"]);
     expect(r.treeVerify.available).toBe(false);
     expect(r.treeVerify.reason).toContain("no position_ids input");
