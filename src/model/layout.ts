@@ -6,13 +6,11 @@
  */
 import { EdgespecError } from "../errors.ts";
 import type { GraphIo, GraphValue } from "../onnx/graph-io.ts";
+import { LOGITS_TO_KEEP } from "../onnx/logits-rows.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { checkCausalLmIo, IO } from "./io-names.ts";
 import type { ModelSpec } from "./config.ts";
 import type { KvIo, KvType } from "./kv-cache.ts";
-
-/** Scalar inputs newer exports (Optimum, transformers.js) use to compute logits for the last k tokens only. */
-const LOGITS_TO_KEEP = ["num_logits_to_keep", "logits_to_keep"];
 
 export interface ModelLayout {
   inputs: readonly GraphValue[];

@@ -23,6 +23,8 @@ import { bytesField, concat, parseFields, withGraphBody } from "./protobuf.ts";
 import { DTYPE, GRAPH, intAttr, MODEL, nodeField } from "./schema.ts";
 
 export const LOGITS_ROWS = "edgespec_logits_rows";
+/** Scalar inputs newer exports (Optimum, transformers.js) use to compute logits for the last k tokens only. */
+export const LOGITS_TO_KEEP: readonly string[] = ["num_logits_to_keep", "logits_to_keep"];
 
 export function addLogitsRows(bytes: Uint8Array, opts: { logitsName?: string } = {}): { bytes: Uint8Array; added: boolean } {
   const logitsName = opts.logitsName ?? "logits";
@@ -31,7 +33,7 @@ export function addLogitsRows(bytes: Uint8Array, opts: { logitsName?: string } =
   if (!graphField) return { bytes, added: false };
   const graph = parseFields(graphField.body);
   const inputs = graph.filter((f) => f.no === GRAPH.input).map(readValueInfo);
-  if (inputs.some((i) => i.name === LOGITS_ROWS || i.name.includes("logits_to_keep"))) return { bytes, added: false };
+  if (inputs.some((i) => i.name === LOGITS_ROWS || LOGITS_TO_KEEP.includes(i.name))) return { bytes, added: false };
   const outputs = graph.filter((f) => f.no === GRAPH.output).map((f) => ({ field: f, info: readValueInfo(f) }));
   const logits = outputs.find((o) => o.info.name === logitsName);
   const head = graphNodes(graph).find((n) => n.outputs.includes(logitsName));
