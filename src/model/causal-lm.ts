@@ -107,6 +107,8 @@ export class CausalLM implements LanguageModel {
   readonly forwardTop: LanguageModel["forwardTop"];
   /** What `forwardTop` fetches: the argmax head (and the top-k head) and the cache. */
   private readonly idFetches: { argmax: string[]; both: string[] };
+  /** Whether the graph takes the rows to project (logits-rows.ts), which every run then feeds. */
+  private readonly projectsRows: boolean;
 
   constructor(
     private readonly ort: OrtModule,
@@ -123,6 +125,7 @@ export class CausalLM implements LanguageModel {
     this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;
     this.forwardLast = heads ? (tokens, positions, cache, k, from) => this.lastRows(tokens, positions, cache as KvCache, k, from ?? 0) : undefined;
     this.idFetches = { argmax: [ARGMAX_IDS, ...present], both: [ARGMAX_IDS, TOPK_IDS, ...present] };
+    this.projectsRows = info.inputNames.includes(LOGITS_ROWS);
     const ids = heads && session.outputNames.includes(ARGMAX_IDS);
     this.forwardTop = ids ? (tokens, positions, cache, withTopK, opts) => this.rowIds(tokens, positions, cache as KvCache, withTopK, opts ?? {}) : undefined;
   }
@@ -131,11 +134,6 @@ export class CausalLM implements LanguageModel {
     const s = this.spec;
     if (this.info.kvCache === "gpu") return new GpuKvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType, this.kvGather!);
     return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
-  }
-
-  /** Whether the graph takes the rows to project (logits-rows.ts), which every run then feeds. */
-  private get projectsRows(): boolean {
-    return this.info.inputNames.includes(LOGITS_ROWS);
   }
 
   get acceptsAttentionBias(): boolean {
