@@ -26,6 +26,42 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "GQA in plain ops: the tree bias is not added to the mask",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "if (n.inputs[IN.bias]) mask = node(out, \"Add\", [mask, n.inputs[IN.bias]!], `${p}_mask_bias`);",
+    to: "",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
+    name: "GQA in plain ops: the local window one key wider than the kernel's",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "ints(`window_${w}`, [w - 1], [])",
+    to: "ints(`window_${w}`, [w], [])",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
+    name: "GQA in plain ops: rotary's second half with the sign of the first",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "const b = node(out, \"Add\", [node(out, \"Mul\", [x2, cos], `${x}_2c`), node(out, \"Mul\", [x1, sin], `${x}_1s`)], `${x}_r2`);",
+    to: "const b = node(out, \"Sub\", [node(out, \"Mul\", [x2, cos], `${x}_2c`), node(out, \"Mul\", [x1, sin], `${x}_1s`)], `${x}_r2`);",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
+    name: "GQA in plain ops: scores not scaled",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "floats(`${k}_scale`, [scale])",
+    to: "floats(`${k}_scale`, [1])",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
+    name: "GQA in plain ops: rotary at past + i even where the tree gives positions by depth",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "const positions = n.inputs[IN.positions] || defaultPositions;",
+    to: "const positions = defaultPositions;",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+
+  {
     name: "prefill candidates: every prompt row's again, not the last 64",
     file: "src/engine/speculative.ts",
     from: "const candidateFrom = Math.max(0, ids.length - PROMPT_CANDIDATE_ROWS);",

@@ -32,6 +32,8 @@ export interface InspectReport {
   kvType: string;
   /** decomposed (MatMul/Softmax) or the fused op (GroupQueryAttention, ...). */
   attention: string;
+  /** Fused GQA layers written out in plain ops at load (WASM), and why any were kept fused. */
+  decomposedAttention: { layers: number; kept: string | null } | null;
   slidingWindow: number | null;
   /** "input": the graph takes position_ids; "added": the tree rewrite added it; "from-mask": derived in the graph. */
   positions: "input" | "added" | "from-mask";
@@ -58,6 +60,7 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     loaded: { file: info.file, dtype: info.dtype, backend: info.backend, adapter: info.adapter ?? null, kvCache: info.kvCache ?? "cpu" },
     kvType: info.layout.kvType,
     attention: info.layout.attention,
+    decomposedAttention: info.decomposedAttention ? { layers: info.decomposedAttention.layers, kept: info.decomposedAttention.kept ?? null } : null,
     slidingWindow: info.layout.slidingWindow ?? null,
     positions: info.layout.positions === "from-mask" ? "from-mask" : info.layout.inputs.some((v) => v.name === "position_ids") ? "input" : "added",
     logitsToKeep: info.layout.logitsToKeep ?? null,
@@ -90,7 +93,7 @@ function text(r: InspectReport): string {
     ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],
-    ["attention", `${r.attention}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
+    ["attention", `${r.attention}${r.decomposedAttention ? ` (${r.decomposedAttention.layers} layers run as plain ops here: the WASM kernel is slow for several new tokens${r.decomposedAttention.kept ? `; others kept fused: ${r.decomposedAttention.kept}` : ""})` : ""}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
     ["positions", POSITIONS[r.positions]],
     ["logits", LOGITS[r.logitsRows].replace("$KEEP", r.logitsToKeep ?? "")],
     ["ext data", r.externalData.join(", ") || "none (weights in the graph file)"],

@@ -52,6 +52,11 @@ export interface ModelInfo {
   treeAttention: TreeAttentionInfo;
   /** Where the KV cache lives between steps: "gpu" (WebGPU buffers: a step reads back logits or, greedy, ids only); default "cpu". */
   kvCache?: "cpu" | "gpu";
+  /**
+   * Fused GroupQueryAttention layers the loader wrote out in plain ops (onnx/gqa-decompose.ts: on
+   * WASM the kernel is slow for several new tokens), and why any were kept fused.
+   */
+  decomposedAttention?: { layers: number; kept?: string };
 }
 
 export type { SequenceCache } from "./sequence-cache.ts";

@@ -6,7 +6,7 @@ import type { InferenceSession } from "onnxruntime-web";
 import { wasmThreadsFor } from "./ort-env.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
-import { CausalLM, type LanguageModel, type TreeAttentionInfo } from "./causal-lm.ts";
+import { CausalLM, type LanguageModel, type ModelInfo, type TreeAttentionInfo } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
 import { readModelSpec } from "./config.ts";
 import { DEFAULT_DTYPE, DTYPES, type Dtype, dtypeOfGraph, onnxFileName, parseDtype } from "./dtype.ts";
@@ -19,6 +19,7 @@ import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { appendOnlyKv } from "../onnx/kv-append.ts";
+import { decomposeGroupQueryAttention } from "../onnx/gqa-decompose.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
 import { seqMajorAttention } from "../onnx/seq-major-attention.ts";
 import { addLogitsHeads } from "../onnx/logits-heads.ts";
@@ -278,10 +279,19 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // On WebGPU the cache stays on the GPU (gpu-kv-cache.ts), which needs the export's own I/O (present = past + new).
   const gpuKv = device === "webgpu" && opts.gpuKvCache !== false;
   const kvIo = gpuKv || (device === "webgpu" && layout.attention === "GroupQueryAttention") ? "whole" : "append";
+  let decomposed: ModelInfo["decomposedAttention"];
   const quantized = (graph: Uint8Array) =>
     rewriteOrExplain(onnxPath, () => {
+      // On WASM, GroupQueryAttention in plain ops (gqa-decompose.ts): the kernel is several times
+      // slower there for more than one new token (tree verifies, prompt chunks); float32 only.
+      let g = graph;
+      if (device === "wasm" && layout.kvType !== "float16") {
+        const r = decomposeGroupQueryAttention(graph, { headDim: spec.headDim });
+        g = r.bytes;
+        decomposed = r.rewritten > 0 ? { layers: r.rewritten, ...(r.reason ? { kept: r.reason } : {}) } : undefined;
+      }
       // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
-      let g = spec.numHeads ? groupedAttention(graph, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes : graph;
+      if (spec.numHeads) g = groupedAttention(g, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes;
       // The last row, each row's top-k and argmax as outputs of their own (logits-heads.ts): prefills
       // fetch the first two, greedy steps the last two, and neither copies the logits.
       // The vocabulary projection over the rows asked for (logits-rows.ts): a prefill without
@@ -331,7 +341,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
   layout = { ...layout, kvIo };
   const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const) };
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}) };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.
