@@ -32,7 +32,7 @@ export interface ProgressEvent {
 }
 
 /** The options that are plain data (what a model worker is sent). */
-export type SetupData = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "kernels" | "drafter" | "corpus">;
+export type SetupData = Pick<SetupOptions, "model" | "dtype" | "device" | "threads" | "unpackWeights" | "kernels" | "drafter" | "corpus">;
 
 export interface SetupOptions extends Omit<LoadOptions, "onProgress" | "onEvent"> {
   /** A model folder, or a shipped model's name; default: the host's default model. */

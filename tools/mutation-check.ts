@@ -26,6 +26,27 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "4-bit unpack: zero points ignored (always 8)",
+    file: "src/onnx/nbits-unpack.ts",
+    from: "const z = zero ? (zero[col * zeroRow + (b >> 1)]! >> ((b & 1) * 4)) & 15 : 8;",
+    to: "const z = 8;",
+    tests: ["test/onnx/nbits-unpack.test.ts"],
+  },
+  {
+    name: "4-bit unpack: the high nibble read first",
+    file: "src/onnx/nbits-unpack.ts",
+    from: "const v = (q[base + (i >> 1)]! >> ((i & 1) * 4)) & 15;",
+    to: "const v = (q[base + (i >> 1)]! >> ((1 - (i & 1)) * 4)) & 15;",
+    tests: ["test/onnx/nbits-unpack.test.ts"],
+  },
+  {
+    name: "4-bit unpack: the bias input dropped",
+    file: "src/onnx/nbits-unpack.ts",
+    from: "const bias = n.inputs[5];",
+    to: "const bias = undefined as string | undefined;",
+    tests: ["test/onnx/nbits-unpack.test.ts"],
+  },
+  {
     name: "GQA in plain ops: the tree bias is not added to the mask",
     file: "src/onnx/gqa-decompose.ts",
     from: "if (n.inputs[IN.bias]) mask = node(out, \"Add\", [mask, n.inputs[IN.bias]!], `${p}_mask_bias`);",

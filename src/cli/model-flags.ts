@@ -13,6 +13,7 @@ export const MODEL_FLAGS: FlagSpec = {
   dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu|cpu (cpu: native onnxruntime-node, where installed)", default: "auto" },
   threads: { type: "int", help: "threads (wasm: the process's pool; cpu: the session's)" },
+  "packed-weights": { type: "boolean", help: "wasm: keep 4-bit weights packed (their memory; every forward dequantizes them) instead of unpacking them to float32 at load" },
   kernels: { type: "string", help: `drafter kernels: ${KERNEL_CHOICES.join("|")} (auto: WASM where it loads, else TypeScript)`, default: "auto" },
 };
 
@@ -37,6 +38,7 @@ export function setupDataFrom(f: Flags): SetupData {
     ...(f.dtype === undefined ? {} : { dtype: f.dtype as string }),
     device: (f.device as string | undefined) ?? "auto",
     ...(f.threads === undefined ? {} : { threads: f.threads as number }),
+    ...(f["packed-weights"] ? { unpackWeights: false } : {}),
     kernels: ((f.kernels as string | undefined) ?? "auto") as KernelChoice,
     ...(f.drafter === undefined ? {} : { drafter: f.drafter as string }),
     ...(f.corpus === undefined ? {} : { corpus: f.corpus as string }),

@@ -57,6 +57,8 @@ export interface ModelInfo {
    * WASM the kernel is slow for several new tokens), and why any were kept fused.
    */
   decomposedAttention?: { layers: number; kept?: string };
+  /** 4-bit MatMulNBits weights unpacked to float32 at load (onnx/nbits-unpack.ts: WASM), and their bytes. */
+  unpackedWeights?: { layers: number; bytes: number };
 }
 
 export type { SequenceCache } from "./sequence-cache.ts";

@@ -20,6 +20,7 @@ import { DTYPE } from "../onnx/schema.ts";
 import { rowwiseActivationQuant } from "../onnx/row-quant.ts";
 import { appendOnlyKv } from "../onnx/kv-append.ts";
 import { decomposeGroupQueryAttention } from "../onnx/gqa-decompose.ts";
+import { UNPACKED_WEIGHTS, unpackNBitsWeights } from "../onnx/nbits-unpack.ts";
 import { groupedAttention } from "../onnx/grouped-attention.ts";
 import { seqMajorAttention } from "../onnx/seq-major-attention.ts";
 import { addLogitsHeads } from "../onnx/logits-heads.ts";
@@ -28,6 +29,8 @@ import { addTreeAttention } from "../onnx/tree-attention.ts";
 import { kvGatherModel } from "../onnx/kv-gather.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
+/** The most float32 bytes 4-bit weights are unpacked to on WASM (its heap is 4 GiB in all). */
+const MAX_UNPACKED_BYTES = 2 ** 30;
 export type DeviceChoice = (typeof DEVICES)[number];
 
 export interface LoadOptions {
@@ -47,6 +50,12 @@ export interface LoadOptions {
    * needs it; without it (or when the graph cannot be rewritten) only chains are verified.
    */
   treeAttention?: boolean;
+  /**
+   * On wasm, unpack 4-bit MatMulNBits weights to float32 at load (default true, up to 1 GiB
+   * unpacked): onnxruntime-web's WASM kernel dequantizes them on every forward, which made a q4
+   * model several times slower than its fp32 twin. False keeps them packed (the q4 memory).
+   */
+  unpackWeights?: boolean;
   /**
    * On webgpu, keep the KV cache in GPU buffers between steps (default true): a step reads back
    * logits (greedy: each row's argmax id, and its top ids where a drafter learns from them), and
@@ -260,7 +269,13 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // Weights out of the graph first (external-weights.ts): the rewrites below then copy a graph of
   // kilobytes, and onnxruntime copies each weight once from the file's bytes.
   const embedded = rewriteOrExplain(onnxPath, () => externalizeWeights(fileBytes));
-  const original = embedded.graph;
+  const weightFiles = [...(await externalData(host, onnxDir, file, layout.externalFiles, onRead)), ...(embedded.moved > 0 ? [{ path: EMBEDDED_WEIGHTS, data: fileBytes }] : [])];
+  // On WASM, 4-bit weights unpacked to float32 once (nbits-unpack.ts): onnxruntime-web's WASM
+  // MatMulNBits dequantizes every weight on every forward.
+  const unpacked = device === "wasm" && opts.unpackWeights !== false ? rewriteOrExplain(onnxPath, () => unpackNBitsWeights(embedded.graph, (p) => weightFiles.find((f) => f.path === p)?.data, MAX_UNPACKED_BYTES)) : undefined;
+  if (unpacked?.rewritten) say(`${dtype} weights unpacked to float32 for WASM (${Math.round(unpacked.data.length / 2 ** 20)} MiB): its 4-bit kernel dequantizes them on every forward (--packed-weights keeps them packed)`);
+  else if (unpacked?.reason) say(`4-bit weights kept packed (${unpacked.reason}): each forward dequantizes them`);
+  const original = unpacked?.bytes ?? embedded.graph;
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
   let bytes = original;
   if (opts.treeAttention !== false && layout.treeBlocker) {
@@ -315,7 +330,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     ...(device === "cpu" ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     graphOptimizationLevel: "all",
     ...(gpuKv ? { preferredOutputLocation: Object.fromEntries(io.outputs.filter((o) => o.name.startsWith("present.")).map((o) => [o.name, "gpu-buffer" as const])) } : {}),
-    externalData: [...(await externalData(host, onnxDir, file, layout.externalFiles, onRead)), ...(embedded.moved > 0 ? [{ path: EMBEDDED_WEIGHTS, data: fileBytes }] : [])],
+    externalData: [...weightFiles, ...(unpacked?.rewritten ? [{ path: UNPACKED_WEIGHTS, data: unpacked.data }] : [])],
   };
   const create = async (graph: Uint8Array): Promise<InferenceSession> => {
     try {
@@ -341,7 +356,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
   layout = { ...layout, kvIo };
   const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}) };
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(unpacked?.rewritten ? { unpackedWeights: { layers: unpacked.rewritten, bytes: unpacked.data.length } } : {}) };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.

@@ -213,7 +213,12 @@ export function withWhereMask(model: Uint8Array): Uint8Array {
  * the op's default), 4-bit values packed two per byte, low nibble first. The model must already
  * import the com.microsoft domain.
  */
-export function toMatMulNBits(model: Uint8Array, blockSize = 32): Uint8Array {
+/**
+ * Every float MatMul weight as com.microsoft MatMulNBits (4 bits, blocks of `blockSize` along K).
+ * `zeroPoints`: asymmetric blocks (min..max over 0..15, packed uint8 zero points) instead of
+ * symmetric ones (zero point 8, none stored); `bias`: a small bias input on every node.
+ */
+export function toMatMulNBits(model: Uint8Array, blockSize = 32, opts: { zeroPoints?: boolean; bias?: boolean } = {}): Uint8Array {
   return editGraph(model, (graph) => {
     const inits = new Map<string, { dims: number[]; raw: Uint8Array; field: Field }>();
     for (const f of graph.filter((g) => g.no === GRAPH.initializer)) {
@@ -235,14 +240,25 @@ export function toMatMulNBits(model: Uint8Array, blockSize = 32): Uint8Array {
       const blocks = K / blockSize;
       const packed = new Uint8Array(N * blocks * (blockSize / 2));
       const scales = new Float32Array(N * blocks);
+      const zeroRow = Math.ceil(blocks / 2);
+      const zeros = new Uint8Array(N * zeroRow);
       for (let col = 0; col < N; col++) {
         for (let b = 0; b < blocks; b++) {
           let max = 0;
-          for (let k = b * blockSize; k < (b + 1) * blockSize; k++) max = Math.max(max, Math.abs(data[k * N + col]!));
-          const scale = max / 7 || 1;
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (let k = b * blockSize; k < (b + 1) * blockSize; k++) {
+            const x = data[k * N + col]!;
+            max = Math.max(max, Math.abs(x));
+            lo = Math.min(lo, x, 0);
+            hi = Math.max(hi, x, 0);
+          }
+          const scale = (opts.zeroPoints ? (hi - lo) / 15 : max / 7) || 1;
+          const zero = opts.zeroPoints ? Math.min(15, Math.max(0, Math.round(-lo / scale))) : 8;
+          if (opts.zeroPoints) zeros[col * zeroRow + (b >> 1)] = zeros[col * zeroRow + (b >> 1)]! | (zero << ((b & 1) * 4));
           scales[col * blocks + b] = scale;
           for (let i = 0; i < blockSize; i++) {
-            const q = Math.min(15, Math.max(0, Math.round(data[(b * blockSize + i) * N + col]! / scale) + 8));
+            const q = Math.min(15, Math.max(0, Math.round(data[(b * blockSize + i) * N + col]! / scale) + zero));
             const at = (col * blocks + b) * (blockSize / 2) + (i >> 1);
             packed[at] = packed[at]! | (i % 2 === 0 ? q : q << 4);
           }
@@ -251,8 +267,11 @@ export function toMatMulNBits(model: Uint8Array, blockSize = 32): Uint8Array {
       replacedInits.add(w.field);
       const name = ins[1]!;
       added.push(initializerField(`${name}_q4`, DTYPE.uint8, packed, [N, blocks, blockSize / 2]), initializerField(`${name}_scales`, DTYPE.float, new Uint8Array(scales.buffer), [N * blocks]));
+      if (opts.zeroPoints) added.push(initializerField(`${name}_zeros`, DTYPE.uint8, zeros, [N * zeroRow]));
+      if (opts.bias) added.push(initializerField(`${name}_bias`, DTYPE.float, new Uint8Array(Float32Array.from({ length: N }, (_, i) => ((i % 7) - 3) / 100).buffer), [N]));
       const outs = n.filter((x) => x.no === NODE.output).map((x) => text(x.body));
-      const node = nodeField("MatMulNBits", [ins[0]!, `${name}_q4`, `${name}_scales`], outs, `${name}_matmulnbits`, [intAttr("K", K), intAttr("N", N), intAttr("bits", 4), intAttr("block_size", blockSize)]);
+      const extra = [...(opts.zeroPoints || opts.bias ? [opts.zeroPoints ? `${name}_zeros` : ""] : []), ...(opts.bias ? ["", `${name}_bias`] : [])];
+      const node = nodeField("MatMulNBits", [ins[0]!, `${name}_q4`, `${name}_scales`, ...extra], outs, `${name}_matmulnbits`, [intAttr("K", K), intAttr("N", N), intAttr("bits", 4), intAttr("block_size", blockSize)]);
       return [{ no: -1, raw: bytesField(GRAPH.node, concat([parseFields(node)[0]!.body, stringField(NODE.domain, "com.microsoft")])) } as unknown as Field];
     });
     return [...out.filter((f) => !replacedInits.has(f)).map((f) => f.raw), ...added];

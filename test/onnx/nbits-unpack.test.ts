@@ -1,0 +1,126 @@
+/**
+ * 4-bit MatMulNBits weights unpacked to float32 at load on WASM (src/onnx/nbits-unpack.ts): every
+ * node of the shipped q4 export becomes a MatMul over one external float32 blob and the packed
+ * tensors leave the graph; the logits are the packed kernel's within float32 GEMM rounding, for
+ * symmetric blocks and for zero points with a bias; greedy output and every drafter are lossless
+ * on the unpacked model; what the rewrite does not unpack (8 bits, float16 scales, over the size
+ * cap) keeps its packed weights, with the reason; the loader says what it did.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bunHost } from "../../adapters/bun/host.ts";
+import { generatePlain } from "../../src/decode/plain.ts";
+import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
+import { generate } from "../../src/engine/speculative.ts";
+import { type LoadedModel, loadModel } from "../../src/model/load.ts";
+import { readGraphIo } from "../../src/onnx/graph-io.ts";
+import { graphNodes } from "../../src/onnx/graph-nodes.ts";
+import { UNPACKED_WEIGHTS, unpackNBitsWeights } from "../../src/onnx/nbits-unpack.ts";
+import { parseFields, text } from "../../src/onnx/protobuf.ts";
+import { GRAPH, MODEL, TENSOR } from "../../src/onnx/schema.ts";
+import { toFloat16, toMatMulNBits } from "../helpers/graph-surgery.ts";
+import { MODEL_DIR } from "../helpers/model.ts";
+
+const Q4 = await bunHost.readFile(`${MODEL_DIR}/onnx/model_q4.onnx`);
+const FP32 = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const nodesOf = (model: Uint8Array) => graphNodes(parseFields(parseFields(model).find((f) => f.no === MODEL.graph)!.body));
+const none = () => undefined;
+function initializerNames(model: Uint8Array): Set<string> {
+  const graph = parseFields(parseFields(model).find((f) => f.no === MODEL.graph)!.body);
+  return new Set(graph.filter((f) => f.no === GRAPH.initializer).map((f) => text(parseFields(f.body).find((x) => x.no === TENSOR.name)!.body)));
+}
+
+/** A copy of the reference model folder whose q4 file is `graph`. */
+function q4Dir(graph: Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-q4-"));
+  dirs.push(dir);
+  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  writeFileSync(join(dir, "onnx", "model_q4.onnx"), graph);
+  return dir;
+}
+
+/** Largest |a - b|. */
+function worst(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i]! - b[i]!));
+  return w;
+}
+
+/** Logits of a prompt and two steps on both models; the largest difference. */
+async function logitsGap(a: LoadedModel, b: LoadedModel): Promise<number> {
+  const [ca, cb] = [a.lm.newCache(), b.lm.newCache()];
+  const ids = [1, ...Array.from({ length: 23 }, (_, i) => (i * 41 + 5) % a.lm.spec.vocabSize)];
+  const gaps = [worst(await a.lm.forward(ids, ids.map((_, i) => i), ca), await b.lm.forward(ids, ids.map((_, i) => i), cb))];
+  for (const t of [7, 300]) gaps.push(worst(await a.lm.forward([t], [ca.length], ca), await b.lm.forward([t], [cb.length], cb)));
+  return Math.max(...gaps);
+}
+
+describe("4-bit weights unpacked to float32 on WASM", () => {
+  test("the shipped q4 export: every MatMulNBits is a MatMul over the unpacked blob; the packed tensors are gone", () => {
+    const before = nodesOf(Q4).filter((n) => n.op === "MatMulNBits");
+    const r = unpackNBitsWeights(Q4, none);
+    expect(r.rewritten).toBe(before.length);
+    expect(r.reason).toBeUndefined();
+    const after = nodesOf(r.bytes);
+    expect(after.filter((n) => n.op === "MatMulNBits").length).toBe(0);
+    expect(r.data.length).toBe(before.reduce((s, n) => s + 4 * n.ints.get("K")! * n.ints.get("N")!, 0));
+    // No packed tensor is left in the graph to be copied in; the MatMuls read the blob.
+    const names = initializerNames(r.bytes);
+    expect(before.flatMap((n) => n.inputs.slice(1, 4)).filter((x) => names.has(x))).toEqual([]);
+    for (const n of after.filter((m) => m.op === "MatMul" && m.inputs[1]!.endsWith("_edgespec_fp32"))) expect(names.has(n.inputs[1]!)).toBe(true);
+    expect(after.filter((m) => m.op === "MatMul" && m.inputs[1]!.endsWith("_edgespec_fp32")).length).toBe(before.length);
+    expect(new TextDecoder().decode(r.bytes).includes(UNPACKED_WEIGHTS)).toBe(true);
+    expect(readGraphIo(r.bytes).inputs).toEqual(readGraphIo(Q4).inputs);
+    expect(readGraphIo(r.bytes).outputs).toEqual(readGraphIo(Q4).outputs);
+  });
+
+  for (const [name, graph] of [
+    ["the shipped q4 export (symmetric blocks)", Q4],
+    ["zero points and a bias on every node", toMatMulNBits(FP32, 32, { zeroPoints: true, bias: true })],
+  ] as const) {
+    test(`${name}: logits are the packed kernel's; greedy output equal; every drafter lossless`, async () => {
+      const dir = q4Dir(graph);
+      const unpacked = await loadModel(bunHost, dir, { dtype: "q4", device: "wasm" });
+      const packed = await loadModel(bunHost, dir, { dtype: "q4", device: "wasm", unpackWeights: false });
+      expect(unpacked.lm.info.unpackedWeights?.layers).toBe(nodesOf(graph).filter((n) => n.op === "MatMulNBits").length);
+      expect(packed.lm.info.unpackedWeights).toBeUndefined();
+      expect(await logitsGap(unpacked, packed)).toBeLessThan(1e-4);
+      const greedy = { maxTokens: 32, stopAtEos: false };
+      for (const prompt of ["def parse_args(argv):\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["]) {
+        const want = (await generatePlain(packed, prompt, greedy)).tokens;
+        expect((await generatePlain(unpacked, prompt, greedy)).tokens).toEqual(want);
+        for (const drafter of DRAFTER_NAMES.filter((d) => d !== "none")) {
+          const r = await generate(unpacked, prompt, { ...greedy, drafter: buildDrafter(unpacked, { name: drafter })! });
+          expect({ drafter, tokens: r.tokens }).toEqual({ drafter, tokens: want });
+        }
+      }
+      await unpacked.lm.dispose();
+      await packed.lm.dispose();
+    });
+  }
+
+  test("what is not unpacked keeps its packed weights, with the reason", () => {
+    // float16 scales (a q4f16 export: float16 activations).
+    const half = toFloat16(Q4);
+    expect(unpackNBitsWeights(half, none)).toMatchObject({ bytes: half, rewritten: 0, reason: "kept packed: float16 or missing scales" });
+    // Over the cap.
+    const capped = unpackNBitsWeights(Q4, none, 2 ** 20);
+    expect(capped.rewritten).toBe(0);
+    expect(capped.bytes).toBe(Q4);
+    expect(capped.reason).toMatch(/^unpacked they would take 22 MiB, over the 1 MiB allowed$/);
+    // A graph without MatMulNBits is left as it is.
+    expect(unpackNBitsWeights(FP32, none)).toEqual({ bytes: FP32, rewritten: 0, data: new Uint8Array(0) });
+  });
+
+  test("the loader: an fp32 model has nothing to unpack", async () => {
+    const fp32 = await loadModel(bunHost, MODEL_DIR, { dtype: "fp32", device: "wasm" });
+    expect(fp32.lm.info.unpackedWeights).toBeUndefined();
+    await fp32.lm.dispose();
+  });
+});
