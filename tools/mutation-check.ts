@@ -26,6 +26,13 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "4-bit unpack: float16 scales read with the wrong exponent bias",
+    file: "src/onnx/nbits-unpack.ts",
+    from: "(1 + frac / 1024) * 2 ** (exp - 15)",
+    to: "(1 + frac / 1024) * 2 ** (exp - 14)",
+    tests: ["test/onnx/nbits-unpack.test.ts"],
+  },
+  {
     name: "4-bit unpack: zero points ignored (always 8)",
     file: "src/onnx/nbits-unpack.ts",
     from: "const z = zero ? (zero[col * zeroRow + (b >> 1)]! >> ((b & 1) * 4)) & 15 : 8;",

@@ -9,14 +9,16 @@
  * forward (1.51 ms at 1 token, 3.25 at 8), at an fp32 model's memory: the price of the speed,
  * which `LoadOptions.unpackWeights: false` declines.
  *
- * Each MatMulNBits node (4 bits, float32 scales, optional packed uint8 zero points, optional
- * bias; no g_idx) becomes a MatMul with a float32 [K, N] initializer, w[k][n] =
+ * Each MatMulNBits node (4 bits, float32 or float16 scales, optional packed uint8 zero points,
+ * optional float32 bias; no g_idx) becomes a MatMul with a float32 [K, N] initializer, w[k][n] =
  * (q[n][k] - zero[n][k / block]) · scale[n][k / block] — what the kernel's dequantization
- * computes — held in one new external-data blob. Logits move by ~1e-5 (the float32 GEMM's
- * summation order), as between the other CPU kernels.
+ * computes — held in one new external-data blob. With float16 activations (q4f16) the MatMul
+ * runs on them cast to float32 and its product is cast back, as the kernel does. Logits move by
+ * ~1e-5 (the float32 GEMM's summation order), as between the other CPU kernels. q4f16 tiny: 9.0
+ * ms per 1-token forward packed.
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField, withGraphBody } from "./protobuf.ts";
-import { DTYPE, ENTRY, GRAPH, MODEL, nodeField, TENSOR } from "./schema.ts";
+import { DTYPE, ENTRY, GRAPH, intAttr, MODEL, nodeField, TENSOR } from "./schema.ts";
 import { graphNodes, MS_DOMAIN, type NodeView } from "./graph-nodes.ts";
 
 /** The external-data name the unpacked weights go by. */
@@ -80,9 +82,10 @@ function keepsPacked(n: NodeView, inits: ReadonlyMap<string, Initializer>): stri
   const zero = n.inputs[3] ? inits.get(n.inputs[3]) : undefined;
   const blocks = Math.ceil(K / block);
   if (!b?.bytes || b.dataType !== DTYPE.uint8 || b.bytes.length !== N * blocks * (block / 2)) return "its packed weights";
-  if (!scales?.bytes || scales.dataType !== DTYPE.float || scales.bytes.length !== 4 * N * blocks) return "float16 or missing scales";
+  const scaleBytes = scales?.dataType === DTYPE.float16 ? 2 : 4;
+  if (!scales?.bytes || (scales.dataType !== DTYPE.float && scales.dataType !== DTYPE.float16) || scales.bytes.length !== scaleBytes * N * blocks) return "its scales";
   if (n.inputs[3] && (!zero?.bytes || zero.dataType !== DTYPE.uint8 || zero.bytes.length !== N * Math.ceil(blocks / 2))) return "its zero points";
-  if (n.inputs[5] && inits.get(n.inputs[5])?.dataType === DTYPE.float16) return "a float16 bias";
+  if (n.inputs[5] && scales.dataType === DTYPE.float16) return "a float16 bias";
   return undefined;
 }
 
@@ -93,8 +96,9 @@ function unpack(n: NodeView, inits: ReadonlyMap<string, Initializer>): Float32Ar
   const block = n.ints.get("block_size")!;
   const blocks = Math.ceil(K / block);
   const q = inits.get(n.inputs[1]!)!.bytes!;
-  const sb = inits.get(n.inputs[2]!)!.bytes!;
-  const scales = new Float32Array(sb.buffer.slice(sb.byteOffset, sb.byteOffset + sb.length));
+  const s = inits.get(n.inputs[2]!)!;
+  const sb = s.bytes!.slice();
+  const scales = s.dataType === DTYPE.float16 ? Float32Array.from(new Uint16Array(sb.buffer), halfToFloat) : new Float32Array(sb.buffer);
   const zero = n.inputs[3] ? inits.get(n.inputs[3])!.bytes! : undefined;
   const zeroRow = Math.ceil(blocks / 2);
   const w = new Float32Array(K * N);
@@ -111,6 +115,14 @@ function unpack(n: NodeView, inits: ReadonlyMap<string, Initializer>): Float32Ar
     }
   }
   return w;
+}
+
+/** An IEEE half's bits as the float they stand for (exact). */
+function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  const v = exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15);
+  return h & 0x8000 ? -v : v;
 }
 
 function externalInitializer(name: string, dims: number[], offset: number, length: number): Uint8Array {
@@ -155,7 +167,12 @@ export function unpackNBitsWeights(bytes: Uint8Array, external: (path: string) =
     offset += w.byteLength;
     const out = n.outputs[0]!;
     const bias = n.inputs[5];
-    replaced.set(n.field, bias ? [nodeField("MatMul", [n.inputs[0]!, name], [`${out}_unbiased`], `${out}_matmul`), nodeField("Add", [`${out}_unbiased`, bias], [out], `${out}_bias`)] : [nodeField("MatMul", [n.inputs[0]!, name], [out], `${out}_matmul`)]);
+    if (inits.get(n.inputs[2]!)!.dataType === DTYPE.float16) {
+      // float16 activations: the kernel multiplies them as float32 and rounds the product back.
+      replaced.set(n.field, [nodeField("Cast", [n.inputs[0]!], [`${out}_a32`], `${out}_a32`, [intAttr("to", DTYPE.float)]), nodeField("MatMul", [`${out}_a32`, name], [`${out}_f32`], `${out}_matmul`), nodeField("Cast", [`${out}_f32`], [out], `${out}_f16`, [intAttr("to", DTYPE.float16)])]);
+    } else {
+      replaced.set(n.field, bias ? [nodeField("MatMul", [n.inputs[0]!, name], [`${out}_unbiased`], `${out}_matmul`), nodeField("Add", [`${out}_unbiased`, bias], [out], `${out}_bias`)] : [nodeField("MatMul", [n.inputs[0]!, name], [out], `${out}_matmul`)]);
+    }
   }
   // The packed tensors no node reads any more go, so onnxruntime does not copy them in.
   const read = new Set(graphNodes(graph).flatMap((n) => (replaced.has(n.field) ? [n.inputs[0]!, n.inputs[5] ?? ""] : n.inputs)));

@@ -2,9 +2,9 @@
  * 4-bit MatMulNBits weights unpacked to float32 at load on WASM (src/onnx/nbits-unpack.ts): every
  * node of the shipped q4 export becomes a MatMul over one external float32 blob and the packed
  * tensors leave the graph; the logits are the packed kernel's within float32 GEMM rounding, for
- * symmetric blocks and for zero points with a bias; greedy output and every drafter are lossless
- * on the unpacked model; what the rewrite does not unpack (8 bits, float16 scales, over the size
- * cap) keeps its packed weights, with the reason; the loader says what it did.
+ * symmetric blocks, zero points with a bias, and float16 activations (q4f16); greedy output and
+ * every drafter are lossless on the unpacked model; what the rewrite does not unpack (a float16
+ * bias, over the size cap) keeps its packed weights, with the reason; the loader says what it did.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,11 +36,11 @@ function initializerNames(model: Uint8Array): Set<string> {
 }
 
 /** A copy of the reference model folder whose q4 file is `graph`. */
-function q4Dir(graph: Uint8Array): string {
+function q4Dir(graph: Uint8Array, dtype: "q4" | "q4f16"): string {
   const dir = mkdtempSync(join(tmpdir(), "edgespec-q4-"));
   dirs.push(dir);
   cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
-  writeFileSync(join(dir, "onnx", "model_q4.onnx"), graph);
+  writeFileSync(join(dir, "onnx", `model_${dtype}.onnx`), graph);
   return dir;
 }
 
@@ -80,17 +80,19 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
     expect(readGraphIo(r.bytes).outputs).toEqual(readGraphIo(Q4).outputs);
   });
 
-  for (const [name, graph] of [
-    ["the shipped q4 export (symmetric blocks)", Q4],
-    ["zero points and a bias on every node", toMatMulNBits(FP32, 32, { zeroPoints: true, bias: true })],
+  // float16 activations (q4f16): the bound allows two float16 ulps at the logits' size.
+  for (const [name, graph, dtype, bound] of [
+    ["the shipped q4 export (symmetric blocks)", Q4, "q4", 1e-4],
+    ["zero points and a bias on every node", toMatMulNBits(FP32, 32, { zeroPoints: true, bias: true }), "q4", 1e-4],
+    ["q4f16 (float16 scales and activations), zero points", toFloat16(toMatMulNBits(FP32, 32, { zeroPoints: true })), "q4f16", 2 / 128],
   ] as const) {
     test(`${name}: logits are the packed kernel's; greedy output equal; every drafter lossless`, async () => {
-      const dir = q4Dir(graph);
-      const unpacked = await loadModel(bunHost, dir, { dtype: "q4", device: "wasm" });
-      const packed = await loadModel(bunHost, dir, { dtype: "q4", device: "wasm", unpackWeights: false });
+      const dir = q4Dir(graph, dtype);
+      const unpacked = await loadModel(bunHost, dir, { dtype, device: "wasm" });
+      const packed = await loadModel(bunHost, dir, { dtype, device: "wasm", unpackWeights: false });
       expect(unpacked.lm.info.unpackedWeights?.layers).toBe(nodesOf(graph).filter((n) => n.op === "MatMulNBits").length);
       expect(packed.lm.info.unpackedWeights).toBeUndefined();
-      expect(await logitsGap(unpacked, packed)).toBeLessThan(1e-4);
+      expect(await logitsGap(unpacked, packed)).toBeLessThan(bound);
       const greedy = { maxTokens: 32, stopAtEos: false };
       for (const prompt of ["def parse_args(argv):\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["]) {
         const want = (await generatePlain(packed, prompt, greedy)).tokens;
@@ -106,9 +108,9 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
   }
 
   test("what is not unpacked keeps its packed weights, with the reason", () => {
-    // float16 scales (a q4f16 export: float16 activations).
-    const half = toFloat16(Q4);
-    expect(unpackNBitsWeights(half, none)).toMatchObject({ bytes: half, rewritten: 0, reason: "kept packed: float16 or missing scales" });
+    // A float16 bias (q4f16): where the kernel rounds it is not written out.
+    const half = toFloat16(toMatMulNBits(FP32, 32, { bias: true }));
+    expect(unpackNBitsWeights(half, none)).toMatchObject({ bytes: half, rewritten: 0, reason: "kept packed: a float16 bias" });
     // Over the cap.
     const capped = unpackNBitsWeights(Q4, none, 2 ** 20);
     expect(capped.rewritten).toBe(0);
