@@ -35,7 +35,9 @@ if (process.argv[2] === "--child") {
     out.loaded = mib(status("VmRSS"));
     out.loadPeak = mib(status("VmHWM"));
   } else {
-    const setup = await setUp(bunHost, { model, dtype, device: "wasm", drafter: "hybrid" });
+    // "q4 packed": the 4-bit weights as the file has them (unpackWeights: false), not unpacked to float32.
+    const packed = dtype!.endsWith(" packed");
+    const setup = await setUp(bunHost, { model, dtype: dtype!.replace(" packed", ""), device: "wasm", drafter: "hybrid", ...(packed ? { unpackWeights: false } : {}) });
     out.loaded = mib(status("VmRSS"));
     out.loadPeak = mib(status("VmHWM"));
     await generate(setup.model, "def fibonacci(n):", { maxTokens: 64, stopAtEos: false, drafter: setup.drafter("hybrid") });
@@ -57,6 +59,7 @@ const repeats = (flags.repeats as number) ?? 3;
 const CONFIGS: [string, string, string][] = [
   ["floor", "", ""],
   ["edgespec-tiny", "q4", "onnx/model_q4.onnx"],
+  ["edgespec-tiny", "q4 packed", "onnx/model_q4.onnx"],
   ["edgespec-tiny", "fp32", "onnx/model.onnx"],
   ["edgespec-small", "fp32", "onnx/model.onnx"],
 ];
@@ -77,7 +80,7 @@ for (const [model, dtype, file] of CONFIGS) {
 const runtime = `bun ${Bun.version}`;
 const date = new Date().toISOString();
 writeFileSync(`${ROOT}bench/results/memory.json`, JSON.stringify({ runtime, date, repeats, rows }, null, 2) + "\n");
-const md = `RSS in MiB (${runtime}, wasm, ${repeats} fresh processes each, medians; ${date.slice(0, 10)}). "floor": onnxruntime-web with a one-node session, what every model pays first.
+const md = `RSS in MiB (${runtime}, wasm, ${repeats} fresh processes each, medians; ${date.slice(0, 10)}). "floor": onnxruntime-web with a one-node session, what every model pays first. q4: its 4-bit weights unpacked to float32 at load (WASM's default); "q4 packed": kept as the file has them (\`unpackWeights: false\`).
 
 | model | weights file | after load | peak while loading | after 64 tokens (hybrid) | peak |
 | --- | --- | --- | --- | --- | --- |
