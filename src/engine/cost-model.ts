@@ -160,6 +160,14 @@ export class VerifyCostModel {
    * fills the grid points that have no timing from those that have.
    */
   private readonly shape: readonly CostPoint[];
+  /**
+   * Per grid point: the median of the timings it uses and how many there are, kept between steps
+   * and recomputed only where a step changed them (a step adds to one point; old timings expire
+   * seldom), so a step's refit is a fill and a fit over the grid, not a sort of every point.
+   */
+  private readonly pointMedian: (number | undefined)[];
+  private readonly pointCount: number[];
+  private readonly stale: boolean[];
 
   /**
    * From measured points (each taken as one sample of its grid point). `samples`, when given,
@@ -172,6 +180,9 @@ export class VerifyCostModel {
     this.onlineAt = points.map(() => []);
     this.superseded = points.map(() => false);
     this.curve = points.map((p) => ({ ...p }));
+    this.pointMedian = points.map(() => undefined);
+    this.pointCount = points.map(() => 0);
+    this.stale = points.map(() => true);
     this.shape = this.curve; // the points as given, for refit to fill untimed points from
     if (samples) this.refit();
     this.shape = this.curve;
@@ -244,9 +255,10 @@ export class VerifyCostModel {
     at.push(++this.observed);
     if (window.length > WINDOW) window.shift(), at.shift();
     if (window.length >= MIN_ONLINE) this.superseded[g] = true;
+    this.stale[g] = true;
     this.online.forEach((w, i) => {
       const times = this.onlineAt[i]!;
-      while (times.length > 0 && times[0]! <= this.observed - MAX_AGE) w.shift(), times.shift();
+      while (times.length > 0 && times[0]! <= this.observed - MAX_AGE) w.shift(), times.shift(), (this.stale[i] = true);
     });
     this.refit();
   }
@@ -271,16 +283,20 @@ export class VerifyCostModel {
   }
 
   private refit(): void {
-    const used = this.online.map((o, g) => (this.superseded[g] ? o : [...this.loadSamples[g]!, ...o]));
-    if (used.every((s) => s.length === 0)) return; // nothing timed yet: the curve is its shape
-    const ms = fill(
-      this.shape,
-      used.map((s) => (s.length > 0 ? median(s) : undefined)),
-    );
+    for (let g = 0; g < this.stale.length; g++) {
+      if (!this.stale[g]) continue;
+      const o = this.online[g]!;
+      const used = this.superseded[g] ? o : [...this.loadSamples[g]!, ...o];
+      this.pointMedian[g] = used.length > 0 ? median(used) : undefined;
+      this.pointCount[g] = used.length;
+      this.stale[g] = false;
+    }
+    if (this.pointCount.every((n) => n === 0)) return; // nothing timed yet: the curve is its shape
+    const ms = fill(this.shape, this.pointMedian);
     // A filled point weighs next to nothing: where it disagrees with a timed one, the timing wins.
     const fitted = isotonic(
       ms,
-      used.map((s) => s.length || 0.01),
+      this.pointCount.map((n) => n || 0.01),
     );
     this.curve = this.curve.map((p, i) => ({ tokens: p.tokens, ms: fitted[i]! }));
   }
