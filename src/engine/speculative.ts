@@ -81,7 +81,7 @@ export interface SpecStats extends GenerateStats {
   drafterMs: number;
   /**
    * Where decode time went, in ms: `forward` (the model's verify forwards, their outputs read
-   * back included), `draft` (= drafterMs: proposing and learning), `select` (sizing the tree),
+   * back included), `draft` (= drafterMs: proposing and learning), `select` (sizing the tree: the selector, and the cost curve learning each forward's time),
    * `verify` (choosing tokens from the rows: argmax or sampling, processors included), `kv`
    * (rolling the cache back to the accepted path), `other` (the rest: emitting text, stop rules).
    */
@@ -321,10 +321,13 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     else logits = await lm.forward(fed, treePositions(tree, past), cache, { attentionBias });
     const f1 = performance.now();
     forwardMs += f1 - f0;
+    // The cost curve learning this forward's time is tree sizing: select's share, not verify's.
     if (adaptive) cost.observe(fed.length, f1 - f0);
+    const c1 = performance.now();
+    selectMs += c1 - f1;
     const { path, bonus } = top ? verifyTreeArgmax(tree, top.argmax) : (opts.verify ?? verifyTree)(tree, logits, V, sampler);
     const v1 = performance.now();
-    verifyMs += v1 - f1;
+    verifyMs += v1 - c1;
     if (path.length < tree.size) {
       const keep = new Int32Array(past + 1 + path.length);
       for (let i = 0; i <= past; i++) keep[i] = i;
