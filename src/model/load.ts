@@ -29,9 +29,9 @@ import { addTreeAttention } from "../onnx/tree-attention.ts";
 import { kvGatherModel } from "../onnx/kv-gather.ts";
 
 export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
+export type DeviceChoice = (typeof DEVICES)[number];
 /** The most float32 bytes 4-bit weights are unpacked to on WASM (its heap is 4 GiB in all). */
 const MAX_UNPACKED_BYTES = 2 ** 30;
-export type DeviceChoice = (typeof DEVICES)[number];
 
 export interface LoadOptions {
   dtype?: Dtype | string;
