@@ -37,7 +37,7 @@ export interface GqaDecomposeResult {
 
 const PREFIX = "edgespec_unfused";
 /** GroupQueryAttention's inputs by index (onnxruntime's contrib op schema). */
-const IN = { query: 0, key: 1, value: 2, pastKey: 3, pastValue: 4, cos: 7, sin: 8, positions: 9, bias: 10 } as const;
+const IN = { query: 0, key: 1, value: 2, pastKey: 3, pastValue: 4, total: 6, cos: 7, sin: 8, positions: 9, bias: 10 } as const;
 
 /** Float attributes of a node (`scale`, `softcap`), by name. */
 function floatAttrs(n: NodeView): Map<string, number> {
@@ -60,6 +60,7 @@ function keepsKernel(n: NodeView, floats: Map<string, number>, graph: readonly F
   if (n.ints.get("do_rotary") === 1 && (n.ints.get("rotary_interleaved") ?? 0) !== 0) return "interleaved rotary";
   if (n.inputs.slice(IN.bias + 1).some((i) => i !== "")) return "a head sink input";
   if (!n.inputs[IN.pastKey] || !n.inputs[IN.pastValue]) return "no past cache inputs";
+  if (!n.inputs[IN.total]) return "no total_sequence_length input";
   if (n.ints.get("do_rotary") === 1) {
     // Full rotary from constant tables only: a partial rotary dim has not been seen in an export here.
     const cos = initializerDims(graph, n.inputs[IN.cos] ?? "");
@@ -126,11 +127,10 @@ export function decomposeGroupQueryAttention(bytes: Uint8Array, opts: { headDim:
   const axes01 = ints("axes01", [0, 1]);
   const zero = ints("zero", [0], []);
   const one = ints("one", [1], []);
-  const two = ints("two", [2], []);
   const fzero = floats("fzero", [0]);
   const fneg = floats("fneg_inf", [-Infinity]);
 
-  // Shared by every layer: the past length P (from the first node's past), the new length S, and
+  // Shared by every layer: the total length T, the new length S, the past length P = T - S, and
   // the causal mask [S, T] per local window (0 visible, -inf not): key j is visible to new token i
   // when j <= P + i and, with window w, j > P + i - w (its last w keys, its own included: what
   // onnxruntime 1.30's kernel computes, test/onnx/gqa-decompose.test.ts).
@@ -140,9 +140,12 @@ export function decomposeGroupQueryAttention(bytes: Uint8Array, opts: { headDim:
     list.push(nodeField(op, inputs, [out], out, attrs));
     return out;
   };
-  const pastLen = node(shared, "Gather", [node(shared, "Shape", [first.inputs[IN.pastKey]!], `${PREFIX}_past_shape`), two], `${PREFIX}_past_len`, [intAttr("axis", 0)]);
+  // T from the node's total_sequence_length input, not the past's shape: a Shape of the past would
+  // keep alive the head-major copy of the cache that the append rewrite adds and
+  // seq-major-attention.ts removes when nothing else reads it.
+  const totalLen = node(shared, "Cast", [first.inputs[IN.total]!], `${PREFIX}_total_len`, [intAttr("to", DTYPE.int64)]);
   const newLen = node(shared, "Gather", [node(shared, "Shape", [first.inputs[IN.query]!], `${PREFIX}_query_shape`), one], `${PREFIX}_new_len`, [intAttr("axis", 0)]);
-  const totalLen = node(shared, "Add", [pastLen, newLen], `${PREFIX}_total_len`);
+  const pastLen = node(shared, "Sub", [totalLen, newLen], `${PREFIX}_past_len`);
   const rows = node(shared, "Range", [pastLen, totalLen, one], `${PREFIX}_rows`); // P + i
   const cols = node(shared, "Range", [zero, totalLen, one], `${PREFIX}_cols`); // j
   const rowCol = node(shared, "Unsqueeze", [rows, axis1], `${PREFIX}_rows_col`); // [S, 1]

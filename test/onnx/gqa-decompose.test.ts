@@ -62,6 +62,11 @@ describe("GroupQueryAttention in plain ops", () => {
       const nodes = nodesOf(r.bytes);
       expect(nodes.filter((n) => n.op === "GroupQueryAttention").length).toBe(0);
       expect(nodes.filter((n) => n.op === "Softmax").length).toBe(SPEC.numLayers);
+      // Each past input is read once, by the Concat that makes the present (so the append and
+      // sequence-major rewrites after it leave no head-major copy of the cache).
+      for (let l = 0; l < SPEC.numLayers; l++) {
+        for (const kv of ["key", "value"]) expect(nodes.filter((n) => n.inputs.includes(`past_key_values.${l}.${kv}`)).map((n) => n.op)).toEqual(["Concat"]);
+      }
       expect(readGraphIo(r.bytes).inputs).toEqual(readGraphIo(fused).inputs);
       expect(readGraphIo(r.bytes).outputs).toEqual(readGraphIo(fused).outputs);
       expect(decomposeGroupQueryAttention(r.bytes, { headDim: D }).rewritten).toBe(0);
