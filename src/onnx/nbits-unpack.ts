@@ -7,15 +7,15 @@
  * ms per forward of 1 token (2 threads), against 1.4–1.8 for fp32, and speculation could not win
  * back what each forward lost. Unpacked once, the same weights cost an fp32 model's time per
  * forward (1.51 ms at 1 token, 3.25 at 8), at an fp32 model's memory: the price of the speed,
- * which `LoadOptions.unpackWeights: false` declines.
+ * which `LoadOptions.unpackWeights: false` (CLI `--packed-weights`) declines.
  *
  * Each MatMulNBits node (4 bits, float32 or float16 scales, optional packed uint8 zero points,
  * optional float32 bias; no g_idx) becomes a MatMul with a float32 [K, N] initializer, w[k][n] =
  * (q[n][k] - zero[n][k / block]) · scale[n][k / block] — what the kernel's dequantization
  * computes — held in one new external-data blob. With float16 activations (q4f16) the MatMul
  * runs on them cast to float32 and its product is cast back, as the kernel does. Logits move by
- * ~1e-5 (the float32 GEMM's summation order), as between the other CPU kernels. q4f16 tiny: 9.0
- * ms per 1-token forward packed.
+ * ~1e-5 (the float32 GEMM's summation order), as between the other CPU kernels; with float16
+ * activations by one float16 ulp (q4f16 tiny: 9.0 -> 2.05 ms per 1-token forward).
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField, withGraphBody } from "./protobuf.ts";
 import { DTYPE, ENTRY, GRAPH, intAttr, MODEL, nodeField, TENSOR } from "./schema.ts";
