@@ -26,6 +26,20 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "GQA in plain ops: the rotary end made once per rotated tensor (a duplicate initializer)",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "const x2 = node(out, \"Slice\", [x, half, whole, axis3], `${x}_2`);",
+    to: "const x2 = node(out, \"Slice\", [x, half, ints(`${k}_d`, [D]), axis3], `${x}_2`);",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
+    name: "GQA in plain ops: an export's own attention bias written out as if it were the tree's",
+    file: "src/onnx/gqa-decompose.ts",
+    from: "if (bias && bias !== ATTENTION_BIAS_INPUT && !bias.startsWith(BIAS_CAST_PREFIX))",
+    to: "if (bias && bias === \"never\" && ATTENTION_BIAS_INPUT && BIAS_CAST_PREFIX)",
+    tests: ["test/onnx/gqa-decompose.test.ts"],
+  },
+  {
     name: "4-bit unpack: float16 scales read with the wrong exponent bias",
     file: "src/onnx/nbits-unpack.ts",
     from: "(1 + frac / 1024) * 2 ** (exp - 15)",

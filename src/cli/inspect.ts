@@ -35,8 +35,8 @@ export interface InspectReport {
   /** Fused GQA layers written out in plain ops at load (WASM), and why any were kept fused. */
   decomposedAttention: { layers: number; kept: string | null } | null;
   slidingWindow: number | null;
-  /** 4-bit weights unpacked to float32 at load (WASM): how many MatMuls, and their float32 bytes. */
-  unpackedWeights: { layers: number; bytes: number } | null;
+  /** 4-bit weights unpacked to float32 at load (WASM): how many MatMuls, their float32 bytes, why any stayed packed. */
+  unpackedWeights: { layers: number; bytes: number; kept: string | null } | null;
   /** "input": the graph takes position_ids; "added": the tree rewrite added it; "from-mask": derived in the graph. */
   positions: "input" | "added" | "from-mask";
   logitsToKeep: string | null;
@@ -64,7 +64,7 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     attention: info.layout.attention,
     decomposedAttention: info.decomposedAttention ? { layers: info.decomposedAttention.layers, kept: info.decomposedAttention.kept ?? null } : null,
     slidingWindow: info.layout.slidingWindow ?? null,
-    unpackedWeights: info.unpackedWeights ?? null,
+    unpackedWeights: info.unpackedWeights ? { layers: info.unpackedWeights.layers, bytes: info.unpackedWeights.bytes, kept: info.unpackedWeights.kept ?? null } : null,
     positions: info.layout.positions === "from-mask" ? "from-mask" : info.layout.inputs.some((v) => v.name === "position_ids") ? "input" : "added",
     logitsToKeep: info.layout.logitsToKeep ?? null,
     logitsRows: info.layout.logitsToKeep ? "keep-count" : info.inputNames.includes(LOGITS_ROWS) ? "rows-input" : "every-row",
@@ -87,6 +87,16 @@ const POSITIONS = {
   "from-mask": "derived from attention_mask inside the graph",
 } as const;
 
+function attentionNote(d: NonNullable<InspectReport["decomposedAttention"]>): string {
+  if (d.layers === 0) return `kept fused on wasm: ${d.kept}`;
+  return `${d.layers} layers run as plain ops here: the WASM kernel is slow for several new tokens${d.kept ? `; others kept fused: ${d.kept}` : ""}`;
+}
+
+function weightsLine(w: NonNullable<InspectReport["unpackedWeights"]>): string {
+  if (w.layers === 0) return `4-bit, kept packed (${w.kept}): every forward dequantizes them`;
+  return `4-bit, unpacked to float32 at load for ${w.layers} MatMuls (${Math.round(w.bytes / 2 ** 20)} MiB), which the WASM kernel would dequantize on every forward${w.kept ? `; others kept packed: ${w.kept}` : ""}`;
+}
+
 function text(r: InspectReport): string {
   const kv = r.inputs.filter((n) => n.startsWith("past_key_values.")).length;
   const rows: [string, string][] = [
@@ -94,10 +104,10 @@ function text(r: InspectReport): string {
     ["family", `${r.modelType}: ${r.layers} layers, ${r.kvHeads} KV heads x ${r.headDim}, vocab ${r.vocabSize}, context ${r.contextLength}`],
     ["files", Object.entries(r.files).map(([d, f]) => `${d} ${f}`).join(", ") || "none"],
     ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
-    ...(r.unpackedWeights ? [["weights", `4-bit, unpacked to float32 at load for ${r.unpackedWeights.layers} MatMuls (${Math.round(r.unpackedWeights.bytes / 2 ** 20)} MiB): the WASM kernel dequantizes them on every forward`] as [string, string]] : []),
+    ...(r.unpackedWeights ? [["weights", weightsLine(r.unpackedWeights)] as [string, string]] : []),
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],
-    ["attention", `${r.attention}${r.decomposedAttention ? ` (${r.decomposedAttention.layers} layers run as plain ops here: the WASM kernel is slow for several new tokens${r.decomposedAttention.kept ? `; others kept fused: ${r.decomposedAttention.kept}` : ""})` : ""}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
+    ["attention", `${r.attention}${r.decomposedAttention ? ` (${attentionNote(r.decomposedAttention)})` : ""}${r.slidingWindow ? `, sliding window ${r.slidingWindow} (trees while the context fits it, chains after)` : ""}`],
     ["positions", POSITIONS[r.positions]],
     ["logits", LOGITS[r.logitsRows].replace("$KEEP", r.logitsToKeep ?? "")],
     ["ext data", r.externalData.join(", ") || "none (weights in the graph file)"],

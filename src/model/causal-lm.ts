@@ -53,12 +53,15 @@ export interface ModelInfo {
   /** Where the KV cache lives between steps: "gpu" (WebGPU buffers: a step reads back logits or, greedy, ids only); default "cpu". */
   kvCache?: "cpu" | "gpu";
   /**
-   * Fused GroupQueryAttention layers the loader wrote out in plain ops (onnx/gqa-decompose.ts: on
-   * WASM the kernel is slow for several new tokens), and why any were kept fused.
+   * On WASM, fused GroupQueryAttention layers the loader wrote out in plain ops
+   * (onnx/gqa-decompose.ts: the kernel is slow for several new tokens), and why any were kept fused.
    */
   decomposedAttention?: { layers: number; kept?: string };
-  /** 4-bit MatMulNBits weights unpacked to float32 at load (onnx/nbits-unpack.ts: WASM), and their bytes. */
-  unpackedWeights?: { layers: number; bytes: number };
+  /**
+   * On WASM, 4-bit MatMulNBits weights unpacked to float32 at load (onnx/nbits-unpack.ts), their
+   * bytes, and why any were kept packed (asked to, the size cap, a layout it does not unpack).
+   */
+  unpackedWeights?: { layers: number; bytes: number; kept?: string };
 }
 
 export type { SequenceCache } from "./sequence-cache.ts";

@@ -273,8 +273,13 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   // On WASM, 4-bit weights unpacked to float32 once (nbits-unpack.ts): onnxruntime-web's WASM
   // MatMulNBits dequantizes every weight on every forward.
   const unpacked = device === "wasm" && opts.unpackWeights !== false ? rewriteOrExplain(onnxPath, () => unpackNBitsWeights(embedded.graph, (p) => weightFiles.find((f) => f.path === p)?.data, MAX_UNPACKED_BYTES)) : undefined;
-  if (unpacked?.rewritten) say(`${dtype} weights unpacked to float32 for WASM (${Math.round(unpacked.data.length / 2 ** 20)} MiB): its 4-bit kernel dequantizes them on every forward (--packed-weights keeps them packed)`);
+  if (unpacked?.rewritten) say(`${dtype} weights unpacked to float32 for WASM (${Math.round(unpacked.data.length / 2 ** 20)} MiB): its 4-bit kernel would dequantize them on every forward (--packed-weights keeps them packed)`);
   else if (unpacked?.reason) say(`4-bit weights kept packed (${unpacked.reason}): each forward dequantizes them`);
+  const weights: ModelInfo["unpackedWeights"] = unpacked?.rewritten || unpacked?.reason
+    ? { layers: unpacked.rewritten, bytes: unpacked.data.length, ...(unpacked.reason ? { kept: unpacked.reason.replace(/^kept packed: /, "") } : {}) }
+    : device === "wasm" && io.ops.includes("MatMulNBits")
+      ? { layers: 0, bytes: 0, kept: "asked for (--packed-weights, unpackWeights: false)" }
+      : undefined;
   const original = unpacked?.bytes ?? embedded.graph;
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };
   let bytes = original;
@@ -303,7 +308,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       if (device === "wasm" && layout.kvType !== "float16") {
         const r = decomposeGroupQueryAttention(graph, { headDim: spec.headDim });
         g = r.bytes;
-        decomposed = r.rewritten > 0 ? { layers: r.rewritten, ...(r.reason ? { kept: r.reason } : {}) } : undefined;
+        decomposed = r.rewritten > 0 || r.reason ? { layers: r.rewritten, ...(r.reason ? { kept: r.reason.replace(/^kept fused: /, "") } : {}) } : undefined;
       }
       // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
       if (spec.numHeads) g = groupedAttention(g, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes;
@@ -356,7 +361,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
   layout = { ...layout, kvIo };
   const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(unpacked?.rewritten ? { unpackedWeights: { layers: unpacked.rewritten, bytes: unpacked.data.length } } : {}) };
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(weights ? { unpackedWeights: weights } : {}) };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.

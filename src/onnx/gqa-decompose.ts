@@ -18,11 +18,14 @@
  *   output    = Reshape(Transpose(Reshape(MatMul(probs, present.v), [B, H, S, D])), [B, S, H*D])
  *
  * Query head h reads KV head h / G (G = heads / kv heads), as in the kernel; a group's query heads
- * are rows of one matrix, so the cache is read once per KV head. Batch 1 with a mask of ones (the
- * only way edgespec feeds a graph): past = the past input's length. Nodes with what this does not
- * write out (softcap, smooth softmax, interleaved rotary, a head sink, the QK output) keep the
- * kernel; so do float16 graphs (the CPU provider's MatMul is float32 on WASM).
+ * are rows of one matrix, so the cache is read once per KV head. Batch 1 with a mask of ones and
+ * a past of exactly the cached positions (the only way edgespec feeds a graph, never a shared
+ * max-length buffer): past = total_sequence_length - S. Nodes with what this does not write out
+ * (softcap, smooth softmax, interleaved or partial rotary, a head sink, the QK output, an
+ * attention bias other than the tree rewrite's [1, 1, S, T]) keep the kernel; so do float16
+ * graphs (the CPU provider's MatMul is float32 on WASM).
  */
+import { ATTENTION_BIAS_INPUT, BIAS_CAST_PREFIX } from "./attention-bias.ts";
 import { graphNodes, MS_DOMAIN, type NodeView } from "./graph-nodes.ts";
 import { type Field, parseFields, text, withGraphBody } from "./protobuf.ts";
 import { ATTR, defaultOpset, DTYPE, GRAPH, initializerField, int64Raw, intAttr, intsAttr, MODEL, nodeField, NODE, TENSOR } from "./schema.ts";
@@ -61,6 +64,9 @@ function keepsKernel(n: NodeView, floats: Map<string, number>, graph: readonly F
   if (n.inputs.slice(IN.bias + 1).some((i) => i !== "")) return "a head sink input";
   if (!n.inputs[IN.pastKey] || !n.inputs[IN.pastValue]) return "no past cache inputs";
   if (!n.inputs[IN.total]) return "no total_sequence_length input";
+  // The tree rewrite's bias ([1, 1, S, T], cast per node) only: an export's own bias may be per head.
+  const bias = n.inputs[IN.bias];
+  if (bias && bias !== ATTENTION_BIAS_INPUT && !bias.startsWith(BIAS_CAST_PREFIX)) return "an attention bias of the export's own";
   if (n.ints.get("do_rotary") === 1) {
     // Full rotary from constant tables only: a partial rotary dim has not been seen in an export here.
     const cos = initializerDims(graph, n.inputs[IN.cos] ?? "");
@@ -198,12 +204,13 @@ export function decomposeGroupQueryAttention(bytes: Uint8Array, opts: { headDim:
       // halves rotate, x1·cos - x2·sin and x2·cos + x1·sin, as the kernel computes them.
       const positions = n.inputs[IN.positions] || defaultPositions;
       const half = ints(`${k}_half`, [D / 2]);
+      const whole = ints(`${k}_d`, [D]);
       const table = (which: "cos" | "sin") => node(out, "Unsqueeze", [node(out, "Gather", [n.inputs[IN[which]]!, positions], `${p}_${which}_rows`, [intAttr("axis", 0)]), axis2], `${p}_${which}`); // [B, S, 1, D/2]
       const cos = table("cos");
       const sin = table("sin");
       const rotate = (x: string, name: string) => {
         const x1 = node(out, "Slice", [x, axis0, half, axis3], `${x}_1`);
-        const x2 = node(out, "Slice", [x, half, ints(`${k}_d`, [D]), axis3], `${x}_2`);
+        const x2 = node(out, "Slice", [x, half, whole, axis3], `${x}_2`);
         const a = node(out, "Sub", [node(out, "Mul", [x1, cos], `${x}_1c`), node(out, "Mul", [x2, sin], `${x}_2s`)], `${x}_r1`);
         const b = node(out, "Add", [node(out, "Mul", [x2, cos], `${x}_2c`), node(out, "Mul", [x1, sin], `${x}_1s`)], `${x}_r2`);
         return node(out, "Concat", [a, b], name, [intAttr("axis", 3)]);

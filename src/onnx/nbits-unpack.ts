@@ -6,7 +6,7 @@
  * costs the model's dequantization whatever it computes: edgespec-tiny's q4 export took 7.5–8.1
  * ms per forward of 1 token (2 threads), against 1.4–1.8 for fp32, and speculation could not win
  * back what each forward lost. Unpacked once, the same weights cost an fp32 model's time per
- * forward (1.51 ms at 1 token, 3.25 at 8), at an fp32 model's memory: the price of the speed,
+ * forward (1.51 ms at 1 token, 3.25 at 8), at about an fp32 model's memory: the price of the speed,
  * which `LoadOptions.unpackWeights: false` (CLI `--packed-weights`) declines.
  *
  * Each MatMulNBits node (4 bits, float32 or float16 scales, optional packed uint8 zero points,

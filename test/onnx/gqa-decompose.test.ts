@@ -14,9 +14,9 @@ import { readModelSpec } from "../../src/model/config.ts";
 import { IO } from "../../src/model/io-names.ts";
 import { decomposeGroupQueryAttention } from "../../src/onnx/gqa-decompose.ts";
 import { readGraphIo } from "../../src/onnx/graph-io.ts";
-import { graphNodes } from "../../src/onnx/graph-nodes.ts";
+import { graphNodes, withInputs } from "../../src/onnx/graph-nodes.ts";
 import { bytesField, concat, parseFields, withGraphBody } from "../../src/onnx/protobuf.ts";
-import { DTYPE, GRAPH, MODEL, NODE } from "../../src/onnx/schema.ts";
+import { DTYPE, GRAPH, MODEL, NODE, TENSOR } from "../../src/onnx/schema.ts";
 import { addTreeAttention } from "../../src/onnx/tree-attention.ts";
 import { genaiReplica, type ReplicaOptions } from "../helpers/genai-replica.ts";
 import { MODEL_DIR } from "../helpers/model.ts";
@@ -67,6 +67,12 @@ describe("GroupQueryAttention in plain ops", () => {
       for (let l = 0; l < SPEC.numLayers; l++) {
         for (const kv of ["key", "value"]) expect(nodes.filter((n) => n.inputs.includes(`past_key_values.${l}.${kv}`)).map((n) => n.op)).toEqual(["Concat"]);
       }
+      // Every initializer it adds is named once (a duplicate is only a warning to onnxruntime, and
+      // makes the tensor a graph input rather than a constant).
+      const names = parseFields(parseFields(r.bytes).find((f) => f.no === MODEL.graph)!.body)
+        .filter((f) => f.no === GRAPH.initializer)
+        .map((f) => new TextDecoder().decode(parseFields(f.body).find((x) => x.no === TENSOR.name)!.body));
+      expect(names.length).toBe(new Set(names).size);
       expect(readGraphIo(r.bytes).inputs).toEqual(readGraphIo(fused).inputs);
       expect(readGraphIo(r.bytes).outputs).toEqual(readGraphIo(fused).outputs);
       expect(decomposeGroupQueryAttention(r.bytes, { headDim: D }).rewritten).toBe(0);
@@ -140,6 +146,13 @@ describe("GroupQueryAttention in plain ops", () => {
     expect(r.rewritten).toBe(0);
     expect(r.bytes).toBe(capped);
     expect(r.reason).toBe("kept fused: softcap");
+    // An attention bias of the export's own (it may be per head) keeps the kernel too.
+    const ownBias = withGraphBody(
+      model,
+      graphField,
+      graph.map((f) => (gqa.has(f) ? withInputs(graphNodes([f])[0]!, [...graphNodes([f])[0]!.inputs, "", "", "", "", ""].slice(0, 10).concat("export_bias")) : f.raw)),
+    );
+    expect(decomposeGroupQueryAttention(ownBias, { headDim: D })).toMatchObject({ rewritten: 0, reason: "kept fused: an attention bias of the export's own" });
     // A graph without GQA is left as it is.
     const reference = decomposeGroupQueryAttention(REFERENCE, { headDim: D });
     expect(reference).toEqual({ bytes: REFERENCE, rewritten: 0 });

@@ -2,7 +2,8 @@
  * 4-bit MatMulNBits weights unpacked to float32 at load on WASM (src/onnx/nbits-unpack.ts): every
  * node of the shipped q4 export becomes a MatMul over one external float32 blob and the packed
  * tensors leave the graph; the logits are the packed kernel's within float32 GEMM rounding, for
- * symmetric blocks, zero points with a bias, and float16 activations (q4f16); greedy output and
+ * symmetric blocks, zero points with a bias, float16 activations (q4f16), and single nodes with a
+ * short last block and an odd block count; greedy output and
  * every drafter are lossless on the unpacked model; what the rewrite does not unpack (a float16
  * bias, over the size cap) keeps its packed weights, with the reason; the loader says what it did.
  */
@@ -16,10 +17,11 @@ import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { readGraphIo } from "../../src/onnx/graph-io.ts";
-import { graphNodes } from "../../src/onnx/graph-nodes.ts";
+import { graphInput, graphNodes, valueInfo } from "../../src/onnx/graph-nodes.ts";
 import { UNPACKED_WEIGHTS, unpackNBitsWeights } from "../../src/onnx/nbits-unpack.ts";
-import { parseFields, text } from "../../src/onnx/protobuf.ts";
-import { GRAPH, MODEL, TENSOR } from "../../src/onnx/schema.ts";
+import { bytesField, concat, parseFields, stringField, text, varintField } from "../../src/onnx/protobuf.ts";
+import * as ort from "onnxruntime-web";
+import { DTYPE, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, TENSOR } from "../../src/onnx/schema.ts";
 import { toFloat16, toMatMulNBits } from "../helpers/graph-surgery.ts";
 import { MODEL_DIR } from "../helpers/model.ts";
 
@@ -91,7 +93,7 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
       const unpacked = await loadModel(bunHost, dir, { dtype, device: "wasm" });
       const packed = await loadModel(bunHost, dir, { dtype, device: "wasm", unpackWeights: false });
       expect(unpacked.lm.info.unpackedWeights?.layers).toBe(nodesOf(graph).filter((n) => n.op === "MatMulNBits").length);
-      expect(packed.lm.info.unpackedWeights).toBeUndefined();
+      expect(packed.lm.info.unpackedWeights).toEqual({ layers: 0, bytes: 0, kept: "asked for (--packed-weights, unpackWeights: false)" });
       expect(await logitsGap(unpacked, packed)).toBeLessThan(bound);
       const greedy = { maxTokens: 32, stopAtEos: false };
       for (const prompt of ["def parse_args(argv):\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["]) {
@@ -106,6 +108,29 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
       await packed.lm.dispose();
     });
   }
+
+  test("a last block shorter than the others and an odd block count (zero points padded to a byte): the kernel's product", async () => {
+    for (const [K, N, block, zeros] of [[80, 8, 32, true], [80, 8, 32, false], [40, 6, 16, true]] as const) {
+      const blocks = Math.ceil(K / block);
+      let seed = K * 31 + N;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const b = Uint8Array.from({ length: N * blocks * (block / 2) }, () => Math.floor(rand() * 256));
+      const scales = Float32Array.from({ length: N * blocks }, () => 0.01 + rand() / 10);
+      const zp = Uint8Array.from({ length: N * Math.ceil(blocks / 2) }, () => Math.floor(rand() * 256));
+      const inits = [initializerField("b", DTYPE.uint8, b, [N, blocks, block / 2]), initializerField("s", DTYPE.float, new Uint8Array(scales.buffer), [N * blocks]), ...(zeros ? [initializerField("z", DTYPE.uint8, zp, [zp.length])] : [])];
+      const node = parseFields(nodeField("MatMulNBits", ["a", "b", "s", ...(zeros ? ["z"] : [])], ["y"], "mm", [intAttr("K", K), intAttr("N", N), intAttr("bits", 4), intAttr("block_size", block)]))[0]!;
+      const graph = concat([bytesField(GRAPH.node, concat([node.body, stringField(NODE.domain, "com.microsoft")])), stringField(2, "g"), ...inits, graphInput("a", DTYPE.float, [2, K]), bytesField(GRAPH.output, valueInfo("y", DTYPE.float, [2, N]))]);
+      const model = concat([varintField(1, 8), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 17)])), bytesField(MODEL.opsetImport, concat([stringField(1, "com.microsoft"), varintField(2, 1)]))]);
+      const r = unpackNBitsWeights(model, none);
+      expect(r.rewritten).toBe(1);
+      const a = new ort.Tensor("float32", Float32Array.from({ length: 2 * K }, () => rand() - 0.5), [2, K]);
+      const packed = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+      const unpacked = await ort.InferenceSession.create(r.bytes, { executionProviders: ["wasm"], externalData: [{ path: UNPACKED_WEIGHTS, data: r.data }] });
+      const [want, got] = [(await packed.run({ a })).y!.data as Float32Array, (await unpacked.run({ a })).y!.data as Float32Array];
+      expect(worst(got, want)).toBeLessThan(1e-5);
+      expect(Math.max(...want.map(Math.abs))).toBeGreaterThan(0.01);
+    }
+  });
 
   test("what is not unpacked keeps its packed weights, with the reason", () => {
     // A float16 bias (q4f16): where the kernel rounds it is not written out.
