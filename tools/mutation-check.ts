@@ -41,9 +41,9 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "4-bit unpack: float16 scales read with the wrong exponent bias",
-    file: "src/onnx/nbits-unpack.ts",
-    from: "(1 + frac / 1024) * 2 ** (exp - 15)",
-    to: "(1 + frac / 1024) * 2 ** (exp - 14)",
+    file: "src/onnx/float16.ts",
+    from: "sign * 2 ** (exp - 15) * (1 + frac / 1024)",
+    to: "sign * 2 ** (exp - 14) * (1 + frac / 1024)",
     tests: ["test/onnx/nbits-unpack.test.ts"],
   },
   {

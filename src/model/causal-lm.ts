@@ -7,6 +7,7 @@ import { EdgespecError } from "../errors.ts";
 import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
 import { ARGMAX_IDS, LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
 import { LOGITS_ROWS } from "../onnx/logits-rows.ts";
+import { halfBitsToFloat32 } from "../onnx/float16.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
@@ -277,16 +278,4 @@ function toFloat32(t: Tensor): Float32Array {
     return Float32Array.from(d as ArrayLike<number>);
   }
   throw new EdgespecError("model_invalid", `logits of type ${t.type} are not supported`);
-}
-
-function halfBitsToFloat32(h: Uint16Array): Float32Array {
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) {
-    const x = h[i]!;
-    const sign = x & 0x8000 ? -1 : 1;
-    const exp = (x >> 10) & 0x1f;
-    const frac = x & 0x3ff;
-    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
 }

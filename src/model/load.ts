@@ -276,7 +276,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (unpacked?.rewritten) say(`${dtype} weights unpacked to float32 for WASM (${Math.round(unpacked.data.length / 2 ** 20)} MiB): its 4-bit kernel would dequantize them on every forward (--packed-weights keeps them packed)`);
   else if (unpacked?.reason) say(`4-bit weights kept packed (${unpacked.reason}): each forward dequantizes them`);
   const weights: ModelInfo["unpackedWeights"] = unpacked?.rewritten || unpacked?.reason
-    ? { layers: unpacked.rewritten, bytes: unpacked.data.length, ...(unpacked.reason ? { kept: unpacked.reason.replace(/^kept packed: /, "") } : {}) }
+    ? { layers: unpacked.rewritten, bytes: unpacked.data.length, ...(unpacked.reason ? { kept: unpacked.reason } : {}) }
     : device === "wasm" && io.ops.includes("MatMulNBits")
       ? { layers: 0, bytes: 0, kept: "asked for (--packed-weights, unpackWeights: false)" }
       : undefined;
@@ -308,7 +308,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       if (device === "wasm" && layout.kvType !== "float16") {
         const r = decomposeGroupQueryAttention(graph, { headDim: spec.headDim });
         g = r.bytes;
-        decomposed = r.rewritten > 0 || r.reason ? { layers: r.rewritten, ...(r.reason ? { kept: r.reason.replace(/^kept fused: /, "") } : {}) } : undefined;
+        decomposed = r.rewritten > 0 || r.reason ? { layers: r.rewritten, ...(r.reason ? { kept: r.reason } : {}) } : undefined;
       }
       // GQA without the per-query-head copies of the cache (grouped-attention.ts), where config says the head counts.
       if (spec.numHeads) g = groupedAttention(g, { numHeads: spec.numHeads, numKvHeads: spec.numKvHeads }).bytes;

@@ -115,7 +115,7 @@ export function decomposeGroupQueryAttention(bytes: Uint8Array, opts: { headDim:
     if (why) kept.push(why);
     return !why;
   });
-  if (todo.length === 0) return { bytes, rewritten: 0, ...(kept.length ? { reason: `kept fused: ${kept[0]}` } : {}) };
+  if (todo.length === 0) return { bytes, rewritten: 0, ...(kept.length ? { reason: kept[0] } : {}) };
 
   const init: Uint8Array[] = [];
   const ints = (name: string, values: number[], dims: number[] = [values.length]) => {
@@ -236,5 +236,5 @@ export function decomposeGroupQueryAttention(bytes: Uint8Array, opts: { headDim:
     replaced.set(n.field, out);
   });
   const body = withGraphBody(model, graphField, [...graph.flatMap((f) => replaced.get(f) ?? [f.raw]), ...init]);
-  return { bytes: body, rewritten: todo.length, ...(kept.length ? { reason: `kept fused: ${kept[0]}` } : {}) };
+  return { bytes: body, rewritten: todo.length, ...(kept.length ? { reason: kept[0] } : {}) };
 }

@@ -19,6 +19,7 @@
  */
 import { bytesField, concat, type Field, parseFields, stringField, text, varintField, withGraphBody } from "./protobuf.ts";
 import { DTYPE, ENTRY, GRAPH, intAttr, MODEL, nodeField, TENSOR } from "./schema.ts";
+import { halfBitsToFloat32 } from "./float16.ts";
 import { graphNodes, MS_DOMAIN, type NodeView } from "./graph-nodes.ts";
 
 /** The external-data name the unpacked weights go by. */
@@ -98,7 +99,7 @@ function unpack(n: NodeView, inits: ReadonlyMap<string, Initializer>): Float32Ar
   const q = inits.get(n.inputs[1]!)!.bytes!;
   const s = inits.get(n.inputs[2]!)!;
   const sb = s.bytes!.slice();
-  const scales = s.dataType === DTYPE.float16 ? Float32Array.from(new Uint16Array(sb.buffer), halfToFloat) : new Float32Array(sb.buffer);
+  const scales = s.dataType === DTYPE.float16 ? halfBitsToFloat32(new Uint16Array(sb.buffer)) : new Float32Array(sb.buffer);
   const zero = n.inputs[3] ? inits.get(n.inputs[3])!.bytes! : undefined;
   const zeroRow = Math.ceil(blocks / 2);
   const w = new Float32Array(K * N);
@@ -115,14 +116,6 @@ function unpack(n: NodeView, inits: ReadonlyMap<string, Initializer>): Float32Ar
     }
   }
   return w;
-}
-
-/** An IEEE half's bits as the float they stand for (exact). */
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  const v = exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15);
-  return h & 0x8000 ? -v : v;
 }
 
 function externalInitializer(name: string, dims: number[], offset: number, length: number): Uint8Array {
@@ -154,7 +147,7 @@ export function unpackNBitsWeights(bytes: Uint8Array, external: (path: string) =
   });
   const total = todo.reduce((s, n) => s + 4 * n.ints.get("K")! * n.ints.get("N")!, 0);
   if (total > maxBytes) return left(`unpacked they would take ${Math.round(total / 2 ** 20)} MiB, over the ${Math.round(maxBytes / 2 ** 20)} MiB allowed`);
-  if (todo.length === 0) return left(`kept packed: ${kept[0]}`);
+  if (todo.length === 0) return left(kept[0]);
   const data = new Uint8Array(total);
   const replaced = new Map<Field, Uint8Array[]>();
   const added: Uint8Array[] = [];
@@ -179,5 +172,5 @@ export function unpackNBitsWeights(bytes: Uint8Array, external: (path: string) =
   const packed = new Set(todo.flatMap((n) => n.inputs.slice(1, 4)).filter((name) => name && !read.has(name)));
   const stale = new Set([...packed].map((name) => inits.get(name)!.field));
   const body = withGraphBody(model, graphField, [...graph.filter((f) => !stale.has(f)).flatMap((f) => replaced.get(f) ?? [f.raw]), ...added]);
-  return { bytes: body, rewritten: todo.length, data, ...(kept.length ? { reason: `kept packed: ${kept[0]}` } : {}) };
+  return { bytes: body, rewritten: todo.length, data, ...(kept.length ? { reason: kept[0] } : {}) };
 }
