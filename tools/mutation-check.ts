@@ -281,6 +281,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/bench/speculative.test.ts"],
   },
   {
+    name: "tree bias: a reused buffer's cache columns taken as zero (only a fresh array's are)",
+    file: "src/engine/tree-bias.ts",
+    from: "    bias.fill(0, row, row + past + 1); // the cache and the root",
+    to: "    if (r === 0) bias.fill(0, row, row + past + 1);",
+    tests: ["test/engine/tree-bias.test.ts"],
+  },
+  {
+    name: "cost model: isotonic blocks expanded from the left (a pooled block overwrites one not yet read)",
+    file: "src/engine/cost-model.ts",
+    from: "    for (let k = end - count[b]!; k < end; k++) out[k] = v;",
+    to: "    for (let k = b; k < b + count[b]!; k++) out[k] = v;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
     name: "cost model: timed without the warm-up",
     file: "src/engine/cost-model.ts",
     from: "    if (t1 - start >= WARM_MAX_MS) return;",
@@ -297,14 +311,14 @@ const MUTATIONS: Mutation[] = [
   {
     name: "cost model: a learned curve's untimed sizes keep the prior's unit scale",
     file: "src/engine/cost-model.ts",
-    from: "    return (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;",
-    to: "    return shape[g]!.ms;",
+    from: "      out[g] = (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;",
+    to: "      out[g] = shape[g]!.ms;",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
     name: "cost model: an untimed size between two timed ones by the prior's ratio, not the line",
     file: "src/engine/cost-model.ts",
-    from: "    if (lo !== undefined && hi !== undefined) {",
+    from: "    if (lo >= 0 && hi < ms.length) {",
     to: "    if (false) {",
     tests: ["test/engine/tree-selector.test.ts"],
   },
@@ -325,8 +339,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "cost model: load-time timings come back once the real ones expire",
     file: "src/engine/cost-model.ts",
-    from: "    const used = this.online.map((o, g) => (this.superseded[g] ? o : [...this.loadSamples[g]!, ...o]));",
-    to: "    const used = this.online.map((o, g) => (o.length >= MIN_ONLINE ? o : [...this.loadSamples[g]!, ...o]));",
+    from: "        const load = this.superseded[g] ? NO_SAMPLES : this.loadSamples[g]!;",
+    to: "        const load = o.length >= MIN_ONLINE ? NO_SAMPLES : this.loadSamples[g]!;",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
@@ -486,15 +500,15 @@ const MUTATIONS: Mutation[] = [
   {
     name: "cost model: the latest timing instead of the median",
     file: "src/engine/cost-model.ts",
-    from: "      used.map((s) => (s.length > 0 ? median(s) : undefined)),",
-    to: "      used.map((s) => (s.length > 0 ? s[s.length - 1]! : undefined)),",
+    from: "        this.pointMedian[g] = used > 0 ? medianIn(s) : undefined;",
+    to: "        this.pointMedian[g] = used > 0 ? s[used - 1]! : undefined;",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
     name: "cost model: medians not fitted monotone",
     file: "src/engine/cost-model.ts",
-    from: "    const fitted = isotonic(",
-    to: "    const fitted = ((ys: number[], _w: number[]) => ys)(",
+    from: "    isotonicInto(this.filled, this.fitWeights, this.fitted, this.fitScratch, this.fitCounts);",
+    to: "    this.fitted.set(this.filled);",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
@@ -509,7 +523,7 @@ const MUTATIONS: Mutation[] = [
     file: "src/engine/speculative.ts",
     from: "  const k = drafter?.candidatesPerRow ?? 0;",
     to: "  const k = 0;",
-    tests: ["test/engine/lossless.test.ts"],
+    tests: ["test/engine/engine.test.ts"],
   },
   {
     name: "prediction: the output is never found again after an edit",
@@ -556,15 +570,15 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "layout: logits-to-keep input not recognised",
-    file: "src/model/layout.ts",
-    from: 'const LOGITS_TO_KEEP = ["num_logits_to_keep", "logits_to_keep"];',
-    to: 'const LOGITS_TO_KEEP = ["num_logits_to_keep"];',
+    file: "src/onnx/logits-rows.ts",
+    from: 'export const LOGITS_TO_KEEP: readonly string[] = ["num_logits_to_keep", "logits_to_keep"];',
+    to: 'export const LOGITS_TO_KEEP: readonly string[] = ["num_logits_to_keep"];',
     tests: ["test/model/layouts.test.ts"],
   },
   {
     name: "feeds: logits-to-keep fed with 1 (the last row only)",
     file: "src/model/causal-lm.ts",
-    from: "BigInt64Array.of(BigInt(s))",
+    from: "BigInt64Array.of(BigInt(s - first))",
     to: "BigInt64Array.of(1n)",
     tests: ["test/model/layouts.test.ts"],
   },

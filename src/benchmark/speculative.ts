@@ -76,7 +76,7 @@ export interface Cell {
 }
 
 export interface BenchReport {
-  model: { backend: string; dtype: string; dir: string };
+  model: { backend: string; dtype: string; threads?: number; dir: string };
   maxTokens: number;
   prompts: number;
   repeats: number;
@@ -197,7 +197,7 @@ export async function runSpeculativeBench(model: LoadedModel, prompts: readonly 
   const workloads = Object.keys(results).filter((w) => w !== "all");
   const meanSpeedup: Record<string, number> = {};
   for (const d of [...opts.drafters, ...(opts.peer ? [opts.peer.name] : [])]) meanSpeedup[d] = r2(workloads.reduce((s, w) => s + results[w]![d]!.speedup, 0) / workloads.length);
-  return { model: { backend: model.lm.info.backend, dtype: model.lm.info.dtype, dir: model.dir }, maxTokens: opts.maxTokens, prompts: prompts.length, repeats, verifyCost: cost.summary(), results, meanSpeedup };
+  return { model: { backend: model.lm.info.backend, dtype: model.lm.info.dtype, ...(model.lm.info.threads ? { threads: model.lm.info.threads } : {}), dir: model.dir }, maxTokens: opts.maxTokens, prompts: prompts.length, repeats, verifyCost: cost.summary(), results, meanSpeedup };
 }
 
 function countPrompts(prompts: readonly BenchPrompt[], workload: string): number {

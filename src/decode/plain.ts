@@ -39,6 +39,8 @@ export interface GenerateStats {
   /** The WebGPU adapter, when the backend is webgpu. */
   adapter?: string;
   dtype: string;
+  /** Threads the forwards ran on (ModelInfo.threads), where the model says. */
+  threads?: number;
   /** Where the KV cache lives between steps: "gpu" (WebGPU buffers) or "cpu" (JS memory). */
   kvCache: "cpu" | "gpu";
   /**
@@ -102,6 +104,7 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     backend: model.lm.info.backend,
     ...(model.lm.info.adapter ? { adapter: model.lm.info.adapter } : {}),
     dtype: model.lm.info.dtype,
+    ...(model.lm.info.threads ? { threads: model.lm.info.threads } : {}),
     kvCache: model.lm.info.kvCache ?? "cpu",
     ...(readBack !== undefined && tokens > 1 ? { readBackBytesPerToken: Math.round(readBack / (tokens - 1)) } : {}),
   };

@@ -44,6 +44,7 @@ const WINDOW = 9;
  * sizes timed since, or tried again.
  */
 export const MAX_AGE = 64;
+const NO_SAMPLES: readonly number[] = [];
 /** Real-step timings from which a grid point no longer uses its load-time timings. */
 const MIN_ONLINE = 3;
 /**
@@ -65,7 +66,12 @@ export interface Clock {
 
 /** The median of `xs` (not modified). */
 export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  return medianIn(Float64Array.from(xs));
+}
+
+/** The median of `s`, which it sorts in place. */
+function medianIn(s: Float64Array): number {
+  s.sort();
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
@@ -75,26 +81,40 @@ export function median(xs: readonly number[]): number {
  * a dip such as cost(4) < cost(2) is averaged with its neighbours instead of trusted.
  */
 export function isotonic(ys: readonly number[], weights: readonly number[] = ys.map(() => 1)): number[] {
-  const value: number[] = [];
-  const weight: number[] = [];
-  const count: number[] = [];
-  ys.forEach((y, i) => {
-    value.push(y);
-    weight.push(weights[i]!);
-    count.push(1);
-    while (value.length > 1 && value[value.length - 2]! > value[value.length - 1]!) {
-      const w = weight[weight.length - 2]! + weight[weight.length - 1]!;
-      const v = (value[value.length - 2]! * weight[weight.length - 2]! + value[value.length - 1]! * weight[weight.length - 1]!) / w;
-      const c = count[count.length - 2]! + count[count.length - 1]!;
-      value.length -= 1;
-      weight.length -= 1;
-      count.length -= 1;
-      value[value.length - 1] = v;
-      weight[weight.length - 1] = w;
-      count[count.length - 1] = c;
+  const out = new Float64Array(ys.length);
+  isotonicInto(ys, weights, out, new Float64Array(ys.length), new Int32Array(ys.length));
+  return Array.from(out);
+}
+
+/**
+ * `isotonic` into `out`, with `weight` and `count` as the pooled blocks' scratch (all of ys'
+ * length): a step's refit allocates nothing. Blocks are pooled left to right, each merge in the
+ * same order as the textbook algorithm, so the values are those of any other exact PAV.
+ */
+function isotonicInto(ys: ArrayLike<number>, weights: ArrayLike<number>, out: Float64Array, weight: Float64Array, count: Int32Array): void {
+  let top = 0; // blocks on the stack; their values in out[0 .. top)
+  for (let i = 0; i < ys.length; i++) {
+    out[top] = ys[i]!;
+    weight[top] = weights[i]!;
+    count[top] = 1;
+    top++;
+    while (top > 1 && out[top - 2]! > out[top - 1]!) {
+      const w = weight[top - 2]! + weight[top - 1]!;
+      const v = (out[top - 2]! * weight[top - 2]! + out[top - 1]! * weight[top - 1]!) / w;
+      const c = count[top - 2]! + count[top - 1]!;
+      top--;
+      out[top - 1] = v;
+      weight[top - 1] = w;
+      count[top - 1] = c;
     }
-  });
-  return value.flatMap((v, i) => Array<number>(count[i]!).fill(v));
+  }
+  // Expand the blocks right to left (a block's slot is never after its first element's).
+  let end = ys.length;
+  for (let b = top - 1; b >= 0; b--) {
+    const v = out[b]!;
+    for (let k = end - count[b]!; k < end; k++) out[k] = v;
+    end -= count[b]!;
+  }
 }
 
 /** The cost of `tokens` on the piecewise-linear curve `p`, never below its first point. */
@@ -168,6 +188,14 @@ export class VerifyCostModel {
   private readonly pointMedian: (number | undefined)[];
   private readonly pointCount: number[];
   private readonly stale: boolean[];
+  /** refit's scratch, one slot per grid point (a step's refit allocates nothing). */
+  private readonly filled: Float64Array;
+  private readonly fitWeights: Float64Array;
+  private readonly fitted: Float64Array;
+  private readonly fitScratch: Float64Array;
+  private readonly fitCounts: Int32Array;
+  /** A grid point's timings, sorted for their median (grown as needed). */
+  private medianScratch = new Float64Array(32);
 
   /**
    * From measured points (each taken as one sample of its grid point). `samples`, when given,
@@ -183,9 +211,12 @@ export class VerifyCostModel {
     this.pointMedian = points.map(() => undefined);
     this.pointCount = points.map(() => 0);
     this.stale = points.map(() => true);
-    this.shape = this.curve; // the points as given, for refit to fill untimed points from
+    [this.filled, this.fitWeights, this.fitted, this.fitScratch] = points.map(() => new Float64Array(points.length));
+    this.fitCounts = new Int32Array(points.length);
+    this.shape = points.map((p) => ({ ...p })); // the points as given, for refit to fill untimed points from
     if (samples) this.refit();
-    this.shape = this.curve;
+    // refit writes the curve in place: the shape is a copy of the first fit, not the curve itself.
+    this.shape = this.curve.map((p) => ({ ...p }));
   }
 
   /**
@@ -246,8 +277,8 @@ export class VerifyCostModel {
   observe(tokens: number, ms: number): void {
     const p = this.curve;
     if (p.length === 0 || !(ms > 0) || !Number.isFinite(ms)) return;
-    let g = p.findIndex((q) => q.tokens >= tokens);
-    if (g < 0) g = p.length - 1;
+    let g = 0;
+    while (g < p.length - 1 && p[g]!.tokens < tokens) g++;
     const scale = interpolate(this.shape, p[g]!.tokens) / interpolate(this.shape, tokens);
     const window = this.online[g]!;
     const at = this.onlineAt[g]!;
@@ -256,10 +287,11 @@ export class VerifyCostModel {
     if (window.length > WINDOW) window.shift(), at.shift();
     if (window.length >= MIN_ONLINE) this.superseded[g] = true;
     this.stale[g] = true;
-    this.online.forEach((w, i) => {
+    for (let i = 0; i < this.online.length; i++) {
+      const w = this.online[i]!;
       const times = this.onlineAt[i]!;
       while (times.length > 0 && times[0]! <= this.observed - MAX_AGE) w.shift(), times.shift(), (this.stale[i] = true);
-    });
+    }
     this.refit();
   }
 
@@ -283,22 +315,29 @@ export class VerifyCostModel {
   }
 
   private refit(): void {
-    for (let g = 0; g < this.stale.length; g++) {
-      if (!this.stale[g]) continue;
-      const o = this.online[g]!;
-      const used = this.superseded[g] ? o : [...this.loadSamples[g]!, ...o];
-      this.pointMedian[g] = used.length > 0 ? median(used) : undefined;
-      this.pointCount[g] = used.length;
-      this.stale[g] = false;
+    const n = this.stale.length;
+    let timed = 0;
+    for (let g = 0; g < n; g++) {
+      if (this.stale[g]) {
+        const o = this.online[g]!;
+        const load = this.superseded[g] ? NO_SAMPLES : this.loadSamples[g]!;
+        const used = load.length + o.length;
+        if (this.medianScratch.length < used) this.medianScratch = new Float64Array(2 * used);
+        const s = this.medianScratch.subarray(0, used);
+        s.set(load);
+        s.set(o, load.length);
+        this.pointMedian[g] = used > 0 ? medianIn(s) : undefined;
+        this.pointCount[g] = used;
+        this.stale[g] = false;
+      }
+      timed += this.pointCount[g]!;
     }
-    if (this.pointCount.every((n) => n === 0)) return; // nothing timed yet: the curve is its shape
-    const ms = fill(this.shape, this.pointMedian);
+    if (timed === 0) return; // nothing timed yet: the curve is its shape
+    fillInto(this.shape, this.pointMedian, this.filled);
     // A filled point weighs next to nothing: where it disagrees with a timed one, the timing wins.
-    const fitted = isotonic(
-      ms,
-      this.pointCount.map((n) => n || 0.01),
-    );
-    this.curve = this.curve.map((p, i) => ({ tokens: p.tokens, ms: fitted[i]! }));
+    for (let g = 0; g < n; g++) this.fitWeights[g] = this.pointCount[g]! || 0.01;
+    isotonicInto(this.filled, this.fitWeights, this.fitted, this.fitScratch, this.fitCounts);
+    for (let g = 0; g < n; g++) this.curve[g]!.ms = this.fitted[g]!;
   }
 }
 
@@ -307,17 +346,24 @@ export class VerifyCostModel {
  * curves are near-linear in S); beyond the timed ones, by `shape`'s ratio to the nearest timed
  * point. At least one point must be timed.
  */
-function fill(shape: readonly CostPoint[], ms: readonly (number | undefined)[]): number[] {
-  const timed = ms.flatMap((m, g) => (m === undefined ? [] : [g]));
-  return ms.map((m, g) => {
-    if (m !== undefined) return m;
-    const lo = timed.filter((t) => t < g).pop();
-    const hi = timed.find((t) => t > g);
-    if (lo !== undefined && hi !== undefined) {
-      const [a, b] = [shape[lo]!.tokens, shape[hi]!.tokens];
-      return ms[lo]! + ((shape[g]!.tokens - a) * (ms[hi]! - ms[lo]!)) / (b - a);
+function fillInto(shape: readonly CostPoint[], ms: readonly (number | undefined)[], out: Float64Array): void {
+  for (let g = 0; g < ms.length; g++) {
+    const m = ms[g];
+    if (m !== undefined) {
+      out[g] = m;
+      continue;
     }
-    const ref = (lo ?? hi)!;
-    return (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;
-  });
+    let lo = g - 1;
+    while (lo >= 0 && ms[lo] === undefined) lo--;
+    let hi = g + 1;
+    while (hi < ms.length && ms[hi] === undefined) hi++;
+    if (lo >= 0 && hi < ms.length) {
+      const a = shape[lo]!.tokens;
+      const b = shape[hi]!.tokens;
+      out[g] = ms[lo]! + ((shape[g]!.tokens - a) * (ms[hi]! - ms[lo]!)) / (b - a);
+    } else {
+      const ref = lo >= 0 ? lo : hi;
+      out[g] = (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;
+    }
+  }
 }

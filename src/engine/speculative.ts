@@ -17,7 +17,7 @@ import type { LoadedModel } from "../model/load.ts";
 import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
-import { treeAttentionBias, treePositions } from "./tree-bias.ts";
+import { TreeBiasBuffer, treePositions } from "./tree-bias.ts";
 import { firstChain, topKRows, topPrefix, verifyTree, verifyTreeArgmax } from "./verify.ts";
 
 export interface TextMeta {
@@ -278,6 +278,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   const cost = drafter && fixed === undefined && !finish ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
   t1 += performance.now() - c0;
   const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
+  const biasBuffer = new TreeBiasBuffer();
 
   while (!finish) {
     if (opts.signal?.aborted) {
@@ -313,7 +314,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
     const fed = new Int32Array(tree.size + 1);
     fed[0] = root;
     fed.set(tree.tokens, 1);
-    const attentionBias = treeAttention && tree.size > 0 ? treeAttentionBias(tree, past) : undefined;
+    const attentionBias = treeAttention && tree.size > 0 ? biasBuffer.build(tree, past) : undefined;
     const f0 = performance.now();
     selectMs += f0 - s0;
     let top: RowIds | undefined;

@@ -40,6 +40,11 @@ export interface ModelInfo {
   /** The WebGPU adapter in use (its description), when the backend is webgpu. */
   adapter?: string;
   dtype: Dtype;
+  /**
+   * Threads a forward runs on: on wasm the process's pool (one per process: ort-env.ts), on cpu the
+   * native session's own, on webgpu the WASM pool that runs the ops the GPU does not.
+   */
+  threads?: number;
   file: string;
   inputNames: readonly string[];
   /** The graph's layout as found at load (positions, logits-to-keep, external data). */

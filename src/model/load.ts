@@ -361,7 +361,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (bytes !== original && session.inputNames.includes(IO.positionIds)) layout = { ...layout, positions: "input" };
   layout = { ...layout, kvIo };
   const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(weights ? { unpackedWeights: weights } : {}) };
+  // On webgpu the WASM pool was sized by the adapter or by onnxruntime-web's default, not here.
+  const poolThreads = device === "webgpu" ? Number(ort.env.wasm.numThreads) || 1 : threads;
+  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, threads: poolThreads, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(weights ? { unpackedWeights: weights } : {}) };
   let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.
@@ -375,7 +377,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const loadMs = performance.now() - t0;
   event({ phase: "ready", loadMs });
-  say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device})`);
+  say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${poolThreads} thread${poolThreads === 1 ? "" : "s"})`);
   return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}) };
 }
 

@@ -28,6 +28,8 @@ export interface Timings {
   /** The backend, its WebGPU adapter, where the KV cache lives, and bytes read back to JS per decoded token. */
   backend: string;
   adapter?: string;
+  /** Threads the forwards ran on (the WASM pool, or the native session's). */
+  threads?: number;
   kv_cache: "cpu" | "gpu";
   read_back_bytes_per_token?: number;
 }
@@ -64,6 +66,7 @@ export function timings(r: SpecResult): Timings {
     ...(s.verifyModeReason ? { verify_mode_reason: s.verifyModeReason } : {}),
     backend: s.backend,
     ...(s.adapter ? { adapter: s.adapter } : {}),
+    ...(s.threads ? { threads: s.threads } : {}),
     kv_cache: s.kvCache,
     ...(s.readBackBytesPerToken === undefined ? {} : { read_back_bytes_per_token: s.readBackBytesPerToken }),
   };

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
@@ -234,7 +234,10 @@ describe("edgespec inspect", () => {
     expect(r).toMatchObject({ modelType: "llama", layers: 6, kvHeads: 4, headDim: 32, vocabSize: 4096, kvType: "float32", positions: "input", logitsToKeep: null, logitsRows: "rows-input", externalData: [], exact: true });
     expect(r.files).toEqual({ fp32: "model.onnx", q8: "model_quantized.onnx", q4: "model_q4.onnx" });
     expect(r.treeVerify).toEqual({ available: true, reason: null });
-    const text = await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--dtype", "q8"]);
+    // The threads it loaded with: by default the cores, at most 4 (the WASM pool is the process's).
+    expect(r.loaded.threads).toBe(Math.min(4, availableParallelism()));
+    const text = await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--dtype", "q8", "--threads", "1"]);
+    expect(text.stdout).toMatch(/^loaded .* on wasm, 1 thread, KV cache in JS memory$/m);
     expect(text.stdout).toMatch(/^tree verify {2}yes$/m);
     expect(text.stdout).toMatch(/^exact {8}no: int8 activations/m);
   });

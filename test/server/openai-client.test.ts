@@ -139,6 +139,8 @@ describe("openai client against a Bun server", () => {
     // Where it ran and what it cost in copies: wasm, the cache in JS memory, bytes per token
     // counted, and greedy steps read ids (logits-heads.ts), not a 4096-float logits row per token.
     expect(timings).toMatchObject({ backend: "wasm", kv_cache: "cpu" });
+    // The threads it ran on: the process's WASM pool, as onnxruntime-web holds it.
+    expect(timings.threads).toBe((await import("onnxruntime-web")).env.wasm.numThreads);
     expect(timings.read_back_bytes_per_token).toBeGreaterThan(0);
     expect(timings.read_back_bytes_per_token).toBeLessThan(4096 * 4);
   });
