@@ -5,8 +5,10 @@
  *
  *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
  *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N] [--device wasm|cpu]
- *                            [--no-history] [--learned-curve]
+ *                            [--no-history] [--learned-curve] [--kernels auto|wasm|ts]
  *
+ * --kernels: what the drafters run on; `auto` (default) is what the CLI and the server use (WASM
+ * where the runtime gives the binary), so the drafting share measured is the one users get.
  * --no-history: sam and hybrid keep no request history, so each prompt is drafted from itself
  * alone (what the suite gains from the outputs of its earlier prompts, next to a default run).
  * --learned-curve: trees are sized on a verify cost curve learned from the runs' steps, as a
@@ -24,6 +26,8 @@ import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
 import { loadModel } from "../src/model/load.ts";
+import { chooseKernels } from "../src/setup.ts";
+import { KERNEL_CHOICES, type KernelChoice } from "../src/drafters/kernels/index.ts";
 import { transformersPeer } from "./peer.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 
@@ -40,6 +44,7 @@ const flags = parseFlags(process.argv.slice(2), {
   repeats: { type: "int", help: "" },
   device: { type: "string", help: "" },
   "cold-table": { type: "boolean", help: "" },
+  kernels: { type: "string", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
@@ -52,6 +57,10 @@ const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", impor
 const prompts = flags.limit ? firstPerWorkload(all, flags.limit as number) : all;
 const drafters = ((flags.drafters as string) ?? DRAFTER_NAMES.filter((d) => d !== "none").join(",")).split(",");
 
+const kernelChoice = ((flags.kernels as string) ?? "auto") as KernelChoice;
+if (!KERNEL_CHOICES.includes(kernelChoice)) throw new Error(`--kernels takes ${KERNEL_CHOICES.join(", ")}`);
+// One kernel set for every drafter, as setUp gives a model's drafters.
+const kernels = await chooseKernels(bunHost, kernelChoice, console.error);
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 const table = flags["cold-table"] ? undefined : model.recycleTable;
 
@@ -62,6 +71,7 @@ const report = await runSpeculativeBench(model, prompts, {
     createDrafter(name, {
       vocabSize: model.lm.spec.vocabSize,
       tokenizerFingerprint: fingerprintOf(model),
+      kernels,
       ...(flags["no-history"] ? { sam: { historyTokens: 0 } } : {}),
       ...(table ? { recycle: { table } } : {}),
     }),
@@ -76,7 +86,7 @@ const report = await runSpeculativeBench(model, prompts, {
 });
 const peak = process.memoryUsage().rss;
 
-const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${report.model.threads} thread${report.model.threads === 1 ? "" : "s"}` : ""}, Bun), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${report.model.threads} thread${report.model.threads === 1 ? "" : "s"}` : ""}, Bun, drafters on ${kernels.name === "wasm" ? "WASM" : "TypeScript"} kernels), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
 Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
 MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Time to the first token (prefill and its token, mean per prompt, median over passes): ${Object.entries(report.results.all!).filter(([, v]) => v.firstTokenMs !== undefined).map(([c, v]) => `${c} ${v.firstTokenMs} ms`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.

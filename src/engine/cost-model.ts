@@ -88,8 +88,8 @@ export function isotonic(ys: readonly number[], weights: readonly number[] = ys.
 
 /**
  * `isotonic` into `out`, with `weight` and `count` as the pooled blocks' scratch (all of ys'
- * length): a step's refit allocates nothing. Blocks are pooled left to right, each merge in the
- * same order as the textbook algorithm, so the values are those of any other exact PAV.
+ * length): a step's refit allocates nothing. Blocks are pooled left to right on a stack kept in
+ * `out` itself, each merge computed as before, so the values are the same bit for bit.
  */
 function isotonicInto(ys: ArrayLike<number>, weights: ArrayLike<number>, out: Float64Array, weight: Float64Array, count: Int32Array): void {
   let top = 0; // blocks on the stack; their values in out[0 .. top)
@@ -342,7 +342,7 @@ export class VerifyCostModel {
 }
 
 /**
- * `ms` with its missing points filled: between two timed points, on the line through them (the
+ * `ms` with its missing points filled, into `out`: between two timed points, on the line through them (the
  * curves are near-linear in S); beyond the timed ones, by `shape`'s ratio to the nearest timed
  * point. At least one point must be timed.
  */
