@@ -26,6 +26,7 @@ import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
 import { loadModel } from "../src/model/load.ts";
+import { threadsPhrase } from "../src/model/ort-env.ts";
 import { chooseKernels } from "../src/setup.ts";
 import { KERNEL_CHOICES, type KernelChoice } from "../src/drafters/kernels/index.ts";
 import { transformersPeer } from "./peer.ts";
@@ -86,7 +87,7 @@ const report = await runSpeculativeBench(model, prompts, {
 });
 const peak = process.memoryUsage().rss;
 
-const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${report.model.threads} thread${report.model.threads === 1 ? "" : "s"}` : ""}, Bun, drafters on ${kernels.name === "wasm" ? "WASM" : "TypeScript"} kernels), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${threadsPhrase(report.model.threads)}` : ""}, Bun, drafters on ${kernels.name === "wasm" ? "WASM" : "TypeScript"} kernels), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
 Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
 MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Time to the first token (prefill and its token, mean per prompt, median over passes): ${Object.entries(report.results.all!).filter(([, v]) => v.firstTokenMs !== undefined).map(([c, v]) => `${c} ${v.firstTokenMs} ms`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.

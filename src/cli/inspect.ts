@@ -8,6 +8,7 @@ import { LOGITS_ROWS } from "../onnx/logits-rows.ts";
 import type { Host } from "../host.ts";
 import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
+import { threadsPhrase } from "../model/ort-env.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
@@ -103,7 +104,7 @@ function text(r: InspectReport): string {
     ["model", r.dir],
     ["family", `${r.modelType}: ${r.layers} layers, ${r.kvHeads} KV heads x ${r.headDim}, vocab ${r.vocabSize}, context ${r.contextLength}`],
     ["files", Object.entries(r.files).map(([d, f]) => `${d} ${f}`).join(", ") || "none"],
-    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}${r.loaded.threads ? `, ${r.loaded.threads} thread${r.loaded.threads === 1 ? "" : "s"}` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
+    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}${r.loaded.threads ? `, ${threadsPhrase(r.loaded.threads)}` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
     ...(r.unpackedWeights ? [["weights", weightsLine(r.unpackedWeights)] as [string, string]] : []),
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],

@@ -3,7 +3,7 @@
  * with optional external data) into a CausalLM on the chosen backend.
  */
 import type { InferenceSession } from "onnxruntime-web";
-import { wasmThreadsFor } from "./ort-env.ts";
+import { threadsPhrase, wasmThreadsFor } from "./ort-env.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type ModelInfo, type TreeAttentionInfo } from "./causal-lm.ts";
@@ -377,7 +377,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   if (!treeAttention.enabled) say(`tree attention unavailable (${treeAttention.reason}): speculative steps will verify one chain`);
   const loadMs = performance.now() - t0;
   event({ phase: "ready", loadMs });
-  say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${poolThreads} thread${poolThreads === 1 ? "" : "s"})`);
+  say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${threadsPhrase(poolThreads)})`);
   return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}) };
 }
 

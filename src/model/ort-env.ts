@@ -9,6 +9,11 @@
 import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
 
+/** "1 thread", "2 threads": how the load line, inspect and the bench say a count. */
+export function threadsPhrase(n: number): string {
+  return `${n} thread${n === 1 ? "" : "s"}`;
+}
+
 /** The WASM thread count a session on `ort` runs with; `requested` undefined = whatever is set, else `fallback`. */
 export function wasmThreadsFor(ort: OrtModule, requested: number | undefined, fallback: number): number {
   const set = ort.env.wasm.numThreads;
@@ -16,7 +21,7 @@ export function wasmThreadsFor(ort: OrtModule, requested: number | undefined, fa
     if (requested !== undefined && requested !== set) {
       throw new EdgespecError(
         "invalid_argument",
-        `onnxruntime-web runs every WASM model of a process on one thread pool, already set to ${set} thread${set === 1 ? "" : "s"}; asked for ${requested} (leave threads unset, or use another process)`,
+        `onnxruntime-web runs every WASM model of a process on one thread pool, already set to ${threadsPhrase(set)}; asked for ${requested} (leave threads unset, or use another process)`,
       );
     }
     return set;
