@@ -751,6 +751,21 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/kv-cache.test.ts"],
   },
   {
+    name: "kv buffer pool: a spare set handed out and kept (two caches on one set of buffers)",
+    file: "src/model/kv-cache.ts",
+    from: "return this.spare.shift();",
+    to: "return this.spare[0];",
+    tests: ["test/model/kv-cache.test.ts"],
+  },
+  {
+    name: "kv buffer pool: a reused cache starts with the length its buffers had",
+    file: "src/model/kv-cache.ts",
+    from: "    this.buffers = [];\n    this.capacity = 0;\n    this.len = 0;",
+    to: "    this.buffers = [];\n    this.capacity = 0;",
+    also: [{ file: "src/model/kv-cache.ts", from: "      this.capacity = set.capacity;\n    }\n    this.reset();", to: "      this.capacity = set.capacity;\n      this.len = set.capacity;\n    } else this.reset();" }],
+    tests: ["test/model/kv-cache.test.ts"],
+  },
+  {
     name: "grouped attention: query heads grouped in the wrong order",
     file: "src/onnx/grouped-attention.ts",
     from: "int64Raw([0, Hkv, -1, 0])",

@@ -13,7 +13,7 @@ import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
 import { GpuKvCache } from "./gpu-kv-cache.ts";
-import { type KvCache, newKvCache } from "./kv-cache.ts";
+import { type KvCache, KvBufferPool, newKvCache } from "./kv-cache.ts";
 import type { SequenceCache } from "./sequence-cache.ts";
 import type { ModelLayout } from "./layout.ts";
 
@@ -125,6 +125,8 @@ export class CausalLM implements LanguageModel {
   private readonly idFetches: { argmax: string[]; both: string[] };
   /** Whether the graph takes the rows to project (logits-rows.ts), which every run then feeds. */
   private readonly projectsRows: boolean;
+  /** Buffers of finished generations' caches, for the next ones (kv-cache.ts). */
+  private readonly kvPool = new KvBufferPool();
 
   constructor(
     private readonly ort: OrtModule,
@@ -149,7 +151,7 @@ export class CausalLM implements LanguageModel {
   newCache(): KvCache {
     const s = this.spec;
     if (this.info.kvCache === "gpu") return new GpuKvCache(this.ort, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType, this.kvGather!);
-    return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType);
+    return newKvCache(this.ort, this.info.layout.kvIo, s.numLayers, s.numKvHeads, s.headDim, this.info.layout.kvType, this.kvPool);
   }
 
   get acceptsAttentionBias(): boolean {

@@ -3,22 +3,22 @@ import * as ort from "onnxruntime-web";
 import { generatePlain } from "../../src/decode/plain.ts";
 import { argmax } from "../../src/decode/sampler.ts";
 import type { OrtModule } from "../../src/host.ts";
-import { AppendKvCache, WholeKvCache } from "../../src/model/kv-cache.ts";
+import { AppendKvCache, KvBufferPool, WholeKvCache } from "../../src/model/kv-cache.ts";
 import { referenceModel } from "../helpers/model.ts";
 
 /**
  * A cache whose value at (layer l, key/value t, position p, head h, dim d) encodes its coordinates
  * exactly, filled by appending `len` positions in steps of `step` (as forwards would).
  */
-function syntheticCache(layers: number, heads: number, len: number, dim: number, step = len): AppendKvCache {
-  const c = new AppendKvCache(ort as unknown as OrtModule, layers, heads, dim);
+function syntheticCache(layers: number, heads: number, len: number, dim: number, step = len, pool?: KvBufferPool, shift = 0): AppendKvCache {
+  const c = new AppendKvCache(ort as unknown as OrtModule, layers, heads, dim, "float32", pool);
   for (let from = 0; from < len; from += step) {
     const n = Math.min(step, len - from);
     const out: Record<string, ort.Tensor> = {};
     for (let l = 0; l < layers; l++) {
       for (const [kv, t] of [["key", 0], ["value", 1]] as const) {
         const data = new Float32Array(n * heads * dim);
-        for (let i = 0; i < n; i++) for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) data[(i * heads + h) * dim + d] = code(l, t, from + i, h, d);
+        for (let i = 0; i < n; i++) for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) data[(i * heads + h) * dim + d] = code(l, t, from + i, h, d) + shift;
         out[`present.${l}.${kv}`] = new ort.Tensor("float32", data, [1, n, heads, dim]);
       }
     }
@@ -128,5 +128,75 @@ describe("KvCache", () => {
       next = argmax(logits, 0, V);
     }
     expect(got).toEqual(plain.tokens);
+  });
+
+  test("a released cache's buffers serve the next cache of its pool, which starts empty and holds only its own positions", () => {
+    const pool = new KvBufferPool();
+    const first = syntheticCache(2, 3, 300, 4, 50, pool);
+    const seen: Record<string, ort.Tensor> = {};
+    first.feeds(seen);
+    first.release();
+    expect(pool.size).toBe(1);
+    const second = syntheticCache(2, 3, 20, 4, 7, pool, 0.5);
+    expect(pool.size).toBe(0);
+    const feeds: Record<string, ort.Tensor> = {};
+    second.feeds(feeds);
+    const data = feeds["past_key_values.1.key"]!.data as Float32Array;
+    // The same memory, now the second cache's: its 20 positions, none of the first's 300.
+    expect(data.buffer).toBe((seen["past_key_values.1.key"]!.data as Float32Array).buffer);
+    expect(feeds["past_key_values.1.key"]!.dims).toEqual([1, 20, 3, 4]);
+    for (let p = 0; p < 20; p++) for (let h = 0; h < 3; h++) expect(data[(p * 3 + h) * 4 + 1]).toBe(code(1, 0, p, h, 1) + 0.5);
+    // A cache made without a pool is not served from it, and gives nothing back.
+    const loose = syntheticCache(1, 1, 4, 2);
+    loose.release();
+    expect(pool.size).toBe(0);
+  });
+
+  test("a released cache refuses to be used again (its buffers may be another request's now)", () => {
+    const pool = new KvBufferPool();
+    const c = syntheticCache(1, 2, 8, 2, 8, pool);
+    c.release();
+    c.release(); // twice is once: the pool holds the buffers one time
+    expect(pool.size).toBe(1);
+    expect(() => c.feeds({})).toThrow(/released/);
+    expect(() => c.truncate(0)).toThrow(/released/);
+    expect(() => c.keep([0])).toThrow(/released/);
+    expect(() => c.update({})).toThrow(/released/);
+  });
+
+  test("the pool keeps the largest sets, at most as many as it was made for", () => {
+    const pool = new KvBufferPool(2);
+    // Three at once (each takes nothing: the pool is empty), then all released.
+    const caches = [10, 600, 300].map((len) => syntheticCache(1, 1, len, 2, len, pool));
+    for (const c of caches) c.release();
+    expect(pool.size).toBe(2);
+    // 600 positions grew the buffers to 1024; 300 to 512; 10 (256) was dropped.
+    const c = syntheticCache(1, 1, 1, 2, 1, pool);
+    const feeds: Record<string, ort.Tensor> = {};
+    c.feeds(feeds);
+    expect((feeds["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength).toBe(1024 * 2 * 4);
+  });
+
+  test("generations one after another on the same model (caches reused) give what fresh caches give", async () => {
+    const m = await referenceModel("fp32");
+    const long = m.tokenizer.encode("import os\nimport sys\n\n\ndef main(argv):\n    for name in argv[1:]:\n        with open(name) as f:\n            print(f.read())\n", true);
+    const short = m.tokenizer.encode("def add(a, b):\n", true);
+    const first = [await generatePlain(m, long, { maxTokens: 24 }), await generatePlain(m, short, { maxTokens: 24 })];
+    const again = [await generatePlain(m, short, { maxTokens: 24 }), await generatePlain(m, long, { maxTokens: 24 })];
+    expect(again[0]!.tokens).toEqual(first[1]!.tokens);
+    expect(again[1]!.tokens).toEqual(first[0]!.tokens);
+    // Against a cache with no pool at all: a plain greedy loop on a fresh AppendKvCache.
+    const { lm } = m;
+    const V = lm.spec.vocabSize;
+    const fresh = new AppendKvCache(ort as unknown as OrtModule, lm.spec.numLayers, lm.spec.numKvHeads, lm.spec.headDim);
+    let logits = await lm.forward(short, short.map((_, i) => i), fresh);
+    let next = argmax(logits, (short.length - 1) * V, V);
+    const got: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      got.push(next);
+      logits = await lm.forward([next], [fresh.length], fresh);
+      next = argmax(logits, 0, V);
+    }
+    expect(got).toEqual(first[1]!.tokens);
   });
 });
