@@ -766,6 +766,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/kv-cache.test.ts"],
   },
   {
+    name: "byte-level decoding: special tokens kept when asked to skip them",
+    file: "src/model/byte-level.ts",
+    from: "if (e === undefined || (skipSpecialTokens && e.special)) continue;",
+    to: "if (e === undefined) continue;",
+    tests: ["test/model/byte-level.test.ts"],
+  },
+  {
+    name: "byte-level decoding: added tokens decoded as bytes",
+    file: "src/model/byte-level.ts",
+    from: "kind: this.vocab.added.has(token) ? ADDED : BYTES",
+    to: "kind: BYTES",
+    tests: ["test/model/byte-level.test.ts"],
+  },
+  {
     name: "grouped attention: query heads grouped in the wrong order",
     file: "src/onnx/grouped-attention.ts",
     from: "int64Raw([0, Hkv, -1, 0])",

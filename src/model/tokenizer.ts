@@ -4,6 +4,7 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { EdgespecError } from "../errors.ts";
+import { ByteLevelDecoder } from "./byte-level.ts";
 
 export interface TokenizerFiles {
   tokenizerJson: unknown;
@@ -15,6 +16,8 @@ export class TextCodec {
   readonly config: Record<string, unknown>;
   /** The parsed tokenizer.json (its identity is what saved drafter state is keyed on). */
   readonly json: unknown;
+  /** Decoding from a byte table where the tokenizer is byte-level BPE (byte-level.ts); else the library's. */
+  private readonly byteLevel: ByteLevelDecoder | undefined;
 
   constructor(files: TokenizerFiles) {
     this.config = files.tokenizerConfig;
@@ -24,6 +27,7 @@ export class TextCodec {
     } catch (cause) {
       throw new EdgespecError("model_invalid", `tokenizer.json could not be loaded: ${(cause as Error).message}`, { cause });
     }
+    this.byteLevel = byteLevelDecoder(this.tokenizer, files);
   }
 
   /** Token ids of `text`; `addSpecialTokens` adds what the tokenizer's post-processor adds (BOS). */
@@ -33,6 +37,18 @@ export class TextCodec {
 
   decode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
     if (ids.length === 0) return ""; // the library throws on []
+    if (this.byteLevel) return this.byteLevel.decode(ids, skipSpecialTokens);
+    return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
+  }
+
+  /** How ids become text: from a byte table (byte-level BPE) or through the tokenizer library. */
+  get decoder(): "byte table" | "library" {
+    return this.byteLevel ? "byte table" : "library";
+  }
+
+  /** The library's own decode, whatever the tokenizer (what byte-level decoding is tested against). */
+  libraryDecode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
+    if (ids.length === 0) return "";
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
   }
 
@@ -97,4 +113,28 @@ export class TextCodec {
     }
     return undefined;
   }
+}
+
+interface TokenizerJson {
+  model?: { type?: string; unk_token?: unknown };
+  decoder?: { type?: string } | null;
+  added_tokens?: { content?: unknown; special?: unknown }[];
+}
+
+/**
+ * The byte-table decoder for a BPE model whose whole decoder is ByteLevel and whose text is not
+ * "cleaned up" afterwards (tokenizer_config's clean_up_tokenization_spaces, true unless it says
+ * false, rewrites spaces before punctuation); undefined for every other tokenizer.
+ */
+function byteLevelDecoder(tokenizer: Tokenizer, files: TokenizerFiles): ByteLevelDecoder | undefined {
+  const json = files.tokenizerJson as TokenizerJson;
+  if (json?.model?.type !== "BPE" || json.decoder?.type !== "ByteLevel" || files.tokenizerConfig.clean_up_tokenization_spaces !== false) return undefined;
+  const added = (json.added_tokens ?? []).filter((t) => typeof t.content === "string");
+  const extra = files.tokenizerConfig.additional_special_tokens;
+  return new ByteLevelDecoder({
+    tokenOf: (id) => tokenizer.id_to_token(id),
+    unknown: typeof json.model.unk_token === "string" ? json.model.unk_token : undefined,
+    special: new Set([...added.filter((t) => t.special === true).map((t) => t.content as string), ...(Array.isArray(extra) ? extra.filter((t): t is string => typeof t === "string") : [])]),
+    added: new Set(added.map((t) => t.content as string)),
+  });
 }
