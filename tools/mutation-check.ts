@@ -780,6 +780,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/byte-level.test.ts"],
   },
   {
+    name: "packed present: every layer appended from the first layer's block",
+    file: "src/model/kv-cache.ts",
+    from: "this.buffers[t]!.set(data.subarray(t * block, (t + 1) * block), this.len * this.row);",
+    to: "this.buffers[t]!.set(data.subarray(0, block), this.len * this.row);",
+    tests: ["test/onnx/kv-append.test.ts"],
+  },
+  {
+    name: "packed present: values packed before keys",
+    file: "src/onnx/kv-append.ts",
+    from: "(ka === kb ? 0 : ka === \"key\" ? -1 : 1)",
+    to: "(ka === kb ? 0 : ka === \"key\" ? 1 : -1)",
+    tests: ["test/onnx/kv-append.test.ts"],
+  },
+  {
     name: "grouped attention: query heads grouped in the wrong order",
     file: "src/onnx/grouped-attention.ts",
     from: "int64Raw([0, Hkv, -1, 0])",

@@ -7,6 +7,7 @@ import { EdgespecError } from "../errors.ts";
 import { ATTENTION_BIAS_INPUT } from "../onnx/attention-bias.ts";
 import { ARGMAX_IDS, LAST_LOGITS, TOP_K, TOPK_IDS } from "../onnx/logits-heads.ts";
 import { LOGITS_ROWS } from "../onnx/logits-rows.ts";
+import { PACKED_PRESENT } from "../onnx/kv-append.ts";
 import { halfBitsToFloat32 } from "../onnx/float16.ts";
 import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
@@ -137,7 +138,8 @@ export class CausalLM implements LanguageModel {
     private readonly kvGather?: InferenceSession,
   ) {
     if (info.kvCache === "gpu" && (!kvGather || info.layout.kvIo !== "whole")) throw new EdgespecError("invalid_argument", "a GPU KV cache needs the export's own cache I/O and a gather session");
-    const present = session.outputNames.filter((n) => n.startsWith("present."));
+    // The new positions in one output where the graph packs them (kv-append.ts): one tensor handed to JS, not one per layer.
+    const present = session.outputNames.includes(PACKED_PRESENT) && info.layout.kvIo === "append" ? [PACKED_PRESENT] : session.outputNames.filter((n) => n.startsWith("present."));
     this.rowFetches = [IO.logits, ...present];
     const heads = session.outputNames.includes(LAST_LOGITS) && session.outputNames.includes(TOPK_IDS);
     this.headFetches = heads ? [LAST_LOGITS, TOPK_IDS, ...present] : undefined;

@@ -15,6 +15,7 @@ import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
 import type { SequenceCache } from "./sequence-cache.ts";
 import { IO } from "./io-names.ts";
+import { PACKED_PRESENT } from "../onnx/kv-append.ts";
 
 export type KvType = "float32" | "float16";
 export type KvIo = "append" | "whole";
@@ -133,9 +134,14 @@ export class AppendKvCache implements KvCache {
     }
   }
 
-  /** Append the present.* outputs of a forward (the positions it added) to the cache. */
+  /**
+   * Append the positions a forward added to the cache: its packed output (kv-append.ts, every
+   * layer's key and value in one tensor) or its present.* outputs.
+   */
   update(outputs: Record<string, Tensor>): void {
     this.checkLive();
+    const packed = outputs[PACKED_PRESENT];
+    if (packed) return this.appendPacked(packed);
     const added = outputs[IO.presentKey(0)]!.dims[1]!;
     this.reserve(this.len + added);
     for (let l = 0; l < this.numLayers; l++) {
@@ -148,6 +154,18 @@ export class AppendKvCache implements KvCache {
       }
     }
     this.len += added;
+  }
+
+  private appendPacked(packed: Tensor): void {
+    const [layers, added, heads, dim] = packed.dims;
+    if (packed.dims.length !== 4 || layers !== 2 * this.numLayers || heads !== this.numKvHeads || dim !== this.headDim) {
+      throw new EdgespecError("model_invalid", `${PACKED_PRESENT} has dims [${packed.dims}], expected [${2 * this.numLayers}, added, ${this.numKvHeads}, ${this.headDim}]`);
+    }
+    this.reserve(this.len + added!);
+    const data = bitsOf(packed.data);
+    const block = added! * this.row;
+    for (let t = 0; t < 2 * this.numLayers; t++) this.buffers[t]!.set(data.subarray(t * block, (t + 1) * block), this.len * this.row);
+    this.len += added!;
   }
 
   /** Drop every position from `length` on. */

@@ -10,6 +10,14 @@
  * subarray, no copy on the JS side), appending a step is a copy of the new positions only, and
  * rollback moves whole positions.
  *
+ * The step's new positions of every layer also leave the session as ONE output,
+ * `edgespec_present` [2 * layers, added, kvHeads, headDim] (present.0.key, present.0.value,
+ * present.1.key, ... in that order): onnxruntime-web hands each fetched output to JS with its own
+ * allocation, copy and tensor object. Fetching one packed output instead of 12 (interleaved, 20
+ * prompts x 2): edgespec-tiny's plain forward in the decode loop 1.97 -> 1.84 ms (decode 504 ->
+ * 541 tok/s), edgespec-small's 6.25 -> 5.73 ms (159 -> 174 tok/s). The per-layer outputs stay
+ * (for callers that read them); the cache fetches the packed one.
+ *
  * The rewrite is the same for every layout, decomposed or fused, because it does not touch the
  * attention: a Transpose turns each past input back into the head-major tensor the graph's own
  * nodes consume, and the graph's full present (still computed, now internal) is sliced from
@@ -19,7 +27,7 @@
 import { readValueInfo } from "./graph-io.ts";
 import { graphNodes, renamed, valueInfo } from "./graph-nodes.ts";
 import { bytesField, type Field, parseFields, withGraphBody } from "./protobuf.ts";
-import { DTYPE, GRAPH, initializerField, intsAttr, MODEL, nodeField, int64Raw } from "./schema.ts";
+import { DTYPE, GRAPH, initializerField, intAttr, intsAttr, MODEL, nodeField, int64Raw } from "./schema.ts";
 
 export interface KvAppendResult {
   bytes: Uint8Array;
@@ -30,6 +38,8 @@ export interface KvAppendResult {
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 const PREFIX = "edgespec_kv";
+/** Every layer's new key and value positions in one output (see above). */
+export const PACKED_PRESENT = "edgespec_present";
 
 export function appendOnlyKv(bytes: Uint8Array): KvAppendResult {
   const model = parseFields(bytes);
@@ -84,6 +94,18 @@ export function appendOnlyKv(bytes: Uint8Array): KvAppendResult {
     tail.push(nodeField("Transpose", [added], [present], `${PREFIX}_out_${k}`, [perm]));
     newOutputs.push(bytesField(GRAPH.output, valueInfo(present, p.info.elemType, [batch!, "sequence_length", heads!, dim!])));
   });
+  // In layer order, key before value, whatever order the graph lists its inputs in.
+  const order = past.map((p) => p.info.name).sort((a, b) => {
+    const [, la, ka] = PAST.exec(a)!;
+    const [, lb, kb] = PAST.exec(b)!;
+    return Number(la) - Number(lb) || (ka === kb ? 0 : ka === "key" ? -1 : 1);
+  });
+  // Only where every layer's cache has the same fixed heads and head dim (a Concat needs them equal).
+  const [, heads0, , dim0] = past[0]!.info.dims!;
+  if (typeof heads0 === "number" && typeof dim0 === "number" && past.every((p) => p.info.dims![1] === heads0 && p.info.dims![3] === dim0)) {
+    tail.push(nodeField("Concat", order.map(presentOf), [PACKED_PRESENT], `${PREFIX}_packed`, [intAttr("axis", 0)]));
+    newOutputs.push(bytesField(GRAPH.output, valueInfo(PACKED_PRESENT, past[0]!.info.elemType, ["packed_layers", "sequence_length", heads0, dim0])));
+  }
   const pastFields = new Set(past.map((p) => p.field));
   const presentNames = new Set(past.map((p) => presentOf(p.info.name)));
   const fields: Uint8Array[] = [];

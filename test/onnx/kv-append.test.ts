@@ -8,7 +8,7 @@ import * as ort from "onnxruntime-web";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { readGraphIo } from "../../src/onnx/graph-io.ts";
 import { CausalLM } from "../../src/model/causal-lm.ts";
-import { appendOnlyKv } from "../../src/onnx/kv-append.ts";
+import { appendOnlyKv, PACKED_PRESENT } from "../../src/onnx/kv-append.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
 describe("append-only KV graph rewrite", () => {
@@ -22,9 +22,29 @@ describe("append-only KV graph rewrite", () => {
     expect(after.inputs.find((v) => v.name === "past_key_values.0.key")!.dims).toEqual([past0.dims![0], past0.dims![2], past0.dims![1], past0.dims![3]]);
     expect(after.outputs.find((v) => v.name === "present.5.value")!.dims![1]).toBe("sequence_length");
     expect(after.inputs.map((v) => v.name).sort()).toEqual(before.inputs.map((v) => v.name).sort());
-    expect(after.outputs.map((v) => v.name).sort()).toEqual(before.outputs.map((v) => v.name).sort());
+    // One output more: every layer's new positions packed (what the cache fetches).
+    expect(after.outputs.map((v) => v.name).sort()).toEqual([...before.outputs.map((v) => v.name), PACKED_PRESENT].sort());
+    expect(after.outputs.find((v) => v.name === PACKED_PRESENT)!.dims!.slice(2)).toEqual([past0.dims![1], past0.dims![3]]);
     const again = appendOnlyKv(r.bytes);
     expect(again).toEqual({ bytes: r.bytes, rewritten: true });
+  });
+
+  test("the packed output is every layer's present, key before value, in layer order", async () => {
+    const session = await ort.InferenceSession.create(appendOnlyKv(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`)).bytes, { executionProviders: ["wasm"] });
+    const layers = session.inputNames.filter((n) => n.startsWith("past_key_values.")).length / 2;
+    const pastDims = (n: number) => [1, n, 4, 32];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", BigInt64Array.from([1n, 50n, 60n]), [1, 3]),
+      attention_mask: new ort.Tensor("int64", new BigInt64Array(3).fill(1n), [1, 3]),
+      position_ids: new ort.Tensor("int64", BigInt64Array.from([0n, 1n, 2n]), [1, 3]),
+    };
+    for (let l = 0; l < layers; l++) for (const t of ["key", "value"]) feeds[`past_key_values.${l}.${t}`] = new ort.Tensor("float32", new Float32Array(0), pastDims(0));
+    const out = await session.run(feeds);
+    const packed = out[PACKED_PRESENT]!;
+    expect(packed.dims).toEqual([2 * layers, 3, 4, 32]);
+    const each = Array.from({ length: layers }, (_, l) => ["key", "value"].map((t) => Array.from(out[`present.${l}.${t}`]!.data as Float32Array))).flat(2);
+    expect(Array.from(packed.data as Float32Array)).toEqual(each);
+    await session.release();
   });
 
   test("a graph without past inputs is left alone, with the reason", () => {
