@@ -13,6 +13,7 @@ import type { Device, OrtModule } from "../host.ts";
 import type { ModelSpec } from "./config.ts";
 import type { Dtype } from "./dtype.ts";
 import { IO } from "./io-names.ts";
+import { int32sOf, int64sOf } from "./int64.ts";
 import { GpuKvCache } from "./gpu-kv-cache.ts";
 import { type KvCache, KvBufferPool, newKvCache } from "./kv-cache.ts";
 import type { SequenceCache } from "./sequence-cache.ts";
@@ -128,6 +129,8 @@ export class CausalLM implements LanguageModel {
   private readonly projectsRows: boolean;
   /** Buffers of finished generations' caches, for the next ones (kv-cache.ts). */
   private readonly kvPool = new KvBufferPool();
+  /** Ones for the attention mask (onesFor). */
+  private ones = new BigInt64Array(0);
 
   constructor(
     private readonly ort: OrtModule,
@@ -186,12 +189,13 @@ export class CausalLM implements LanguageModel {
     this.countReadBack(out);
     cache.update(out);
     if (k === 0) return { last: toFloat32(out[LAST_LOGITS]!), topK: new Int32Array(0) };
-    const ids = out[TOPK_IDS]!.data as BigInt64Array;
+    const big = out[TOPK_IDS]!.data as BigInt64Array;
     // A graph that cannot trim its rows returned all of them: the wanted ones are the last.
     const rows = s - first;
-    const skip = ids.length / TOP_K - rows;
+    const skip = big.length / TOP_K - rows;
+    const ids = int32sOf(big, skip * TOP_K, rows * TOP_K);
     const topK = new Int32Array(rows * k);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) topK[r * k + j] = Number(ids[(skip + r) * TOP_K + j]!);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) topK[r * k + j] = ids[r * TOP_K + j]!;
     return { last: toFloat32(out[LAST_LOGITS]!), topK };
   }
 
@@ -200,8 +204,14 @@ export class CausalLM implements LanguageModel {
     const out = await this.session.run(this.feeds(tokens, positions, cache, opts), withTopK ? this.idFetches.both : this.idFetches.argmax);
     this.countReadBack(out);
     cache.update(out);
-    const ints = (name: string) => Int32Array.from(out[name]!.data as BigInt64Array, Number);
+    const ints = (name: string) => int32sOf(out[name]!.data as BigInt64Array);
     return { argmax: ints(ARGMAX_IDS), ...(withTopK ? { topK: ints(TOPK_IDS) } : {}) };
+  }
+
+  /** An all-ones attention mask of `total` positions: a view of one buffer, grown as needed (onnxruntime copies inputs, never writes them). */
+  private onesFor(total: number): BigInt64Array {
+    if (this.ones.length < total) this.ones = new BigInt64Array(Math.max(total, 2 * this.ones.length)).fill(1n);
+    return this.ones.subarray(0, total);
   }
 
   /** See LanguageModel.readBackBytes. */
@@ -222,20 +232,20 @@ export class CausalLM implements LanguageModel {
       throw new EdgespecError("invalid_argument", "forward needs one position per token and at least one token");
     }
     const V = this.spec.vocabSize;
-    const ids = new BigInt64Array(s);
-    const pos = new BigInt64Array(s);
     for (let i = 0; i < s; i++) {
       const t = tokens[i]!;
       if (!Number.isInteger(t) || t < 0 || t >= V) {
         throw new EdgespecError("invalid_token", `token id ${t} is outside the vocabulary [0, ${V})`);
       }
-      ids[i] = BigInt(t);
-      pos[i] = BigInt(positions[i]!);
+      const p = positions[i]!;
+      if (!Number.isInteger(p) || p < 0 || p >= 2 ** 31) throw new EdgespecError("invalid_argument", `position ${p} is not an integer in [0, 2^31)`);
     }
+    const ids = int64sOf(tokens);
+    const pos = int64sOf(positions);
     const total = cache.length + s;
     const feeds: Record<string, Tensor> = {
       [IO.inputIds]: new this.ort.Tensor("int64", ids, [1, s]),
-      [IO.attentionMask]: new this.ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
+      [IO.attentionMask]: new this.ort.Tensor("int64", this.onesFor(total), [1, total]),
     };
     const { layout } = this.info;
     if (layout.positions === "input") {
@@ -253,7 +263,7 @@ export class CausalLM implements LanguageModel {
       // Logits for every fed token (verification reads a row per tree node), or the last ones'.
       feeds[layout.logitsToKeep] = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(s - first)), []);
     } else if (this.projectsRows) {
-      const rows = BigInt64Array.from({ length: s - first }, (_, i) => BigInt(first + i));
+      const rows = int64sOf(Array.from({ length: s - first }, (_, i) => first + i));
       feeds[LOGITS_ROWS] = new this.ort.Tensor("int64", rows, [rows.length]);
     }
     if (opts.attentionBias) {
