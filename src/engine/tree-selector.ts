@@ -77,7 +77,9 @@ export class TreeSelector {
   /** Scratch, grown as needed. */
   private prob = new Float64Array(128);
   private keys = new Int32Array(128);
-  private order: number[] = [];
+  private order = new Int32Array(128);
+  /** Children seen so far per parent (index parent + 1), while estimate() ranks siblings. */
+  private childCount = new Int32Array(129);
   /** The last selected tree and its nodes' keys (ranks as they were in the candidate). */
   private lastTree: DraftTree | undefined;
   private lastKeys = new Int32Array(0);
@@ -120,9 +122,18 @@ export class TreeSelector {
     this.estimate(candidate);
     const p = this.prob;
     const order = this.order;
-    order.length = n;
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => p[b]! - p[a]! || a - b);
+    // Nodes by path probability, most probable first, ties by index: an insertion sort, which
+    // for the tens of nodes of a candidate beats a comparator sort's calls (this runs every step,
+    // right after a forward has swept the caches).
+    for (let i = 0; i < n; i++) {
+      const pi = p[i]!;
+      let j = i;
+      while (j > 0 && p[order[j - 1]!]! < pi) {
+        order[j] = order[j - 1]!;
+        j--;
+      }
+      order[j] = i;
+    }
     let best = 0;
     let bestScore = 1 / this.cost.cost(1);
     let sum = 0;
@@ -135,7 +146,7 @@ export class TreeSelector {
       }
     }
     // The cost of the grid size above the chosen one has not been checked for a while: check it.
-    const above = this.cost.points.find((q) => q.tokens > best + 1)?.tokens;
+    const above = gridAbove(this.cost.points, best + 1);
     if (above !== undefined && above - 1 <= n && this.due(above)) best = above - 1;
     let expected = 0;
     for (let k = 0; k < best; k++) expected += p[order[k]!]!;
@@ -183,9 +194,13 @@ export class TreeSelector {
 
   private chosen(s: Selection, keep?: Uint8Array): Selection {
     this.lastTree = s.tree;
-    this.lastKeys = keep ? this.keys.filter((_, i) => i < keep.length && keep[i] === 1) : this.keys.slice(0, s.tree.size);
     const size = s.tree.size;
-    const grid = this.cost.points.find((q) => q.tokens >= size + 1)?.tokens;
+    if (keep) {
+      const kept = new Int32Array(size);
+      for (let i = 0, j = 0; i < keep.length; i++) if (keep[i] === 1) kept[j++] = this.keys[i]!;
+      this.lastKeys = kept;
+    } else this.lastKeys = this.keys.slice(0, size);
+    const grid = gridAbove(this.cost.points, size);
     if (grid !== undefined) this.lastAt.set(grid, this.step);
     const bucket = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
     this.sizes.set(bucket, (this.sizes.get(bucket) ?? 0) + 1);
@@ -230,18 +245,26 @@ export class TreeSelector {
     if (this.prob.length < n) {
       this.prob = new Float64Array(n * 2);
       this.keys = new Int32Array(n * 2);
+      this.order = new Int32Array(n * 2);
+      this.childCount = new Int32Array(n * 2 + 1);
     }
     // Sibling rank: the order in which the drafter put a parent's children (its preference).
-    const children = new Map<number, number>();
+    const children = this.childCount;
+    children.fill(0, 0, n + 1);
     for (let i = 0; i < n; i++) {
       const parent = tree.parents[i]!;
-      const rank = children.get(parent) ?? 0;
-      children.set(parent, rank + 1);
+      const rank = children[parent + 1]!++;
       const key = this.key(tree.sources?.[i] ?? 0, tree.depths[i]!, rank, tree.classes?.[i] ?? 0);
       this.keys[i] = key;
       this.prob[i] = (parent < 0 ? 1 : this.prob[parent]!) * this.rateOf(key);
     }
   }
+}
+
+/** The first grid size of `points` that feeds more than `tokens` tokens, if any. */
+function gridAbove(points: readonly { tokens: number }[], tokens: number): number | undefined {
+  for (const q of points) if (q.tokens > tokens) return q.tokens;
+  return undefined;
 }
 
 /** The nodes of `tree` marked in `keep` (a set closed under parents), in the same order. */
