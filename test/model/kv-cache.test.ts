@@ -167,14 +167,24 @@ describe("KvCache", () => {
   test("the pool keeps the largest sets, at most as many as it was made for", () => {
     const pool = new KvBufferPool(2);
     // Three at once (each takes nothing: the pool is empty), then all released.
-    const caches = [10, 600, 300].map((len) => syntheticCache(1, 1, len, 2, len, pool));
-    for (const c of caches) c.release();
+    const three = [10, 600, 300].map((len) => syntheticCache(1, 1, len, 2, len, pool));
+    for (const c of three) c.release();
     expect(pool.size).toBe(2);
     // 600 positions grew the buffers to 1024; 300 to 512; 10 (256) was dropped.
     const c = syntheticCache(1, 1, 1, 2, 1, pool);
     const feeds: Record<string, ort.Tensor> = {};
     c.feeds(feeds);
     expect((feeds["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength).toBe(1024 * 2 * 4);
+    // And no more bytes than it was made for: a set over the cap is let go.
+    const capped = new KvBufferPool(2, 20 * 1024);
+    // Sets of 16 KiB (1024 positions x 2 floats, key and value) and 8 KiB: both would be 24.
+    const caches = [600, 300].map((len) => syntheticCache(1, 1, len, 2, len, capped));
+    for (const c of caches) c.release();
+    expect(capped.size).toBe(1);
+    const next = syntheticCache(1, 1, 1, 2, 1, capped);
+    const f: Record<string, ort.Tensor> = {};
+    next.feeds(f);
+    expect((f["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength).toBe(1024 * 2 * 4);
   });
 
   test("generations one after another on the same model (caches reused) give what fresh caches give", async () => {
