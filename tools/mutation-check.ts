@@ -753,8 +753,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "kv buffer pool: a spare set handed out and kept (two caches on one set of buffers)",
     file: "src/model/kv-cache.ts",
-    from: "return this.spare.shift();",
-    to: "return this.spare[0];",
+    from: "return i < 0 ? undefined : this.spare.splice(i, 1)[0];",
+    to: "return i < 0 ? undefined : this.spare[i];",
     tests: ["test/model/kv-cache.test.ts"],
   },
   {
@@ -792,6 +792,13 @@ const MUTATIONS: Mutation[] = [
     from: "(ka === kb ? 0 : ka === \"key\" ? -1 : 1)",
     to: "(ka === kb ? 0 : ka === \"key\" ? 1 : -1)",
     tests: ["test/onnx/kv-append.test.ts"],
+  },
+  {
+    name: "tree selection: equally probable nodes reordered (the drafter's order lost)",
+    file: "src/engine/tree-selector.ts",
+    from: "while (j > 0 && p[order[j - 1]!]! < pi) {",
+    to: "while (j > 0 && p[order[j - 1]!]! <= pi) {",
+    tests: ["test/engine/tree-selector.test.ts"],
   },
   {
     name: "grouped attention: query heads grouped in the wrong order",

@@ -283,6 +283,7 @@ export class CausalLM implements LanguageModel {
   }
 
   async dispose(): Promise<void> {
+    this.kvPool.clear();
     await this.session.release();
     await this.kvGather?.release();
   }

@@ -4,7 +4,8 @@
  * - "append" (every graph the loader can rewrite, src/onnx/kv-append.ts): per layer a key and a
  *   value buffer, sequence-major [positions, kvHeads, headDim], grown by doubling. A step feeds
  *   each buffer's first `length` positions as `past_key_values.*` (a subarray: no copy on the JS
- *   side) and appends the step's `present.*` outputs, which hold only the positions it added.
+ *   side) and appends the positions the step added (its packed `edgespec_present` output, or its
+ *   `present.*` outputs). A released cache's buffers go to the model's KvBufferPool.
  *   Rollback moves whole positions down in place: a rejected draft costs a copy of the accepted
  *   path, not of the cache.
  * - "whole" (the export's own I/O, head-major, present = past + new): the present outputs become
@@ -33,10 +34,18 @@ export function newKvCache(ort: OrtModule, io: KvIo, numLayers: number, numKvHea
   return io === "append" ? new AppendKvCache(ort, numLayers, numKvHeads, headDim, type, pool) : new WholeKvCache(ort, numLayers, numKvHeads, headDim, type);
 }
 
-/** One cache's buffers ([k0, v0, k1, v1, ...]) and the positions each holds. */
+/** One cache's buffers ([k0, v0, k1, v1, ...]), the positions each holds, and what they fit. */
 interface BufferSet {
   buffers: KvBuffer[];
   capacity: number;
+  shape: BufferShape;
+}
+
+/** What a set of buffers fits: its count (2 x layers), elements per position and element type. */
+interface BufferShape {
+  count: number;
+  row: number;
+  type: KvType;
 }
 
 /**
@@ -56,9 +65,10 @@ export class KvBufferPool {
     private readonly maxBytes = 256 * 2 ** 20,
   ) {}
 
-  /** The largest spare set, or undefined. */
-  take(): BufferSet | undefined {
-    return this.spare.shift();
+  /** The largest spare set of `shape`, or undefined. */
+  take(shape: BufferShape): BufferSet | undefined {
+    const i = this.spare.findIndex((s) => s.shape.count === shape.count && s.shape.row === shape.row && s.shape.type === shape.type);
+    return i < 0 ? undefined : this.spare.splice(i, 1)[0];
   }
 
   give(set: BufferSet): void {
@@ -73,6 +83,11 @@ export class KvBufferPool {
 
   get size(): number {
     return this.spare.length;
+  }
+
+  /** Lets every spare set go (the model is disposed). */
+  clear(): void {
+    this.spare.length = 0;
   }
 }
 
@@ -118,7 +133,7 @@ export class AppendKvCache implements KvCache {
     private readonly pool?: KvBufferPool,
   ) {
     this.row = numKvHeads * headDim;
-    const set = pool?.take();
+    const set = pool?.take(this.shape());
     if (set) {
       this.buffers = set.buffers;
       this.capacity = set.capacity;
@@ -215,10 +230,14 @@ export class AppendKvCache implements KvCache {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.pool?.give({ buffers: this.buffers, capacity: this.capacity });
+    this.pool?.give({ buffers: this.buffers, capacity: this.capacity, shape: this.shape() });
     this.buffers = [];
     this.capacity = 0;
     this.len = 0;
+  }
+
+  private shape(): BufferShape {
+    return { count: 2 * this.numLayers, row: this.row, type: this.type };
   }
 
   private checkLive(): void {

@@ -7,6 +7,10 @@ export interface SequenceCache {
   readonly length: number;
   truncate(length: number): void;
   keep(positions: ArrayLike<number>): void;
-  /** Frees what the cache holds outside JS memory (GPU buffers); a generation calls it when done. */
+  /**
+   * The cache is done with (a generation calls it at its end): what it holds outside JS memory
+   * (GPU buffers) is freed, and its CPU buffers may serve the next cache of the model (kv-cache.ts
+   * KvBufferPool), so it must not be used again.
+   */
   release?(): void;
 }

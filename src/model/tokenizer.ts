@@ -46,7 +46,7 @@ export class TextCodec {
     return this.byteLevel ? "byte table" : "library";
   }
 
-  /** The library's own decode, whatever the tokenizer (what byte-level decoding is tested against). */
+  /** The library's own decode, whatever the tokenizer: what the tests hold byte-level decoding equal to. */
   libraryDecode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
     if (ids.length === 0) return "";
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
@@ -116,25 +116,27 @@ export class TextCodec {
 }
 
 interface TokenizerJson {
-  model?: { type?: string; unk_token?: unknown };
+  model?: { type?: string; unk_token?: unknown; end_of_word_suffix?: unknown };
   decoder?: { type?: string } | null;
   added_tokens?: { content?: unknown; special?: unknown }[];
 }
 
 /**
- * The byte-table decoder for a BPE model whose whole decoder is ByteLevel and whose text is not
+ * The byte-table decoder for a BPE model (no end-of-word suffix) whose whole decoder is ByteLevel and whose text is not
  * "cleaned up" afterwards (tokenizer_config's clean_up_tokenization_spaces, true unless it says
  * false, rewrites spaces before punctuation); undefined for every other tokenizer.
  */
 function byteLevelDecoder(tokenizer: Tokenizer, files: TokenizerFiles): ByteLevelDecoder | undefined {
   const json = files.tokenizerJson as TokenizerJson;
   if (json?.model?.type !== "BPE" || json.decoder?.type !== "ByteLevel" || files.tokenizerConfig.clean_up_tokenization_spaces !== false) return undefined;
+  // An end-of-word suffix becomes a space (and the text is trimmed) in the library's decode.
+  if (json.model.end_of_word_suffix) return undefined;
   const added = (json.added_tokens ?? []).filter((t) => typeof t.content === "string");
   const extra = files.tokenizerConfig.additional_special_tokens;
   return new ByteLevelDecoder({
     tokenOf: (id) => tokenizer.id_to_token(id),
     unknown: typeof json.model.unk_token === "string" ? json.model.unk_token : undefined,
-    special: new Set([...added.filter((t) => t.special === true).map((t) => t.content as string), ...(Array.isArray(extra) ? extra.filter((t): t is string => typeof t === "string") : [])]),
+    special: new Set([...added.filter((t) => !!t.special).map((t) => t.content as string), ...(Array.isArray(extra) ? extra.filter((t): t is string => typeof t === "string") : [])]),
     added: new Set(added.map((t) => t.content as string)),
   });
 }

@@ -294,6 +294,18 @@ describe("TreeSelector", () => {
     }
   });
 
+  test("among nodes of equal probability the first drafted are kept (the drafter's order breaks ties)", () => {
+    // Ten children of the root: ranks 3 and up share one key, so nodes 3..9 are equally probable;
+    // a cost that is flat to 6 tokens and steep after makes 5 nodes the best set.
+    const cost = new VerifyCostModel([{ tokens: 1, ms: 1 }, { tokens: 6, ms: 1 }, { tokens: 7, ms: 100 }]);
+    const n = 10;
+    const tree: DraftTree = { size: n, tokens: Int32Array.from({ length: n }, (_, i) => 100 + i), parents: new Int32Array(n).fill(-1), depths: new Int32Array(n).fill(1) };
+    const p = new TreeSelector(cost, 1).pathProbabilities(tree);
+    for (let i = 4; i < n; i++) expect(p[i]).toBe(p[3]!);
+    const { tree: chosen } = new TreeSelector(cost, 1, { exploreEvery: Infinity }).select(tree);
+    expect(Array.from(chosen.tokens)).toEqual([100, 101, 102, 103, 104]);
+  });
+
   test("a node's path probability is its parent's times its rate, so never above its parent's", () => {
     const rng = new Rng(3);
     const selector = new TreeSelector(curve(() => 1), 2);

@@ -16,10 +16,12 @@ function files(model: string): TokenizerFiles {
   return { tokenizerJson: JSON.parse(readFileSync(`${dir}/tokenizer.json`, "utf8")), tokenizerConfig: JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, "utf8")) };
 }
 
-/** A copy of `model`'s tokenizer with an added plain token (over an existing id), an extra special string, and a missing id. */
+/** A copy of `model`'s tokenizer with an unk token, an added plain token (over an existing id), an extra special string, and a missing id. */
 function variant(model: string): { files: TokenizerFiles; holes: number[] } {
-  const f = structuredClone(files(model)) as { tokenizerJson: { model: { vocab: Record<string, number> }; added_tokens: Record<string, unknown>[] }; tokenizerConfig: Record<string, unknown> };
+  const f = structuredClone(files(model)) as { tokenizerJson: { model: { vocab: Record<string, number>; unk_token: unknown }; added_tokens: Record<string, unknown>[] }; tokenizerConfig: Record<string, unknown> };
   const vocab = f.tokenizerJson.model.vocab;
+  // The shipped tokenizers name no unk token: this one does, so ids without a string decode as it.
+  f.tokenizerJson.model.unk_token = "<unk>";
   const byId = Object.entries(vocab).sort((a, b) => a[1] - b[1]);
   // An id with no token string (the library reads the unk token for it).
   const hole = byId[300]!;
@@ -64,7 +66,10 @@ describe("byte-level decoding from a byte table", () => {
     const { files: f, holes } = variant("edgespec-tiny");
     const codec = new TextCodec(f);
     expect(codec.decoder).toBe("byte table");
-    compare(codec, 4096, [...holes, 301, 302]);
+    // Ids past the vocabulary decode as the unk token too.
+    compare(codec, 4096, [...holes, 301, 302, 4096, 5000]);
+    expect(codec.libraryDecode([holes[0]!], false)).toBe("<unk>");
+    expect(codec.decode([holes[0]!, 4096], false)).toBe("<unk><unk>");
     // The added token stands for itself, between byte runs.
     expect(codec.decode([301])).toBe("<|tool|>");
   });
@@ -76,6 +81,9 @@ describe("byte-level decoding from a byte table", () => {
     const unset = files("edgespec-tiny");
     delete unset.tokenizerConfig.clean_up_tokenization_spaces;
     expect(new TextCodec(unset).decoder).toBe("library");
+    const suffix = files("edgespec-tiny");
+    (suffix.tokenizerJson as { model: Record<string, unknown> }).model.end_of_word_suffix = "</w>";
+    expect(new TextCodec(suffix).decoder).toBe("library");
     const other = files("edgespec-tiny");
     (other.tokenizerJson as { decoder: unknown }).decoder = { type: "Sequence", decoders: [{ type: "ByteLevel" }] };
     expect(new TextCodec(other).decoder).toBe("library");

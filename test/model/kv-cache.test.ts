@@ -146,17 +146,21 @@ describe("KvCache", () => {
     expect(data.buffer).toBe((seen["past_key_values.1.key"]!.data as Float32Array).buffer);
     expect(feeds["past_key_values.1.key"]!.dims).toEqual([1, 20, 3, 4]);
     for (let p = 0; p < 20; p++) for (let h = 0; h < 3; h++) expect(data[(p * 3 + h) * 4 + 1]).toBe(code(1, 0, p, h, 1) + 0.5);
-    // A cache made without a pool is not served from it, and gives nothing back.
-    const loose = syntheticCache(1, 1, 4, 2);
-    loose.release();
-    expect(pool.size).toBe(0);
+    // A set only serves a cache it fits: layers, elements per position, element type.
+    syntheticCache(2, 3, 300, 4, 50, pool).release();
+    expect(pool.size).toBe(1);
+    const other = syntheticCache(1, 3, 5, 4, 5, pool);
+    const f16 = new AppendKvCache(ort as unknown as OrtModule, 2, 3, 4, "float16", pool);
+    expect(pool.size).toBe(1);
+    expect(other.length).toBe(5);
+    expect(f16.length).toBe(0);
   });
 
   test("a released cache refuses to be used again (its buffers may be another request's now)", () => {
     const pool = new KvBufferPool();
     const c = syntheticCache(1, 2, 8, 2, 8, pool);
     c.release();
-    c.release(); // twice is once: the pool holds the buffers one time
+    c.release();
     expect(pool.size).toBe(1);
     expect(() => c.feeds({})).toThrow(/released/);
     expect(() => c.truncate(0)).toThrow(/released/);
@@ -208,5 +212,24 @@ describe("KvCache", () => {
       next = argmax(logits, 0, V);
     }
     expect(got).toEqual(first[1]!.tokens);
+  });
+
+  test("a packed output (every layer's new positions in one tensor, key before value) appends as the per-layer outputs do", () => {
+    const [layers, heads, dim] = [2, 3, 4];
+    const perLayer = syntheticCache(layers, heads, 7, dim, 3);
+    const packed = new AppendKvCache(ort as unknown as OrtModule, layers, heads, dim);
+    for (let from = 0; from < 7; from += 3) {
+      const n = Math.min(3, 7 - from);
+      const data = new Float32Array(2 * layers * n * heads * dim);
+      for (let l = 0; l < layers; l++) for (let t = 0; t < 2; t++) for (let i = 0; i < n; i++) for (let h = 0; h < heads; h++) for (let d = 0; d < dim; d++) {
+        data[((((2 * l + t) * n + i) * heads + h) * dim) + d] = code(l, t, from + i, h, d);
+      }
+      packed.update({ edgespec_present: new ort.Tensor("float32", data, [2 * layers, n, heads, dim]) });
+    }
+    const [a, b]: Record<string, ort.Tensor>[] = [{}, {}];
+    perLayer.feeds(a);
+    packed.feeds(b);
+    for (const name of Object.keys(a)) expect(Array.from(b[name]!.data as Float32Array)).toEqual(Array.from(a[name]!.data as Float32Array));
+    expect(() => packed.update({ edgespec_present: new ort.Tensor("float32", new Float32Array(2 * 1 * 3 * 4), [2, 1, 3, 4]) })).toThrow(/edgespec_present has dims \[2,1,3,4\], expected \[4, added, 3, 4\]/);
   });
 });

@@ -10,6 +10,10 @@ import { readGraphIo } from "../../src/onnx/graph-io.ts";
 import { CausalLM } from "../../src/model/causal-lm.ts";
 import { appendOnlyKv, PACKED_PRESENT } from "../../src/onnx/kv-append.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { GraphBuilder } from "../helpers/replica-weights.ts";
+import { graphNodes, valueInfo } from "../../src/onnx/graph-nodes.ts";
+import { bytesField, concat, parseFields, stringField, varintField } from "../../src/onnx/protobuf.ts";
+import { DTYPE, GRAPH, MODEL } from "../../src/onnx/schema.ts";
 
 describe("append-only KV graph rewrite", () => {
   test("declares sequence-major past inputs and present outputs, and is idempotent", async () => {
@@ -45,6 +49,31 @@ describe("append-only KV graph rewrite", () => {
     const each = Array.from({ length: layers }, (_, l) => ["key", "value"].map((t) => Array.from(out[`present.${l}.${t}`]!.data as Float32Array))).flat(2);
     expect(Array.from(packed.data as Float32Array)).toEqual(each);
     await session.release();
+  });
+
+  test("the packed output is left out where layers' caches differ in shape (and the per-layer outputs serve)", () => {
+    const graphWith = (heads: number[], reversed = false) => {
+      const g = new GraphBuilder();
+      const io: Uint8Array[] = [];
+      heads.forEach((h, l) => {
+        for (const t of ["key", "value"]) {
+          io.push(bytesField(GRAPH.input, valueInfo(`past_key_values.${l}.${t}`, DTYPE.float, [1, h, "past", 4])));
+          io.push(bytesField(GRAPH.output, valueInfo(`present.${l}.${t}`, DTYPE.float, [1, h, "total", 4])));
+          g.node("Identity", [`past_key_values.${l}.${t}`], [`present.${l}.${t}`]);
+        }
+      });
+      const graph = concat([...g.nodes, stringField(2, "kv"), ...(reversed ? io.reverse() : io)]);
+      return concat([varintField(1, 8), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 14)]))]);
+    };
+    const outputsOf = (bytes: Uint8Array) => readGraphIo(appendOnlyKv(bytes).bytes).outputs.map((o) => o.name);
+    expect(outputsOf(graphWith([2, 2]))).toContain(PACKED_PRESENT);
+    expect(outputsOf(graphWith([2, 3]))).not.toContain(PACKED_PRESENT);
+    expect(outputsOf(graphWith([2, 3]))).toContain("present.1.value");
+    // Packed in layer order, key before value, whatever order the graph lists its inputs in.
+    const packedFrom = (bytes: Uint8Array) => graphNodes(parseFields(parseFields(appendOnlyKv(bytes).bytes).find((f) => f.no === MODEL.graph)!.body)).find((n) => n.outputs.includes(PACKED_PRESENT))!.inputs;
+    const inOrder = ["present.0.key", "present.0.value", "present.1.key", "present.1.value"];
+    expect(packedFrom(graphWith([2, 2], true))).toEqual(inOrder);
+    expect(packedFrom(graphWith([2, 2]))).toEqual(inOrder);
   });
 
   test("a graph without past inputs is left alone, with the reason", () => {
