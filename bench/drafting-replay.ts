@@ -20,7 +20,7 @@ import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
 import { HybridDrafter } from "../src/drafters/hybrid.ts";
 import type { DraftTree, VerifyUpdate } from "../src/drafters/types.ts";
-import { type CostPoint, VerifyCostModel } from "../src/engine/cost-model.ts";
+import { type CostPoint, median, VerifyCostModel } from "../src/engine/cost-model.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
 import { generate, verifyCostModel } from "../src/engine/speculative.ts";
 import { TreeBiasBuffer } from "../src/engine/tree-bias.ts";
@@ -142,7 +142,6 @@ for (let round = 0; round < 2 * rounds; round++) {
   for (const part of PARTS) t[part].push((sum[part] / steps) * 1000);
   if (round === 0) console.log(`${rec.events.filter((e) => e.t === "propose").length} steps recorded on ${modelDir}; ${sweep.length * 4 >> 20} MB swept before each step`);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`us per step (median of ${rounds} rounds): ${PARTS.join(", ")}, total`);
 for (const [name, t] of Object.entries(times)) {
   const parts = PARTS.map((p) => median(t[p]));

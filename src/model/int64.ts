@@ -5,9 +5,11 @@
  * Exact for the values that pass through here: integers within int32 (ids, positions).
  */
 
-/** Whether typed arrays are little-endian here (every platform onnxruntime-web runs on is; checked, not assumed). */
+/** Whether typed arrays are little-endian here (every platform onnxruntime-web runs on is; checked once, not assumed). */
+let little: boolean | undefined;
 function littleEndian(): boolean {
-  return new Int32Array(BigInt64Array.of(1n).buffer)[0] === 1;
+  little ??= new Int32Array(BigInt64Array.of(1n).buffer)[0] === 1;
+  return little;
 }
 
 /** `count` int64 values of `big` from `start`, as int32 (each value's low 32 bits, as Int32Array.from(big, Number) would store them). */

@@ -27,6 +27,13 @@ function syntheticCache(layers: number, heads: number, len: number, dim: number,
   return c;
 }
 
+/** Bytes of the buffer behind a cache's first key input (which set of buffers it was given). */
+function keyBufferBytes(c: AppendKvCache): number {
+  const feeds: Record<string, ort.Tensor> = {};
+  c.feeds(feeds);
+  return (feeds["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength;
+}
+
 const code = (l: number, t: number, p: number, h: number, d: number) => l * 65536 + t * 32768 + p * 16 + h + d / 8;
 
 describe("KvCache", () => {
@@ -175,20 +182,14 @@ describe("KvCache", () => {
     for (const c of three) c.release();
     expect(pool.size).toBe(2);
     // 600 positions grew the buffers to 1024; 300 to 512; 10 (256) was dropped.
-    const c = syntheticCache(1, 1, 1, 2, 1, pool);
-    const feeds: Record<string, ort.Tensor> = {};
-    c.feeds(feeds);
-    expect((feeds["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength).toBe(1024 * 2 * 4);
+    expect(keyBufferBytes(syntheticCache(1, 1, 1, 2, 1, pool))).toBe(1024 * 2 * 4);
     // And no more bytes than it was made for: a set over the cap is let go.
     const capped = new KvBufferPool(2, 20 * 1024);
     // Sets of 16 KiB (1024 positions x 2 floats, key and value) and 8 KiB: both would be 24.
     const caches = [600, 300].map((len) => syntheticCache(1, 1, len, 2, len, capped));
     for (const c of caches) c.release();
     expect(capped.size).toBe(1);
-    const next = syntheticCache(1, 1, 1, 2, 1, capped);
-    const f: Record<string, ort.Tensor> = {};
-    next.feeds(f);
-    expect((f["past_key_values.0.key"]!.data as Float32Array).buffer.byteLength).toBe(1024 * 2 * 4);
+    expect(keyBufferBytes(syntheticCache(1, 1, 1, 2, 1, capped))).toBe(1024 * 2 * 4);
   });
 
   test("generations one after another on the same model (caches reused) give what fresh caches give", async () => {
