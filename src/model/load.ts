@@ -3,7 +3,7 @@
  * with optional external data) into a CausalLM on the chosen backend.
  */
 import type { InferenceSession } from "onnxruntime-web";
-import { threadsPhrase, wasmThreadsFor } from "./ort-env.ts";
+import { startWasmRuntime, threadsPhrase, wasmThreadsFor } from "./ort-env.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type ModelInfo, type TreeAttentionInfo } from "./causal-lm.ts";
@@ -238,13 +238,21 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const { onnxDir, file } = where;
   const onnxPath = host.join(onnxDir, file);
   const chosen = await chooseDevice(host, deviceChoice, say);
+  const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
+  // The WASM runtime starts now, while the graph is read and rewritten (ort-env.ts); not before the
+  // checks above, so a missing file is reported at once, not after the runtime has started.
+  let runtime: Promise<unknown> | undefined;
+  if (chosen.device === "wasm") {
+    const early = await host.loadOrt("wasm");
+    wasmThreadsFor(early, opts.threads, defaultThreads);
+    runtime = startWasmRuntime(early);
+  }
   say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${chosen.device}…`);
   const fileBytes = await host.readFile(onnxPath);
   const io = rewriteOrExplain(onnxPath, () => readGraphIo(fileBytes));
   let layout = describeLayout(io, spec.slidingWindow);
   const { device, adapter } = withFloat16(chosen, layout.kvType === "float16", deviceChoice, say);
   const ort = await host.loadOrt(device);
-  const defaultThreads = Math.max(1, Math.min(4, host.hardwareConcurrency()));
   const threads = device === "wasm" ? wasmThreadsFor(ort, opts.threads, defaultThreads) : (opts.threads ?? defaultThreads);
   // Weight bytes: the graph (read) and its external data (next); the total where the host knows sizes.
   const externalSizes = await totalSize(host, layout.externalFiles.map((n) => host.join(onnxDir, n)));
@@ -339,6 +347,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   };
   const create = async (graph: Uint8Array): Promise<InferenceSession> => {
     try {
+      // A runtime that failed to start fails this session as it would have failed to start it.
+      const failed = await runtime;
+      if (failed !== undefined) throw failed;
       return await ort.InferenceSession.create(graph, options);
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
