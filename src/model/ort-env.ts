@@ -57,10 +57,10 @@ export async function startWasmRuntime(ort: OrtModule): Promise<unknown> {
 function identityModel(): Uint8Array {
   const graph = concat([
     nodeField("Identity", ["x"], ["y"], "edgespec_runtime_start"),
-    stringField(2, "edgespec_runtime_start"), // GraphProto.name
+    stringField(GRAPH.name, "edgespec_runtime_start"),
     graphInput("x", DTYPE.float, [1]),
     bytesField(GRAPH.output, valueInfo("y", DTYPE.float, [1])),
   ]);
-  // ModelProto: ir_version 7, the graph, the default domain at opset 13.
-  return concat([varintField(1, 7), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 13)]))]);
+  // IR version 7; OperatorSetIdProto: domain (1) "" (the default), version (2) 13.
+  return concat([varintField(MODEL.irVersion, 7), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 13)]))]);
 }

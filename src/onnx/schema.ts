@@ -4,8 +4,8 @@
  */
 import { bytesField, concat, type Field, int64Field, parseFields, stringField, text, varintField } from "./protobuf.ts";
 
-export const MODEL = { graph: 7, opsetImport: 8 } as const;
-export const GRAPH = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+export const MODEL = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
+export const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 export const ATTR = { name: 1, i: 3, ints: 8, type: 20 } as const;
 export const ATTR_TYPE = { int: 2, ints: 7 } as const;
