@@ -127,8 +127,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "logits rows: the projected rows start at row 0 whatever is asked",
     file: "src/model/causal-lm.ts",
-    from: "BigInt64Array.from({ length: s - first }, (_, i) => BigInt(first + i))",
-    to: "BigInt64Array.from({ length: s - first }, (_, i) => BigInt(i))",
+    from: "int64sOf(Array.from({ length: s - first }, (_, i) => first + i))",
+    to: "int64sOf(Array.from({ length: s - first }, (_, i) => i))",
     tests: ["test/onnx/logits-heads.test.ts", "test/onnx/logits-rows.test.ts"],
   },
   {
@@ -859,8 +859,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "device: auto chooses a software fallback adapter",
     file: "src/model/load.ts",
-    from: "if (adapter && !adapter.fallback) return { device: \"webgpu\", adapter: adapter.description };",
-    to: "if (adapter) return { device: \"webgpu\", adapter: adapter.description };",
+    from: "if (adapter && !adapter.fallback) return chosen();",
+    to: "if (adapter) return chosen();",
     tests: ["test/runtime/cross-runtime.test.ts"],
   },
   {

@@ -70,15 +70,22 @@ describe("open()", () => {
 
   test("leaving a stream early stops the generation; the LM serves the next call", async () => {
     const plainLm = await open({ model: MODEL_DIR, device: "wasm", drafter: "none" });
-    // Count the model's forwards: plain decoding of 200 tokens would take 200 of them.
+    // Count the model's forwards, whichever entry runs them (greedy steps read ids: forwardTop):
+    // plain decoding of 200 tokens would take 200 of them.
     const inner = plainLm.model.lm;
-    const forward = inner.forward.bind(inner);
     let calls = 0;
+    const forward = inner.forward.bind(inner);
     inner.forward = (...a) => (calls++, forward(...a));
+    const top = inner.forwardTop?.bind(inner);
+    if (top) inner.forwardTop = (...a) => (calls++, top(...a));
+    const last = inner.forwardLast?.bind(inner);
+    if (last) inner.forwardLast = (...a) => (calls++, last(...a));
     let n = 0;
     for await (const _ of plainLm.stream("def f(x):", { maxTokens: 200, stopAtEos: false })) if (++n === 2) break;
     const next = await plainLm.generate("def g(y):", { maxTokens: 5, stopAtEos: false });
     expect(next.tokens.length).toBe(5);
+    // The stream's few steps and the next call's 5 forwards, not the stream's 200.
+    expect(calls).toBeGreaterThanOrEqual(5);
     expect(calls).toBeLessThan(30);
     await plainLm.close();
   });
