@@ -9,8 +9,8 @@
 import { EdgespecError } from "../errors.ts";
 import type { OrtModule } from "../host.ts";
 import { graphInput, valueInfo } from "../onnx/graph-nodes.ts";
-import { bytesField, concat, stringField, varintField } from "../onnx/protobuf.ts";
-import { DTYPE, GRAPH, MODEL, nodeField } from "../onnx/schema.ts";
+import { bytesField } from "../onnx/protobuf.ts";
+import { DTYPE, GRAPH, nodeField, standaloneModel } from "../onnx/schema.ts";
 
 /** "1 thread", "2 threads": how the load line, inspect and the bench say a count. */
 export function threadsPhrase(n: number): string {
@@ -55,12 +55,5 @@ export async function startWasmRuntime(ort: OrtModule): Promise<unknown> {
 
 /** The smallest session there is: y = Identity(x), one float. */
 function identityModel(): Uint8Array {
-  const graph = concat([
-    nodeField("Identity", ["x"], ["y"], "edgespec_runtime_start"),
-    stringField(GRAPH.name, "edgespec_runtime_start"),
-    graphInput("x", DTYPE.float, [1]),
-    bytesField(GRAPH.output, valueInfo("y", DTYPE.float, [1])),
-  ]);
-  // IR version 7; OperatorSetIdProto: domain (1) "" (the default), version (2) 13.
-  return concat([varintField(MODEL.irVersion, 7), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, concat([stringField(1, ""), varintField(2, 13)]))]);
+  return standaloneModel("edgespec_runtime_start", [nodeField("Identity", ["x"], ["y"], "identity"), graphInput("x", DTYPE.float, [1]), bytesField(GRAPH.output, valueInfo("y", DTYPE.float, [1]))]);
 }

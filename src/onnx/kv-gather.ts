@@ -4,9 +4,9 @@
  * WebGPU the cache stays in GPU buffers; rolling back to an accepted tree path runs this graph on
  * the same device, so no position crosses to the CPU and back.
  */
-import { bytesField, concat, stringField, varintField } from "./protobuf.ts";
+import { bytesField } from "./protobuf.ts";
 import { graphInput, valueInfo } from "./graph-nodes.ts";
-import { DTYPE, GRAPH, intAttr, MODEL, nodeField } from "./schema.ts";
+import { DTYPE, GRAPH, intAttr, nodeField, standaloneModel } from "./schema.ts";
 
 export const KV_GATHER_KEEP = "keep";
 export const kvGatherInput = (i: number) => `kv_${i}`;
@@ -18,10 +18,8 @@ export function kvGatherModel(count: number, elemType: number): Uint8Array {
   const kept = ["batch", "heads", "kept", "head_dim"];
   const parts: Uint8Array[] = [];
   for (let i = 0; i < count; i++) parts.push(nodeField("Gather", [kvGatherInput(i), KV_GATHER_KEEP], [kvGatherOutput(i)], `gather_${i}`, [intAttr("axis", 2)]));
-  parts.push(stringField(2, "edgespec_kv_gather"));
   for (let i = 0; i < count; i++) parts.push(graphInput(kvGatherInput(i), elemType, dims));
   parts.push(graphInput(KV_GATHER_KEEP, DTYPE.int64, ["kept"]));
   for (let i = 0; i < count; i++) parts.push(bytesField(GRAPH.output, valueInfo(kvGatherOutput(i), elemType, kept)));
-  const opset = concat([stringField(1, ""), varintField(2, 13)]);
-  return concat([varintField(1, 8), bytesField(MODEL.graph, concat(parts)), bytesField(MODEL.opsetImport, opset)]);
+  return standaloneModel("edgespec_kv_gather", parts);
 }

@@ -48,6 +48,17 @@ export function initializerField(name: string, dataType: number, raw: Uint8Array
   return bytesField(GRAPH.initializer, concat([...dims.map((d) => int64Field(TENSOR.dims, d)), varintField(TENSOR.dataType, dataType), stringField(TENSOR.name, name), bytesField(TENSOR.rawData, raw)]));
 }
 
+/**
+ * A ModelProto of one graph named `name` made of `parts` (nodes, inputs, outputs) at IR version 8
+ * and the default domain's opset 13: the small models edgespec builds itself.
+ */
+export function standaloneModel(name: string, parts: readonly Uint8Array[]): Uint8Array {
+  const graph = concat([...parts, stringField(GRAPH.name, name)]);
+  // OperatorSetIdProto: domain (1) "" (the default), version (2).
+  const opset = concat([stringField(1, ""), varintField(2, 13)]);
+  return concat([varintField(MODEL.irVersion, 8), bytesField(MODEL.graph, graph), bytesField(MODEL.opsetImport, opset)]);
+}
+
 /** The model's opset for the default ONNX domain (1 if it names none). */
 export function defaultOpset(model: Field[]): number {
   for (const f of model) {
