@@ -73,12 +73,17 @@ export class KvBufferPool {
 
   give(set: BufferSet): void {
     if (set.capacity === 0) return;
-    this.spare.push(set);
-    this.spare.sort((a, b) => bytesOf(b) - bytesOf(a));
-    let total = 0;
-    const kept = this.spare.filter((s) => (total + bytesOf(s) <= this.maxBytes ? ((total += bytesOf(s)), true) : false));
+    const sets = [...this.spare, set].sort((a, b) => bytesOf(b) - bytesOf(a));
+    // The largest first, each while it fits in what the ones kept before it leave of maxBytes.
     this.spare.length = 0;
-    this.spare.push(...kept.slice(0, this.maxSpare));
+    let total = 0;
+    for (const s of sets) {
+      const bytes = bytesOf(s);
+      if (this.spare.length === this.maxSpare) break;
+      if (total + bytes > this.maxBytes) continue;
+      this.spare.push(s);
+      total += bytes;
+    }
   }
 
   get size(): number {
