@@ -26,10 +26,11 @@ export interface HybridOptions {
    */
   threshold?: number;
   /**
-   * Longest chain drafted from a match (default 40, SAM-Decoding's draft length): the selector cuts
-   * what is not worth verifying, so a longer candidate costs only drafting. Modeled against 24
-   * (with threshold 3 against 5 too): small 2.17x -> 2.21x (one-shot 2.14x -> 2.18x), tiny 2.41x
-   * -> 2.42x (one-shot 2.05x either way).
+   * Longest chain drafted from a match at least `threshold` long (default 40, SAM-Decoding's draft
+   * length; shorter matches draft at most WEAK_CHAIN): the selector cuts what is not worth
+   * verifying, so a longer candidate costs only drafting. Modeled against 24 (with threshold 3
+   * against 5 too): small 2.17x -> 2.21x (one-shot 2.14x -> 2.18x), tiny 2.41x -> 2.42x (one-shot
+   * 2.05x either way).
    */
   chainLength?: number;
 }
@@ -46,33 +47,13 @@ const SEQUENCE = 0;
 const HISTORY = 1;
 const CORPUS = 2;
 const NGRAM = 3;
-/** Adds a chain (a tree whose node j hangs under j - 1) under the root of `tree`, with its sources, as drafting it there would. */
-function addPath(tree: TreeKernel, chain: DraftTree): void {
-  let parent = -1;
-  for (let j = 0; j < chain.size && chain.parents[j] === j - 1; j++) {
-    parent = tree.add(parent, chain.tokens[j]!, chain.sources![j]!);
-    if (parent < 0) return;
-  }
-}
-
-/** The nodes of `tree` (breadth-first) that spell the chain `path` from the root. */
-function nodesOn(tree: DraftTree, path: DraftTree): number[] {
-  const on: number[] = [];
-  let at = -1;
-  for (let j = 0; j < path.size && path.parents[j] === j - 1; j++) {
-    let next = -1;
-    for (let i = at + 1; i < tree.size && tree.depths[i]! <= j + 1; i++) {
-      if (tree.parents[i] === at && tree.tokens[i] === path.tokens[j]) {
-        next = i;
-        break;
-      }
-    }
-    if (next < 0) break;
-    on.push(next);
-    at = next;
-  }
-  return on;
-}
+/**
+ * Longest chain drafted from a short match (below the threshold). The selector never kept their
+ * deep nodes: modeled (fixed warm curves), chains of 8 against 40 gave tiny 2.10x either way (62
+ * prompts), small 1.97x either way (24), and each short chain was drafted apart, copied out and
+ * walked again, 40 nodes at a time.
+ */
+const WEAK_CHAIN = 8;
 
 export class HybridDrafter implements Drafter {
   readonly name = "hybrid";
@@ -85,11 +66,11 @@ export class HybridDrafter implements Drafter {
   private readonly vocabSize: number;
   private readonly kernels: KernelSet;
   private tree: TreeKernel | undefined;
-  /** Where a short match is drafted before it joins the tree. */
-  private scratch: TreeKernel | undefined;
   /** Per source (SEQUENCE, HISTORY, CORPUS, NGRAM): match length this step, and as ranked (corpus less its bias). */
   private readonly match = new Int32Array(4);
   private readonly strength = new Int32Array(4);
+  /** Match length by draft source (`SOURCE`), -1 for the recycling table: what classifyMatches reads. */
+  private readonly bySource = new Int32Array(DRAFT_SOURCES.length);
   private readonly order = [SEQUENCE, HISTORY, CORPUS, NGRAM];
 
   constructor(opts: HybridDrafterOptions) {
@@ -129,20 +110,11 @@ export class HybridDrafter implements Drafter {
     s[CORPUS] = m[CORPUS] - this.sam.corpusBias;
     m[NGRAM] = s[NGRAM] = this.ngram.matchLength();
     const order = this.order.sort((a, b) => s[b]! - s[a]! || a - b);
-    for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src);
+    for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src, this.chainLength);
     this.recycle.draftInto(tree, SOURCE.recycle);
-    // Short matches go in after the recycling tree, so where one agrees with it the node is the
-    // table's: each is drafted apart first, to know the path it spells.
-    const weak: DraftTree[] = [];
-    for (const src of order) {
-      if (s[src]! >= this.threshold || m[src]! === 0) continue;
-      const chain = (this.scratch ??= this.kernels.tree());
-      chain.clear(cap);
-      this.draftMatch(chain, src);
-      const path = chain.finish();
-      addPath(tree, path);
-      weak.push(path);
-    }
+    // Short matches go in after the recycling tree, so where one agrees with it the node stays the
+    // table's and the tree marks it agreed (nothing else is added after the table's nodes).
+    for (const src of order) if (s[src]! < this.threshold && m[src]! > 0) this.draftMatch(tree, src, Math.min(this.chainLength, WEAK_CHAIN));
     // The recycling table's nodes are classed by their rows; the automaton's and the n-gram
     // index's by the match they continue and what the table's row says of them. A table node that
     // a short match spells too is raised two classes: two sources that agree are right more often
@@ -150,11 +122,16 @@ export class HybridDrafter implements Drafter {
     const out = tree.finish();
     const rows = this.recycle.rowOpinions(out);
     this.recycle.classify(out, SOURCE.recycle);
-    classifyMatches(out, (source) => (source === SOURCE.ngram ? m[NGRAM] : this.sam.matchOf(source)), rows);
-    const spelt = new Uint8Array(out.size);
-    for (const path of weak) for (const i of nodesOn(out, path)) spelt[i] = 1;
+    const bySource = this.bySource;
+    bySource[SOURCE.recycle] = -1;
+    bySource[SOURCE.sam] = m[SEQUENCE]!;
+    bySource[SOURCE.samHistory] = m[HISTORY]!;
+    bySource[SOURCE.samStatic] = m[CORPUS]!;
+    bySource[SOURCE.ngram] = m[NGRAM]!;
+    classifyMatches(out, bySource, rows);
     const classes = out.classes!;
-    for (let i = 0; i < out.size; i++) if (spelt[i] && out.sources![i] === SOURCE.recycle && rows[i] === 1) classes[i] = Math.min(classes[i]! + 2, 9);
+    const agreed = out.agreed!;
+    for (let i = 0; i < out.size; i++) if (agreed[i] && out.sources![i] === SOURCE.recycle && rows[i] === 1) classes[i] = Math.min(classes[i]! + 2, 9);
     return out;
   }
 
@@ -175,7 +152,7 @@ export class HybridDrafter implements Drafter {
   }
 
   memoryBytes(): number {
-    return this.recycle.memoryBytes() + this.sam.memoryBytes() + this.ngram.memoryBytes() + (this.tree?.memoryBytes() ?? 0) + (this.scratch?.memoryBytes() ?? 0);
+    return this.recycle.memoryBytes() + this.sam.memoryBytes() + this.ngram.memoryBytes() + (this.tree?.memoryBytes() ?? 0);
   }
 
   dispose(): void {
@@ -183,13 +160,12 @@ export class HybridDrafter implements Drafter {
     this.sam.dispose();
     this.ngram.dispose();
     this.tree?.dispose();
-    this.scratch?.dispose();
   }
 
-  private draftMatch(tree: TreeKernel, src: number): void {
-    if (src === SEQUENCE) this.sam.draftSequence(tree, this.chainLength, 1);
-    else if (src === HISTORY) this.sam.draftHistory(tree, this.chainLength, 1);
-    else if (src === CORPUS) this.sam.draftCorpus(tree, this.chainLength, 1);
-    else this.ngram.draftInto(tree, this.chainLength, 1);
+  private draftMatch(tree: TreeKernel, src: number, maxLen: number): void {
+    if (src === SEQUENCE) this.sam.draftSequence(tree, maxLen, 1);
+    else if (src === HISTORY) this.sam.draftHistory(tree, maxLen, 1);
+    else if (src === CORPUS) this.sam.draftCorpus(tree, maxLen, 1);
+    else this.ngram.draftInto(tree, maxLen, 1);
   }
 }

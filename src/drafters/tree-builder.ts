@@ -15,6 +15,7 @@ export class TreeBuilder implements TreeKernel {
   private depths = new Int32Array(16);
   private sources = new Uint8Array(16);
   private classes = new Uint8Array(16);
+  private agreed = new Uint8Array(16);
   /** Whether a node since the last clear was given a confidence class (finish then copies them). */
   private classed = false;
   /** Slot 0 = the implicit root, slot i + 1 = node i; -1 = no child yet. */
@@ -36,11 +37,13 @@ export class TreeBuilder implements TreeKernel {
     this.firstChild[0] = -1;
   }
 
-  /** `confidence`: the node's class (`DraftTree.classes`), kept by the node's first adder. */
+  /** `confidence`: the node's class (`DraftTree.classes`), kept by the node's first adder; a node found again is marked agreed when `source` is another. */
   add(parent: number, token: number, source: number, confidence = 0): number {
     const slot = parent + 1;
     for (let c = this.firstChild[slot]!; c >= 0; c = this.nextSibling[c]!) {
-      if (this.tokens[c] === token) return c;
+      if (this.tokens[c] !== token) continue;
+      if (this.sources[c] !== source) this.agreed[c] = 1;
+      return c;
     }
     if (this.count >= this.capacity) return -1;
     const node = this.count++;
@@ -50,6 +53,7 @@ export class TreeBuilder implements TreeKernel {
     this.depths[node] = parent < 0 ? 1 : this.depths[parent]! + 1;
     this.sources[node] = source;
     this.classes[node] = confidence;
+    this.agreed[node] = 0;
     if (confidence > 0) this.classed = true;
     this.nextSibling[node] = this.firstChild[slot]!;
     this.firstChild[slot] = node;
@@ -89,6 +93,7 @@ export class TreeBuilder implements TreeKernel {
       parents: new Int32Array(n),
       depths: new Int32Array(n),
       sources: new Uint8Array(n),
+      agreed: new Uint8Array(n),
       ...(this.classed ? { classes: new Uint8Array(n) } : {}),
     };
     for (let i = 0; i < n; i++) {
@@ -98,6 +103,7 @@ export class TreeBuilder implements TreeKernel {
       tree.parents[j] = p < 0 ? -1 : at[p]!;
       tree.depths[j] = this.depths[i]!;
       tree.sources![j] = this.sources[i]!;
+      tree.agreed![j] = this.agreed[i]!;
       if (tree.classes) tree.classes[j] = this.classes[i]!;
     }
     return tree;
@@ -110,6 +116,7 @@ export class TreeBuilder implements TreeKernel {
       this.depths.byteLength +
       this.sources.byteLength +
       this.classes.byteLength +
+      this.agreed.byteLength +
       this.firstChild.byteLength +
       this.nextSibling.byteLength
     );
@@ -129,6 +136,7 @@ export class TreeBuilder implements TreeKernel {
     this.depths = grown(this.depths, size);
     this.sources = grown(this.sources, size);
     this.classes = grown(this.classes, size);
+    this.agreed = grown(this.agreed, size);
     this.nextSibling = grown(this.nextSibling, size);
     this.firstChild = grown(this.firstChild, size + 1);
   }

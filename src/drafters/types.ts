@@ -26,6 +26,12 @@ export interface DraftTree {
    * first steps of a request.
    */
   classes?: Uint8Array;
+  /**
+   * Optional: 1 where a source other than the node's own (`sources`) proposed it too, as the tree
+   * kernels mark it when a second source adds a node already there. Two sources that agree are
+   * right more often (the hybrid raises such nodes' classes).
+   */
+  agreed?: Uint8Array;
 }
 
 /** What the model did at one verification step. */

@@ -275,6 +275,7 @@ export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
   const out: DraftTree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n) };
   if (tree.sources) out.sources = new Uint8Array(n);
   if (tree.classes) out.classes = new Uint8Array(n);
+  if (tree.agreed) out.agreed = new Uint8Array(n);
   for (let i = 0; i < tree.size; i++) {
     const j = index[i]!;
     if (j < 0) continue;
@@ -285,6 +286,7 @@ export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
     out.depths[j] = tree.depths[i]!;
     if (out.sources) out.sources[j] = tree.sources![i]!;
     if (out.classes) out.classes[j] = tree.classes![i]!;
+    if (out.agreed) out.agreed[j] = tree.agreed![i]!;
   }
   return out;
 }

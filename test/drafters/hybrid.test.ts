@@ -84,6 +84,17 @@ describe("hybrid drafter", () => {
     }
   });
 
+  test("a short match drafts at most 8 tokens, a long one up to chainLength", () => {
+    for (const kernels of sets) {
+      const text = Array.from({ length: 30 }, (_, i) => 10 + i);
+      const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5 } });
+      d.reset([...text, 10, 11]); // a match of 2 (the table is cold)
+      expect(Array.from(d.propose(80).tokens)).toEqual(text.slice(2, 10));
+      d.reset([...text, 10, 11, 12, 13, 14]); // a match of 5
+      expect(d.propose(80).size).toBe(30); // to the end of the sequence: the rest of the text, then the match itself
+    }
+  });
+
   test("below the threshold the recycling tree comes first; short matches only fill what is left", () => {
     for (const kernels of sets) {
       const d = new HybridDrafter({ vocabSize: V, kernels, hybrid: { threshold: 5, chainLength: 6 } });

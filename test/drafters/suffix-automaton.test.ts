@@ -100,8 +100,8 @@ describe("suffix automaton drafts", () => {
       const t = d.propose(8);
       expect(Array.from(t.tokens)).toEqual([8, 3, 5, 1]);
       expect(Array.from(t.classes!)).toEqual([6, 6, 7, 7]); // lengths 3, 4, 5, 6
-      expect(d.matchOf(1)).toBe(3);
-      expect(d.matchOf(0)).toBeUndefined(); // the recycling table's source is not a match
+      // By source: the recycling table and the n-gram index are not this drafter's matches; no history or corpus here.
+      expect(Array.from(d.matchLengths())).toEqual([-1, 3, 0, -1, 0]);
     }
   });
 

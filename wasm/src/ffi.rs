@@ -46,7 +46,7 @@ pub unsafe extern "C" fn tree_add(t: *mut Tree, parent: i32, token: i32, source:
 pub unsafe extern "C" fn tree_size(t: *mut Tree) -> i32 {
     (*t).size() as i32
 }
-/// Reorders breadth-first; the result is at `tree_out`: tokens | parents | depths | sources.
+/// Reorders breadth-first; the result is at `tree_out`: tokens | parents | depths | sources | agreed.
 #[no_mangle]
 pub unsafe extern "C" fn tree_finish(t: *mut Tree) -> i32 {
     (*t).finish() as i32

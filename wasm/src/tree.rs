@@ -1,6 +1,7 @@
 //! A draft tree under construction: nodes are appended with dedupe by (parent, token), so two
 //! proposers that guess the same root-to-node path share its nodes and nothing is verified twice.
-//! `finish` reorders the nodes breadth-first (stable by depth) into one flat output buffer.
+//! `finish` reorders the nodes breadth-first (stable by depth) into one flat output buffer. A node
+//! that a second source proposes too is marked agreed (its source stays the first one's).
 //! Twin of src/drafters/tree-builder.ts: both must produce the same trees.
 
 pub struct Tree {
@@ -9,10 +10,12 @@ pub struct Tree {
     parents: Vec<i32>,
     depths: Vec<i32>,
     sources: Vec<i32>,
+    /// 1 where a source other than the node's own proposed it too.
+    agreed: Vec<i32>,
     /// Slot 0 is the implicit root, slot i + 1 is node i; -1 = no child yet.
     first_child: Vec<i32>,
     next_sibling: Vec<i32>,
-    /// After `finish`: tokens | parents | depths | sources, `size` each.
+    /// After `finish`: tokens | parents | depths | sources | agreed, `size` each.
     pub out: Vec<i32>,
     scratch: Vec<i32>,
 }
@@ -31,6 +34,7 @@ impl Tree {
             parents: Vec::new(),
             depths: Vec::new(),
             sources: Vec::new(),
+            agreed: Vec::new(),
             first_child: Vec::new(),
             next_sibling: Vec::new(),
             out: Vec::new(),
@@ -47,6 +51,7 @@ impl Tree {
         self.parents.clear();
         self.depths.clear();
         self.sources.clear();
+        self.agreed.clear();
         self.next_sibling.clear();
         self.first_child.clear();
         self.first_child.push(-1);
@@ -61,12 +66,16 @@ impl Tree {
     }
 
     /// The node for `token` under `parent` (-1 = root): the existing one if that path is already
-    /// in the tree, else a new one; -1 when a new node is needed but the tree is full.
+    /// in the tree (marked agreed when `source` is another), else a new one; -1 when a new node
+    /// is needed but the tree is full.
     pub fn add(&mut self, parent: i32, token: i32, source: i32) -> i32 {
         let slot = (parent + 1) as usize;
         let mut c = self.first_child[slot];
         while c >= 0 {
             if self.tokens[c as usize] == token {
+                if self.sources[c as usize] != source {
+                    self.agreed[c as usize] = 1;
+                }
                 return c;
             }
             c = self.next_sibling[c as usize];
@@ -80,6 +89,7 @@ impl Tree {
         self.parents.push(parent);
         self.depths.push(depth);
         self.sources.push(source);
+        self.agreed.push(0);
         self.next_sibling.push(self.first_child[slot]);
         self.first_child[slot] = node;
         self.first_child.push(-1);
@@ -123,7 +133,7 @@ impl Tree {
             offsets[d] += 1;
         }
         self.out.clear();
-        self.out.resize(4 * n, 0);
+        self.out.resize(5 * n, 0);
         for i in 0..n {
             let at = offsets[base + i] as usize;
             let p = self.parents[i];
@@ -131,6 +141,7 @@ impl Tree {
             self.out[n + at] = if p < 0 { -1 } else { offsets[base + p as usize] };
             self.out[2 * n + at] = self.depths[i];
             self.out[3 * n + at] = self.sources[i];
+            self.out[4 * n + at] = self.agreed[i];
         }
         n
     }
@@ -140,6 +151,7 @@ impl Tree {
             + self.parents.capacity()
             + self.depths.capacity()
             + self.sources.capacity()
+            + self.agreed.capacity()
             + self.first_child.capacity()
             + self.next_sibling.capacity()
             + self.out.capacity()
@@ -186,6 +198,22 @@ mod tests {
         assert_eq!(parents, &[-1, -1, 0, 1, 2]);
         assert_eq!(depths, &[1, 1, 2, 2, 3]);
         assert_eq!(&t.out[15..20], &[1, 0, 1, 0, 1]);
+        assert_eq!(&t.out[20..25], &[0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn marks_a_node_another_source_proposes_too() {
+        let mut t = Tree::new();
+        t.clear(10);
+        let a = t.add(-1, 5, 0);
+        t.add(a, 6, 0);
+        t.add(-1, 7, 1);
+        t.add(-1, 5, 0); // same source again: not agreed
+        t.add(-1, 7, 2); // another source
+        assert_eq!(t.finish(), 3);
+        assert_eq!(&t.out[0..3], &[5, 7, 6]);
+        assert_eq!(&t.out[9..12], &[0, 1, 0]); // sources: the first adder's
+        assert_eq!(&t.out[12..15], &[0, 1, 0]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ export type KernelSetName = "ts" | "wasm";
 export interface TreeKernel {
   /** Empties the tree; at most `capacity` nodes until the next clear. */
   clear(capacity: number): void;
-  /** The node for `token` under `parent` (-1 = root): existing, new, or -1 when full. */
+  /** The node for `token` under `parent` (-1 = root): existing (marked agreed when `source` is not its own), new, or -1 when full. */
   add(parent: number, token: number, source: number): number;
   readonly size: number;
   /** The tree in breadth-first order, copied out (it stays valid after the next clear). */

@@ -29,6 +29,15 @@ export class WasmHeap {
     return this.view().slice(at, at + n);
   }
 
+  /** `n` int32s from `ptr` (after `offset` of them) as bytes, each value cut to 8 bits. */
+  readBytes(ptr: number, n: number, offset = 0): Uint8Array {
+    const view = this.view();
+    const at = (ptr >>> 2) + offset;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = view[at + i]!;
+    return out;
+  }
+
   /** Frees `handle` with `free` when `owner` is collected, unless `release(owner)` came first. */
   track(owner: object, free: () => void): void {
     this.registry.register(owner, free, owner);

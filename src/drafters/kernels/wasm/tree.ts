@@ -30,7 +30,8 @@ export class WasmTree extends WasmObject implements TreeKernel {
       tokens: this.heap.read(out, n),
       parents: this.heap.read(out, n, n),
       depths: this.heap.read(out, n, 2 * n),
-      sources: Uint8Array.from(this.heap.read(out, n, 3 * n)),
+      sources: this.heap.readBytes(out, n, 3 * n),
+      agreed: this.heap.readBytes(out, n, 4 * n),
     };
   }
 
