@@ -521,8 +521,29 @@ const MUTATIONS: Mutation[] = [
   {
     name: "cost model: the latest timing instead of the median",
     file: "src/engine/cost-model.ts",
-    from: "        this.pointMedian[g] = used > 0 ? medianIn(s) : undefined;",
+    from: "        this.pointMedian[g] = used > 0 ? medianIn(s, used) : undefined;",
     to: "        this.pointMedian[g] = used > 0 ? s[used - 1]! : undefined;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "cost model: a point's median sorts only its first timings",
+    file: "src/engine/cost-model.ts",
+    from: "  for (let i = 1; i < n; i++) {\n    const v = s[i]!;",
+    to: "  for (let i = 1; i < n - 1; i++) {\n    const v = s[i]!;",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "tree selector: the nodes kept at one step stay marked at the next",
+    file: "src/engine/tree-selector.ts",
+    from: "    keep.fill(0, 0, n);\n",
+    to: "",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "tree selector: the accepted path of one step stays marked at the next",
+    file: "src/engine/tree-selector.ts",
+    from: "    onPath.fill(0, 0, tree.size);\n",
+    to: "",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {

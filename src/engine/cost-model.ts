@@ -66,14 +66,29 @@ export interface Clock {
 
 /** The median of `xs` (not modified). */
 export function median(xs: readonly number[]): number {
-  return medianIn(Float64Array.from(xs));
+  const s = Float64Array.from(xs);
+  s.sort();
+  return middleOf(s, s.length);
 }
 
-/** The median of `s`, which it sorts in place. */
-function medianIn(s: Float64Array): number {
-  s.sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/**
+ * The median of the first `n` numbers of `s`, which it sorts in place: an insertion sort, as `n`
+ * is a point's few timings and sorting a view of them would allocate one every step.
+ */
+function medianIn(s: Float64Array, n: number): number {
+  for (let i = 1; i < n; i++) {
+    const v = s[i]!;
+    let j = i;
+    for (; j > 0 && s[j - 1]! > v; j--) s[j] = s[j - 1]!;
+    s[j] = v;
+  }
+  return middleOf(s, n);
+}
+
+/** The median of the sorted first `n` numbers of `s`. */
+function middleOf(s: Float64Array, n: number): number {
+  const m = n >> 1;
+  return n % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
@@ -323,10 +338,10 @@ export class VerifyCostModel {
         const load = this.superseded[g] ? NO_SAMPLES : this.loadSamples[g]!;
         const used = load.length + o.length;
         if (this.medianScratch.length < used) this.medianScratch = new Float64Array(2 * used);
-        const s = this.medianScratch.subarray(0, used);
+        const s = this.medianScratch;
         s.set(load);
         s.set(o, load.length);
-        this.pointMedian[g] = used > 0 ? medianIn(s) : undefined;
+        this.pointMedian[g] = used > 0 ? medianIn(s, used) : undefined;
         this.pointCount[g] = used;
         this.stale[g] = false;
       }

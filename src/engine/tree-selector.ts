@@ -80,9 +80,14 @@ export class TreeSelector {
   private order = new Int32Array(128);
   /** Children seen so far per parent (index parent + 1), while estimate() ranks siblings. */
   private childCount = new Int32Array(129);
+  /** The candidate's nodes kept (select), and their places in the subtree. */
+  private keep = new Uint8Array(128);
+  private index = new Int32Array(128);
+  /** observe(): the nodes on the accepted path. */
+  private onPath = new Uint8Array(128);
   /** The last selected tree and its nodes' keys (ranks as they were in the candidate). */
   private lastTree: DraftTree | undefined;
-  private lastKeys = new Int32Array(0);
+  private lastKeys = new Int32Array(128);
   private step = 0;
   /** The step at which a forward of each cost-grid size (by fed tokens, rounded up) last ran. */
   private readonly lastAt = new Map<number, number>();
@@ -151,9 +156,10 @@ export class TreeSelector {
     let expected = 0;
     for (let k = 0; k < best; k++) expected += p[order[k]!]!;
     if (best === n) return this.chosen({ tree: candidate, expectedAccepted: expected });
-    const keep = new Uint8Array(n);
+    const keep = this.keep;
+    keep.fill(0, 0, n);
     for (let k = 0; k < best; k++) keep[order[k]!] = 1;
-    return this.chosen({ tree: subtree(candidate, keep), expectedAccepted: expected }, keep);
+    return this.chosen({ tree: subtree(candidate, keep, this.index), expectedAccepted: expected }, keep);
   }
 
   /**
@@ -176,7 +182,9 @@ export class TreeSelector {
       this.estimate(tree);
       keys = this.keys;
     }
-    const onPath = new Uint8Array(tree.size);
+    if (this.onPath.length < tree.size) this.onPath = new Uint8Array(2 * tree.size);
+    const onPath = this.onPath;
+    onPath.fill(0, 0, tree.size);
     for (const node of path) onPath[node] = 1;
     for (let i = 0; i < tree.size; i++) {
       const parent = tree.parents[i]!;
@@ -195,11 +203,11 @@ export class TreeSelector {
   private chosen(s: Selection, keep?: Uint8Array): Selection {
     this.lastTree = s.tree;
     const size = s.tree.size;
+    if (this.lastKeys.length < size) this.lastKeys = new Int32Array(2 * size);
+    const kept = this.lastKeys;
     if (keep) {
-      const kept = new Int32Array(size);
-      for (let i = 0, j = 0; i < keep.length; i++) if (keep[i] === 1) kept[j++] = this.keys[i]!;
-      this.lastKeys = kept;
-    } else this.lastKeys = this.keys.slice(0, size);
+      for (let i = 0, j = 0; j < size; i++) if (keep[i] === 1) kept[j++] = this.keys[i]!;
+    } else for (let i = 0; i < size; i++) kept[i] = this.keys[i]!;
     const grid = gridAbove(this.cost.points, size);
     if (grid !== undefined) this.lastAt.set(grid, this.step);
     const bucket = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
@@ -247,6 +255,8 @@ export class TreeSelector {
       this.keys = new Int32Array(n * 2);
       this.order = new Int32Array(n * 2);
       this.childCount = new Int32Array(n * 2 + 1);
+      this.keep = new Uint8Array(n * 2);
+      this.index = new Int32Array(n * 2);
     }
     // Sibling rank: the order in which the drafter put a parent's children (its preference).
     const children = this.childCount;
@@ -267,11 +277,13 @@ function gridAbove(points: readonly { tokens: number }[], tokens: number): numbe
   return undefined;
 }
 
-/** The nodes of `tree` marked in `keep` (a set closed under parents), in the same order. */
-export function subtree(tree: DraftTree, keep: Uint8Array): DraftTree {
-  const index = new Int32Array(tree.size).fill(-1);
+/**
+ * The nodes of `tree` marked in `keep` (a set closed under parents), in the same order. `index`:
+ * scratch of at least `tree.size` (the selector passes its own: a step allocates only the result).
+ */
+export function subtree(tree: DraftTree, keep: Uint8Array, index = new Int32Array(tree.size)): DraftTree {
   let n = 0;
-  for (let i = 0; i < tree.size; i++) if (keep[i]) index[i] = n++;
+  for (let i = 0; i < tree.size; i++) index[i] = keep[i] ? n++ : -1;
   const out: DraftTree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n) };
   if (tree.sources) out.sources = new Uint8Array(n);
   if (tree.classes) out.classes = new Uint8Array(n);
