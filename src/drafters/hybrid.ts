@@ -109,7 +109,15 @@ export class HybridDrafter implements Drafter {
     m[CORPUS] = this.sam.corpusMatch;
     s[CORPUS] = m[CORPUS] - this.sam.corpusBias;
     m[NGRAM] = s[NGRAM] = this.ngram.matchLength();
-    const order = this.order.sort((a, b) => s[b]! - s[a]! || a - b);
+    // Strongest first, ties by source: an insertion sort of the four (a comparator sort allocated
+    // a closure and its merge buffer every step, right after a forward has swept the caches).
+    const order = this.order;
+    for (let i = 1; i < order.length; i++) {
+      const src = order[i]!;
+      let j = i;
+      for (; j > 0 && (s[order[j - 1]!]! < s[src]! || (s[order[j - 1]!]! === s[src]! && order[j - 1]! > src)); j--) order[j] = order[j - 1]!;
+      order[j] = src;
+    }
     for (const src of order) if (s[src]! >= this.threshold) this.draftMatch(tree, src, this.chainLength);
     this.recycle.draftInto(tree, SOURCE.recycle);
     // Short matches go in after the recycling tree, so where one agrees with it the node stays the

@@ -8,10 +8,10 @@ import type { VerifyUpdate } from "./types.ts";
 /** Trees never get more nodes than this, whatever budget is asked (bounds the scratch memory). */
 export const MAX_TREE_NODES = 4096;
 
-/** Every id in [0, vocabSize) — or -1 too when `allowNone` (top-k padding). */
-export function checkTokenIds(ids: ArrayLike<number>, vocabSize: number, what: string, allowNone = false): void {
+/** Every id in [0, vocabSize) — or -1 too when `allowNone` (top-k padding) — of the first `count`. */
+export function checkTokenIds(ids: ArrayLike<number>, vocabSize: number, what: string, allowNone = false, count = ids.length): void {
   const min = allowNone ? -1 : 0;
-  for (let i = 0; i < ids.length; i++) {
+  for (let i = 0; i < count; i++) {
     const t = ids[i]!;
     if (!(Number.isInteger(t) && t >= min && t < vocabSize)) {
       throw new EdgespecError("invalid_token", `${what}[${i}] = ${t} is not a token id in [${min}, ${vocabSize})`);
@@ -39,7 +39,7 @@ export function checkUpdate(u: VerifyUpdate, vocabSize: number): void {
   if (u.topK.length < cells) {
     throw new EdgespecError("invalid_argument", `topK has ${u.topK.length} ids, expected ${u.verifiedTokens.length} rows of ${u.k}`);
   }
-  checkTokenIds(u.topK.subarray(0, cells), vocabSize, "topK", true);
+  checkTokenIds(u.topK, vocabSize, "topK", true, cells);
   const parents = u.verifiedParents;
   if (parents) {
     if (parents.length !== u.verifiedTokens.length) throw new EdgespecError("invalid_argument", `verifiedParents has ${parents.length} rows, expected ${u.verifiedTokens.length}`);
