@@ -223,6 +223,21 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/drafters/hybrid.test.ts"],
   },
   {
+    name: "WASM heap: the memory view taken once and kept after the memory grows",
+    file: "src/drafters/kernels/wasm/heap.ts",
+    from: "    if (this.i32.length < end || this.i32.length === 0) this.i32 = new Int32Array(this.exports.memory.buffer);",
+    to: "    if (!this.taken) {\n      this.taken = true;\n      this.i32 = new Int32Array(this.exports.memory.buffer);\n    }",
+    also: [{ file: "src/drafters/kernels/wasm/heap.ts", from: "  private i32 = new Int32Array(0);", to: "  private i32 = new Int32Array(0);\n  private taken = false;" }],
+    tests: ["test/drafters/wasm-binary.test.ts"],
+  },
+  {
+    name: "WASM tree kernel: agreed marks copied out of the sources block",
+    file: "src/drafters/kernels/wasm/tree.ts",
+    from: "tree.agreed[i] = view[at + 4 * n + i]!;",
+    to: "tree.agreed[i] = view[at + 3 * n + i]!;",
+    tests: ["test/drafters/tree-builder.test.ts"],
+  },
+  {
     name: "tree kernel (TypeScript): a node found again is not marked agreed",
     file: "src/drafters/tree-builder.ts",
     from: "      if (this.sources[c] !== source) this.agreed[c] = 1;\n",

@@ -44,15 +44,15 @@ describe.each(["ts", "wasm"])("tree kernel (%s)", (name) => {
     t.clear(3);
     const a = t.add(-1, 5, 0);
     t.add(a, 6, 0);
-    t.add(-1, 7, 1);
+    t.add(-1, 7, 3);
     expect(t.add(-1, 5, 0)).toBe(a); // the same source again: not agreed
     t.add(-1, 7, 2); // another source
     expect(t.add(a, 8, 2)).toBe(-1); // full: nothing added, nothing marked
     const tree = t.finish();
-    expect(treeData(tree)).toMatchObject({ tokens: [5, 7, 6], sources: [0, 1, 0] });
+    expect(treeData(tree)).toMatchObject({ tokens: [5, 7, 6], sources: [0, 3, 0] });
     expect(Array.from(tree.agreed!)).toEqual([0, 1, 0]);
     t.clear(3);
-    t.add(-1, 7, 0);
+    t.add(-1, 7, 4);
     expect(Array.from(t.finish().agreed!)).toEqual([0]); // a clear forgets the marks
   });
 

@@ -79,6 +79,24 @@ describe("kernel loader", () => {
     expect(wasmKernels(a)).toBe(wasmKernels(a)); // one set (and heap) per instance
   });
 
+  test("the heap follows the memory when it grows, and writes only the ids it is given", async () => {
+    const ex = await instantiateKernels(await Bun.file(WASM_PATH).bytes());
+    const set = wasmKernels(ex);
+    const table = set.recyclingTable(100, 2);
+    table.update([3], Int32Array.of(7, 8), 2); // the heap's view of the memory is taken here
+    const before = ex.memory.buffer;
+    ex.memory.grow(2); // detaches that view's buffer
+    expect(ex.memory.buffer).not.toBe(before);
+    // 1 row of 2 candidates from a longer top-k array: only its first 2 ids are the row.
+    table.update([4], Int32Array.of(5, 6, 90, 91), 2);
+    expect([table.get(3, 0), table.get(3, 1), table.get(4, 0), table.get(4, 1)]).toEqual([7, 8, 5, 6]);
+    const tree = set.tree();
+    tree.clear(4);
+    tree.add(-1, 9, 0);
+    ex.memory.grow(1);
+    expect(Array.from(tree.finish().tokens)).toEqual([9]);
+  });
+
   test("a failure is reported as not_ready, and a later call can succeed", async () => {
     const err = await instantiateKernels(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EdgespecError);

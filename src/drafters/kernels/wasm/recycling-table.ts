@@ -18,7 +18,7 @@ export class WasmRecyclingTable extends WasmObject implements RecyclingTableKern
     const ex = this.heap.exports;
     const input = ex.table_input(this.raw, rows + rows * kIn);
     this.heap.write(input, tokens);
-    this.heap.write(input, topK.subarray(0, rows * kIn), rows);
+    this.heap.write(input, topK, rows, rows * kIn);
     ex.table_update(this.raw, rows, kIn);
   }
 

@@ -24,15 +24,19 @@ export class WasmTree extends WasmObject implements TreeKernel {
   finish(): DraftTree {
     const ex = this.heap.exports;
     const n = ex.tree_finish(this.raw);
-    const out = ex.tree_out(this.raw);
-    return {
-      size: n,
-      tokens: this.heap.read(out, n),
-      parents: this.heap.read(out, n, n),
-      depths: this.heap.read(out, n, 2 * n),
-      sources: this.heap.readBytes(out, n, 3 * n),
-      agreed: this.heap.readBytes(out, n, 4 * n),
-    };
+    // Five blocks of n int32s (tokens, parents, depths, sources, agreed), copied out in one pass:
+    // this runs every step, right after a forward, where five slices and loops cost ~20% more.
+    const at = ex.tree_out(this.raw) >>> 2;
+    const view = this.heap.view(at + 5 * n);
+    const tree = { size: n, tokens: new Int32Array(n), parents: new Int32Array(n), depths: new Int32Array(n), sources: new Uint8Array(n), agreed: new Uint8Array(n) };
+    for (let i = 0; i < n; i++) {
+      tree.tokens[i] = view[at + i]!;
+      tree.parents[i] = view[at + n + i]!;
+      tree.depths[i] = view[at + 2 * n + i]!;
+      tree.sources[i] = view[at + 3 * n + i]!;
+      tree.agreed[i] = view[at + 4 * n + i]!;
+    }
+    return tree;
   }
 
   memoryBytes(): number {
