@@ -231,6 +231,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/drafters/wasm-binary.test.ts"],
   },
   {
+    name: "WASM heap: a write of the first n ids copies them all (past its input buffer)",
+    file: "src/drafters/kernels/wasm/heap.ts",
+    from: "if (n === values.length) view.set(values, at);",
+    to: "if (n <= values.length) view.set(values, at);",
+    tests: ["test/drafters/wasm-binary.test.ts"],
+  },
+  {
     name: "WASM tree kernel: agreed marks copied out of the sources block",
     file: "src/drafters/kernels/wasm/tree.ts",
     from: "tree.agreed[i] = view[at + 4 * n + i]!;",

@@ -12,6 +12,7 @@ import { createDrafter } from "../../src/drafters/index.ts";
 import { loadWasmKernels, wasmKernels } from "../../src/drafters/kernels/wasm/index.ts";
 import { EdgespecError } from "../../src/errors.ts";
 import { instantiateKernels, KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
+import { WasmRecyclingTable } from "../../src/drafters/kernels/wasm/recycling-table.ts";
 import { debianRust, RUST_REQUIREMENT, testWhen } from "../helpers/requirements.ts";
 import { WASM_PATH } from "./helpers.ts";
 
@@ -87,9 +88,15 @@ describe("kernel loader", () => {
     const before = ex.memory.buffer;
     ex.memory.grow(2); // detaches that view's buffer
     expect(ex.memory.buffer).not.toBe(before);
-    // 1 row of 2 candidates from a longer top-k array: only its first 2 ids are the row.
+    // 1 row of 2 candidates from a longer top-k array: only its first 2 ids are the row, and only
+    // they are copied in. The update's input (1 token + 2 ids) goes where a same-sized request
+    // for it points (the table keeps that buffer); what lies past it must be left as it was.
+    const input = ex.table_input((table as WasmRecyclingTable).raw, 3) >>> 2;
+    const past = () => Array.from(new Int32Array(ex.memory.buffer, 4 * (input + 3), 4));
+    const untouched = past();
     table.update([4], Int32Array.of(5, 6, 90, 91), 2);
     expect([table.get(3, 0), table.get(3, 1), table.get(4, 0), table.get(4, 1)]).toEqual([7, 8, 5, 6]);
+    expect(past()).toEqual(untouched);
     const tree = set.tree();
     tree.clear(4);
     tree.add(-1, 9, 0);
