@@ -88,6 +88,8 @@ export class SuffixAutomatonDrafter implements Drafter {
   private readonly corpus: CorpusCursor | undefined;
   private readonly history: RequestHistory | undefined;
   private tree: TreeKernel | undefined;
+  /** matchLengths()'s array: -1 but at this drafter's sources. */
+  private readonly lengths = new Int32Array(DRAFT_SOURCES.length).fill(-1);
 
   constructor(opts: CommonOptions & { sam?: AutomatonOptions }) {
     this.ctx = drafterContext(opts);
@@ -150,9 +152,13 @@ export class SuffixAutomatonDrafter implements Drafter {
     return classifyMatches(this.tree.finish(), this.matchLengths());
   }
 
-  /** The current match length by draft source (index: a `SOURCE` value), -1 for sources that are not this drafter's. */
+  /**
+   * The current match length by draft source (index: a `SOURCE` value), -1 for sources that are
+   * not this drafter's. One array of the drafter's, rewritten by the next call (propose asks every
+   * step, right after a forward, where an allocation costs more than the call's work).
+   */
   matchLengths(): Int32Array {
-    const out = new Int32Array(DRAFT_SOURCES.length).fill(-1);
+    const out = this.lengths;
     out[SOURCE.sam] = this.sequenceMatch;
     out[SOURCE.samHistory] = this.historyMatch;
     out[SOURCE.samStatic] = this.corpusMatch;
