@@ -70,7 +70,7 @@ const model = await loadModel(bunHost, modelDir, { dtype: "fp32", device: (flags
 let points: CostPoint[];
 if (flags.curve) points = JSON.parse(readFileSync(flags.curve as string, "utf8"));
 else {
-  points = (await VerifyCostModel.measure(model.lm, undefined, 96, 9)).summary();
+  points = (await VerifyCostModel.measure(model.lm, { repeats: 9 })).summary();
   if (flags["save-curve"]) writeFileSync(flags["save-curve"] as string, `${JSON.stringify(points)}\n`);
 }
 const curve = new FixedCost(points);

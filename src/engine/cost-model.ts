@@ -16,6 +16,7 @@
  * steps are all its timings (what a one-shot run can afford).
  */
 import { Rng } from "../decode/rng.ts";
+import { EdgespecError } from "../errors.ts";
 import type { LanguageModel, SequenceCache } from "../model/causal-lm.ts";
 
 export interface CostPoint {
@@ -59,9 +60,45 @@ const WARM_QUIET_MS = 300;
 const WARM_GAIN = 0.9;
 const WARM_MAX_MS = 2000;
 
+/**
+ * What a verification step reads back, which its cost includes: each row's argmax and top-k ids
+ * (greedy on a model with the in-graph heads: `LanguageModel.forwardTop`) or its full logits
+ * (sampling, logprobs). On edgespec-small (WASM, 300 cached positions) the logits cost 0.2-0.4
+ * ms a step more than the ids (1 token: 3.70 against 3.32 ms; 2: 4.32 against 3.93): a curve
+ * timed on one and used for the other misjudges what a drafted node costs against a plain step.
+ */
+export type StepReadBack = "ids" | "logits";
+
+/** The read-back a greedy step on `lm` makes (speculative.ts decides per request; this is its greedy case). */
+export function greedyReadBack(lm: LanguageModel): StepReadBack {
+  return lm.forwardTop ? "ids" : "logits";
+}
+
+/** A forward of `fed` at `positions` that reads back what `readBack` says. */
+function stepForward(lm: LanguageModel, readBack: StepReadBack): (fed: number[], positions: number[], cache: SequenceCache) => Promise<unknown> {
+  if (readBack === "ids") {
+    if (!lm.forwardTop) throw new EdgespecError("invalid_argument", "this model reads back no ids (it has no in-graph heads): time its curve on logits");
+    return (fed, positions, cache) => lm.forwardTop!(fed, positions, cache, true);
+  }
+  return (fed, positions, cache) => lm.forward(fed, positions, cache);
+}
+
 /** What measure needs of a clock (performance by default; tests pass their own). */
 export interface Clock {
   now(): number;
+}
+
+/** How VerifyCostModel.measure times a curve. */
+export interface MeasureOptions {
+  /** The feed sizes (default COST_GRID). */
+  sizes?: readonly number[];
+  /** Cached tokens before each timed forward (default 96). */
+  past?: number;
+  /** Rounds over the sizes (default 5). */
+  repeats?: number;
+  clock?: Clock;
+  /** What the timed forwards read back (default: a greedy step's, greedyReadBack). */
+  readBack?: StepReadBack;
 }
 
 /** The median of `xs` (not modified). */
@@ -154,7 +191,7 @@ function interpolate(p: readonly CostPoint[], tokens: number): number {
  * out of shape too; trees sized on it verified 8% fewer tokens per ms (bench/modeled.ts). Code
  * that is warm at once (native, or a model already run) costs the quiet window: 300 ms.
  */
-async function warmUp(lm: LanguageModel, cache: SequenceCache, past: number, token: () => number, clock: Clock): Promise<void> {
+async function warmUp(lm: LanguageModel, forward: ReturnType<typeof stepForward>, cache: SequenceCache, past: number, token: () => number, clock: Clock): Promise<void> {
   const block = WARM_BLOCK.filter((s) => past + s <= lm.spec.contextLength);
   const start = clock.now();
   const ends: number[] = []; // when each block ended
@@ -163,7 +200,7 @@ async function warmUp(lm: LanguageModel, cache: SequenceCache, past: number, tok
     const t0 = clock.now();
     for (const size of block) {
       const fed = Array.from({ length: size }, token);
-      await lm.forward(fed, fed.map((_, i) => past + i), cache);
+      await forward(fed, fed.map((_, i) => past + i), cache);
       cache.truncate(past);
     }
     const t1 = clock.now();
@@ -249,16 +286,19 @@ export class VerifyCostModel {
 
   /**
    * Median wall times of forwards of each grid size after `past` cached tokens, `repeats` each,
-   * fitted monotone, taken once the model's code has warmed up (warmUp).
+   * fitted monotone, taken once the model's code has warmed up (warmUp). The forwards read back
+   * what the steps the curve sizes will (`readBack`; default: a greedy step's).
    */
-  static async measure(lm: LanguageModel, sizes: readonly number[] = COST_GRID, past = 96, repeats = 5, clock: Clock = performance): Promise<VerifyCostModel> {
+  static async measure(lm: LanguageModel, opts: MeasureOptions = {}): Promise<VerifyCostModel> {
+    const { sizes = COST_GRID, past = 96, repeats = 5, clock = performance, readBack = greedyReadBack(lm) } = opts;
+    const forward = stepForward(lm, readBack);
     const rng = new Rng(1);
     const V = lm.spec.vocabSize;
     const token = () => 3 + Math.floor(rng.next() * (V - 3));
     const cache = lm.newCache();
     const ctx = Array.from({ length: past }, token);
     await lm.forward(ctx, ctx.map((_, i) => i), cache);
-    await warmUp(lm, cache, past, token, clock);
+    await warmUp(lm, forward, cache, past, token, clock);
     const grid = sizes.filter((s) => past + s <= lm.spec.contextLength);
     const times: number[][] = grid.map(() => []);
     // Rounds over the whole grid rather than repeats of one size: a slow patch of a busy machine
@@ -267,7 +307,7 @@ export class VerifyCostModel {
       for (let g = 0; g < grid.length; g++) {
         const fed = Array.from({ length: grid[g]! }, token);
         const t0 = clock.now();
-        await lm.forward(fed, fed.map((_, i) => past + i), cache);
+        await forward(fed, fed.map((_, i) => past + i), cache);
         times[g]!.push(clock.now() - t0);
         cache.truncate(past);
       }

@@ -14,7 +14,7 @@ import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel, RowIds, SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
-import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
+import { COST_GRID, greedyReadBack, type StepReadBack, VerifyCostModel } from "./cost-model.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
 import { TreeBiasBuffer, treePositions } from "./tree-bias.ts";
@@ -110,32 +110,36 @@ const NO_CANDIDATES = new Int32Array(0);
  */
 const PROMPT_CANDIDATE_ROWS = 64;
 
-const costModels = new WeakMap<LanguageModel, VerifyCostModel | Promise<VerifyCostModel>>();
+/** Per model, a curve per read-back (cost-model.ts StepReadBack): a step's cost includes what it reads back. */
+const costModels = new WeakMap<LanguageModel, Partial<Record<StepReadBack, VerifyCostModel | Promise<VerifyCostModel>>>>();
 
 /**
- * The verify cost curve of a model, one per loaded model and shared by its requests: timed up front
- * if prepareCostCurve ran, else learned from the requests' own steps (VerifyCostModel.learned).
+ * The verify cost curve of a model's steps that read back `readBack` (default: what its greedy
+ * steps read), one per loaded model and shared by its requests: timed up front if
+ * prepareCostCurve ran for it, else learned from the requests' own steps (VerifyCostModel.learned).
  */
-export function verifyCostModel(lm: LanguageModel): VerifyCostModel | Promise<VerifyCostModel> {
-  let m = costModels.get(lm);
-  if (!m) {
-    m = VerifyCostModel.learned();
-    costModels.set(lm, m);
-  }
-  return m;
+export function verifyCostModel(lm: LanguageModel, readBack: StepReadBack = greedyReadBack(lm)): VerifyCostModel | Promise<VerifyCostModel> {
+  let curves = costModels.get(lm);
+  if (!curves) costModels.set(lm, (curves = {}));
+  return (curves[readBack] ??= VerifyCostModel.learned());
 }
 
 /**
- * Times `lm`'s verify cost curve now, before its first speculative request (about a second or two
+ * Times `lm`'s verify cost curve now, for the steps greedy requests make (reading back ids where
+ * the model has the in-graph heads), before its first speculative request (about a second or two
  * on WASM, warm-up included): what a server or a chat can afford while it waits, and worth it
- * there, since the first requests' trees are then sized on warm, complete timings. Does nothing
- * once the model has a curve. Settles when done; a failure leaves the learned curve. The caller
- * must keep other forwards on `lm` from overlapping it (one session runs one at a time).
+ * there, since the first requests' trees are then sized on warm, complete timings. Steps that read
+ * back logits (sampling, logprobs) learn theirs. Does nothing once the model has that curve.
+ * Settles when done; a failure leaves the learned curve. The caller must keep other forwards on
+ * `lm` from overlapping it (one session runs one at a time).
  */
 export function prepareCostCurve(lm: LanguageModel): Promise<void> {
-  if (costModels.has(lm)) return Promise.resolve();
-  const timed = VerifyCostModel.measure(lm).catch(() => VerifyCostModel.learned());
-  costModels.set(lm, timed);
+  const readBack = greedyReadBack(lm);
+  let curves = costModels.get(lm);
+  if (!curves) costModels.set(lm, (curves = {}));
+  if (curves[readBack]) return Promise.resolve();
+  const timed = VerifyCostModel.measure(lm, { readBack }).catch(() => VerifyCostModel.learned());
+  curves[readBack] = timed;
   return timed.then(() => undefined);
 }
 
@@ -275,7 +279,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   // The verify cost curve: waiting for one still being timed (prepareCostCurve) is setup, like the
   // load, so not decode time.
   const c0 = performance.now();
-  const cost = drafter && fixed === undefined && !finish ? (opts.costModel ?? (await verifyCostModel(lm))) : new VerifyCostModel([]);
+  const cost = drafter && fixed === undefined && !finish ? (opts.costModel ?? (await verifyCostModel(lm, fromIds ? "ids" : "logits"))) : new VerifyCostModel([]);
   t1 += performance.now() - c0;
   const selector = new TreeSelector(cost, drafter?.sourceNames?.length ?? 1);
   const biasBuffer = new TreeBiasBuffer();

@@ -84,26 +84,70 @@ describe("VerifyCostModel", () => {
     // Three times slower at first, the excess halving every ~14 forwards (~100 ms of this clock,
     // a few percent per block), as Bun's tier-up was measured.
     const cold = scriptedTiming(base, (call) => 1 + 2 * 0.95 ** call);
-    const m = await VerifyCostModel.measure(cold.lm, COST_GRID, 96, 5, cold.clock);
+    const m = await VerifyCostModel.measure(cold.lm, { clock: cold.clock });
     for (const p of m.points) expect(Math.abs(p.ms / base(p.tokens) - 1)).toBeLessThan(0.05);
     // Measured without the warm-up, the first round alone is 1.9 to 3 times too slow.
     expect(cold.calls()).toBeGreaterThan(5 * COST_GRID.length + 30);
     // Already warm: a few blocks and the quiet time, not the 2 s cap.
     const warm = scriptedTiming(base, () => 1);
     const before = warm.clock;
-    await VerifyCostModel.measure(warm.lm, COST_GRID, 96, 5, before);
+    await VerifyCostModel.measure(warm.lm, { clock: before });
     const grid = 5 * COST_GRID.reduce((a, n) => a + base(n), 0);
     expect(warm.clock.t - grid).toBeLessThan(500);
     expect(warm.clock.t - grid).toBeGreaterThanOrEqual(300);
     // Timings that keep falling stop at the cap (2 s) and are measured as they then are.
     const falling = scriptedTiming(base, (call) => 1 + 100 * 0.97 ** call);
-    const f = await VerifyCostModel.measure(falling.lm, COST_GRID, 96, 5, falling.clock);
+    const f = await VerifyCostModel.measure(falling.lm, { clock: falling.clock });
     const warmUpCalls = falling.calls() - 5 * COST_GRID.length;
     let spent = 0;
     for (let c = 0; c < warmUpCalls; c++) spent += base([1, 4, 16][c % 3]!) * (1 + 100 * 0.97 ** c);
     expect(spent).toBeGreaterThanOrEqual(2000);
     expect(spent - base(16) * (1 + 100 * 0.97 ** (warmUpCalls - 1))).toBeLessThan(2000 + base(1) * 101 + base(4) * 101);
     expect(f.cost(1)).toBeGreaterThan(base(1));
+  });
+
+  test("measure times the forward the steps make: ids on a model with the in-graph heads, logits when asked or without them", async () => {
+    // Reading back logits costs more a row than ids (cost-model.ts StepReadBack): scripted here
+    // as 1 + n against 0.5 + 0.5 n, so a curve timed on one read-back cannot pass for the other.
+    const logitsMs = (n: number) => 1 + n;
+    const idsMs = (n: number) => 0.5 + 0.5 * n;
+    const withHeads = () => {
+      const t = scriptedTiming(logitsMs, () => 1);
+      const counts = { forward: 0, forwardTop: 0, withTopK: 0 };
+      let length = 0;
+      const lm = {
+        ...t.lm,
+        newCache: () => ({ get length() { return length; }, truncate: (n: number) => void (length = n) }),
+        forward: async (tokens: ArrayLike<number>) => {
+          if (length > 0) (t.clock.t += logitsMs(tokens.length)), counts.forward++;
+          length += tokens.length;
+          return new Float32Array(0);
+        },
+        forwardTop: async (tokens: ArrayLike<number>, _p: ArrayLike<number>, _c: unknown, withTopK: boolean) => {
+          t.clock.t += idsMs(tokens.length);
+          counts.forwardTop++;
+          if (withTopK) counts.withTopK++;
+          length += tokens.length;
+          return { argmax: new Int32Array(tokens.length) };
+        },
+      } as unknown as LanguageModel;
+      return { lm, clock: t.clock, counts };
+    };
+    const greedy = withHeads();
+    const ids = await VerifyCostModel.measure(greedy.lm, { clock: greedy.clock });
+    for (const p of ids.points) expect(p.ms).toBeCloseTo(idsMs(p.tokens), 10);
+    // Every timed forward read back ids, top-k included (a drafter's step asks for them); only the context's prefill read logits.
+    expect(greedy.counts.forward).toBe(0);
+    expect(greedy.counts.withTopK).toBe(greedy.counts.forwardTop);
+    const sampling = withHeads();
+    const logits = await VerifyCostModel.measure(sampling.lm, { clock: sampling.clock, readBack: "logits" });
+    for (const p of logits.points) expect(p.ms).toBeCloseTo(logitsMs(p.tokens), 10);
+    expect(sampling.counts.forwardTop).toBe(0);
+    // A model without the heads is timed on logits, and refuses an ids curve by name.
+    const plain = scriptedTiming(logitsMs, () => 1);
+    const noHeads = await VerifyCostModel.measure(plain.lm, { clock: plain.clock });
+    for (const p of noHeads.points) expect(p.ms).toBeCloseTo(logitsMs(p.tokens), 10);
+    await expect(VerifyCostModel.measure(plain.lm, { clock: plain.clock, readBack: "ids" })).rejects.toThrow(/reads back no ids/);
   });
 
   test("median and the monotone fit (pool adjacent violators)", () => {

@@ -5,6 +5,8 @@
  */
 import { expect, test } from "bun:test";
 import { createDrafter } from "../../src/drafters/index.ts";
+import { VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { verifyCostModel } from "../../src/engine/speculative.ts";
 import { modelView } from "../../src/model/model-view.ts";
 import { inProcessRunner, type RunJob } from "../../src/server/model-runner.ts";
 import { referenceModel } from "../helpers/model.ts";
@@ -15,22 +17,29 @@ test("a runner that prepares times the verify cost curve before its first job; o
   const m = await referenceModel();
   const ids = m.tokenizer.encode("def main():");
   for (const prepare of [true, false]) {
-    // The curve's forwards start with a 96-token context (VerifyCostModel.measure); the job's prefill is its prompt.
+    // The curve's forwards start with a 96-token context (VerifyCostModel.measure) and then read
+    // back ids, as greedy steps do ("step"); the job's prefill is its prompt.
     const log: string[] = [];
     const view = modelView(m, (inner) => ({
       forward: (t, p, c, o) => (log.push(t.length === 96 ? "curve" : "forward"), inner.forward(t, p, c, o)),
       forwardLast: (t, p, c, k) => (log.push("prefill"), inner.forwardLast!(t, p, c, k)),
+      forwardTop: (t, p, c, k, o) => (log.push("step"), inner.forwardTop!(t, p, c, k, o)),
     }));
     const drafter = createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize });
     const runner = inProcessRunner(view, { prepare, yieldToEventLoop: false, drafterFor: () => drafter });
     await runner.prepared;
     const timed = log.length;
+    // What a greedy request sizes its trees with: the curve just timed, or (not prepared) the prior, untimed.
+    const untimed = VerifyCostModel.learned().summary();
+    expect((await verifyCostModel(view.lm)).summary().some((p, i) => p.ms !== untimed[i]!.ms)).toBe(prepare);
     const outcome = await runner.run(job(ids), new AbortController().signal);
     expect(outcome.result.stats.verifyCost.length).toBeGreaterThan(0);
     if (prepare) {
-      // The curve: a 96-token context, the warm-up, 5 rounds over 9 sizes; then the job alone.
+      // The curve: a 96-token context, the warm-up, 5 rounds over 9 sizes, each timed forward
+      // reading back what the job's steps read (ids); then the job alone.
       expect(log[0]).toBe("curve");
       expect(timed).toBeGreaterThan(1 + 5 * 9);
+      expect(new Set(log.slice(1, timed))).toEqual(new Set(["step"]));
       expect(log[timed]).toBe("prefill");
       expect(log.slice(timed)).not.toContain("curve");
     } else {
