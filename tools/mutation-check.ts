@@ -415,11 +415,25 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/prepare.test.ts"],
   },
   {
-    name: "cost model: the curve is timed reading back logits whatever the steps read back",
+    name: "cost model: the curve is timed reading back logits unless told otherwise",
     file: "src/engine/cost-model.ts",
-    from: "  if (readBack === \"ids\") {",
-    to: "  if (readBack === \"ids\" && !lm.forward) {",
+    from: "readBack = greedyReadBack(lm) } = opts;",
+    to: "readBack = \"logits\" } = opts;",
     tests: ["test/engine/tree-selector.test.ts", "test/server/prepare.test.ts"],
+  },
+  {
+    name: "cost model: the curve's ids forwards skip the top-k the steps fetch",
+    file: "src/engine/cost-model.ts",
+    from: "lm.forwardTop!(fed, positions, cache, true)",
+    to: "lm.forwardTop!(fed, positions, cache, false)",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
+  {
+    name: "engine: a greedy step sized on the logits curve, a sampling step on the ids one",
+    file: "src/engine/speculative.ts",
+    from: "verifyCostModel(lm, fromIds ? \"ids\" : \"logits\")))",
+    to: "verifyCostModel(lm, fromIds ? \"logits\" : \"ids\")))",
+    tests: ["test/server/prepare.test.ts"],
   },
   {
     name: "external weights: offsets from the buffer's start, not the model's",

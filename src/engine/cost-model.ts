@@ -74,7 +74,12 @@ export function greedyReadBack(lm: LanguageModel): StepReadBack {
   return lm.forwardTop ? "ids" : "logits";
 }
 
-/** A forward of `fed` at `positions` that reads back what `readBack` says. */
+/**
+ * A forward of `fed` at `positions` that reads back what `readBack` says. Ids come with the top-k
+ * block, as for a drafter that learns the model's candidates (the hybrid, Token Recycling); a
+ * step of one that does not (sam, ngram) reads the argmax alone, which measured the same
+ * (edgespec-small, 1 token: 3.32 ms with the top-k, 3.36 without).
+ */
 function stepForward(lm: LanguageModel, readBack: StepReadBack): (fed: number[], positions: number[], cache: SequenceCache) => Promise<unknown> {
   if (readBack === "ids") {
     if (!lm.forwardTop) throw new EdgespecError("invalid_argument", "this model reads back no ids (it has no in-graph heads): time its curve on logits");

@@ -184,24 +184,25 @@ describe("speculative engine (greedy) on the reference model", () => {
 
   test("steps that read back logits (sampling) and steps that read back ids (greedy) keep separate cost curves", async () => {
     const m = await referenceModel("fp32");
-    // A view whose logits read-back takes 25 ms more than its ids read-back: a curve shared by
-    // both would price a greedy step at a sampling step's cost.
+    // A view whose logits read-back takes 100 ms more than its ids read-back (a few ms): a curve
+    // shared by both would price a greedy step at a sampling step's cost. The margins are wide so
+    // that neither a stall of a greedy step nor a curve filled from the prior's shape decides.
     const lm = Object.create(m.lm) as typeof m.lm;
     lm.forward = async (...a) => {
       const out = await m.lm.forward(...a);
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 100));
       return out;
     };
     const model = { ...m, lm };
     const drafter = () => createDrafter("hybrid", { vocabSize: m.lm.spec.vocabSize });
     const greedy = (maxTokens: number) => generate(model, PROMPTS[1]!, { maxTokens, stopAtEos: false, drafter: drafter() });
     const first = await greedy(24);
-    const sampled = await generate(model, PROMPTS[1]!, { maxTokens: 24, stopAtEos: false, temperature: 0.8, seed: 7, drafter: drafter() });
-    expect(Math.min(...sampled.stats.verifyCost.map((p) => p.ms))).toBeGreaterThan(20);
+    const sampled = await generate(model, PROMPTS[1]!, { maxTokens: 16, stopAtEos: false, temperature: 0.8, seed: 7, drafter: drafter() });
+    expect(Math.max(...sampled.stats.verifyCost.map((p) => p.ms))).toBeGreaterThan(100);
     // The greedy curve is the first request's, followed by this one's few steps: no sampling step
     // in it (up to 8 tokens, where the steps were timed; larger sizes are the prior's multiples).
     const again = await greedy(4);
-    for (const r of [first, again]) expect(Math.max(...r.stats.verifyCost.slice(0, 4).map((p) => p.ms))).toBeLessThan(20);
+    for (const r of [first, again]) expect(Math.max(...r.stats.verifyCost.slice(0, 4).map((p) => p.ms))).toBeLessThan(50);
   });
 
   test("seeded sampling with speculation is reproducible", async () => {

@@ -34,6 +34,8 @@ test("a runner that prepares times the verify cost curve before its first job; o
     expect((await verifyCostModel(view.lm)).summary().some((p, i) => p.ms !== untimed[i]!.ms)).toBe(prepare);
     const outcome = await runner.run(job(ids), new AbortController().signal);
     expect(outcome.result.stats.verifyCost.length).toBeGreaterThan(0);
+    // The job sized its trees on the greedy (ids) curve: the one prepare timed, when it ran.
+    expect(outcome.result.stats.verifyCost).toEqual((await verifyCostModel(view.lm, "ids")).summary());
     if (prepare) {
       // The curve: a 96-token context, the warm-up, 5 rounds over 9 sizes, each timed forward
       // reading back what the job's steps read (ids); then the job alone.
