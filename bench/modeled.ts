@@ -11,7 +11,7 @@
  *
  *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
  *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates] [--options JSON]
- *                        [--fresh] [--recycle-state FILE | --cold-table]
+ *                        [--fresh] [--recycle-state FILE | --cold-table] [--gaps]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
@@ -24,6 +24,12 @@
  * --fresh: a fresh drafter for every prompt, as a one-shot `generate` has (default: one for the
  * run, as a server keeps it). --recycle-state FILE: the drafters' Token Recycling table starts
  * from this saved one (default: the model's warm table, if it ships one; --cold-table: empty).
+ *
+ * "oracle selection" scores the same candidate trees as if each step had verified exactly the
+ * chain of its nodes on the output's path (known only afterwards): the most a selector could make
+ * of these candidates, step by step. --gaps splits the steps by the draft source and confidence
+ * class of that chain's first node (none: the candidate held nothing right) and shows, per split,
+ * the tokens the candidates held against those the selector kept, and tokens per ms both ways.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -52,6 +58,7 @@ const flags = parseFlags(process.argv.slice(2), {
   fresh: { type: "boolean", help: "" },
   "recycle-state": { type: "string", help: "" },
   "cold-table": { type: "boolean", help: "" },
+  gaps: { type: "boolean", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -85,11 +92,17 @@ const learned = flags["select-curve"] === "learned";
 const selectPoints: CostPoint[] | undefined = flags["select-curve"] && !learned ? JSON.parse(readFileSync(flags["select-curve"] as string, "utf8")) : undefined;
 const selectCurve = learned ? LearnedOnFixed.learned() : selectPoints ? new FixedCost(selectPoints) : curve;
 
-/** What a run's steps did: tokens fed, and how many draft tokens the whole candidate tree held on the output's path. */
+/**
+ * What a run's steps did: tokens fed, draft tokens accepted, how many draft tokens the whole
+ * candidate tree held on the output's path, and the source and class of that path's first node.
+ */
 interface Trace {
   fed: number[];
+  accepted: number[];
   candidateHits: number[];
+  firstOnPath: string[];
 }
+const newTrace = (): Trace => ({ fed: [], accepted: [], candidateHits: [], firstOnPath: [] });
 
 /**
  * The drafter, recording per verification (its observations after the prefill's) the tokens fed
@@ -98,10 +111,11 @@ interface Trace {
  */
 function recording(d: Drafter): { drafter: Drafter; follow(output: readonly number[], trace: Trace): void } {
   let output: readonly number[] = [];
-  let trace: Trace = { fed: [], candidateHits: [] };
+  let trace = newTrace();
   let first = true;
   let pos = 0; // output tokens emitted so far
   let hits = 0;
+  let firstOnPath = "none";
   const drafter: Drafter = {
     name: d.name,
     ...(d.sourceNames ? { sourceNames: d.sourceNames } : {}),
@@ -116,6 +130,7 @@ function recording(d: Drafter): { drafter: Drafter; follow(output: readonly numb
       // Deepest node whose path spells the output from here (parents come before children).
       const on = new Uint8Array(t.size);
       hits = 0;
+      firstOnPath = "none";
       for (let i = 0; i < t.size; i++) {
         const parent = t.parents[i]!;
         const depth = t.depths[i]!;
@@ -128,6 +143,7 @@ function recording(d: Drafter): { drafter: Drafter; follow(output: readonly numb
           RATES.set(key, c);
         }
         if (trial && t.tokens[i] === output[pos + depth - 1]) {
+          if (depth === 1) firstOnPath = `${d.sourceNames?.[t.sources?.[i] ?? 0] ?? d.name} class ${t.classes?.[i] ?? 0}`;
           on[i] = 1;
           hits = Math.max(hits, depth);
         }
@@ -137,9 +153,12 @@ function recording(d: Drafter): { drafter: Drafter; follow(output: readonly numb
     observe: (u: VerifyUpdate) => {
       if (!first) {
         trace.fed.push(u.verifiedTokens.length);
+        trace.accepted.push(u.accepted.length - 1);
         trace.candidateHits.push(hits);
+        trace.firstOnPath.push(firstOnPath);
       }
       hits = 0;
+      firstOnPath = "none";
       first = false;
       pos += u.accepted.length;
       d.observe(u);
@@ -163,8 +182,13 @@ interface Sums {
   /** Draft tokens accepted, and what the whole candidates held (see recording). */
   accepted: number;
   candidateHits: number;
+  /** Modeled time and tokens had each step verified just its candidate's chain on the output's path. */
+  oracleMs: number;
+  oracleTokens: number;
 }
 const rows = new Map<string, Map<string, Sums>>(); // workload -> drafter -> sums
+/** "drafter | first node on the path's source and class" -> steps, tokens fed, draft tokens held and kept, modeled ms as run and as the oracle. */
+const GAPS = new Map<string, { steps: number; fed: number; held: number; accepted: number; ms: number; oracleMs: number }>();
 let mismatches = 0;
 // One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met
 // twice); with --fresh, one per prompt, as a one-shot run has.
@@ -186,7 +210,7 @@ for (const [i, p] of prompts.entries()) {
   const plain = await generate(model, p.prompt, { maxTokens, stopAtEos: false });
   const line = [`${i + 1}/${prompts.length} ${p.id}:`];
   for (const [name, rec] of recorders) {
-    const trace: Trace = { fed: [], candidateHits: [] };
+    const trace = newTrace();
     rec.follow(plain.tokens, trace);
     const r = await generate(model, p.prompt, { maxTokens, stopAtEos: false, drafter: rec.drafter, costModel: selectCurve });
     if (r.tokens.join() !== plain.tokens.join()) mismatches++;
@@ -200,11 +224,24 @@ for (const [i, p] of prompts.entries()) {
       fed: sum(fed),
       accepted: r.stats.acceptedTokens,
       candidateHits: sum(trace.candidateHits),
+      oracleMs: sum(trace.candidateHits.map((h) => cost(1 + h))),
+      oracleTokens: sum(trace.candidateHits.map((h) => 1 + h)),
     };
+    trace.fed.forEach((n, j) => {
+      const key = `${name} | ${trace.firstOnPath[j]}`;
+      const g = GAPS.get(key) ?? { steps: 0, fed: 0, held: 0, accepted: 0, ms: 0, oracleMs: 0 };
+      g.steps++;
+      g.fed += n;
+      g.held += trace.candidateHits[j]!;
+      g.accepted += trace.accepted[j]!;
+      g.ms += cost(n);
+      g.oracleMs += cost(1 + trace.candidateHits[j]!);
+      GAPS.set(key, g);
+    });
     for (const w of [p.workload, "all"]) {
       const byName = rows.get(w) ?? new Map<string, Sums>();
       rows.set(w, byName);
-      const t = byName.get(name) ?? { plainMs: 0, specMs: 0, tokens: 0, steps: 0, fed: 0, accepted: 0, candidateHits: 0 };
+      const t = byName.get(name) ?? { plainMs: 0, specMs: 0, tokens: 0, steps: 0, fed: 0, accepted: 0, candidateHits: 0, oracleMs: 0, oracleTokens: 0 };
       for (const k of Object.keys(t) as (keyof Sums)[]) t[k] += s[k];
       byName.set(name, t);
     }
@@ -219,13 +256,13 @@ if (selectPoints || learned) console.log(`trees sized on${learned ? " a curve le
 console.log(`${prompts.length} prompts, ${maxTokens} tokens, mismatches against plain: ${mismatches}`);
 // "in candidate": draft tokens per step the whole candidate held on the output's path (what the
 // selector could have kept), against those it kept ("accepted").
-console.log(`| workload | ${drafters.map((d) => `${d} modeled speedup | ${d} MAL | ${d} fed/step | ${d} accepted/step | ${d} in candidate/step`).join(" | ")} |`);
-console.log(`| --- | ${drafters.map(() => "--- | --- | --- | --- | ---").join(" | ")} |`);
+console.log(`| workload | ${drafters.map((d) => `${d} modeled speedup | ${d} MAL | ${d} fed/step | ${d} accepted/step | ${d} in candidate/step | ${d} oracle selection`).join(" | ")} |`);
+console.log(`| --- | ${drafters.map(() => "--- | --- | --- | --- | --- | ---").join(" | ")} |`);
 const workloads = [...rows.keys()].filter((w) => w !== "all");
 for (const w of [...workloads, "all"]) {
   const cells = drafters.map((d) => {
     const s = rows.get(w)!.get(d)!;
-    return `${f2(s.plainMs / s.specMs)}x | ${f2(s.tokens / s.steps)} | ${f2(s.fed / s.steps)} | ${f2(s.accepted / s.steps)} | ${f2(s.candidateHits / s.steps)}`;
+    return `${f2(s.plainMs / s.specMs)}x | ${f2(s.tokens / s.steps)} | ${f2(s.fed / s.steps)} | ${f2(s.accepted / s.steps)} | ${f2(s.candidateHits / s.steps)} | ${f2(((s.oracleTokens / s.oracleMs) * s.plainMs) / s.tokens)}x`;
   });
   console.log(`| ${w} | ${cells.join(" | ")} |`);
 }
@@ -240,5 +277,14 @@ if (flags.rates) {
   for (const [key, [n, h]] of [...RATES].sort()) {
     const [drafter, source, confidence, depth] = key.split("|");
     console.log(`| ${drafter} | ${source} | ${confidence} | ${depth!.trim() === "9" ? "9+" : depth!.trim()} | ${n} | ${(h / n).toFixed(2)} |`);
+  }
+}
+if (flags.gaps) {
+  // Plain decoding's rate, for scale: one token per cost(1).
+  console.log(`\nsteps by the first node of the candidate's right chain (plain: ${f2(1 / cost(1))} tokens/ms)`);
+  console.log("| drafter | first right node | steps | draft tokens held | kept and accepted | fed/step | tokens/ms | oracle tokens/ms |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const [k, g] of [...GAPS].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`| ${k} | ${g.steps} | ${g.held} | ${g.accepted} | ${f2(g.fed / g.steps)} | ${f2((g.steps + g.accepted) / g.ms)} | ${f2((g.steps + g.held) / g.oracleMs)} |`);
   }
 }
