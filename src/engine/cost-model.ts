@@ -63,9 +63,10 @@ const WARM_MAX_MS = 2000;
 /**
  * What a verification step reads back, which its cost includes: each row's argmax and top-k ids
  * (greedy on a model with the in-graph heads: `LanguageModel.forwardTop`) or its full logits
- * (sampling, logprobs). On edgespec-small (WASM, 300 cached positions) the logits cost 0.2-0.4
- * ms a step more than the ids (1 token: 3.70 against 3.32 ms; 2: 4.32 against 3.93): a curve
- * timed on one and used for the other misjudges what a drafted node costs against a plain step.
+ * (sampling, logprobs, penalties). On edgespec-small (WASM, 300 cached positions) the logits
+ * cost 0.2-0.4 ms a step more than the ids (1 token: 3.70 against 3.32 ms; 2: 4.32 against
+ * 3.93): a curve timed on one and used for the other misjudges what a drafted node costs against
+ * a plain step.
  */
 export type StepReadBack = "ids" | "logits";
 

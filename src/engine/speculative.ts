@@ -119,9 +119,14 @@ const costModels = new WeakMap<LanguageModel, Partial<Record<StepReadBack, Verif
  * prepareCostCurve ran for it, else learned from the requests' own steps (VerifyCostModel.learned).
  */
 export function verifyCostModel(lm: LanguageModel, readBack: StepReadBack = greedyReadBack(lm)): VerifyCostModel | Promise<VerifyCostModel> {
+  const curves = curvesOf(lm);
+  return (curves[readBack] ??= VerifyCostModel.learned());
+}
+
+function curvesOf(lm: LanguageModel): Partial<Record<StepReadBack, VerifyCostModel | Promise<VerifyCostModel>>> {
   let curves = costModels.get(lm);
   if (!curves) costModels.set(lm, (curves = {}));
-  return (curves[readBack] ??= VerifyCostModel.learned());
+  return curves;
 }
 
 /**
@@ -129,14 +134,13 @@ export function verifyCostModel(lm: LanguageModel, readBack: StepReadBack = gree
  * the model has the in-graph heads), before its first speculative request (about a second or two
  * on WASM, warm-up included): what a server or a chat can afford while it waits, and worth it
  * there, since the first requests' trees are then sized on warm, complete timings. Steps that read
- * back logits (sampling, logprobs) learn theirs. Does nothing once the model has that curve.
- * Settles when done; a failure leaves the learned curve. The caller must keep other forwards on
- * `lm` from overlapping it (one session runs one at a time).
+ * back logits (sampling, logprobs, penalties) learn theirs. Does nothing once the model has that
+ * curve. Settles when done; a failure leaves the learned curve. The caller must keep other
+ * forwards on `lm` from overlapping it (one session runs one at a time).
  */
 export function prepareCostCurve(lm: LanguageModel): Promise<void> {
   const readBack = greedyReadBack(lm);
-  let curves = costModels.get(lm);
-  if (!curves) costModels.set(lm, (curves = {}));
+  const curves = curvesOf(lm);
   if (curves[readBack]) return Promise.resolve();
   const timed = VerifyCostModel.measure(lm, { readBack }).catch(() => VerifyCostModel.learned());
   curves[readBack] = timed;
