@@ -773,6 +773,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/slow-body.test.ts"],
   },
   {
+    name: "server: a client hanging up mid-upload becomes a 500 (the read's rejection not caught)",
+    file: "src/server/body.ts",
+    from: "reader.read().catch(() => \"closed\" as const)",
+    to: "reader.read()",
+    tests: ["test/server/slow-body.test.ts"],
+  },
+  {
     name: "launcher: SIGTERM not forwarded to the CLI child",
     file: "bin/edgespec.mjs",
     from: "const forward = (signal) => child.kill(signal);",

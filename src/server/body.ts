@@ -24,6 +24,15 @@ export interface BodyLimits {
   timeoutMs: number;
 }
 
+/**
+ * The client closed the connection before its body arrived: nobody is left to answer. Counted and
+ * logged as 499 (nginx's "client closed request", as a generation the client leaves is), not as
+ * a server error: a dropped mobile upload must not page anyone.
+ */
+function uploadAborted(): ApiError {
+  return new ApiError(499, "the client closed the connection before the request body arrived", "invalid_request_error", null, "client_closed_request", { connection: "close" });
+}
+
 function timedOut(ms: number): ApiError {
   // Connection: close, or the runtime keeps the socket open waiting for the rest of the body.
   return new ApiError(408, `request body did not arrive within ${ms / 1000} s`, "invalid_request_error", null, "request_timeout", { connection: "close" });
@@ -42,7 +51,10 @@ async function readLimited(req: Request, { maxBytes: limit, timeoutMs }: BodyLim
   let size = 0;
   try {
     for (;;) {
-      const r = await Promise.race([reader.read(), expired]);
+      // The runtime rejects the read when the client goes away mid-upload (Bun: an empty error,
+      // Node: "aborted"); our own errors come from the checks below, never from here.
+      const r = await Promise.race([reader.read().catch(() => "closed" as const), expired]);
+      if (r === "closed") throw uploadAborted();
       if (r === "expired") {
         await reader.cancel().catch(() => {});
         throw timedOut(timeoutMs);

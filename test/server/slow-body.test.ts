@@ -55,3 +55,31 @@ test("a body that arrives in time is served", async () => {
   expect(res.status).toBe(200);
   expect((await res.json()).usage.completion_tokens).toBe(4);
 });
+
+test("a client that hangs up mid-upload is counted as 499 (client closed request), never as a server error", async () => {
+  const logged: string[] = [];
+  const quiet = await startServer({ bodyTimeoutMs: 5_000, log: (line) => logged.push(line) });
+  try {
+    const port = new URL(quiet.url).port;
+    const body = JSON.stringify({ model: "edgespec-tiny", prompt: "def f():", max_tokens: 4 });
+    const head = `POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length + 100}\r\n\r\n`;
+    const upload = async () => {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port: Number(port), socket: { data() {} } });
+      socket.write(head + body.slice(0, 20));
+      await Bun.sleep(50);
+      socket.end();
+    };
+    await upload();
+    await upload();
+    // The server sees the hang-up asynchronously: wait until both are counted.
+    for (let i = 0; i < 100 && (await quiet.metric("edgespec_http_requests_total", { route: "/v1/completions", status: "499" })) < 2; i++) await Bun.sleep(20);
+    expect(await quiet.metric("edgespec_http_requests_total", { route: "/v1/completions", status: "499" })).toBe(2);
+    const text = await (await fetch(`${quiet.url}/metrics`)).text();
+    expect(text).not.toMatch(/status="5\d\d"/);
+    expect(logged.filter((l) => l.includes("internal error"))).toEqual([]);
+    const res = await postJson(`${quiet.url}/v1/completions`, { model: "edgespec-tiny", prompt: "def f():", max_tokens: 4, temperature: 0 });
+    expect(res.status).toBe(200);
+  } finally {
+    await quiet.close();
+  }
+});
