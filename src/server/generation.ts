@@ -72,10 +72,12 @@ function deadlineError(): ApiError {
 function plan(model: ModelFacts, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
   const ctx = model.spec.contextLength;
   // A prompt that cannot fit is refused before tokenizing it (a 1 MB prompt would hold the event
-  // loop for seconds): its text alone has at least minTokens tokens.
+  // loop for seconds): its text alone has at least minTokens tokens. One that could fit is
+  // tokenized (its text is then at most a context's worth of tokens long) and checked exactly
+  // below, so a max_tokens too large for any prompt is blamed on max_tokens, with the counts.
   const text = req.kind === "chat" ? req.messages.map((m) => m.content).join("") : typeof req.prompt === "string" ? req.prompt : "";
   const atLeast = model.tokenizer.minTokens(text);
-  if (atLeast + (req.maxTokens ?? 1) > ctx) {
+  if (atLeast + 1 > ctx) {
     throw new ApiError(
       400,
       `This model's maximum context length is ${ctx} tokens. However, the prompt alone has at least ${atLeast} tokens${req.maxTokens ? ` (and ${req.maxTokens} were requested for the completion)` : ""}.`,

@@ -124,6 +124,7 @@ function refuseUnsupported(body: Record<string, unknown>): void {
 }
 
 function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[], chat: boolean): SamplingRequest {
+  if (body.model !== undefined && body.model !== null && typeof body.model !== "string") throw invalidParam("model", `model must be a string (see GET /v1/models), got ${typeof body.model}`);
   if (typeof body.model !== "string" || body.model.length === 0) {
     throw new ApiError(400, "model is required (see GET /v1/models)", "invalid_request_error", "model", "missing_required_parameter");
   }

@@ -103,6 +103,8 @@ const CASES: Case[] = [
     param: "max_tokens",
     code: "context_length_exceeded",
   },
+  { name: "model not a string", body: { ...ok, model: 5 }, status: 400, param: "model", code: "invalid_value" },
+  { name: "max_tokens alone beyond the context (a short prompt)", body: { ...ok, max_tokens: 100_000_000 }, status: 400, param: "max_tokens", code: "context_length_exceeded" },
   { name: "prompt alone beyond the context", body: { ...ok, prompt: Array(1100).fill(5), max_tokens: undefined }, status: 400, code: "context_length_exceeded" },
   { name: "body over the size limit", body: { ...ok, prompt: "x".repeat(BODY_LIMIT) }, status: 413, code: "request_too_large" },
   { name: "chat: missing messages", path: "/v1/chat/completions", body: { model: MODEL_ID }, status: 400, param: "messages" },
