@@ -780,6 +780,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/slow-body.test.ts"],
   },
   {
+    name: "engine: a drafter's node depths not checked against its parents (wrong positions verified)",
+    file: "src/drafters/validate.ts",
+    from: "if (tree.depths[i] !== depth) return",
+    to: "if (false) return",
+    tests: ["test/engine/engine.test.ts"],
+  },
+  {
     name: "launcher: SIGTERM not forwarded to the CLI child",
     file: "bin/edgespec.mjs",
     from: "const forward = (signal) => child.kill(signal);",

@@ -40,13 +40,14 @@ export interface DrafterMaker {
 const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /** A user's drafter as the engine's owners handle drafters: memory reported (0 if unknown), dispose a no-op unless it has one. */
-function managed(d: Drafter): ManagedDrafter {
+function managed(d: Drafter, registered: string): ManagedDrafter {
   const m = d as Partial<ManagedDrafter> & { save?: () => Uint8Array };
-  if (typeof m.memoryBytes === "function" && typeof m.dispose === "function") return d as ManagedDrafter;
-  // Delegates, so the user's object stays the one whose state changes.
+  if (typeof m.memoryBytes === "function" && typeof m.dispose === "function" && typeof d.name === "string" && d.name) return d as ManagedDrafter;
+  // Delegates, so the user's object stays the one whose state changes; messages and stats name it
+  // as registered when it names itself nothing.
   return {
     get name() {
-      return d.name;
+      return typeof d.name === "string" && d.name ? d.name : registered;
     },
     get sourceNames() {
       return d.sourceNames;
@@ -104,7 +105,7 @@ export class DrafterRegistry {
     if (!d || typeof d.propose !== "function" || typeof d.observe !== "function" || typeof d.reset !== "function") {
       throw new EdgespecError("invalid_argument", `drafter "${name}": create() must return a Drafter (reset, propose, observe)`);
     }
-    return managed(d);
+    return managed(d, name);
   }
 }
 

@@ -3,7 +3,7 @@
  * before anything reaches them: a bad id is the caller's bug and gets a clear `invalid_token`.
  */
 import { EdgespecError } from "../errors.ts";
-import type { VerifyUpdate } from "./types.ts";
+import type { DraftTree, VerifyUpdate } from "./types.ts";
 
 /** Trees never get more nodes than this, whatever budget is asked (bounds the scratch memory). */
 export const MAX_TREE_NODES = 4096;
@@ -55,4 +55,36 @@ export function intOption(value: number | undefined, fallback: number, name: str
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) throw new EdgespecError("invalid_argument", `${name} must be an integer in [${min}, ${max}], got ${v}`);
   return v;
+}
+
+/**
+ * What is wrong with a proposed tree, or undefined when nothing is: its size within the budget,
+ * arrays long enough, every parent an earlier node (or -1, the root: a node that is its own
+ * parent would loop any walk up the tree for ever), every depth its parent's + 1 (the depths are
+ * the positions the model verifies the nodes at: a wrong one would change the logits, and with
+ * them the output), every token in the vocabulary. O(size), once a step: the engine's guard
+ * against a user's drafter, which the kernels and the verify loop trust.
+ */
+export function draftTreeProblem(tree: DraftTree, budget: number, vocabSize: number): string | undefined {
+  const n = tree?.size;
+  if (!Number.isInteger(n) || n < 0) return `its size is ${n}, not an integer >= 0`;
+  if (n > budget) return `it has ${n} nodes, over a budget of ${budget}`;
+  if (n === 0) return undefined;
+  for (const key of ["tokens", "parents", "depths"] as const) {
+    const a = tree[key] as ArrayLike<number> | undefined;
+    if (!a || typeof a.length !== "number" || a.length < n) return `its ${key} hold ${a?.length ?? "no"} entries for ${n} nodes`;
+  }
+  for (const key of ["sources", "classes", "agreed"] as const) {
+    const a = tree[key];
+    if (a !== undefined && a.length < n) return `its ${key} hold ${a.length} entries for ${n} nodes`;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = tree.parents[i]!;
+    if (!(Number.isInteger(p) && p >= -1 && p < i)) return `node ${i}'s parent is ${p} (an earlier node's index, or -1 for the root)`;
+    const depth = p < 0 ? 1 : tree.depths[p]! + 1;
+    if (tree.depths[i] !== depth) return `node ${i}'s depth is ${tree.depths[i]}, its parent's + 1 is ${depth}`;
+    const t = tree.tokens[i]!;
+    if (!(Number.isInteger(t) && t >= 0 && t < vocabSize)) return `node ${i}'s token ${t} is not in [0, ${vocabSize})`;
+  }
+  return undefined;
 }

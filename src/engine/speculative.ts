@@ -10,6 +10,7 @@ import type { FinishReason } from "../decode/output.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
 import { PredictionDrafter } from "../drafters/prediction.ts";
+import { draftTreeProblem } from "../drafters/validate.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
 import type { LanguageModel, RowIds, SequenceCache } from "../model/causal-lm.ts";
@@ -156,7 +157,7 @@ function fromDrafter<T>(drafter: Drafter, call: () => T): T {
   try {
     return call();
   } catch (cause) {
-    throw new EdgespecError("drafter_failed", `drafter ${drafter.name} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new EdgespecError("drafter_failed", `drafter ${drafterLabel(drafter)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
@@ -179,6 +180,11 @@ function fedParents(tree: DraftTree): Int32Array {
   parents[0] = -1;
   for (let j = 0; j < tree.size; j++) parents[j + 1] = tree.parents[j]! + 1;
   return parents;
+}
+
+/** A drafter as messages name it (a user's drafter may have no name). */
+function drafterLabel(drafter: Drafter): string {
+  return typeof drafter.name === "string" && drafter.name ? drafter.name : "(unnamed)";
 }
 
 function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
@@ -306,7 +312,8 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
         const d0 = performance.now();
         tree = fromDrafter(drafter, () => drafter.propose(budget));
         stepDrafterMs += performance.now() - d0;
-        if (tree.size > budget) throw new EdgespecError("drafter_failed", `drafter ${drafter.name} proposed ${tree.size} nodes over a budget of ${budget}`);
+        const problem = draftTreeProblem(tree, budget, V);
+        if (problem) throw new EdgespecError("drafter_failed", `drafter ${drafterLabel(drafter)} proposed a malformed tree: ${problem}`);
         if (tree.size > 0 && !treeAttention) tree = firstChain(tree);
         else if (tree.size > 0 && past + 1 + tree.size > treeContext) {
           // Sliding-window layers window a node by its index in the step, not its depth: past this

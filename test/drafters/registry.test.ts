@@ -54,6 +54,13 @@ describe("drafter registry", () => {
     expect(() => new DrafterRegistry().register("x", { create: () => ({}) as Drafter }).create("x", ctx)).toThrow(/must return a Drafter/);
   });
 
+  test("a user's drafter that names itself nothing goes by the name it was registered under (errors and stats say which)", () => {
+    const nameless = { reset() {}, propose: () => chainTree([]), observe() {}, memoryBytes: () => 0, dispose() {} } as unknown as Drafter;
+    expect(new DrafterRegistry().register("mine", { create: () => nameless }).create("mine", ctx)!.name).toBe("mine");
+    const named = new RepeatDrafter();
+    expect(new DrafterRegistry().register("other", { create: () => named }).create("other", ctx)!.name).toBe("repeat");
+  });
+
   test("a user's drafter through open(): drafted, accepted, and the output is plain decoding's", async () => {
     const mine = new RepeatDrafter();
     const drafters = builtinDrafters().register("repeat", { create: () => mine });

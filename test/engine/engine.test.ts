@@ -252,3 +252,26 @@ describe("engine surface", () => {
     await m.lm.dispose();
   });
 });
+
+describe("a drafter that breaks the tree contract", () => {
+  const one = (t: Partial<DraftTree>): DraftTree => ({ size: 1, tokens: Int32Array.of(5), parents: Int32Array.of(-1), depths: Int32Array.of(1), ...t });
+  const CASES: [string, DraftTree, RegExp][] = [
+    ["a node that is its own parent (walks up it would never end)", one({ parents: Int32Array.of(0) }), /node 0's parent is 0/],
+    ["a parent past the node", { size: 2, tokens: Int32Array.of(5, 6), parents: Int32Array.of(-1, 5), depths: Int32Array.of(1, 2) }, /node 1's parent is 5/],
+    ["a size beyond its arrays", one({ size: 2 }), /its tokens hold 1 entries for 2 nodes/],
+    ["a depth that is not its parent's + 1 (it is the position the node is verified at)", { size: 2, tokens: Int32Array.of(5, 6), parents: Int32Array.of(-1, 0), depths: Int32Array.of(1, 3) }, /node 1's depth is 3/],
+    ["a token outside the vocabulary", one({ tokens: Int32Array.of(1 << 20) }), /node 0's token 1048576 is not in/],
+    ["more nodes than the budget", { size: 3, tokens: Int32Array.of(5, 6, 7), parents: Int32Array.of(-1, 0, 1), depths: Int32Array.of(1, 2, 3) }, /3 nodes, over a budget of 2/],
+  ];
+  for (const [name, tree, message] of CASES) {
+    test(`${name}: the generation fails with drafter_failed naming the problem`, async () => {
+      const m = await referenceModel();
+      const broken: Drafter = { name: "broken", reset: () => {}, propose: () => tree, observe: () => {} };
+      const run = generate(m, "def f(x):", { maxTokens: 8, drafter: broken, budget: 2 });
+      const error = await run.then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+      expect(error?.code).toBe("drafter_failed");
+      expect(error?.message).toMatch(/^drafter broken proposed a malformed tree: /);
+      expect(error?.message).toMatch(message);
+    });
+  }
+});
