@@ -20,6 +20,7 @@ import { type ProgressEvent, setUp, type SetupOptions } from "./setup.ts";
 import { ModelService } from "./server/service.ts";
 import { chatPromptIds } from "./server/chat.ts";
 import type { ModelRunner } from "./server/model-runner.ts";
+import { yieldingEvery } from "./server/yielding-model.ts";
 import type { ChatMessage } from "./server/requests.ts";
 
 export type { ChatMessage, SpecResult };
@@ -74,7 +75,20 @@ export interface LM {
   readonly runner: ModelRunner;
 }
 
+/** How long a library generation may hold the event loop between two of its forwards. */
+const YIELD_EVERY_MS = 10;
+
+/** What is wrong with a call's arguments, which TypeScript callers cannot get wrong and JavaScript ones can. */
+function wrongCall(prompt: unknown, params: unknown): string | undefined {
+  if (typeof prompt !== "string" && !Array.isArray(prompt)) return `the prompt must be text or an array of token ids, got ${prompt === null ? "null" : typeof prompt}`;
+  if (typeof params !== "object" || params === null) return `the options must be an object, got ${params === null ? "null" : typeof params}`;
+  const prediction = (params as GenerateParams).prediction;
+  if (prediction !== undefined && typeof prediction !== "string") return `prediction must be text, got ${typeof prediction}`;
+  return undefined;
+}
+
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
+  if (typeof options !== "object" || options === null) throw new EdgespecError("invalid_argument", `open takes an options object, got ${options === null ? "null" : typeof options}`);
   const setup = await setUp(host, options);
   const { model, defaultDrafter: drafterName } = setup;
   const drafter = setup.drafter(drafterName);
@@ -98,14 +112,19 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     queue = next.catch(() => undefined);
     return next;
   };
+  // Generations let the event loop in every few milliseconds: an AbortSignal.timeout or a
+  // setTimeout that aborts would otherwise fire only after the whole generation.
+  const stepping = yieldingEvery(model, YIELD_EVERY_MS);
   const run = (prompt: string | readonly number[], params: GenerateParams, onText?: (t: string) => void): Promise<SpecResult> => {
     if (closed) return Promise.reject(new EdgespecError("invalid_argument", "this LM is closed"));
+    const wrong = wrongCall(prompt, params);
+    if (wrong) return Promise.reject(new EdgespecError("invalid_argument", wrong));
     const { prediction, ...rest } = params;
     const opts: SpecOptions = { ...rest, ...(drafter ? { drafter } : {}), ...(onText ? { onText } : {}), ...(prediction ? { prediction: model.tokenizer.encodePlain(prediction) } : {}) };
-    return enqueue(() => generate(model, prompt, opts).then(count));
+    return enqueue(() => generate(stepping, prompt, opts).then(count));
   };
   // The server's own in-thread runner over this model and its drafters, its runs in this LM's queue.
-  const inThread = setup.runner({ yieldToEventLoop: false });
+  const inThread = setup.runner({ yieldToEventLoop: false, view: () => stepping });
   const runner: ModelRunner = {
     facts: inThread.facts,
     run(job, signal, onText) {
@@ -132,7 +151,8 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
       };
     },
     generate: (prompt, params = {}) => run(prompt, params),
-    chat: (messages, params = {}) => run(chatPromptIds(model.tokenizer, messages), params),
+    chat: (messages, params = {}) =>
+      Array.isArray(messages) ? run(chatPromptIds(model.tokenizer, messages), params) : Promise.reject(new EdgespecError("invalid_argument", `chat takes an array of messages ({ role, content }), got ${typeof messages}`)),
     stream(prompt, params = {}) {
       return {
         [Symbol.asyncIterator]() {

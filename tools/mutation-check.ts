@@ -787,6 +787,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/engine/engine.test.ts"],
   },
   {
+    name: "library: generations never let the event loop in (an abort timer fires only after them)",
+    file: "src/library.ts",
+    from: "const stepping = yieldingEvery(model, YIELD_EVERY_MS);",
+    to: "const stepping = model;",
+    tests: ["test/library/open.test.ts"],
+  },
+  {
     name: "launcher: SIGTERM not forwarded to the CLI child",
     file: "bin/edgespec.mjs",
     from: "const forward = (signal) => child.kill(signal);",

@@ -13,7 +13,7 @@ import { Sampler, type TokenLogprob, type SamplingOptions } from "./sampler.ts";
 export interface GenerateOptions extends SamplingOptions {
   /** New tokens at most; default PARAM_DEFAULTS.maxTokens, clipped to what the context has room for. */
   maxTokens?: number;
-  stop?: readonly string[];
+  stop?: string | readonly string[];
   /** Stop at the model's EOS token(s); default true. */
   stopAtEos?: boolean;
   /** Receives text as it is released (never half a character, never part of a stop string). */
@@ -78,6 +78,14 @@ export function promptIds(model: LoadedModel, prompt: string | readonly number[]
   return ids;
 }
 
+/** `stop` as a list: one string is a list of one, as in OpenAI's API; anything else is refused by name. */
+function stopStrings(stop: unknown): readonly string[] | undefined {
+  if (stop === undefined) return undefined;
+  if (typeof stop === "string") return [stop];
+  if (Array.isArray(stop) && stop.every((s) => typeof s === "string")) return stop;
+  throw new EdgespecError("invalid_argument", `stop must be a string or an array of strings, got ${JSON.stringify(stop) ?? typeof stop}`);
+}
+
 /** The stop machinery shared by plain and speculative decoding. */
 export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<GenerateOptions, "maxTokens" | "stop" | "stopAtEos">): TokenOutput {
   const room = model.lm.spec.contextLength - promptLength;
@@ -86,7 +94,7 @@ export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<G
   return new TokenOutput(model.tokenizer, {
     maxTokens: Math.min(maxTokens, room),
     stopTokens: opts.stopAtEos === false ? [] : model.lm.spec.eosTokenIds,
-    stopStrings: opts.stop,
+    stopStrings: stopStrings(opts.stop),
   });
 }
 

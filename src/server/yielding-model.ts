@@ -32,3 +32,32 @@ export function yielding(model: LoadedModel): LoadedModel {
     forwardTop: (tokens, positions, cache, withTopK, opts) => nextMacrotask().then(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));
 }
+
+/**
+ * A lighter view for callers that own their event loop (the library): before a forward, the loop
+ * is let in only when `everyMs` have passed since it last ran, so an abort timer, a disconnect or
+ * another request's I/O waits at most about that long plus one forward, for one macrotask per
+ * `everyMs` (a yield before every step cost the library's callers nothing they asked for).
+ * Prompts are not chunked: a library call's own prefill holds the loop as it always did.
+ */
+export function yieldingEvery(model: LoadedModel, everyMs: number): LoadedModel {
+  let last = performance.now();
+  const due = (): Promise<void> | undefined => {
+    if (performance.now() - last < everyMs) return undefined;
+    return nextMacrotask().then(() => {
+      last = performance.now();
+    });
+  };
+  return modelView(model, (inner) => ({
+    forward(tokens, positions, cache, opts) {
+      const pause = due();
+      return pause ? pause.then(() => inner.forward(tokens, positions, cache, opts)) : inner.forward(tokens, positions, cache, opts);
+    },
+    // The prefill's own forward: passed through (modelView drops what a view leaves out).
+    forwardLast: (tokens, positions, cache, k, from) => inner.forwardLast!(tokens, positions, cache, k, from),
+    forwardTop(tokens, positions, cache, withTopK, opts) {
+      const pause = due();
+      return pause ? pause.then(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)) : inner.forwardTop!(tokens, positions, cache, withTopK, opts);
+    },
+  }));
+}

@@ -1,7 +1,7 @@
 /**
  * The library front door in-process (src/library.ts via the Bun entry): speculative output equals
  * plain decoding's, streams are the same text in pieces, calls queue in order, a stream left early
- * stops its generation, and a closed LM refuses work.
+ * or a signal aborted on a timer stops its generation, and a closed LM refuses work.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
@@ -88,6 +88,33 @@ describe("open()", () => {
     expect(calls).toBeGreaterThanOrEqual(5);
     expect(calls).toBeLessThan(30);
     await plainLm.close();
+  });
+
+  test("an abort on a timer (AbortSignal.timeout, setTimeout) stops a generation: the loop lets timers in", async () => {
+    const timed = await lm.generate("def f(x):", { maxTokens: 600, stopAtEos: false, signal: AbortSignal.timeout(30) });
+    expect(timed.finishReason).toBe("abort");
+    expect(timed.tokens.length).toBeLessThan(600);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const manual = await lm.generate("def g(y):", { maxTokens: 600, stopAtEos: false, signal: controller.signal });
+    expect(manual.finishReason).toBe("abort");
+    expect(manual.tokens.length).toBeLessThan(600);
+    // The LM serves the next call in full.
+    expect((await lm.generate("def h(z):", { maxTokens: 5, stopAtEos: false })).tokens.length).toBe(5);
+  });
+
+  test("stop takes one string as OpenAI does; arguments a JavaScript caller can get wrong are invalid_argument errors", async () => {
+    const one = await lm.generate("def f(x):\n", { maxTokens: 40, stopAtEos: false, stop: "\n" });
+    const list = await lm.generate("def f(x):\n", { maxTokens: 40, stopAtEos: false, stop: ["\n"] });
+    expect(one.text).toBe(list.text);
+    expect(one.finishReason).toBe("stop");
+    const code = (p: Promise<unknown>) => p.then(() => "resolved", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
+    const js = lm as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    expect(await code(js.generate!(null))).toBe("invalid_argument: the prompt must be text or an array of token ids, got null");
+    expect(await code(js.generate!("x", { stop: 5 }))).toBe("invalid_argument: stop must be a string or an array of strings, got 5");
+    expect(await code(js.generate!("x", { prediction: 42 }))).toBe("invalid_argument: prediction must be text, got number");
+    expect(await code(js.chat!("hi"))).toStartWith("invalid_argument: chat takes an array of messages");
+    expect(await code((open as (o: unknown) => Promise<unknown>)(null))).toBe("invalid_argument: open takes an options object, got null");
   });
 
   test("a closed LM refuses work with a clear error", async () => {
