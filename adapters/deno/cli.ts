@@ -14,7 +14,13 @@ declare const Deno: {
 const enc = new TextEncoder();
 const write = (w: { writeSync(b: Uint8Array): number }) => (t: string) => {
   const bytes = enc.encode(t);
-  for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
+  try {
+    for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
+  } catch (e) {
+    // The reader left (`… | head`): end quietly, as Unix tools do; nobody is reading.
+    if ((e as Error).name === "BrokenPipe") Deno.exit(0);
+    throw e;
+  }
 };
 // Piped input is the prompt (`echo … | edgespec generate`); nothing is read from a terminal.
 const stdin = async () => (Deno.stdin.isTerminal() ? undefined : await new Response(Deno.stdin.readable).text());

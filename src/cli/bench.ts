@@ -42,7 +42,9 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
   } catch {
     throw new EdgespecError("invalid_argument", `${path} is not a prompt suite ({"prompts": [{"id", "workload", "prompt"}]})`);
   }
+  if (f.limit !== undefined && (f.limit as number) < 1) throw new EdgespecError("invalid_argument", `--limit must be an integer >= 1, got ${f.limit}`);
   if (f.limit !== undefined) prompts = firstPerWorkload(prompts, f.limit as number);
+  if (prompts.length === 0) throw new EdgespecError("invalid_argument", `${path} holds no prompts`);
   // Each pass gets fresh drafters (makeDrafter), on the kernels the setup chose.
   const setup = await setUpFrom(host, f, io, { drafter: "none" });
   const { model, kernels } = setup;

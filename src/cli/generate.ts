@@ -70,6 +70,12 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   };
   checkSampling(sampling, flagFailure); // before the model loads: a bad flag is one line at once
   const statePath = f["recycle-state"] as string | undefined;
+  if (statePath !== undefined) {
+    // Checked before the model loads and generates: the table is saved after, where a bad path would lose the run's table.
+    const parent = statePath.includes("/") ? statePath.slice(0, statePath.lastIndexOf("/")) || "/" : ".";
+    if (!(await host.isDirectory(parent))) throw new EdgespecError("invalid_argument", `--recycle-state: directory not found: ${parent}`);
+    if (!host.writeFile) throw new EdgespecError("invalid_argument", "--recycle-state: this runtime cannot write files");
+  }
   const savedState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
   const setup = await setUpFrom(host, f, io, {
     drafter: drafterName,

@@ -210,12 +210,18 @@ async function shippedRecycleTable(host: Host, dir: string, config: Record<strin
   return undefined;
 }
 
+/** The most threads a model may ask for (onnxruntime-web's pool and a native session's alike). */
+const MAX_THREADS = 256;
+
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   const say = opts.onProgress ?? (() => {});
   const event = opts.onEvent ?? (() => {});
   const requested = opts.dtype === undefined ? undefined : parseDtype(opts.dtype);
   const deviceChoice = parseDevice(opts.device ?? "auto");
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 1 && opts.threads <= MAX_THREADS)) {
+    throw new EdgespecError("invalid_argument", `threads must be an integer from 1 to ${MAX_THREADS}, got ${JSON.stringify(opts.threads)}`);
+  }
   if (!(await host.isDirectory(dir))) {
     throw new EdgespecError("model_not_found", `model directory not found: ${dir}`);
   }

@@ -85,6 +85,11 @@ describe("CLI bad input", () => {
     await fails(["generate", "--prompt", "x", "--min-p", "2"], /--min-p must be a number >= 0 and <= 1, got 2/);
     await fails(["generate", "--prompt-file", join(tmp, "nope.txt")], /prompt file not found/);
     await fails(["frobnicate"], /unknown command "frobnicate"/);
+    // Checked as given, before the runtime's thread pool is touched (it said "already set to 1 thread").
+    await fails(["generate", "--prompt", "x", "--threads", "0"], /threads must be an integer from 1 to 256, got 0/);
+    const state = await fails(["generate", "--prompt", "x", "--recycle-state", "/nonexistent/dir/state.bin"], /--recycle-state: directory not found: \/nonexistent\/dir$/);
+    expect(state.stderr).not.toContain("loading");
+    await fails(["bench", "--limit", "0"], /--limit must be an integer >= 1, got 0/);
   });
 });
 
@@ -96,3 +101,22 @@ test("generate with penalties: greedy speculative output equals plain output wit
   expect(tokens(spec)).toEqual(tokens(plain));
   expect(tokens(plain)).not.toEqual(tokens(base));
 }, 60_000);
+
+test("a reader that leaves early (`generate … | head`) ends the CLI quietly: exit 0, no stack trace", async () => {
+  for (const bin of [BIN.bun, BIN.deno]) {
+    const p = Bun.spawn([...bin, "generate", "--model", MODEL_DIR, "--max-tokens", "300", "--drafter", "none", "def f(x):"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: "/tmp" } });
+    const reader = p.stdout.getReader();
+    await reader.read(); // the first piece of text, then the pipe closes, as head's does
+    await reader.cancel();
+    const code = await p.exited;
+    const stderr = await new Response(p.stderr).text();
+    expect(stderr).not.toMatch(/EPIPE|BrokenPipe|\n\s+at /);
+    expect(code).toBe(0);
+  }
+});
+
+test("Deno without --allow-read: the error says so and names the path, not 'model directory not found'", async () => {
+  const r = await run([`${BIN.deno[0]}`, "run", "--allow-env", BIN.deno[3]!, "generate", "--model", MODEL_DIR, "--prompt", "x"]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr.trim()).toBe(`edgespec: error: Deno may not read ${MODEL_DIR}: run with --allow-read (or -A)`);
+});

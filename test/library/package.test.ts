@@ -66,6 +66,14 @@ describe("the packed library", () => {
     expect(pkg.exports["."].default).toBe("./dist/edgespec.mjs");
   });
 
+  test("the packed CLI's bench finds its prompt suite (bench/prompts.json ships)", async () => {
+    const pkgDir = join(dir, "app", "node_modules", "edgespec");
+    const r = await run(["node", join(pkgDir, "dist", "edgespec-node.mjs"), "bench", "--model", "edgespec-tiny", "--limit", "1", "--repeats", "1", "--max-tokens", "4", "--drafters", "hybrid"], {}, join(dir, "app"));
+    expect(r.stderr).not.toContain("prompt suite not found");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/mean speedup over workloads/);
+  }, 120_000);
+
   for (const [runtime, cmd] of [
     ["Node", ["node", "main.mjs"]],
     ["Bun", [BUN, "main.mjs"]],
