@@ -24,8 +24,17 @@ export interface CostPoint {
   ms: number;
 }
 
-/** The feed sizes timed at load (and the grid online timings are kept on). */
-export const COST_GRID: readonly number[] = [1, 2, 4, 8, 16, 32, 48, 64, 96];
+/**
+ * The feed sizes timed at load (and the grid online timings are kept on). Every size up to 8, where
+ * most steps are sized: the cost is not linear between powers of two (onnxruntime's WASM SGEMM
+ * kernel takes rows one or two at a time, and each pass over a large weight matrix costs), and
+ * trees sized on a line through 2, 4 and 8 took sizes that cost more than the line said.
+ * Modeled on curves timed with every size (hybrid, 2026-12-07), sized on this grid rather than
+ * on 1, 2, 4, 8: edgespec-small 1.98x -> 2.00x (24 prompts), edgespec-tiny 2.36x -> 2.40x (62);
+ * on a curve learned from the steps (one-shot, fresh drafters) tiny 2.04x -> 2.06x, small
+ * 2.01x -> 1.99x (more points to learn, each from fewer steps).
+ */
+export const COST_GRID: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 24, 32, 48, 64, 96];
 /**
  * The shape a learned curve starts from, cost(S) ∝ 1 + PRIOR_SLOPE·(S − 1), and scales from a timed
  * size to larger ones it has not timed. Flatter than the curves measured here (warm WASM on this
