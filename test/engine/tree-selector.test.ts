@@ -4,7 +4,7 @@
  * simulated decoding where the right answer is known.
  */
 import { describe, expect, test } from "bun:test";
-import { COST_GRID, isotonic, median, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { COST_GRID, isotonic, MAX_AGE, median, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
 import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
 import { type DraftTree, emptyTree } from "../../src/drafters/types.ts";
 import { Rng } from "../../src/decode/rng.ts";
@@ -184,6 +184,21 @@ describe("VerifyCostModel", () => {
     expect(oneRound.cost(1)).toBeLessThanOrEqual(oneRound.cost(2));
   });
 
+  test("a size whose real timings expired is filled from its neighbours, never from the load-time timings they replaced", () => {
+    // Load saw 8 tokens cost 5x what they do (a busy moment); every other size was timed right.
+    const truth = (s: number) => 2 + s / 16;
+    const load = COST_GRID.map((t) => (t === 8 ? 5 * truth(t) : truth(t)));
+    const model = new VerifyCostModel(
+      COST_GRID.map((tokens, i) => ({ tokens, ms: load[i]! })),
+      load.map((ms) => Array<number>(5).fill(ms)),
+    );
+    for (let i = 0; i < 3; i++) model.observe(8, truth(8));
+    expect(model.cost(8)).toBeCloseTo(truth(8), 6);
+    // Steps of another size only, until the real timings of 8 are too old to keep.
+    for (let i = 0; i <= Math.min(MAX_AGE, 1000); i++) model.observe(96, truth(96));
+    expect(model.cost(8)).toBeCloseTo(truth(8), 6); // on the line through 7 and 10
+  });
+
   test("online samples move the curve: a context that grows makes every forward dearer", () => {
     const model = new VerifyCostModel(
       COST_GRID.map((tokens) => ({ tokens, ms: 2 + tokens / 8 })),
@@ -231,6 +246,24 @@ describe("VerifyCostModel.learned", () => {
     expect(m.cost(32)).toBeCloseTo((30 * prior(32)) / prior(16), 12);
     const pts = m.points;
     for (let i = 1; i < pts.length; i++) expect(pts[i]!.ms).toBeGreaterThanOrEqual(pts[i - 1]!.ms);
+  });
+
+  test("untimed sizes are not assumed dear: on a flat cost with a chain always accepted, the whole chain is verified within a few steps", () => {
+    const chain: DraftTree = { size: 40, tokens: Int32Array.from({ length: 40 }, (_, i) => 3 + i), parents: Int32Array.from({ length: 40 }, (_, i) => i - 1), depths: Int32Array.from({ length: 40 }, (_, i) => i + 1) };
+    const cost = VerifyCostModel.learned();
+    const selector = new TreeSelector(cost, 1);
+    const sizes: number[] = [];
+    for (let step = 0; step < 100; step++) {
+      const { tree } = selector.select(chain);
+      sizes.push(tree.size);
+      cost.observe(tree.size + 1, 4); // a GPU: any size costs the same
+      selector.observe(tree, Array.from({ length: tree.size }, (_, i) => i));
+    }
+    // Measured: the whole chain from the 4th step (a prior as steep as the sizes, 1 ms a token,
+    // climbs one grid point a step and stays at 31 nodes, the size above looking dear untimed).
+    expect(sizes.indexOf(40)).toBeGreaterThanOrEqual(0);
+    expect(sizes.indexOf(40)).toBeLessThan(8);
+    expect(median(sizes.slice(50))).toBe(40);
   });
 
   test("trees sized on a learned curve verify as many tokens per ms as on the timed one, cold code at first or not", () => {
