@@ -36,8 +36,9 @@ export function yielding(model: LoadedModel): LoadedModel {
 /**
  * A lighter view for callers that own their event loop (the library): before a forward, the loop
  * is let in only when `everyMs` have passed since it last ran, so an abort timer, a disconnect or
- * another request's I/O waits at most about that long plus one forward, for one macrotask per
- * `everyMs` (a yield before every step cost the library's callers nothing they asked for).
+ * another request's I/O waits at most about that long plus one forward, at the price of one
+ * macrotask per `everyMs` (the server's yield before every forward would add a macrotask's
+ * delay to every step of a caller that may have nothing else to run).
  * Prompts are not chunked: a library call's own prefill holds the loop as it always did.
  */
 export function yieldingEvery(model: LoadedModel, everyMs: number): LoadedModel {
