@@ -6,8 +6,8 @@ import type { ParamFailure } from "../decode/params.ts";
 import { EdgespecError } from "../errors.ts";
 
 export type FlagType = "string" | "int" | "number" | "boolean";
-/** `short`: a one-letter alias (`-n 32` for `--max-tokens 32`). */
-export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string; short?: string }>;
+/** `short`: a one-letter alias (`-n 32` for `--max-tokens 32`); `min`: the least value a number flag takes. */
+export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string; short?: string; min?: number }>;
 export type Flags = Record<string, string | number | boolean | undefined>;
 
 /**
@@ -43,16 +43,17 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { posi
     }
     const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (raw === undefined) throw new EdgespecError("invalid_argument", `--${name} needs a value`);
-    flags[name] = convert(name, def.type, raw);
+    flags[name] = convert(name, def.type, raw, def.min);
   }
   return flags;
 }
 
-function convert(name: string, type: FlagType, raw: string): string | number {
+function convert(name: string, type: FlagType, raw: string, min?: number): string | number {
   if (type === "string") return raw;
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(n)) throw new EdgespecError("invalid_argument", `--${name} must be a number, got "${raw}"`);
   if (type === "int" && !Number.isInteger(n)) throw new EdgespecError("invalid_argument", `--${name} must be an integer, got "${raw}"`);
+  if (min !== undefined && n < min) throw new EdgespecError("invalid_argument", `--${name} must be ${type === "int" ? "an integer" : "a number"} >= ${min}, got ${n}`);
   return n;
 }
 

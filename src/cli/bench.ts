@@ -15,8 +15,8 @@ const BENCH_FLAGS: FlagSpec = {
   prompts: { type: "string", help: "prompt suite JSON ({prompts: [{id, workload, prompt}]})", default: "bench/prompts.json" },
   drafters: { type: "string", help: "comma-separated drafters", default: "recycle,sam,ngram,hybrid" },
   "max-tokens": { type: "int", help: "new tokens per prompt", default: "128" },
-  limit: { type: "int", help: "first N prompts of each workload" },
-  repeats: { type: "int", help: "passes over the suite (medians and ranges over passes)", default: "3" },
+  limit: { type: "int", help: "first N prompts of each workload", min: 1 },
+  repeats: { type: "int", help: "passes over the suite (medians and ranges over passes)", default: "3", min: 1 },
   json: { type: "boolean", help: "print the JSON report" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -42,7 +42,6 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
   } catch {
     throw new EdgespecError("invalid_argument", `${path} is not a prompt suite ({"prompts": [{"id", "workload", "prompt"}]})`);
   }
-  if (f.limit !== undefined && (f.limit as number) < 1) throw new EdgespecError("invalid_argument", `--limit must be an integer >= 1, got ${f.limit}`);
   if (f.limit !== undefined) prompts = firstPerWorkload(prompts, f.limit as number);
   if (prompts.length === 0) throw new EdgespecError("invalid_argument", `${path} holds no prompts`);
   // Each pass gets fresh drafters (makeDrafter), on the kernels the setup chose.

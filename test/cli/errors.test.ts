@@ -90,6 +90,7 @@ describe("CLI bad input", () => {
     const state = await fails(["generate", "--prompt", "x", "--recycle-state", "/nonexistent/dir/state.bin"], /--recycle-state: directory not found: \/nonexistent\/dir$/);
     expect(state.stderr).not.toContain("loading");
     await fails(["bench", "--limit", "0"], /--limit must be an integer >= 1, got 0/);
+    await fails(["bench", "--repeats", "0"], /--repeats must be an integer >= 1, got 0/);
   });
 });
 
