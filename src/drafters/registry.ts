@@ -42,12 +42,13 @@ const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /** A user's drafter as the engine's owners handle drafters: memory reported (0 if unknown), dispose a no-op unless it has one. */
 function managed(d: Drafter, registered: string): ManagedDrafter {
   const m = d as Partial<ManagedDrafter> & { save?: () => Uint8Array };
-  if (typeof m.memoryBytes === "function" && typeof m.dispose === "function" && typeof d.name === "string" && d.name) return d as ManagedDrafter;
+  const named = typeof d.name === "string" && d.name !== "";
+  if (typeof m.memoryBytes === "function" && typeof m.dispose === "function" && named) return d as ManagedDrafter;
   // Delegates, so the user's object stays the one whose state changes; messages and stats name it
   // as registered when it names itself nothing.
   return {
     get name() {
-      return typeof d.name === "string" && d.name ? d.name : registered;
+      return named ? d.name : registered;
     },
     get sourceNames() {
       return d.sourceNames;

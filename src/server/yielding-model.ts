@@ -43,22 +43,18 @@ export function yielding(model: LoadedModel): LoadedModel {
  */
 export function yieldingEvery(model: LoadedModel, everyMs: number): LoadedModel {
   let last = performance.now();
-  const due = (): Promise<void> | undefined => {
-    if (performance.now() - last < everyMs) return undefined;
+  /** `run` now, or after a macrotask when `everyMs` have passed since the loop last ran. */
+  const gated = <T>(run: () => Promise<T>): Promise<T> => {
+    if (performance.now() - last < everyMs) return run();
     return nextMacrotask().then(() => {
       last = performance.now();
+      return run();
     });
   };
   return modelView(model, (inner) => ({
-    forward(tokens, positions, cache, opts) {
-      const pause = due();
-      return pause ? pause.then(() => inner.forward(tokens, positions, cache, opts)) : inner.forward(tokens, positions, cache, opts);
-    },
+    forward: (tokens, positions, cache, opts) => gated(() => inner.forward(tokens, positions, cache, opts)),
     // The prefill's own forward: passed through (modelView drops what a view leaves out).
     forwardLast: (tokens, positions, cache, k, from) => inner.forwardLast!(tokens, positions, cache, k, from),
-    forwardTop(tokens, positions, cache, withTopK, opts) {
-      const pause = due();
-      return pause ? pause.then(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)) : inner.forwardTop!(tokens, positions, cache, withTopK, opts);
-    },
+    forwardTop: (tokens, positions, cache, withTopK, opts) => gated(() => inner.forwardTop!(tokens, positions, cache, withTopK, opts)),
   }));
 }

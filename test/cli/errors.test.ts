@@ -114,7 +114,7 @@ test("a reader that leaves early (`generate … | head`) ends the CLI quietly: e
     expect(stderr).not.toMatch(/EPIPE|BrokenPipe|\n\s+at /);
     expect(code).toBe(0);
   }
-});
+}, 60_000); // two runtimes start and load the model: ~4 s, over bun's 5 s default on a busy machine
 
 test("Deno without --allow-read: the error says so and names the path, not 'model directory not found'", async () => {
   const r = await run([`${BIN.deno[0]}`, "run", "--allow-env", BIN.deno[3]!, "generate", "--model", MODEL_DIR, "--prompt", "x"]);
