@@ -6,6 +6,11 @@
  *   bun tools/mutation-check.ts            every mutation (a few minutes on 2 cores)
  *   bun tools/mutation-check.ts selector   only mutations whose name contains "selector"
  *
+ * Each run of a mutation's tests is stopped after WALL_SECONDS (EDGESPEC_MUTATION_WALL_S to
+ * change it): a bug that makes a test spin synchronously (bun's per-test timeout cannot interrupt
+ * that) would otherwise hang the check and leave a bun process spinning. A run stopped so did not
+ * pass, so the mutation counts as caught, marked "timed out".
+ *
  * Exit status 1 when a mutation survives or no longer applies (its source text changed: update it).
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -1096,9 +1101,15 @@ function copyOf(files: string[]): string {
   return dir;
 }
 
+const WALL_SECONDS = Number(process.env.EDGESPEC_MUTATION_WALL_S ?? 900);
+
 async function runTests(dir: string, tests: string[]): Promise<{ code: number; tail: string }> {
-  const p = Bun.spawn([BUN, "test", "--timeout", "180000", ...tests.map((t) => `./${t}`)], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" } });
+  // coreutils' timeout runs the tests in a process group of their own and signals the whole group,
+  // so servers and runtimes the tests spawned go with them.
+  const wall = ["timeout", "--kill-after=10", String(WALL_SECONDS)];
+  const p = Bun.spawn([...wall, BUN, "test", "--timeout", "180000", ...tests.map((t) => `./${t}`)], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" } });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code === 124 || code === 137) return { code, tail: `timed out after ${WALL_SECONDS} s` };
   const lines = (out + err).split("\n").filter((l) => /^\(fail\)| fail$| pass$/.test(l.trim()) || l.startsWith("(fail)"));
   return { code, tail: lines.slice(0, 4).join(" | ") };
 }
