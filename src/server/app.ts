@@ -96,6 +96,13 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
   if (options.apiKey) app.use("*", apiKeyAuth(options.apiKey, options.openPaths ?? ["/health"]));
 
   app.get("/", (c) => c.html(PLAYGROUND_HTML));
+  // Mounted under a prefix (`app.route("/llm", …)`), Hono matches "/" as "/llm" only; "/llm/" is
+  // the same page to a person typing it (the playground finds the API from either).
+  app.use("*", async (c, next) => {
+    const mountRoot = c.req.routePath.slice(0, -1); // "/llm/*" -> "/llm/"
+    if (c.req.method === "GET" && mountRoot !== "/" && c.req.path === mountRoot) return c.html(PLAYGROUND_HTML);
+    await next();
+  });
   app.get("/health", async (c) => {
     const failed = engine.failure;
     if (failed) return c.json({ status: "error", error: `the model stopped: ${failed.message}` }, 503);

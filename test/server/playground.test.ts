@@ -3,7 +3,7 @@
  * from accepted drafts by drafter, and shows tokens/s and mean accepted length. The screenshot is
  * saved to .artifacts/server/playground.png (gitignored) for people to look at.
  */
-import { afterAll, beforeAll, expect } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,8 +69,8 @@ testWhen(!!exe, "chromium (apt-get install chromium)")("playground mounted under
     expect(await (await fetch(`${base}/`)).text()).toBe("the host app");
     const body = { model: MODEL_ID, prompt: "def add(a, b):", max_tokens: 12, temperature: 0 };
     const plain = (await (await postJson(`${base}/llm/v1/completions`, body)).json()).choices[0].text as string;
-    // Hono routes a mounted app's "/" at "/llm" (strict routing: "/llm/" is another path).
-    for (const page of ["/llm"]) {
+    // Hono routes a mounted app's "/" at "/llm" only (strict routing); the app serves "/llm/" too.
+    for (const page of ["/llm", "/llm/"]) {
       const tab = await browser.open(`${base}${page}?autorun=1&max_tokens=12&drafter=none&prompt=${encodeURIComponent(body.prompt)}`);
       await tab.waitFor(`document.body.dataset.done === "1"`);
       expect(await tab.evaluate<string>(`document.getElementById("err").textContent`)).toBe("");
@@ -80,4 +80,24 @@ testWhen(!!exe, "chromium (apt-get install chromium)")("playground mounted under
   } finally {
     await mounted.close();
   }
+});
+
+test("mounted under a prefix: the playground answers at the prefix with and without a trailing slash, behind the same key; other slashed paths stay 404", async () => {
+  const parent = new Hono();
+  parent.route("/llm", createApp({ engine: server.engine, options: { apiKey: "k" } }));
+  const key = { headers: { authorization: "Bearer k" } };
+  for (const page of ["/llm", "/llm/"]) {
+    const res = await parent.request(page, key);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect((await parent.request(page)).status).toBe(401);
+  }
+  // (Mounted, a miss is the host app's own 404, not this app's.)
+  for (const other of ["/llm//", "/llm/health/", "/llm/v1/models/"]) expect((await parent.request(other, key)).status).toBe(404);
+  // Served alone, "/" is the playground's own route and nothing else changes.
+  const alone = createApp({ engine: server.engine });
+  expect((await alone.request("/")).status).toBe(200);
+  const miss = await alone.request("//");
+  expect(miss.status).toBe(404);
+  expect((await miss.json()).error.code).toBe("not_found");
 });
