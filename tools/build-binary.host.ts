@@ -3,6 +3,7 @@
  * Bun's virtual filesystem; this host maps the model's hub-layout paths onto them and points
  * onnxruntime at its embedded .mjs/.wasm. The CLI and its model worker both use it.
  */
+import { join } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
 import type { Host } from "../src/host.ts";
 import config from "../models/edgespec-tiny/config.json" with { type: "file" };
@@ -27,16 +28,6 @@ const EMBEDDED: Record<string, string> = {
   // `edgespec bench`'s default suite, where the CLI looks for it (two levels above the model).
   "/bench/prompts.json": benchPrompts as unknown as string,
 };
-
-/** Joined and normalised ("a/b/../c" is "a/c"), as the embedded paths are written. */
-function join(...parts: string[]): string {
-  const out: string[] = [];
-  for (const seg of parts.join("/").split("/")) {
-    if (seg === "..") out.pop();
-    else if (seg !== "." && seg !== "") out.push(seg);
-  }
-  return (parts[0]?.startsWith("/") ? "/" : "") + out.join("/");
-}
 
 export const embeddedHost: Host = {
   ...bunHost,

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import OpenAI from "openai";
 import { REPO, run } from "../helpers/model.ts";
 import { MODEL_ID, postJson, waitFor } from "./helpers.ts";
@@ -40,6 +40,12 @@ describe("single binary", () => {
     const out = JSON.parse(gen.stdout.toString());
     expect(out.tokens.length).toBe(6);
     expect(out.stats.backend).toBe("wasm");
+    // A model folder named by a relative path that climbs ("../../work/..."), as a user types one.
+    const climbing = relative(empty, join(REPO, "models", "edgespec-tiny"));
+    expect(climbing.startsWith("..")).toBe(true);
+    const fromDisk = Bun.spawnSync([exe, "generate", "--model", climbing, "--prompt", "def f(x):", "--max-tokens", "6", "--drafter", "none", "--json"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(fromDisk.stderr.toString()).not.toContain("error");
+    expect(JSON.parse(fromDisk.stdout.toString()).text).toBe(out.text);
     // bench runs from the binary alone too: its prompt suite is embedded.
     const bench = Bun.spawnSync([exe, "bench", "--limit", "1", "--repeats", "1", "--max-tokens", "8", "--drafters", "ngram", "--json"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
     expect(bench.exitCode).toBe(0);
