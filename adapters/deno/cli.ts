@@ -1,11 +1,11 @@
 import { runCli } from "../../src/cli/main.ts";
 import { denoServeRuntime } from "./serve.ts";
 import { denoHost } from "./host.ts";
+import { optionalEnv } from "./env.ts";
 
 declare const Deno: {
   args: string[];
   exit(code: number): never;
-  env: { get(k: string): string | undefined };
   stdin: { isTerminal(): boolean; readable: ReadableStream<Uint8Array> };
   stdout: { writeSync(b: Uint8Array): number };
   stderr: { writeSync(b: Uint8Array): number; isTerminal(): boolean };
@@ -35,5 +35,5 @@ async function* lines(): AsyncIterable<string> {
   }
   if (rest) yield rest;
 }
-const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal(), progressBar: Deno.stderr.isTerminal() }, { serve: denoServeRuntime });
+const code = await runCli(denoHost, Deno.args, { out: write(Deno.stdout), err: write(Deno.stderr), debug: optionalEnv("EDGESPEC_DEBUG") === "1", stdin, lines, interactive: Deno.stdin.isTerminal(), progressBar: Deno.stderr.isTerminal() }, { serve: denoServeRuntime });
 Deno.exit(code);

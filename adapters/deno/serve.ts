@@ -7,6 +7,7 @@ import { runCli } from "../../src/cli/main.ts";
 import { type FetchHandler, type Listening, type ServeRuntime, signalGate } from "../../src/server/runtime.ts";
 import { webWorkerEndpoint } from "../worker/web.ts";
 import { denoHost } from "./host.ts";
+import { guardedEnv, optionalEnv } from "./env.ts";
 
 interface DenoServer {
   addr: { hostname: string; port: number };
@@ -18,7 +19,6 @@ declare const Deno: {
   serve(opts: { hostname: string; port: number; onListen?: (addr: unknown) => void }, handler: FetchHandler): DenoServer;
   addSignalListener(sig: "SIGINT" | "SIGTERM", fn: () => void): void;
   removeSignalListener(sig: "SIGINT" | "SIGTERM", fn: () => void): void;
-  env: { get(name: string): string | undefined };
   args: string[];
   exit(code: number): never;
   stdout: { writeSync(b: Uint8Array): number };
@@ -46,7 +46,7 @@ export async function listen(fetch: FetchHandler, opts: { hostname: string; port
   return { hostname: server.addr.hostname, port: server.addr.port, close, closed, stopRequested: gate.stopRequested };
 }
 
-export const denoServeRuntime: ServeRuntime = { listen, env: (name) => Deno.env.get(name), modelWorker: () => webWorkerEndpoint(new URL("./model-worker.ts", import.meta.url), { terminate: false }) };
+export const denoServeRuntime: ServeRuntime = { listen, env: guardedEnv, modelWorker: () => webWorkerEndpoint(new URL("./model-worker.ts", import.meta.url), { terminate: false }) };
 
 if (import.meta.main) {
   const enc = new TextEncoder();
@@ -54,6 +54,6 @@ if (import.meta.main) {
     const bytes = enc.encode(t);
     for (let off = 0; off < bytes.length; ) off += w.writeSync(bytes.subarray(off));
   };
-  const code = await runCli(denoHost, ["serve", ...Deno.args], { out: write(Deno.stdout), err: write(Deno.stderr), debug: Deno.env.get("EDGESPEC_DEBUG") === "1" }, { serve: denoServeRuntime });
+  const code = await runCli(denoHost, ["serve", ...Deno.args], { out: write(Deno.stdout), err: write(Deno.stderr), debug: optionalEnv("EDGESPEC_DEBUG") === "1" }, { serve: denoServeRuntime });
   Deno.exit(code);
 }
