@@ -20,6 +20,23 @@ function bunBinary() {
   }
 }
 
+/**
+ * Under npm (`npx edgespec`, an npm script) this launcher runs below npm's `sh -c`, and a SIGTERM
+ * sent to npm alone ends npm and that shell without reaching us (measured: npm 11, the server kept
+ * its port). A parent that goes away is then taken as that signal. Only under npm: started from a
+ * shell with `nohup … &`, outliving the shell is what the user asked for.
+ */
+function onOrphaned(stop) {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    stop();
+  }, 500);
+  watch.unref();
+}
+
 const bun = process.env.EDGESPEC_RUNTIME === "node" ? undefined : bunBinary();
 if (bun) {
   // The CLI runs in a child; signals sent to this launcher (a supervisor's SIGTERM, a terminal's
@@ -29,6 +46,7 @@ if (bun) {
   const child = spawn(bun, ["--max-http-header-size=65536", join(root, "adapters", "bun", "cli.ts"), ...args], { stdio: "inherit" });
   const forward = (signal) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward);
+  onOrphaned(() => forward("SIGTERM"));
   child.on("error", (err) => {
     console.error(`edgespec: error: cannot start Bun (${err.message})`);
     process.exit(1);
@@ -45,5 +63,6 @@ if (bun) {
     console.error("edgespec: error: neither Bun (npm install with devDependencies) nor dist/edgespec-node.mjs (npm run build) is present");
     process.exit(1);
   }
+  onOrphaned(() => process.kill(process.pid, "SIGTERM"));
   await import(pathToFileURL(bundle).href);
 }

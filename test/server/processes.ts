@@ -11,10 +11,10 @@ export interface Spawned {
 }
 
 /** Starts a server command (listening on 127.0.0.1, port 0), waits until it says it is ready, returns its URL. */
-export async function spawnServer(cmd: string[], cwd = REPO, opts: { ready?: RegExp; port?: RegExp; timeoutMs?: number } = {}): Promise<Spawned> {
+export async function spawnServer(cmd: string[], cwd = REPO, opts: { ready?: RegExp; port?: RegExp; timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<Spawned> {
   const ready = opts.ready ?? /edgespec: ready/;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const proc = Bun.spawn(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: "/tmp" } });
+  const proc = Bun.spawn(cmd, { cwd, stdout: "pipe", stderr: "pipe", env: { ...(opts.env ?? process.env), XDG_RUNTIME_DIR: "/tmp" } });
   let err = "";
   const reader = proc.stderr.getReader();
   const dec = new TextDecoder();

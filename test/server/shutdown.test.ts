@@ -45,3 +45,18 @@ test("SIGTERM drains: the running stream finishes with [DONE], queued requests g
   expect(await s.proc.exited).toBe(0);
   expect(s.stderr()).toContain("SIGTERM: finishing the running request");
 }, 60_000);
+
+// npm runs the launcher below `sh -c`; a SIGTERM to npm ends npm and the shell, not the launcher
+// (npm 11, measured), which used to leave the server running with its port held.
+for (const runtime of ["bun", "node"] as const) {
+  test(`under npm, the launcher whose shell is killed stops its server (${runtime})`, async () => {
+    // "; true": the shell stays the launcher's parent instead of exec'ing it, as npm's does.
+    const cmd = `node ${REPO}bin/edgespec.mjs serve --model ${MODEL_DIR} --host 127.0.0.1 --port 0; true`;
+    const env = { ...process.env, npm_lifecycle_event: "npx", ...(runtime === "node" ? { EDGESPEC_RUNTIME: "node" } : {}) };
+    const s = await spawnServer(["sh", "-c", cmd], REPO, { env });
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    s.proc.kill("SIGTERM");
+    await s.proc.exited;
+    await waitFor(async () => fetch(`${s.url}/health`).then(() => false, () => true), 10_000);
+  }, 60_000);
+}
