@@ -17,7 +17,8 @@ import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
 import { median } from "../src/engine/cost-model.ts";
 import { generate } from "../src/engine/speculative.ts";
-import { loadModel } from "../src/model/load.ts";
+import { parseDtype } from "../src/model/dtype.ts";
+import { loadModel, parseDevice } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 import { transformersPeer } from "./peer.ts";
 
@@ -34,8 +35,8 @@ const flags = parseFlags(process.argv.slice(2), {
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
-const device = (flags.device as string) ?? "wasm";
-const dtype = (flags.dtype as string) ?? "fp32";
+const device = parseDevice((flags.device as string) ?? "wasm");
+const dtype = parseDtype((flags.dtype as string) ?? "fp32");
 const contexts = ((flags.contexts as string) ?? "32,500,1000").split(",").map(Number);
 const windows = (flags.windows as number) ?? 3;
 const maxTokens = (flags["max-tokens"] as number) ?? 64;

@@ -18,6 +18,7 @@ import { graphInput, valueInfo } from "../src/onnx/graph-nodes.ts";
 import { bytesField, concat, stringField, varintField } from "../src/onnx/protobuf.ts";
 import { DTYPE, GRAPH, MODEL, nodeField } from "../src/onnx/schema.ts";
 import { generate } from "../src/engine/speculative.ts";
+import { parseDtype } from "../src/model/dtype.ts";
 import { setUp } from "../src/setup.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -37,7 +38,7 @@ if (process.argv[2] === "--child") {
   } else {
     // "q4 packed": the 4-bit weights as the file has them (unpackWeights: false), not unpacked to float32.
     const packed = dtype!.endsWith(" packed");
-    const setup = await setUp(bunHost, { model, dtype: dtype!.replace(" packed", ""), device: "wasm", drafter: "hybrid", ...(packed ? { unpackWeights: false } : {}) });
+    const setup = await setUp(bunHost, { model, dtype: parseDtype(dtype!.replace(" packed", "")), device: "wasm", drafter: "hybrid", ...(packed ? { unpackWeights: false } : {}) });
     out.loaded = mib(status("VmRSS"));
     out.loadPeak = mib(status("VmHWM"));
     await generate(setup.model, "def fibonacci(n):", { maxTokens: 64, stopAtEos: false, drafter: setup.drafter("hybrid") });

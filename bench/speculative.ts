@@ -25,7 +25,8 @@ import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench,
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
-import { loadModel } from "../src/model/load.ts";
+import { parseDtype } from "../src/model/dtype.ts";
+import { loadModel, parseDevice } from "../src/model/load.ts";
 import { threadsPhrase } from "../src/model/ort-env.ts";
 import { chooseKernels } from "../src/setup.ts";
 import { KERNEL_CHOICES, type KernelChoice } from "../src/drafters/kernels/index.ts";
@@ -49,10 +50,10 @@ const flags = parseFlags(process.argv.slice(2), {
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
-const device = (flags.device as string) ?? "wasm";
+const device = parseDevice((flags.device as string) ?? "wasm");
 const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "") + (flags["cold-table"] ? "-cold-table" : "");
 const repeats = (flags.repeats as number) ?? 3;
-const dtype = (flags.dtype as string) ?? "fp32";
+const dtype = parseDtype((flags.dtype as string) ?? "fp32");
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
 const all: BenchPrompt[] = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts;
 const prompts = flags.limit ? firstPerWorkload(all, flags.limit as number) : all;

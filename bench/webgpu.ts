@@ -16,6 +16,7 @@ import { generatePlain } from "../src/decode/plain.ts";
 import { buildDrafter } from "../src/engine/drafting.ts";
 import { median } from "../src/engine/cost-model.ts";
 import { generate } from "../src/engine/speculative.ts";
+import { parseDtype } from "../src/model/dtype.ts";
 import { loadModel } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 
@@ -29,7 +30,7 @@ const flags = parseFlags(Deno.args, {
 });
 const ROOT = new URL("../", import.meta.url).pathname;
 const dir = (flags.model as string | undefined) ?? `${ROOT}models/${REFERENCE_MODEL}`;
-const dtype = (flags.dtype as string | undefined) ?? "fp32";
+const dtype = parseDtype((flags.dtype as string | undefined) ?? "fp32");
 const maxTokens = (flags["max-tokens"] as number | undefined) ?? 32;
 const repeats = (flags.repeats as number | undefined) ?? 3;
 const PROMPTS = ["def fibonacci(n):", "a = [1, 2, 3, 4]\nb = [1, 2, 3, 4]\nc = ["];

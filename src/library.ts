@@ -21,7 +21,7 @@ import { ModelService } from "./server/service.ts";
 import { chatPromptIds } from "./server/chat.ts";
 import type { ModelRunner } from "./server/model-runner.ts";
 import { yieldingEvery } from "./server/yielding-model.ts";
-import type { ChatMessage } from "./server/requests.ts";
+import { type ChatMessage, checkChatRole } from "./model/chat-messages.ts";
 
 export type { ChatMessage, SpecResult };
 
@@ -60,7 +60,7 @@ export interface LM {
   stream(prompt: string | readonly number[], params?: GenerateParams): AsyncIterable<string>;
   /** An answer to chat messages, through the model's chat template. */
   chat(messages: readonly ChatMessage[], params?: GenerateParams): Promise<SpecResult>;
-  /** Frees the session and the drafter; later calls are errors. */
+  /** Frees the session and the drafter; later calls (its runner's too) are refused with `not_ready`. */
   close(): Promise<void>;
   /** The drafter every generation uses ("none" for plain decoding). */
   readonly drafter: string;
@@ -86,6 +86,21 @@ function wrongCall(prompt: unknown, params: unknown): string | undefined {
   if (prediction !== undefined && typeof prediction !== "string") return `prediction must be text, got ${typeof prediction}`;
   return undefined;
 }
+
+/** Throws invalid_argument unless `messages` are chat messages: the server's role rule (model/chat-messages.ts), text content. */
+function checkMessages(messages: unknown): asserts messages is readonly ChatMessage[] {
+  const wrong = (message: string) => new EdgespecError("invalid_argument", message);
+  if (!Array.isArray(messages)) throw wrong(`chat takes an array of messages ({ role, content }), got ${messages === null ? "null" : typeof messages}`);
+  messages.forEach((m: unknown, i) => {
+    if (typeof m !== "object" || m === null) throw wrong(`messages[${i}] must be an object ({ role, content }), got ${m === null ? "null" : typeof m}`);
+    const { role, content } = m as Record<string, unknown>;
+    checkChatRole(role, (message) => wrong(`messages[${i}]: ${message}`));
+    if (typeof content !== "string") throw wrong(`messages[${i}].content must be text, got ${content === null ? "null" : typeof content}`);
+  });
+}
+
+/** What every call on a closed LM gets, through lm.generate/stream/chat and its runner (edgespecApp) alike. */
+const closedError = () => new EdgespecError("not_ready", "this LM is closed");
 
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
   if (typeof options !== "object" || options === null) throw new EdgespecError("invalid_argument", `open takes an options object, got ${options === null ? "null" : typeof options}`);
@@ -116,7 +131,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
   // setTimeout that aborts would otherwise fire only after the whole generation.
   const stepping = yieldingEvery(model, YIELD_EVERY_MS);
   const run = (prompt: string | readonly number[], params: GenerateParams, onText?: (t: string) => void): Promise<SpecResult> => {
-    if (closed) return Promise.reject(new EdgespecError("invalid_argument", "this LM is closed"));
+    if (closed) return Promise.reject(closedError());
     const wrong = wrongCall(prompt, params);
     if (wrong) return Promise.reject(new EdgespecError("invalid_argument", wrong));
     const { prediction, ...rest } = params;
@@ -128,7 +143,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
   const runner: ModelRunner = {
     facts: inThread.facts,
     run(job, signal, onText) {
-      if (closed) return Promise.reject(new EdgespecError("not_ready", "this LM is closed"));
+      if (closed) return Promise.reject(closedError());
       return enqueue(() => inThread.run(job, signal, onText).then((o) => (count(o.result), o)));
     },
     // The LM's owner closes it (lm.close()); an app serving it does not.
@@ -151,8 +166,13 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
       };
     },
     generate: (prompt, params = {}) => run(prompt, params),
-    chat: (messages, params = {}) =>
-      Array.isArray(messages) ? run(chatPromptIds(model.tokenizer, messages), params) : Promise.reject(new EdgespecError("invalid_argument", `chat takes an array of messages ({ role, content }), got ${typeof messages}`)),
+    // async: whatever the checks or the template throw is a rejection; run() is still called at
+    // once, so the call keeps its place in the queue.
+    async chat(messages, params = {}) {
+      if (closed) throw closedError();
+      checkMessages(messages);
+      return run(chatPromptIds(model.tokenizer, messages), params);
+    },
     stream(prompt, params = {}) {
       return {
         [Symbol.asyncIterator]() {

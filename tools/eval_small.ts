@@ -17,6 +17,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import prompts from "../bench/prompts.json";
 import { generatePlain } from "../src/decode/plain.ts";
 import { argmax } from "../src/decode/sampler.ts";
+import { parseDtype } from "../src/model/dtype.ts";
 import { type LoadedModel, loadModel } from "../src/model/load.ts";
 
 interface Args {
@@ -60,7 +61,7 @@ function parseArgs(argv: string[]): Args {
 async function load(spec: string): Promise<{ name: string; model: LoadedModel }> {
   const at = spec.lastIndexOf(":");
   const [dir, dtype] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, "fp32"];
-  const model = await loadModel(bunHost, dir, { dtype, device: "wasm" });
+  const model = await loadModel(bunHost, dir, { dtype: parseDtype(dtype!), device: "wasm" });
   return { name: `${dir}:${dtype}`, model };
 }
 

@@ -10,7 +10,7 @@ import { DRAFTER_NAMES } from "../engine/drafting.ts";
 import { generate, prepareCostCurve } from "../engine/speculative.ts";
 import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
-import type { ChatMessage } from "../server/requests.ts";
+import type { ChatMessage } from "../model/chat-messages.ts";
 import { EdgespecError } from "../errors.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
@@ -35,7 +35,7 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO): Promis
     io.out(`${usage("chat", CHAT_FLAGS)}\n${COMMANDS_HELP}\n`);
     return 0;
   }
-  if (!io.lines) throw new EdgespecError("invalid_argument", "chat needs standard input, which this runtime does not give");
+  if (!io.lines) throw new EdgespecError("not_ready", "chat needs standard input, which this runtime does not give");
   const sampling = { maxTokens: f["max-tokens"] as number | undefined, temperature: f.temperature as number | undefined, seed: f.seed as number | undefined };
   checkSampling(sampling, flagFailure);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";

@@ -1,7 +1,8 @@
 /** The flags every model-loading command shares, and the one way they become a model setup (src/setup.ts). */
 import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts";
 import type { Host } from "../host.ts";
-import { DEFAULT_DTYPE, DTYPES } from "../model/dtype.ts";
+import { DEFAULT_DTYPE, DTYPES, type Dtype } from "../model/dtype.ts";
+import type { DeviceChoice } from "../model/load.ts";
 import { resolveModelDir } from "../model/shipped.ts";
 import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";
 import type { FlagSpec, Flags } from "./args.ts";
@@ -35,8 +36,10 @@ export function setupDataFrom(f: Flags): SetupData {
   // Unset dtype: loadModel's default (or, for a one-graph onnxruntime-genai folder, that graph's dtype).
   return {
     ...(f.model === undefined ? {} : { model: f.model as string }),
-    ...(f.dtype === undefined ? {} : { dtype: f.dtype as string }),
-    device: (f.device as string | undefined) ?? "auto",
+    // Flags are text: dtype, device and kernels are checked where they are used (parseDtype and
+    // parseDevice at load, setUp's kernels check), which names the valid values.
+    ...(f.dtype === undefined ? {} : { dtype: f.dtype as Dtype }),
+    device: ((f.device as string | undefined) ?? "auto") as DeviceChoice,
     ...(f.threads === undefined ? {} : { threads: f.threads as number }),
     ...(f["packed-weights"] ? { unpackWeights: false } : {}),
     kernels: ((f.kernels as string | undefined) ?? "auto") as KernelChoice,

@@ -146,11 +146,13 @@ export function choosesFromIds(lm: LanguageModel, sampler: Sampler, logprobs: nu
 async function generatePlainWith(model: LoadedModel, prompt: string | readonly number[], opts: GenerateOptions, cache: SequenceCache): Promise<GenerateResult> {
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
-  const sampler = new Sampler(opts);
-  sampler.begin(ids);
-  const logprobs: TokenLogprob[] = [];
   const { lm } = model;
   const V = lm.spec.vocabSize;
+  const sampler = new Sampler(opts, V);
+  sampler.begin(ids);
+  const logprobs: TokenLogprob[] = [];
+  // Aborted before it began: no forward, nothing generated (as speculative decoding does).
+  if (opts.signal?.aborted) return { text: "", tokens: [], finishReason: "abort", stats: finishStats(model, ids.length, 0, 0, 0), ...(opts.logprobs === undefined ? {} : { logprobs }) };
   const t0 = performance.now();
   // Only the last row is read: a model that can return just that is asked for just that.
   let logits = lm.forwardLast ? (await prefillLast(lm, ids, cache, 0)).last : await prefillRows(lm, ids, cache);

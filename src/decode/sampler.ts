@@ -42,8 +42,9 @@ export interface TokenLogprob {
   top: { token: number; logprob: number }[];
 }
 
-export function checkSampling(o: SamplingOptions, fail: ParamFailure = invalidArgument): void {
-  checkParams(o, fail);
+/** `vocab`: the rows' width, when known: logit_bias ids must lie inside it (checkParams decides, as for the server). */
+export function checkSampling(o: SamplingOptions, fail: ParamFailure = invalidArgument, vocab?: number): void {
+  checkParams(o, fail, vocab);
 }
 
 export class Sampler {
@@ -58,8 +59,9 @@ export class Sampler {
   private probs = new Float32Array(0);
   private ids = new Int32Array(0);
 
-  constructor(opts: SamplingOptions = {}) {
-    checkSampling(opts);
+  /** `vocab`: the width of the rows it will pick from; given, a logit_bias id outside it is refused, not ignored. */
+  constructor(opts: SamplingOptions = {}, vocab?: number) {
+    checkSampling(opts, invalidArgument, vocab);
     this.temperature = opts.temperature ?? PARAM_DEFAULTS.temperature;
     this.topK = opts.topK ?? PARAM_DEFAULTS.topK;
     this.topP = opts.topP ?? PARAM_DEFAULTS.topP;

@@ -81,7 +81,7 @@ export function readState(bytes: Uint8Array, magic: string, version: number, exp
   };
   need(4);
   const found = String.fromCharCode(...bytes.subarray(0, 4));
-  if (found !== magic) corrupt(`expected a "${magic}" file, found "${found}"`);
+  if (found !== magic) corrupt(`expected a "${magic}" file, found ${JSON.stringify(found)}`);
   at = 4;
   const v = u32();
   if (v !== version) corrupt(`format version ${v}, this edgespec reads ${version}`);

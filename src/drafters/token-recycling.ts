@@ -7,7 +7,7 @@
  */
 import { type CommonOptions, type DrafterContext, drafterContext, lastToken } from "./context.ts";
 import type { RecyclingTableKernel, TreeKernel } from "./kernels/types.ts";
-import { readState, writeState } from "./persist.ts";
+import { readState, type StateIdentity, writeState } from "./persist.ts";
 import { DRAFT_SOURCES, SOURCE } from "./sources.ts";
 import { checkTemplate, pruneTemplate, TOKEN_RECYCLING_TEMPLATE, type TreeTemplate } from "./tree-template.ts";
 import { confidenceClass, type DraftTree, type Drafter, emptyTree, type VerifyUpdate } from "./types.ts";
@@ -16,6 +16,8 @@ import { EdgespecError } from "../errors.ts";
 
 const MAGIC = "ESTR";
 const VERSION = 1;
+/** Candidates per row unless `recycle.k` says otherwise (the paper's 8): the built-in drafters' k. */
+export const DEFAULT_K = 8;
 
 export interface RecyclingOptions {
   /** Candidates per row (default 8, as in the paper). */
@@ -41,6 +43,26 @@ function rowClass(steady: number, sameContext: boolean): number {
   return confidenceClass(ROW_RATES[sameContext ? 1 : 0]![steady === 0 ? 0 : steady === 1 ? 1 : steady < 4 ? 2 : 3]!);
 }
 
+/**
+ * A saved table's rows (ids, -1 = none) and steadiness counts, every check `load` makes done:
+ * format, tokenizer and vocabulary (persist.ts), k, sizes, ids in the vocabulary. Throws
+ * `invalid_argument` (or a TokenizerMismatchError) worded with `what`.
+ */
+export function readRecyclingTable(bytes: Uint8Array, expected: StateIdentity, k = DEFAULT_K, what = "Token Recycling table"): { ids: Int32Array; steadiness?: Uint16Array | Int32Array } {
+  const { fields, arrays } = readState(bytes, MAGIC, VERSION, expected, what);
+  if (fields[0] !== k) throw new EdgespecError("invalid_argument", `${what} was saved with k = ${fields[0]}, this drafter uses k = ${k}`);
+  const [rows, steadiness] = arrays;
+  if (!rows || arrays.length > 2 || rows.length !== expected.vocabSize * k) {
+    throw new EdgespecError("invalid_argument", `${what} holds ${rows?.length ?? 0} ids, expected ${expected.vocabSize * k}`);
+  }
+  if (steadiness && (steadiness.length !== expected.vocabSize || steadiness.some((v) => v < 0 || v > 255))) {
+    throw new EdgespecError("invalid_argument", `${what} holds ${steadiness.length} steadiness counts, expected ${expected.vocabSize} in 0..255`);
+  }
+  const ids = rows instanceof Uint16Array ? Int32Array.from(rows, (v) => (v === 0xffff ? -1 : v)) : rows;
+  checkTokenIds(ids, expected.vocabSize, what, true);
+  return { ids, ...(steadiness ? { steadiness } : {}) };
+}
+
 export class TokenRecyclingDrafter implements Drafter {
   readonly name = "recycle";
   readonly sourceNames = DRAFT_SOURCES;
@@ -61,7 +83,7 @@ export class TokenRecyclingDrafter implements Drafter {
 
   constructor(opts: CommonOptions & { recycle?: RecyclingOptions }) {
     this.ctx = drafterContext(opts);
-    const k = intOption(opts.recycle?.k, 8, "recycle.k", 1, 64);
+    const k = intOption(opts.recycle?.k, DEFAULT_K, "recycle.k", 1, 64);
     this.template = opts.recycle?.template ?? pruneTemplate(TOKEN_RECYCLING_TEMPLATE, k);
     checkTemplate(this.template, k);
     this.table = this.ctx.kernels.recyclingTable(this.ctx.vocabSize, k);
@@ -175,18 +197,7 @@ export class TokenRecyclingDrafter implements Drafter {
 
   /** Replaces the table with a saved one; refuses one saved for another tokenizer, vocabulary or k. */
   load(bytes: Uint8Array): void {
-    const what = "Token Recycling table";
-    const { fields, arrays } = readState(bytes, MAGIC, VERSION, this.identity(), what);
-    if (fields[0] !== this.k) throw new EdgespecError("invalid_argument", `${what} was saved with k = ${fields[0]}, this drafter uses k = ${this.k}`);
-    const [rows, steadiness] = arrays;
-    if (!rows || arrays.length > 2 || rows.length !== this.ctx.vocabSize * this.k) {
-      throw new EdgespecError("invalid_argument", `${what} holds ${rows?.length ?? 0} ids, expected ${this.ctx.vocabSize * this.k}`);
-    }
-    if (steadiness && (steadiness.length !== this.ctx.vocabSize || steadiness.some((v) => v < 0 || v > 255))) {
-      throw new EdgespecError("invalid_argument", `${what} holds ${steadiness.length} steadiness counts, expected ${this.ctx.vocabSize} in 0..255`);
-    }
-    const ids = rows instanceof Uint16Array ? Int32Array.from(rows, (v) => (v === 0xffff ? -1 : v)) : rows;
-    checkTokenIds(ids, this.ctx.vocabSize, what, true);
+    const { ids, steadiness } = readRecyclingTable(bytes, this.identity(), this.k);
     this.table.importRows(ids);
     for (let row = 0; row < this.ctx.vocabSize; row++) this.best[row] = ids[row * this.k]!;
     if (steadiness) this.steady.set(steadiness);

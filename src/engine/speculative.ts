@@ -192,6 +192,42 @@ function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
   return tree.sources && names ? (names[tree.sources[node]!] ?? drafter.name) : drafter.name;
 }
 
+/** How `lm` verifies drafts, and whether its speculative output is exactly its plain output (SpecStats). */
+function verifyModeOf(lm: LanguageModel): Pick<SpecStats, "treeAttention" | "verifyMode" | "verifyModeReason" | "exact"> {
+  const treeAttention = lm.info.treeAttention.enabled;
+  return {
+    treeAttention,
+    verifyMode: treeAttention ? "tree" : "chain",
+    ...(treeAttention ? {} : { verifyModeReason: lm.info.treeAttention.reason }),
+    exact: !lm.info.int8Activations,
+  };
+}
+
+/** The result of a generation whose signal was aborted before its prefill: no token, no forward, no drafter call. */
+function abortedBeforeStart(model: LoadedModel, promptTokens: number, drafter: Drafter | undefined, opts: SpecOptions): SpecResult {
+  return {
+    text: "",
+    tokens: [],
+    finishReason: "abort",
+    ...(opts.logprobs === undefined ? {} : { logprobs: [] }),
+    stats: {
+      ...finishStats(model, promptTokens, 0, 0, 0),
+      drafter: drafter?.name ?? "none",
+      steps: 0,
+      draftedTokens: 0,
+      acceptedTokens: 0,
+      meanAcceptedLength: 0,
+      perDrafter: {},
+      budgets: {},
+      verifyCost: [],
+      ...verifyModeOf(model.lm),
+      drafterMs: 0,
+      stepMs: breakdown(0, { forward: 0, draft: 0, select: 0, verify: 0, kv: 0 }),
+      ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),
+    },
+  };
+}
+
 export async function generate(model: LoadedModel, prompt: string | readonly number[], opts: SpecOptions = {}): Promise<SpecResult> {
   // The cache lives as long as the generation: what it holds outside JS memory (GPU buffers) is freed at the end, error or not.
   const cache = model.lm.newCache();
@@ -207,7 +243,7 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   const V = lm.spec.vocabSize;
   const ids = promptIds(model, prompt);
   const out = newOutput(model, ids.length, opts);
-  const sampler = new Sampler(opts);
+  const sampler = new Sampler(opts, V);
   sampler.begin(ids);
   const drafter = opts.prediction && opts.prediction.length > 0 ? new PredictionDrafter(opts.prediction, V, opts.drafter) : opts.drafter;
   // Candidates per verified row for drafters that learn from them (Token Recycling); none else.
@@ -220,6 +256,9 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 0)) {
     throw new EdgespecError("invalid_argument", `budget must be "auto" or an integer >= 0, got ${fixed}`);
   }
+  // Aborted before it began (or while it waited its turn): no model work at all. As an abort
+  // mid-generation, it resolves with finishReason "abort" and what was generated: here nothing.
+  if (opts.signal?.aborted) return abortedBeforeStart(model, ids.length, drafter, opts);
   // The candidate a drafter is asked for under "auto": as large as the cost curve was measured.
   const candidateNodes = COST_GRID[COST_GRID.length - 1]!;
   const per: Record<string, DrafterStats> = {};
@@ -389,11 +428,8 @@ async function generateWith(model: LoadedModel, prompt: string | readonly number
       perDrafter: per,
       budgets: fixed === undefined ? selector.histogram() : { [String(fixed)]: steps },
       verifyCost: cost.summary(),
-      treeAttention,
-      verifyMode: treeAttention ? "tree" : "chain",
-      ...(treeAttention ? {} : { verifyModeReason: lm.info.treeAttention.reason }),
+      ...verifyModeOf(lm),
       ...(windowChainSteps > 0 ? { windowChainSteps } : {}),
-      exact: !lm.info.int8Activations,
       drafterMs: Math.round(drafterMs * 100) / 100,
       stepMs: breakdown(t2 - t1, { forward: forwardMs, draft: drafterMs, select: selectMs, verify: verifyMs, kv: kvMs }),
       ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),

@@ -87,16 +87,17 @@ export interface LanguageModel {
    * A forward (no tree) that returns only the last token's logits and the `k` (at most TOP_K)
    * highest-logit ids, largest first, row-major, of every token from index `from` (default 0) on:
    * what a prefill needs unless the prompt's own logprobs are asked for. Optional: models without
-   * it are read through `forward`.
+   * it are read through `forward` (absent, or undefined as CausalLM sets it where the graph has no heads).
    */
-  forwardLast?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, from?: number): Promise<LastRows>;
+  forwardLast?: ((tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, k: number, from?: number) => Promise<LastRows>) | undefined;
   /**
    * `forward` that reads back each row's argmax id (ties: the lowest id) and, with `withTopK`, its
    * TOP_K highest-logit ids (largest first), not the logits: what greedy decoding on raw logits
    * needs, and a drafter's candidates: the logits stay in the runtime (on the GPU with a GPU KV
-   * cache), and nothing scans them in JS. Offered where the graph has the heads (logits-heads.ts).
+   * cache), and nothing scans them in JS. Offered where the graph has the heads (logits-heads.ts);
+   * absent or undefined where it has not.
    */
-  forwardTop?(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, withTopK: boolean, opts?: ForwardOptions): Promise<RowIds>;
+  forwardTop?: ((tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: SequenceCache, withTopK: boolean, opts?: ForwardOptions) => Promise<RowIds>) | undefined;
   dispose(): Promise<void>;
   /** Bytes of outputs copied from the runtime to JS so far (logits, top-k ids, the new KV): what a step costs in read-back. */
   readonly readBackBytes?: number;

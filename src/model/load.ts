@@ -13,6 +13,9 @@ import { DEFAULT_DTYPE, DTYPES, type Dtype, dtypeOfGraph, onnxFileName, parseDty
 import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
+import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
+import { type StateIdentity, TokenizerMismatchError } from "../drafters/persist.ts";
+import { DEFAULT_K, readRecyclingTable } from "../drafters/token-recycling.ts";
 import { checkTreeAttention } from "./tree-check.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
@@ -34,8 +37,10 @@ export type DeviceChoice = (typeof DEVICES)[number];
 const MAX_UNPACKED_BYTES = 2 ** 30;
 
 export interface LoadOptions {
-  dtype?: Dtype | string;
-  device?: DeviceChoice | string;
+  /** Which ONNX file: fp32 (default), fp16, q8, q4, q4f16; checked at run time too (parseDtype), for JavaScript callers. */
+  dtype?: Dtype;
+  /** auto (default), wasm, webgpu, cpu; checked at run time too (parseDevice), for JavaScript callers. */
+  device?: DeviceChoice;
   /**
    * Threads: per session on cpu; on wasm the process's pool, which the first WASM model sets
    * (a later model asking for another count is refused: ort-env.ts). Default: the host's cores, at most 4.
@@ -81,7 +86,8 @@ export interface LoadedModel {
   /**
    * A warm Token Recycling table shipped with the model (config.json `edgespec.recycle_table`, a
    * file in the model folder; tools/warm-table.ts builds one): drafters with a table start from
-   * it unless they are given saved state, so a one-shot run does not start cold.
+   * it unless they are given saved state, so a one-shot run does not start cold. Absent when the
+   * file is missing, corrupt or built for another tokenizer (an onProgress note says which).
    */
   recycleTable?: Uint8Array;
 }
@@ -97,11 +103,18 @@ async function readJson(host: Host, path: string, required: boolean): Promise<Re
     return undefined;
   }
   const text = new TextDecoder().decode(await host.readFile(path));
+  let value: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (cause) {
     throw new EdgespecError("model_invalid", `${path} is not valid JSON`, { cause });
   }
+  // Valid JSON that is not an object (null, [], 5, "x") would fail later as a TypeError far from the file.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const found = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    throw new EdgespecError("model_invalid", `${path} is not a JSON object (it holds ${found})`);
+  }
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -195,19 +208,41 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
 }
 
 /**
- * The warm recycling table config.json names, if it names one. A named file that is missing (a
- * model folder copied without it) costs only speed: drafters start cold, and a note says why.
+ * The warm recycling table config.json names, if it names one, checked as a drafter would read it
+ * (format, this tokenizer and vocabulary, k, ids). The table only makes drafts better or worse,
+ * never changes output: a named file that is missing (a model folder copied without it), corrupt,
+ * or built for another tokenizer.json (edited since) costs only speed. Drafters start cold and a
+ * note names the file; a bad name in config.json is an error, as the config is.
  */
-async function shippedRecycleTable(host: Host, dir: string, config: Record<string, unknown> | undefined, say: (m: string) => void): Promise<Uint8Array | undefined> {
+async function shippedRecycleTable(host: Host, dir: string, config: Record<string, unknown> | undefined, identity: () => StateIdentity, say: (m: string) => void): Promise<Uint8Array | undefined> {
   const name = (config?.edgespec as Record<string, unknown> | undefined)?.recycle_table;
   if (name === undefined) return undefined;
   if (typeof name !== "string" || name.includes("..") || name.startsWith("/")) {
     throw new EdgespecError("model_invalid", `config.json's edgespec.recycle_table must name a file in the model folder, got ${JSON.stringify(name)}`);
   }
   const path = host.join(dir, name);
-  if (await host.isFile(path)) return host.readFile(path);
-  say(`config.json names recycling table ${name}, which is not in ${dir}: drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)`);
-  return undefined;
+  const cold = "drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)";
+  if (!(await host.isFile(path))) {
+    say(`config.json names recycling table ${name}, which is not in ${dir}: ${cold}`);
+    return undefined;
+  }
+  const bytes = await host.readFile(path);
+  const what = `${path} (the model's shipped Token Recycling table, config.json edgespec.recycle_table)`;
+  try {
+    readRecyclingTable(bytes, identity(), DEFAULT_K, what);
+    return bytes;
+  } catch (err) {
+    if (err instanceof TokenizerMismatchError) {
+      const { saved, expected } = err;
+      say(
+        `${what} was built for tokenizer "${saved.fingerprint || "(unknown)"}" with ${saved.vocabSize} tokens, but the model's ` +
+          `tokenizer.json and config.json are now "${expected.fingerprint}" with ${expected.vocabSize} tokens (edited since the table was built?): ${cold}`,
+      );
+    } else if (err instanceof EdgespecError) {
+      say(`${err.message}: ${cold}`);
+    } else throw err;
+    return undefined;
+  }
 }
 
 /** The most threads a model may ask for (onnxruntime-web's pool and a native session's alike). */
@@ -238,7 +273,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
-  const recycleTable = await shippedRecycleTable(host, dir, config, say);
+  const recycleTable = await shippedRecycleTable(host, dir, config, () => ({ fingerprint: tokenizerFingerprint(tokenizer.json), vocabSize: spec.vocabSize }), say);
 
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;

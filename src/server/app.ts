@@ -72,7 +72,8 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
 
   app.onError((e, c) => {
     const err = toApiError(e);
-    if (err.status >= 500 && !(e instanceof ApiError)) log(`internal error on ${c.req.method} ${c.req.path}: ${e.stack ?? e}`);
+    // Only faults are logged: a library error the server maps to a status (a closed model's 503) is a known state.
+    if (err.code === "internal_error" && !(e instanceof ApiError)) log(`internal error on ${c.req.method} ${c.req.path}: ${e.stack ?? e}`);
     return c.json(err.body, err.status as 400, err.headers);
   });
   app.notFound((c) => c.json(new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, "not_found_error", null, "not_found").body, 404));

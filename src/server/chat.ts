@@ -6,7 +6,7 @@
 import { Template } from "@huggingface/jinja";
 import type { TextCodec } from "../model/tokenizer.ts";
 import { ApiError } from "./api-error.ts";
-import type { ChatMessage } from "./requests.ts";
+import type { ChatMessage } from "../model/chat-messages.ts";
 
 const compiled = new WeakMap<TextCodec, Template>();
 

@@ -4,6 +4,7 @@
  * the model (token counts are checked where the prompt is encoded).
  */
 import { checkParams, PARAM_DEFAULTS, PARAM_RULES, type Params } from "../decode/params.ts";
+import { type ChatMessage, checkChatRole } from "../model/chat-messages.ts";
 import { ApiError, invalidParam } from "./api-error.ts";
 
 export interface RequestLimits {
@@ -16,11 +17,6 @@ export interface RequestLimits {
 }
 
 export const DEFAULT_LIMITS: RequestLimits = { maxStop: 4, maxStopLength: 64, maxMessages: 256 };
-
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
 
 export interface SamplingRequest {
   model: string;
@@ -58,8 +54,6 @@ export interface ChatRequest extends SamplingRequest {
 }
 
 export type GenerationRequest = CompletionRequest | ChatRequest;
-
-const ROLES = ["system", "developer", "user", "assistant", "tool"];
 
 function present(body: Record<string, unknown>, key: string): boolean {
   return body[key] !== undefined && body[key] !== null;
@@ -252,7 +246,7 @@ function messagesField(body: Record<string, unknown>, limits: RequestLimits): Ch
   return ms.map((raw, i) => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidParam(`messages[${i}]`, "each message must be an object");
     const m = raw as Record<string, unknown>;
-    if (typeof m.role !== "string" || !ROLES.includes(m.role)) throw invalidParam(`messages[${i}].role`, `role must be one of ${ROLES.join(", ")}`);
+    checkChatRole(m.role, (message) => invalidParam(`messages[${i}].role`, message));
     return { role: m.role, content: messageContent(m, i) };
   });
 }

@@ -1,14 +1,26 @@
 /**
  * The library front door in-process (src/library.ts via the Bun entry): speculative output equals
  * plain decoding's, streams are the same text in pieces, calls queue in order, a stream left early
- * or a signal aborted on a timer stops its generation, and a closed LM refuses work.
+ * or a signal aborted on a timer stops its generation, one aborted before the call does no model
+ * work, and a closed LM refuses work (not_ready, whichever way the work comes).
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import { statSync } from "node:fs";
 import { edgespecApp, open, type ProgressEvent } from "../../adapters/bun/index.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
+import type { LanguageModel } from "../../src/model/causal-lm.ts";
 import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+
+/** Counts `inner`'s forwards, whichever entry runs them; `restore` puts the model back. */
+function countForwards(inner: LanguageModel): { calls: () => number; restore: () => void } {
+  let calls = 0;
+  const saved = { forward: inner.forward, forwardTop: inner.forwardTop, forwardLast: inner.forwardLast };
+  inner.forward = (...a) => (calls++, saved.forward.apply(inner, a));
+  if (saved.forwardTop) inner.forwardTop = (...a) => (calls++, saved.forwardTop!.apply(inner, a));
+  if (saved.forwardLast) inner.forwardLast = (...a) => (calls++, saved.forwardLast!.apply(inner, a));
+  return { calls: () => calls, restore: () => Object.assign(inner, saved) };
+}
 
 const lm = await open({ model: MODEL_DIR, device: "wasm", dtype: "fp32" });
 afterAll(() => lm.close());
@@ -103,6 +115,28 @@ describe("open()", () => {
     expect((await lm.generate("def h(z):", { maxTokens: 5, stopAtEos: false })).tokens.length).toBe(5);
   });
 
+  test("a signal aborted before the call: no model work at all, finishReason abort and no tokens (generate, stream, chat, plain)", async () => {
+    const reference = await referenceModel("fp32");
+    const counters = [countForwards(lm.model.lm), countForwards(reference.lm)];
+    try {
+      const signal = AbortSignal.abort();
+      const r = await lm.generate("def f(x):", { maxTokens: 50, stopAtEos: false, signal });
+      expect([r.finishReason, r.tokens, r.text, r.stats.tokens, r.stats.steps]).toEqual(["abort", [], "", 0, 0]);
+      const pieces: string[] = [];
+      for await (const t of lm.stream("def f(x):", { maxTokens: 50, signal })) pieces.push(t);
+      expect(pieces).toEqual([]);
+      const chat = await lm.chat([{ role: "user", content: "hello" }], { maxTokens: 50, signal });
+      expect([chat.finishReason, chat.tokens]).toEqual(["abort", []]);
+      const plain = await generatePlain(reference, "def f(x):", { maxTokens: 50, signal });
+      expect([plain.finishReason, plain.tokens]).toEqual(["abort", []]);
+      expect(counters.map((c) => c.calls())).toEqual([0, 0]); // not even the prefill
+    } finally {
+      for (const c of counters) c.restore();
+    }
+    // The LM serves the next call in full.
+    expect((await lm.generate("def h(z):", { maxTokens: 5, stopAtEos: false })).tokens.length).toBe(5);
+  });
+
   test("stop takes one string as OpenAI does; arguments a JavaScript caller can get wrong are invalid_argument errors", async () => {
     const one = await lm.generate("def f(x):\n", { maxTokens: 40, stopAtEos: false, stop: "\n" });
     const list = await lm.generate("def f(x):\n", { maxTokens: 40, stopAtEos: false, stop: ["\n"] });
@@ -119,7 +153,24 @@ describe("open()", () => {
 
   test("a closed LM refuses work with a clear error", async () => {
     const other = await open({ model: MODEL_DIR, device: "wasm", drafter: "none" });
+    const logged: string[] = [];
+    const app = edgespecApp(other, { log: (line) => logged.push(line) });
     await other.close();
     await expect(other.generate("x")).rejects.toThrow(/closed/);
+    // One answer (not_ready: a state, not a wrong argument), whichever way the work comes.
+    const refusal = (p: Promise<unknown>) => p.then(() => "resolved", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
+    const closed = "not_ready: this LM is closed";
+    expect(await refusal(other.generate("x"))).toBe(closed);
+    expect(await refusal(other.chat([{ role: "user", content: "x" }]))).toBe(closed);
+    expect(await refusal((async () => { for await (const _ of other.stream("x")); })())).toBe(closed);
+    const job = { ids: [1, 2], maxTokens: 2, temperature: 0, topP: 1, topK: 0, penalties: { presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, minP: 0 }, stop: [], stopAtEos: true, budget: 0 };
+    expect(await refusal(other.runner.run(job, new AbortController().signal))).toBe(closed);
+    // Its app answers 503 with the same words.
+    const model = (await (await app.request("/v1/models")).json()).data[0].id;
+    const res = await app.request("/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, prompt: "x", max_tokens: 2 }) });
+    expect(res.status).toBe(503);
+    expect((await res.json()).error).toMatchObject({ code: "model_not_ready", message: "this LM is closed" });
+    // A known state, not a fault: nothing logged as an internal error.
+    expect(logged).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
  * edgespec as a library, the way a user gets it: `npm pack`, unpacked into an empty folder's
  * node_modules (its dependencies linked from this checkout: no registry needed), then imported as
  * "edgespec" from Node ESM, Bun and Deno: open() the shipped reference model, stream 16 tokens.
- * TypeScript type-checks a consumer against the shipped declarations, and rejects a wrong one.
+ * TypeScript type-checks a consumer against the shipped declarations (without skipLibCheck, with and
+ * without exactOptionalPropertyTypes), and rejects a wrong one (a string where a number goes, a
+ * device or dtype that does not exist).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -96,15 +98,22 @@ describe("the packed library", () => {
 
   test("TypeScript checks a consumer against the shipped declarations, and rejects a wrong call", async () => {
     const app = join(dir, "app");
-    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ["ok.ts"] }));
-    writeFileSync(join(app, "ok.ts"), `import { open, type LM, type SpecResult } from "edgespec";\nconst lm: LM = await open({ model: "edgespec-tiny", dtype: "fp32" });\nconst r: SpecResult = await lm.generate("x", { maxTokens: 2, temperature: 0 });\nconst n: number = r.stats.meanAcceptedLength;\nexport { n };\n`);
+    const config = (exactOptionalPropertyTypes: boolean) =>
+      writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, exactOptionalPropertyTypes, noEmit: true, skipLibCheck: false, types: [] }, files: ["ok.ts"] }));
+    writeFileSync(join(app, "ok.ts"), `import { open, type LM, type SpecResult } from "edgespec";\nconst lm: LM = await open({ model: "edgespec-tiny", dtype: "fp32", device: "wasm" });\nconst r: SpecResult = await lm.generate("x", { maxTokens: 2, temperature: 0 });\nconst n: number = r.stats.meanAcceptedLength;\nexport { n };\n`);
     const tsc = `${REPO}node_modules/.bin/tsc`;
-    const ok = await run([tsc, "-p", "tsconfig.json"], {}, app);
-    expect(ok.stdout + ok.stderr).toBe("");
-    expect(ok.code).toBe(0);
-    writeFileSync(join(app, "ok.ts"), `import { open } from "edgespec";\nconst lm = await open();\nawait lm.generate("x", { maxTokens: "two" });\n`);
+    // The declarations themselves are checked (skipLibCheck: false), under the strictest optional-property rule too.
+    for (const exact of [false, true]) {
+      config(exact);
+      const ok = await run([tsc, "-p", "tsconfig.json"], {}, app);
+      expect(ok.stdout + ok.stderr).toBe("");
+      expect(ok.code).toBe(0);
+    }
+    writeFileSync(join(app, "ok.ts"), `import { open } from "edgespec";\nconst lm = await open();\nawait lm.generate("x", { maxTokens: "two" });\nawait open({ device: "gpu" });\nawait open({ dtype: "fp64" });\n`);
     const bad = await run([tsc, "-p", "tsconfig.json"], {}, app);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toMatch(/ok\.ts\(3,\d+\): error TS2322/); // maxTokens: "two" is not a number
+    expect(bad.stdout).toMatch(/ok\.ts\(4,\d+\): error TS2322/); // device: "gpu" is no device
+    expect(bad.stdout).toMatch(/ok\.ts\(5,\d+\): error TS2322/); // dtype: "fp64" is no dtype
   }, 120_000);
 });

@@ -1,14 +1,15 @@
 /**
  * A model's warm Token Recycling table (config.json `edgespec.recycle_table`, built by
  * tools/warm-table.ts): loaded with the model, the start of every drafter with a table unless
- * saved state is given, and a clear error when config names a file that is not there.
+ * saved state is given, and a note naming the file (drafters start cold) when config names one
+ * that is not there, is corrupt, or was built for a tokenizer.json edited since.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
-import { createDrafter } from "../../src/drafters/index.ts";
+import { createDrafter, tokenizerFingerprint } from "../../src/drafters/index.ts";
 import { builtinDrafters } from "../../src/drafters/registry.ts";
 import { emptyTree } from "../../src/drafters/types.ts";
 import type { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
@@ -21,6 +22,19 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * The reference model's small files copied (its recycle-table.bin too), its fp32 graph linked,
+ * not copied; `edit` damages the copy before it is loaded.
+ */
+async function loadReplica(edit: (dir: string) => void, notes: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-warm-"));
+  dirs.push(dir);
+  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  symlinkSync(join(MODEL_DIR, "onnx", "model.onnx"), join(dir, "onnx", "model.onnx"));
+  edit(dir);
+  return { dir, model: await loadModel(bunHost, dir, { device: "wasm", onProgress: (m) => notes.push(m) }) };
+}
 
 /** Rows of a recycling table that hold a candidate. */
 function rowsWritten(d: TokenRecyclingDrafter, vocab: number): number {
@@ -77,5 +91,49 @@ describe("a model's warm recycling table", () => {
     await copied.lm.dispose();
     await expect(withTable("../elsewhere.bin")).rejects.toThrow(/edgespec.recycle_table must name a file in the model folder/);
     await expect(withTable(7)).rejects.toThrow(/edgespec.recycle_table must name a file in the model folder, got 7/);
+  });
+
+  test("a corrupt shipped table loads the model cold, with a note naming the file as the model's shipped table", async () => {
+    const shipped = readFileSync(join(MODEL_DIR, "recycle-table.bin"));
+    for (const [bytes, why] of [
+      [new Uint8Array(64), /is not valid saved state: expected a "ESTR" file, found "\\u0000\\u0000\\u0000\\u0000"/],
+      [shipped.subarray(0, 1000), /is not valid saved state: truncated at byte/],
+      [new Uint8Array(0), /is not valid saved state: truncated at byte 0/],
+    ] as const) {
+      const notes: string[] = [];
+      const { dir, model } = await loadReplica((d) => writeFileSync(join(d, "recycle-table.bin"), bytes), notes);
+      expect(model.recycleTable).toBeUndefined();
+      const note = notes.find((n) => n.includes("recycle-table.bin"));
+      expect(note).toStartWith(`${join(dir, "recycle-table.bin")} (the model's shipped Token Recycling table, config.json edgespec.recycle_table) is not valid saved state`);
+      expect(note).toMatch(why);
+      expect(note).toEndWith(": drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)");
+      // A drafter built for it starts cold instead of throwing.
+      const recycle = buildDrafter(model, { name: "recycle" }) as unknown as TokenRecyclingDrafter;
+      expect(rowsWritten(recycle, model.lm.spec.vocabSize)).toBe(0);
+      await model.lm.dispose();
+    }
+  });
+
+  test("a tokenizer.json edited after the shipped table was built: loads cold, with a note about the model's own table", async () => {
+    const notes: string[] = [];
+    const { dir, model } = await loadReplica((d) => {
+      const path = join(d, "tokenizer.json");
+      const tok = JSON.parse(readFileSync(path, "utf8"));
+      tok.pre_tokenizer.add_prefix_space = true;
+      writeFileSync(path, JSON.stringify(tok));
+    }, notes);
+    expect(model.recycleTable).toBeUndefined();
+    const note = notes.find((n) => n.includes("recycle-table.bin"))!;
+    const built = tokenizerFingerprint(JSON.parse(readFileSync(join(MODEL_DIR, "tokenizer.json"), "utf8")));
+    expect(fingerprintOf(model)).not.toBe(built);
+    expect(note).toBe(
+      `${join(dir, "recycle-table.bin")} (the model's shipped Token Recycling table, config.json edgespec.recycle_table) was built for tokenizer "${built}" with 4096 tokens, ` +
+        `but the model's tokenizer.json and config.json are now "${fingerprintOf(model)}" with 4096 tokens (edited since the table was built?): ` +
+        "drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)",
+    );
+    expect(note).not.toMatch(/this drafter|rebuild it for this tokenizer/);
+    const recycle = buildDrafter(model, { name: "recycle" }) as unknown as TokenRecyclingDrafter;
+    expect(rowsWritten(recycle, model.lm.spec.vocabSize)).toBe(0);
+    await model.lm.dispose();
   });
 });

@@ -1,0 +1,54 @@
+/**
+ * A library call's arguments are checked by the rules the server checks a request's fields by
+ * (decode/params.ts for logit_bias, model/chat-messages.ts for roles): what the server refuses
+ * with a 400, the library refuses as invalid_argument, in the same words, before any model work.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { edgespecApp, open } from "../../adapters/bun/index.ts";
+import { MODEL_DIR } from "../helpers/model.ts";
+
+const lm = await open({ model: MODEL_DIR, device: "wasm", dtype: "fp32" });
+afterAll(() => lm.close());
+const app = edgespecApp(lm);
+const modelId = (await (await app.request("/v1/models")).json()).data[0].id as string;
+
+const refusal = (p: Promise<unknown>) => p.then(() => "resolved", (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
+
+/** The server's answer to a request over the same LM: status, param and message. */
+async function served(path: string, body: Record<string, unknown>): Promise<{ status: number; param?: string; message?: string }> {
+  const res = await app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: modelId, max_tokens: 2, ...body }) });
+  const json = await res.json();
+  return { status: res.status, param: json.error?.param, message: json.error?.message };
+}
+
+describe("library arguments, by the server's rules", () => {
+  test("logitBias: an id outside the vocabulary is refused, naming the id and the vocabulary's size, as the server does", async () => {
+    const V = lm.model.lm.spec.vocabSize;
+    for (const id of [V, 999_999]) {
+      const message = `logit_bias names token ${id}, which is not in the vocabulary (size ${V})`;
+      expect(await refusal(lm.generate("def f(x):", { maxTokens: 4, logitBias: { [id]: 5 } }))).toBe(`invalid_argument: ${message}`);
+      expect(await refusal((async () => { for await (const _ of lm.stream("def f(x):", { maxTokens: 4, logitBias: { [id]: -5 } })); })())).toBe(`invalid_argument: ${message}`);
+      expect(await served("/v1/completions", { prompt: "def f(x):", logit_bias: { [id]: 5 } })).toEqual({ status: 400, param: "logit_bias", message });
+    }
+    // Not an integer id, or not a finite bias: refused alike.
+    expect(await refusal(lm.generate("x", { maxTokens: 2, logitBias: { 1.5: 5 } }))).toBe(`invalid_argument: logit_bias names token 1.5, which is not in the vocabulary (size ${lm.model.lm.spec.vocabSize})`);
+    expect(await refusal(lm.generate("x", { maxTokens: 2, logitBias: { [-1]: 5 } }))).toStartWith("invalid_argument: logit_bias names token -1, which is not in the vocabulary");
+    expect(await refusal(lm.generate("x", { maxTokens: 2, logitBias: { 5: Infinity } }))).toBe("invalid_argument: logit_bias for token 5 must be a number between -100 and 100, got Infinity");
+    expect(await refusal(lm.generate("x", { maxTokens: 2, logitBias: { 5: NaN } }))).toBe("invalid_argument: logit_bias for token 5 must be a number between -100 and 100, got NaN");
+    // The last id in the vocabulary is fine, and applied: +100 makes it the greedy choice.
+    const r = await lm.generate("def f(x):", { maxTokens: 2, logitBias: { [V - 1]: 100 }, stopAtEos: false });
+    expect(r.tokens[0]).toBe(V - 1);
+  });
+
+  test("chat: an unknown role is refused with the server's rule and words; so is content that is not text", async () => {
+    const rule = 'role must be one of system, developer, user, assistant, tool, got "wizard"';
+    const js = lm as unknown as { chat(m: unknown, p?: unknown): Promise<unknown> };
+    expect(await refusal(js.chat([{ role: "wizard", content: "x" }], { maxTokens: 2 }))).toBe(`invalid_argument: messages[0]: ${rule}`);
+    expect(await refusal(js.chat([{ role: "user", content: "hi" }, { content: "x" }]))).toBe("invalid_argument: messages[1]: role must be one of system, developer, user, assistant, tool, got undefined");
+    expect(await served("/v1/chat/completions", { messages: [{ role: "wizard", content: "x" }] })).toEqual({ status: 400, param: "messages[0].role", message: rule });
+    expect(await refusal(js.chat([{ role: "user", content: 5 }]))).toBe("invalid_argument: messages[0].content must be text, got number");
+    expect(await refusal(js.chat(["hi"]))).toBe("invalid_argument: messages[0] must be an object ({ role, content }), got string");
+    // A known role still chats.
+    expect((await lm.chat([{ role: "user", content: "hello" }], { maxTokens: 2 })).tokens.length).toBeGreaterThan(0);
+  });
+});
