@@ -6,8 +6,11 @@ import type { ParamFailure } from "../decode/params.ts";
 import { EdgespecError } from "../errors.ts";
 
 export type FlagType = "string" | "int" | "number" | "boolean";
-/** `short`: a one-letter alias (`-n 32` for `--max-tokens 32`); `min`: the least value a number flag takes. */
-export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string; short?: string; min?: number }>;
+/**
+ * `short`: a one-letter alias (`-n 32` for `--max-tokens 32`); `min`/`max`: the least and greatest
+ * value a number flag takes (checked here, so every range error reads the same).
+ */
+export type FlagSpec = Record<string, { type: FlagType; help: string; default?: string; short?: string; min?: number; max?: number }>;
 export type Flags = Record<string, string | number | boolean | undefined>;
 
 /**
@@ -38,22 +41,38 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { posi
       throw new EdgespecError("invalid_argument", `unknown flag --${name}`, { validOptions: Object.keys(spec).map((k) => `--${k}`) });
     }
     if (def.type === "boolean") {
-      flags[name] = eq > 0 ? arg.slice(eq + 1) !== "false" : true;
+      const value = eq > 0 ? arg.slice(eq + 1) : "true";
+      if (value !== "true" && value !== "false") throw new EdgespecError("invalid_argument", `--${name} takes no value (or =true, =false), got "${value}"`);
+      flags[name] = value === "true";
       continue;
     }
     const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (raw === undefined) throw new EdgespecError("invalid_argument", `--${name} needs a value`);
-    flags[name] = convert(name, def.type, raw, def.min);
+    flags[name] = convert(name, def, raw);
   }
   return flags;
 }
 
-function convert(name: string, type: FlagType, raw: string, min?: number): string | number {
+/** Plain decimal integers: no sign but minus, no spaces, exponent, point, or 0x/0o/0b prefix. */
+export const DECIMAL_INTEGER = /^-?\d+$/;
+/** Plain decimal numbers (`0.7`, `.5`, `-1`, `1e-3`): no leading `+`, spaces, hex, Infinity. */
+const DECIMAL_NUMBER = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
+function convert(name: string, def: FlagSpec[string], raw: string): string | number {
+  const { type, min, max } = def;
   if (type === "string") return raw;
   const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n)) throw new EdgespecError("invalid_argument", `--${name} must be a number, got "${raw}"`);
-  if (type === "int" && !Number.isInteger(n)) throw new EdgespecError("invalid_argument", `--${name} must be an integer, got "${raw}"`);
-  if (min !== undefined && n < min) throw new EdgespecError("invalid_argument", `--${name} must be ${type === "int" ? "an integer" : "a number"} >= ${min}, got ${n}`);
+  const fail = (what: string, got = `"${raw}"`) => new EdgespecError("invalid_argument", `--${name} must be ${what}, got ${got}`);
+  // JavaScript's Number() also reads " 5", "+5", "0x10", "1e2": the grammar below is what a flag takes.
+  if (raw.trim() === "" || !Number.isFinite(n)) throw fail("a number");
+  if (type === "int") {
+    if (!DECIMAL_INTEGER.test(raw)) throw fail("an integer");
+    if (!Number.isSafeInteger(n)) throw fail(`an integer from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}`);
+  } else if (!DECIMAL_NUMBER.test(raw)) throw fail("a decimal number");
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+    const bounds = [min === undefined ? "" : `>= ${min}`, max === undefined ? "" : `<= ${max}`].filter(Boolean).join(" and ");
+    throw fail(`${type === "int" ? "an integer" : "a number"} ${bounds}`, String(n));
+  }
   return n;
 }
 

@@ -5,7 +5,7 @@ import { DRAFTER_NAMES, recycleStateOf } from "../engine/drafting.ts";
 import { generate } from "../engine/speculative.ts";
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
-import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
+import { DECIMAL_INTEGER, type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
 import type { CliIO } from "./io.ts";
 import { CORPUS_FLAG, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
@@ -74,7 +74,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     // Checked before the model loads and generates: the table is saved after, where a bad path would lose the run's table.
     const parent = statePath.includes("/") ? statePath.slice(0, statePath.lastIndexOf("/")) || "/" : ".";
     if (!(await host.isDirectory(parent))) throw new EdgespecError("invalid_argument", `--recycle-state: directory not found: ${parent}`);
-    if (!host.writeFile) throw new EdgespecError("invalid_argument", "--recycle-state: this runtime cannot write files");
+    if (!host.writeFile) throw new EdgespecError("not_ready", "--recycle-state: this runtime cannot write files");
   }
   const savedState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;
   const setup = await setUpFrom(host, f, io, {
@@ -95,7 +95,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
     });
     const saved = statePath ? recycleStateOf(drafter) : undefined;
     if (statePath && saved) {
-      if (!host.writeFile) throw new EdgespecError("invalid_argument", "this runtime cannot write files");
+      if (!host.writeFile) throw new EdgespecError("not_ready", "this runtime cannot write files");
       await host.writeFile(statePath, saved);
     }
     const stats = { ...result.stats, kernels: drafter ? setup.kernels.name : undefined };
@@ -115,6 +115,6 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
 function parseBudget(v: string | undefined): number | "auto" {
   if (v === undefined || v === "auto") return "auto";
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new EdgespecError("invalid_argument", `--budget must be "auto" or an integer >= 0, got "${v}"`);
+  if (!DECIMAL_INTEGER.test(v) || !Number.isSafeInteger(n) || n < 0) throw new EdgespecError("invalid_argument", `--budget must be "auto" or an integer >= 0, got "${v}"`);
   return n;
 }

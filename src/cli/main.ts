@@ -1,7 +1,7 @@
 /**
  * The edgespec command line. Runtime-free: an adapter passes its Host and output functions.
- * Every failure is one line on stderr and a non-zero exit code; stack traces only with
- * EDGESPEC_DEBUG=1.
+ * Every failure is one line on stderr and a non-zero exit code (USAGE_ERROR or FAILURE); stack
+ * traces only with EDGESPEC_DEBUG=1.
  */
 import { EdgespecError, isEdgespecError } from "../errors.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
@@ -14,6 +14,13 @@ import { serveCommand } from "./serve.ts";
 import { VERSION } from "../version.ts";
 
 export type { CliIO, CliRuntime } from "./io.ts";
+
+/** The command line itself is wrong: an unknown command or flag, a missing or bad value (a file a flag names included). */
+export const USAGE_ERROR = 2;
+/** The command could not do its work: the model missing or unreadable, no such device here, a failed generation. */
+export const FAILURE = 1;
+/** Usage errors by code: the flag parser's and the flag checks' (invalid_argument), and the library's checks of --dtype and --device. */
+const USAGE_CODES: ReadonlySet<string> = new Set(["invalid_argument", "invalid_dtype", "invalid_device"]);
 
 const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO, rt: CliRuntime) => Promise<number>> = {
   generate: generateCommand,
@@ -41,7 +48,7 @@ export async function runCli(host: Host, argv: string[], io: CliIO, rt: CliRunti
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") {
     io.out(HELP);
-    return command ? 0 : 2;
+    return command ? 0 : USAGE_ERROR;
   }
   if (command === "--version" || command === "-v" || command === "version") {
     io.out(`edgespec ${VERSION}\n`);
@@ -55,6 +62,6 @@ export async function runCli(host: Host, argv: string[], io: CliIO, rt: CliRunti
     const message = isEdgespecError(e) ? e.message : e instanceof Error ? e.message : String(e);
     io.err(`edgespec: error: ${message.split("\n")[0]}\n`);
     if (io.debug && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
-    return isEdgespecError(e) && e.code === "invalid_argument" ? 2 : 1;
+    return isEdgespecError(e) && USAGE_CODES.has(e.code) ? USAGE_ERROR : FAILURE;
   }
 }

@@ -20,14 +20,14 @@ export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
   ...CORPUS_FLAG,
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
-  port: { type: "int", short: "P", help: "port (0 = any free port)", default: "8080" },
+  port: { type: "int", short: "P", help: "port (0 = any free port)", default: "8080", min: 0, max: 65535 },
   "api-key": { type: "string", help: "require this key (Bearer or X-Api-Key); env EDGESPEC_API_KEY" },
-  "max-queue": { type: "int", help: "requests that may wait while one generates; more get 429", default: "16" },
+  "max-queue": { type: "int", help: "requests that may wait while one generates; more get 429", default: "16", min: 0 },
   drafter: { type: "string", short: "d", help: `drafter when a request names none: ${DRAFTER_NAMES.join("|")}`, default: "hybrid" },
   cors: { type: "string", help: "comma-separated origins allowed by CORS (* = any)", default: "off" },
-  deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600" },
-  "shutdown-grace": { type: "number", help: "seconds a running request may take to finish after SIGTERM/SIGINT", default: "30" },
-  "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30" },
+  deadline: { type: "number", help: "seconds a request may take, queue included (0 = none)", default: "600", min: 0 },
+  "shutdown-grace": { type: "number", help: "seconds a running request may take to finish after SIGTERM/SIGINT", default: "30", min: 0 },
+  "body-timeout": { type: "number", help: "seconds a request body may take to arrive, else 408 (0 = none)", default: "30", min: 0 },
   "open-playground": { type: "boolean", help: "serve the playground page at / without the API key" },
   "log-requests": { type: "boolean", help: "one JSON line per generation request on stderr (id, status, tokens, timings, MAL)" },
   "in-process": { type: "boolean", help: "run the model on the server's thread instead of a worker (health checks then wait for a forward)" },
@@ -44,16 +44,12 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   const drafterNames: readonly string[] = DRAFTER_NAMES;
   const rt = cli.serve;
   if (!rt) throw new EdgespecError("not_ready", `serve is not available on ${host.runtime}: its CLI entry gives no server (adapters/${host.runtime}/serve.ts makes one)`);
+  // Ranges: SERVE_FLAGS' min/max, checked by parseFlags.
   const port = (f.port as number | undefined) ?? 8080;
-  if (port < 0 || port > 65535) throw new EdgespecError("invalid_argument", `--port must be 0..65535, got ${port}`);
   const maxQueue = (f["max-queue"] as number | undefined) ?? 16;
-  if (maxQueue < 0) throw new EdgespecError("invalid_argument", `--max-queue must be >= 0, got ${maxQueue}`);
   const deadline = (f.deadline as number | undefined) ?? 600;
-  if (deadline < 0) throw new EdgespecError("invalid_argument", `--deadline must be >= 0, got ${deadline}`);
   const grace = (f["shutdown-grace"] as number | undefined) ?? 30;
-  if (!(grace >= 0)) throw new EdgespecError("invalid_argument", `--shutdown-grace must be >= 0, got ${grace}`);
   const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
-  if (!(bodyTimeout >= 0)) throw new EdgespecError("invalid_argument", `--body-timeout must be >= 0, got ${bodyTimeout}`);
   const drafter = (f.drafter as string | undefined) ?? "hybrid";
   if (!drafterNames.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafterNames });
   const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");

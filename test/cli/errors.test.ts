@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bunHost } from "../../adapters/bun/host.ts";
+import { runCli } from "../../src/cli/main.ts";
 import { BIN, MODEL_DIR, run } from "../helpers/model.ts";
 
 let tmp = "";
@@ -91,6 +93,88 @@ describe("CLI bad input", () => {
     expect(state.stderr).not.toContain("loading");
     await fails(["bench", "--limit", "0"], /--limit must be an integer >= 1, got 0/);
     await fails(["bench", "--repeats", "0"], /--repeats must be an integer >= 1, got 0/);
+  });
+});
+
+/**
+ * Exit codes: 2 = the command line is wrong (unknown command or flag, a bad value), 1 = the run
+ * failed (model missing, device unavailable). Each row: args (--model pinned unless given), the
+ * code, and the whole of stderr: one line.
+ */
+const M = ["--model", MODEL_DIR];
+const EXIT_CODES: [string[], number, string][] = [
+  [["frobnicate"], 2, 'unknown command "frobnicate" (valid: generate, chat, serve, bench, inspect)'],
+  [["generate", ...M, "--temprature", "1", "x"], 2, "unknown flag --temprature (valid: "],
+  [["generate", ...M, "-z", "1", "x"], 2, "unknown flag -z (valid: "],
+  [["generate", ...M, "--prompt"], 2, "--prompt needs a value"],
+  [["generate", ...M, "one", "two"], 2, 'unexpected argument "two"'],
+  // Integer flags take plain decimal integers; JavaScript's Number() reads all of these.
+  [["generate", ...M, "-n", "1e2", "x"], 2, '--max-tokens must be an integer, got "1e2"'],
+  [["generate", ...M, "-n", "0x10", "x"], 2, '--max-tokens must be an integer, got "0x10"'],
+  [["generate", ...M, "-n", "1.0", "x"], 2, '--max-tokens must be an integer, got "1.0"'],
+  [["generate", ...M, "-n", " 5", "x"], 2, '--max-tokens must be an integer, got " 5"'],
+  [["generate", ...M, "-n", "+5", "x"], 2, '--max-tokens must be an integer, got "+5"'],
+  [["generate", ...M, "-n", "0b11", "x"], 2, '--max-tokens must be an integer, got "0b11"'],
+  [["generate", ...M, "--max-tokens=5abc", "x"], 2, '--max-tokens must be a number, got "5abc"'],
+  [["generate", ...M, "-n", "-3", "x"], 2, "--max-tokens must be an integer >= 1, got -3"],
+  [["generate", ...M, "--seed", "99999999999999999999", "x"], 2, '--seed must be an integer from -9007199254740991 to 9007199254740991, got "99999999999999999999"'],
+  [["generate", ...M, "--top-k", "1e1", "x"], 2, '--top-k must be an integer, got "1e1"'],
+  [["chat", ...M, "-n", "0x10"], 2, '--max-tokens must be an integer, got "0x10"'],
+  [["inspect", ...M, "--threads", "2.0"], 2, '--threads must be an integer, got "2.0"'],
+  [["bench", ...M, "--repeats", "1e0"], 2, '--repeats must be an integer, got "1e0"'],
+  [["generate", ...M, "--budget", "1e1", "x"], 2, '--budget must be "auto" or an integer >= 0, got "1e1"'],
+  [["generate", ...M, "--budget", "0x10", "x"], 2, '--budget must be "auto" or an integer >= 0, got "0x10"'],
+  // Number flags take decimals (0.7, .5, 1e-3), not hex, a sign-plus, spaces or Infinity.
+  [["generate", ...M, "-t", "0x1", "x"], 2, '--temperature must be a decimal number, got "0x1"'],
+  [["generate", ...M, "-t", "+0.5", "x"], 2, '--temperature must be a decimal number, got "+0.5"'],
+  [["generate", ...M, "-t", "Infinity", "x"], 2, '--temperature must be a number, got "Infinity"'],
+  [["generate", ...M, "--json=maybe", "x"], 2, '--json takes no value (or =true, =false), got "maybe"'],
+  // Values the library checks at load are usage errors too.
+  [["generate", ...M, "--dtype", "int3", "x"], 2, 'unknown dtype "int3" (valid: fp32, fp16, q8, q4, q4f16)'],
+  [["inspect", ...M, "--device", "tpu"], 2, 'unknown device "tpu" (valid: auto, wasm, webgpu, cpu)'],
+  [["generate", ...M, "--drafter", "foo", "x"], 2, 'unknown drafter "foo" (valid: none, recycle, sam, ngram, hybrid)'],
+  // serve's and bench's ranges come from the flag table: one message shape, before anything loads.
+  [["serve", ...M, "--port", "70000"], 2, "--port must be an integer >= 0 and <= 65535, got 70000"],
+  [["serve", ...M, "-P", "-1"], 2, "--port must be an integer >= 0 and <= 65535, got -1"],
+  [["serve", ...M, "--port", "80.5"], 2, '--port must be an integer, got "80.5"'],
+  [["serve", ...M, "--max-queue", "-1"], 2, "--max-queue must be an integer >= 0, got -1"],
+  [["serve", ...M, "--deadline", "-1"], 2, "--deadline must be a number >= 0, got -1"],
+  [["serve", ...M, "--shutdown-grace", "-0.5"], 2, "--shutdown-grace must be a number >= 0, got -0.5"],
+  [["serve", ...M, "--body-timeout", "-1"], 2, "--body-timeout must be a number >= 0, got -1"],
+  [["bench", ...M, "--max-tokens", "0"], 2, "--max-tokens must be an integer >= 1, got 0"],
+  // Runtime failures: exit 1.
+  [["generate", "--model", "/nonexistent/model", "x"], 1, "model directory not found: /nonexistent/model"],
+  [["generate", ...M, "--device", "webgpu", "x"], 1, "no WebGPU adapter on bun"],
+];
+
+describe("exit codes: 2 for a wrong command line, 1 for a failed run; one line on stderr", () => {
+  for (const [args, code, message] of EXIT_CODES) {
+    test(`${JSON.stringify(args.join(" ").replace(` --model ${MODEL_DIR}`, ""))} exits ${code}`, async () => {
+      const r = await run([...BIN.bun, ...args]);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^edgespec: error: /)]);
+      expect(r.stderr.trim().slice("edgespec: error: ".length)).toStartWith(message);
+      expect(r.code).toBe(code);
+    }, 30_000);
+  }
+
+  test("plain decimals are still taken: -n 02, -t 1e-3, --top-p .9, --json=true", async () => {
+    const r = await run([...BIN.bun, "generate", ...M, "-n", "02", "-t", "1e-3", "--top-p", ".9", "--json=true", "--drafter", "none", "x"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).tokens.length).toBe(2);
+  }, 30_000);
+
+  test("what a runtime cannot do is a failed run (1), as serve's is", async () => {
+    const err: string[] = [];
+    const io = { out: () => {}, err: (t: string) => void err.push(t) };
+    expect(await runCli(bunHost, ["chat", ...M], io)).toBe(1); // no `lines`: no standard input
+    expect(err.join("")).toBe("edgespec: error: chat needs standard input, which this runtime does not give\n");
+    err.length = 0;
+    const readOnly = { ...bunHost, writeFile: undefined };
+    expect(await runCli(readOnly, ["generate", ...M, "--recycle-state", join(tmp, "state.bin"), "x"], io)).toBe(1);
+    expect(err.join("")).toBe("edgespec: error: --recycle-state: this runtime cannot write files\n");
+    err.length = 0;
+    expect(await runCli(bunHost, ["serve", ...M], io)).toBe(1); // no serve runtime given
+    expect(err.join("")).toMatch(/^edgespec: error: serve is not available on bun/);
   });
 });
 
