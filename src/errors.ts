@@ -14,6 +14,7 @@ export type ErrorCode =
   | "invalid_token" // a token id outside the vocabulary
   | "not_ready" // a component used before it was initialised, or after it was closed (a closed LM or model)
   | "permission_denied" // the runtime refused access (Deno without --allow-read); the message names the path
+  | "listen_failed" // a server could not listen: the port in use, an address it cannot bind
   | "drafter_failed"; // a drafter threw or broke its contract: the server's fault, never the request's (HTTP 500)
 
 export class EdgespecError extends Error {

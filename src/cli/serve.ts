@@ -64,14 +64,18 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   // The model loads in a worker where the runtime has them, so no forward holds the event loop
   // that answers /health, admission and pings; its drafters live there too.
   const inWorker = rt.modelWorker !== undefined && !f["in-process"];
+  // The load begins once the server listens: a port in use or a bad --host then ends the command
+  // at once, with no model worker started that would keep the process alive (it hung so before).
+  let listening!: () => void;
+  const listened = new Promise<void>((r) => (listening = r));
   let kernels: Promise<string>;
   let loading: Promise<ModelRunner>;
   if (inWorker) {
     let ready!: (k: string) => void;
     kernels = new Promise((r) => (ready = r));
-    loading = workerRunner(rt.modelWorker!(), { ...setupDataFrom(f), model: dir, drafter }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) });
+    loading = listened.then(() => workerRunner(rt.modelWorker!(), { ...setupDataFrom(f), model: dir, drafter }, { onProgress: (m) => io.err(`${m}\n`), onReady: (info) => ready(info.kernels) }));
   } else {
-    const setup = setUpFrom(host, f, io, { model: dir, drafter });
+    const setup = listened.then(() => setUpFrom(host, f, io, { model: dir, drafter }));
     loading = setup.then((s) => s.runner({ prepare: true }));
     kernels = setup.then((s) => s.kernels.name);
   }
@@ -91,7 +95,14 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
       ...(f["log-requests"] ? { requestLog: (entry: RequestLogEntry) => io.err(`${JSON.stringify(entry)}\n`) } : {}),
     },
   });
-  const server = await rt.listen(app.fetch, { hostname: bind, port });
+  let server: Awaited<ReturnType<typeof rt.listen>>;
+  try {
+    server = await rt.listen(app.fetch, { hostname: bind, port });
+  } catch (e) {
+    // Bun's own words can mislead (an address that cannot be bound reads "ENOTTY: inappropriate ioctl"): say what was asked.
+    throw new EdgespecError("listen_failed", `cannot listen on ${bind}:${port}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  listening();
   const shown = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
   io.err(`edgespec: listening on http://${shown}:${server.port} (model ${modelId}, ${apiKey ? "API key required" : "no API key"}, queue ${maxQueue})\n`);
   await engine.ready;

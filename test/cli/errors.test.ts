@@ -205,3 +205,21 @@ test("Deno without --allow-read: the error says so and names the path, not 'mode
   expect(r.code).not.toBe(0);
   expect(r.stderr.trim()).toBe(`edgespec: error: Deno may not read ${MODEL_DIR}: run with --allow-read (or -A)`);
 });
+
+test("serve on a port in use, or an address it cannot bind: one line and exit 1 at once, not a server loading a model it cannot serve", async () => {
+  const { createServer } = await import("node:net");
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+  const port = String((holder.address() as { port: number }).port);
+  try {
+    for (const [bin, host] of [[BIN.bun, "127.0.0.1"], [BIN.node, "127.0.0.1"], [BIN.bun, "256.1.1.1"]] as const) {
+      const t0 = performance.now();
+      const r = await run([...bin, "serve", "--model", MODEL_DIR, "--host", host, "--port", port]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`^edgespec: error: cannot listen on ${host.replaceAll(".", "\\.")}:${port}: `))]);
+      expect(performance.now() - t0).toBeLessThan(20_000);
+    }
+  } finally {
+    holder.close();
+  }
+}, 90_000);
