@@ -2,7 +2,7 @@
  * Builds the edge bundle: `bun tools/build-edge.ts [--outdir dist/edge]` writes
  *   edgespec-edge.mjs            one ES module (esbuild, platform browser), default export { fetch }
  *   edgespec-assets/             the reference model (fp32) in hub layout + onnxruntime's .wasm
- * Run it with `deno serve --allow-read dist/edge/edgespec-edge.mjs`, or import it from any host
+ * Run it with `deno serve --allow-read --allow-env dist/edge/edgespec-edge.mjs`, or import it from any host
  * that calls a fetch handler.
  */
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";

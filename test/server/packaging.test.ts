@@ -73,8 +73,9 @@ describe("edge bundle", () => {
     const alone = tempDir();
     cpSync(build, alone, { recursive: true });
     expect(readdirSync(alone).sort()).toEqual(["edgespec-assets", "edgespec-edge.mjs"]);
+    // As README says to run it: --allow-env, or the EDGESPEC_ settings could not be read.
     const s = await spawnServer(
-      [`${REPO}node_modules/.bin/deno`, "serve", "--allow-read", "--host", "127.0.0.1", "--port", "0", join(alone, "edgespec-edge.mjs")],
+      [`${REPO}node_modules/.bin/deno`, "serve", "--allow-read", "--allow-env", "--host", "127.0.0.1", "--port", "0", join(alone, "edgespec-edge.mjs")],
       alone,
       { ready: /Listening on http:\/\/127\.0\.0\.1:\d+/ },
     );
@@ -85,5 +86,17 @@ describe("edge bundle", () => {
     await waitFor(async () => (await fetch(`${s.url}/health`)).status === 200, 30_000);
     await exercise(s.url);
     s.proc.kill("SIGTERM");
+
+    // Without --allow-env the API key set in the environment cannot be read: nothing is served, rather than everything without a key.
+    const closed = await spawnServer(
+      [`${REPO}node_modules/.bin/deno`, "serve", "--allow-read", "--host", "127.0.0.1", "--port", "0", join(alone, "edgespec-edge.mjs")],
+      alone,
+      { ready: /Listening on http:\/\/127\.0\.0\.1:\d+/, env: { ...process.env, EDGESPEC_API_KEY: "secret" } },
+    );
+    running.push(closed);
+    const refused = await fetch(`${closed.url}/v1/models`);
+    expect(refused.status).toBe(500);
+    expect((await refused.json()).error).toMatchObject({ code: "invalid_config", message: expect.stringContaining("--allow-env") });
+    closed.proc.kill("SIGTERM");
   });
 });
