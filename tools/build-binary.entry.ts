@@ -9,6 +9,7 @@ import { bunServeRuntime } from "../adapters/bun/serve.ts";
 import { threadWorkerEndpoint } from "../adapters/worker/threads.ts";
 import { pipedStdin, stdinLines } from "../adapters/node/stdin.ts";
 import { runCli } from "../src/cli/main.ts";
+import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 import { embeddedHost } from "./build-binary.host.ts";
 
 const serve = { ...bunServeRuntime, modelWorker: () => threadWorkerEndpoint(new URL("./build-binary.worker.ts", import.meta.url)) };
@@ -21,4 +22,4 @@ process.exitCode = await runCli(embeddedHost, process.argv.slice(2), {
   lines: stdinLines,
   interactive: !!process.stdin.isTTY,
   progressBar: !!process.stderr.isTTY,
-}, { serve });
+}, { serve, shippedModels: [REFERENCE_MODEL] }); // --model names only what it embeds

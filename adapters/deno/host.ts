@@ -20,7 +20,7 @@ const ROOT = new URL(import.meta.url.includes("/adapters/deno/") ? "../../" : ".
 const packagePath = (rel: string) => decodeURIComponent(new URL(rel, ROOT).pathname);
 const MODEL_DIR = packagePath(`models/${DEFAULT_MODEL}`);
 
-async function kind(path: string): Promise<"file" | "dir" | undefined> {
+async function kind(path: string, what?: string): Promise<"file" | "dir" | undefined> {
   try {
     const s = await Deno.stat(path);
     return s.isFile ? "file" : s.isDirectory ? "dir" : undefined;
@@ -28,13 +28,32 @@ async function kind(path: string): Promise<"file" | "dir" | undefined> {
     // Deno without --allow-read refuses the stat: say so, rather than "not found".
     const name = (e as Error).name;
     if (name === "NotCapable" || name === "PermissionDenied") {
-      throw new EdgespecError("permission_denied", `Deno may not read ${path}: run with --allow-read (or -A)`, { cause: e });
+      throw new EdgespecError("permission_denied", `Deno may not read ${path}${what ? ` (${what})` : ""}: run with --allow-read (or -A)`, { cause: e });
     }
     return undefined;
   }
 }
 
 let gpu: Promise<WebGpuAdapter | undefined> | undefined;
+
+/**
+ * onnxruntime-web reads its .wasm itself when its runtime starts; refused (Deno with --allow-read
+ * for the model folder only), Emscripten prints "failed to asynchronously prepare wasm" and
+ * "Aborted(NotCapable …)" with console.error (captured when its module starts, with no option to
+ * redirect it: ort.env.logLevel is onnxruntime's own log, not this) before the session fails. So
+ * the file is checked here first: the refusal is one permission_denied line, and a terminal's
+ * --allow-read prompt still comes. Where the file cannot be resolved, nothing is checked (the load's
+ * own mapping of a refusal still names it).
+ */
+async function checkOrtWasmReadable(specifier: string): Promise<void> {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(import.meta.resolve(specifier)).pathname);
+  } catch {
+    return;
+  }
+  await kind(path, "onnxruntime's WebAssembly");
+}
 
 export const denoHost: Host = {
   runtime: "deno",
@@ -46,12 +65,14 @@ export const denoHost: Host = {
   async loadOrt(device: Device): Promise<OrtModule> {
     if (device === "cpu") return loadNativeOrt();
     if (device === "webgpu") {
+      await checkOrtWasmReadable("onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm");
       const ort = (await import("onnxruntime-web/webgpu")) as unknown as OrtModule;
       // The bundle build's worker threads need blob: URL imports, which Deno refuses (set once,
       // before its first session; WebGPU sessions take no thread count of their own).
       ort.env.wasm.numThreads ||= 1;
       return ort;
     }
+    await checkOrtWasmReadable("onnxruntime-web/ort-wasm-simd-threaded.wasm");
     return (await import("onnxruntime-web")) as unknown as OrtModule;
   },
   webGpuAdapter() {

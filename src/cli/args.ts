@@ -22,10 +22,11 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { posi
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     if (arg === "-h" && spec.help) arg = "--help";
-    else if (/^-[a-zA-Z]$/.test(arg)) {
-      const long = Object.keys(spec).find((k) => spec[k]!.short === arg.slice(1));
-      if (!long) throw new EdgespecError("invalid_argument", `unknown flag ${arg}`, { validOptions: Object.entries(spec).filter(([, v]) => v.short).map(([k, v]) => `-${v.short} (--${k})`) });
-      arg = `--${long}`;
+    else if (/^-[a-zA-Z](=|$)/.test(arg)) {
+      // `-n 5` and `-n=5`, as `--max-tokens 5` and `--max-tokens=5`.
+      const long = Object.keys(spec).find((k) => spec[k]!.short === arg[1]);
+      if (!long) throw new EdgespecError("invalid_argument", `unknown flag ${arg.slice(0, 2)}`, { validOptions: Object.entries(spec).filter(([, v]) => v.short).map(([k, v]) => `-${v.short} (--${k})`) });
+      arg = `--${long}${arg.slice(2)}`;
     }
     if (!arg.startsWith("--")) {
       if (opts.positional && flags[opts.positional] === undefined && arg !== "-") {

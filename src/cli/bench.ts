@@ -7,8 +7,8 @@ import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./io.ts";
-import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
+import { flagsForHelp, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 const BENCH_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -21,10 +21,10 @@ const BENCH_FLAGS: FlagSpec = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export async function benchCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function benchCommand(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, BENCH_FLAGS);
   if (f.help) {
-    io.out(usage("bench", BENCH_FLAGS));
+    io.out(usage("bench", flagsForHelp(host, BENCH_FLAGS, rt)));
     return 0;
   }
   const drafters = ((f.drafters as string | undefined) ?? "recycle,sam,ngram,hybrid").split(",").filter(Boolean);
@@ -45,7 +45,7 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO): Promi
   if (f.limit !== undefined) prompts = firstPerWorkload(prompts, f.limit as number);
   if (prompts.length === 0) throw new EdgespecError("invalid_argument", `${path} holds no prompts`);
   // Each pass gets fresh drafters (makeDrafter), on the kernels the setup chose.
-  const setup = await setUpFrom(host, f, io, { drafter: "none" });
+  const setup = await setUpFrom(host, f, io, { drafter: "none" }, rt);
   const { model, kernels } = setup;
   try {
     io.err(`drafter kernels: ${kernels.name}\n`);

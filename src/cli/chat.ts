@@ -13,8 +13,8 @@ import { chatPromptIds } from "../server/chat.ts";
 import type { ChatMessage } from "../model/chat-messages.ts";
 import { EdgespecError } from "../errors.ts";
 import { type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./io.ts";
-import { CORPUS_FLAG, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
+import { CORPUS_FLAG, flagsForHelp, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const CHAT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -29,17 +29,17 @@ export const CHAT_FLAGS: FlagSpec = {
 
 const COMMANDS_HELP = "type a message; /reset forgets the conversation, /exit leaves";
 
-export async function chatCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function chatCommand(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, CHAT_FLAGS);
   if (f.help) {
-    io.out(`${usage("chat", CHAT_FLAGS)}\n${COMMANDS_HELP}\n`);
+    io.out(`${usage("chat", flagsForHelp(host, CHAT_FLAGS, rt))}\n${COMMANDS_HELP}\n`);
     return 0;
   }
   if (!io.lines) throw new EdgespecError("not_ready", "chat needs standard input, which this runtime does not give");
   const sampling = { maxTokens: f["max-tokens"] as number | undefined, temperature: f.temperature as number | undefined, seed: f.seed as number | undefined };
   checkSampling(sampling, flagFailure);
   const drafterName = (f.drafter as string | undefined) ?? "hybrid";
-  const setup = await setUpFrom(host, f, io, { drafter: drafterName });
+  const setup = await setUpFrom(host, f, io, { drafter: drafterName }, rt);
   const { model } = setup;
   const drafter = setup.drafter(drafterName);
   // The verify cost curve is timed while the user types the first message (warming the model's

@@ -6,8 +6,8 @@ import { generate } from "../engine/speculative.ts";
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
 import { DECIMAL_INTEGER, type FlagSpec, flagFailure, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./io.ts";
-import { CORPUS_FLAG, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
+import { CORPUS_FLAG, flagsForHelp, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const GENERATE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -32,10 +32,10 @@ export const GENERATE_FLAGS: FlagSpec = {
   help: { type: "boolean", help: "show this help" },
 };
 
-export async function generateCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function generateCommand(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, GENERATE_FLAGS, { positional: "prompt" });
   if (f.help) {
-    io.out(usage("generate", GENERATE_FLAGS, "[PROMPT]   (or the prompt on standard input: echo … | edgespec generate)"));
+    io.out(usage("generate", flagsForHelp(host, GENERATE_FLAGS, rt), "[PROMPT]   (or the prompt on standard input: echo … | edgespec generate)"));
     return 0;
   }
   if (f.prompt !== undefined && f["prompt-file"] !== undefined) {
@@ -80,7 +80,7 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO): Pr
   const setup = await setUpFrom(host, f, io, {
     drafter: drafterName,
     ...(savedState ? { savedState } : {}),
-  });
+  }, rt);
   const { model } = setup;
   try {
     const drafter = setup.drafter(drafterName);

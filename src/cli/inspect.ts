@@ -10,8 +10,8 @@ import { DTYPES, onnxFileName } from "../model/dtype.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { threadsPhrase } from "../model/ort-env.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
-import type { CliIO } from "./io.ts";
-import { MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
+import { flagsForHelp, MODEL_FLAGS, setUpFrom } from "./model-flags.ts";
 
 export const INSPECT_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -118,13 +118,13 @@ function text(r: InspectReport): string {
   return `${rows.map(([k, v]) => `${k.padEnd(13)}${v}`).join("\n")}\n`;
 }
 
-export async function inspectCommand(host: Host, argv: string[], io: CliIO): Promise<number> {
+export async function inspectCommand(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, INSPECT_FLAGS);
   if (f.help) {
-    io.out(usage("inspect", INSPECT_FLAGS));
+    io.out(usage("inspect", flagsForHelp(host, INSPECT_FLAGS, rt)));
     return 0;
   }
-  const setup = await setUpFrom(host, f, io, { drafter: "none", kernels: "ts" });
+  const setup = await setUpFrom(host, f, io, { drafter: "none", kernels: "ts" }, rt);
   const { model } = setup;
   try {
     const onnxDir = host.join(model.dir, "onnx");

@@ -18,4 +18,10 @@ export interface CliIO {
 /** What a command may use beyond the Host: the runtime's server (absent where it cannot serve). */
 export interface CliRuntime {
   serve?: ServeRuntime;
+  /**
+   * The shipped models this build loads by a bare name (`--model edgespec-tiny`), for --help and
+   * for the error a name it lacks gets; default: the package's (edgespec-tiny, edgespec-small).
+   * The single binary embeds only edgespec-tiny.
+   */
+  shippedModels?: readonly string[];
 }

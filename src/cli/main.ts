@@ -46,9 +46,15 @@ Run "edgespec <command> --help" for its flags; "edgespec --version" for the vers
 
 export async function runCli(host: Host, argv: string[], io: CliIO, rt: CliRuntime = {}): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
+  // Asked for (--help, -h, help): the help is the output, exit 0. No command at all is a wrong
+  // command line: the same help, but on stderr with exit 2, so `edgespec | …` pipes nothing on.
+  if (command === "--help" || command === "-h" || command === "help") {
     io.out(HELP);
-    return command ? 0 : USAGE_ERROR;
+    return 0;
+  }
+  if (!command) {
+    io.err(HELP);
+    return USAGE_ERROR;
   }
   if (command === "--version" || command === "-v" || command === "version") {
     io.out(`edgespec ${VERSION}\n`);

@@ -3,10 +3,11 @@ import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts"
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES, type Dtype } from "../model/dtype.ts";
 import type { DeviceChoice } from "../model/load.ts";
-import { resolveModelDir } from "../model/shipped.ts";
+import { DEFAULT_MODEL, REFERENCE_MODEL, resolveModelDir } from "../model/shipped.ts";
+import { EdgespecError } from "../errors.ts";
 import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";
 import type { FlagSpec, Flags } from "./args.ts";
-import type { CliIO } from "./io.ts";
+import type { CliIO, CliRuntime } from "./io.ts";
 import { progressPrinter } from "./progress.ts";
 
 export const MODEL_FLAGS: FlagSpec = {
@@ -23,12 +24,41 @@ export const CORPUS_FLAG: FlagSpec = {
   corpus: { type: "string", help: "static corpus for sam/hybrid: a text/code file, a folder, or a saved .escorpus (one built from text is saved beside it and reused)" },
 };
 
+const BARE_NAME = /^[\w.-]+$/;
+
+/**
+ * The shipped models this build loads by name (its CliRuntime says: the single binary embeds only
+ * edgespec-tiny); the package's by default. Said, not probed: probing would stat folders, which
+ * Deno may refuse or ask about on a terminal, for a --help.
+ */
+function shippedNames(rt: CliRuntime): readonly string[] {
+  return rt.shippedModels ?? [REFERENCE_MODEL, DEFAULT_MODEL];
+}
+
+/** A command's flags with --model's help naming the models this build ships and its default, for its --help. */
+export function flagsForHelp(host: Host, spec: FlagSpec, rt: CliRuntime = {}): FlagSpec {
+  if (!spec.model) return spec;
+  const names = shippedNames(rt);
+  const fallback = host.defaultModelDir().replace(/\/+$/, "").split("/").pop() || DEFAULT_MODEL;
+  const shipped = names.length === 0 ? "" : `, or the name of a shipped model (${names.join(", ")})`;
+  return { ...spec, model: { ...spec.model, help: `model directory (Hugging Face layout)${shipped}`, default: fallback } };
+}
+
 /**
  * The model folder the flags name: a path, or a bare name (no slash) of a model shipped beside
- * the default one (`models/<name>`) when no folder of that name is here.
+ * the default one (`models/<name>`) when no folder of that name is here. A bare name that is
+ * neither is refused here, naming the models this build loads by name (the single binary embeds
+ * only edgespec-tiny: `--model edgespec-small` needs that model's folder).
  */
-export function modelDirFrom(host: Host, f: Flags): Promise<string> {
-  return resolveModelDir(host, f.model as string | undefined);
+export async function modelDirFrom(host: Host, f: Flags, rt: CliRuntime = {}): Promise<string> {
+  const given = f.model as string | undefined;
+  const dir = await resolveModelDir(host, given);
+  if (given !== undefined && dir === given && BARE_NAME.test(given) && !(await host.isDirectory(given))) {
+    const names = shippedNames(rt);
+    const byName = names.length ? `this build ships ${names.join(", ")}; ` : "";
+    throw new EdgespecError("model_not_found", `model directory not found: ${given} (${byName}give another model's folder as a path)`);
+  }
+  return dir;
 }
 
 /** The flags' setup options, as data (a model worker is sent them). */
@@ -49,7 +79,8 @@ export function setupDataFrom(f: Flags): SetupData {
 }
 
 /** Sets up the model the flags name, with progress on stderr (a bar on a terminal). */
-export async function setUpFrom(host: Host, f: Flags, io: CliIO, extra: Partial<SetupOptions> = {}): Promise<ModelSetup> {
+export async function setUpFrom(host: Host, f: Flags, io: CliIO, extra: Partial<SetupOptions> = {}, rt: CliRuntime = {}): Promise<ModelSetup> {
+  if (extra.model === undefined && typeof f.model === "string" && BARE_NAME.test(f.model)) await modelDirFrom(host, f, rt); // an unknown name, said as such
   const progress = progressPrinter(io);
   try {
     return await setUp(host, { ...setupDataFrom(f), ...extra, onProgress: progress.show });

@@ -14,7 +14,7 @@ import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
-import { CORPUS_FLAG, MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
+import { CORPUS_FLAG, flagsForHelp, MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -38,7 +38,7 @@ export const SERVE_FLAGS: FlagSpec = {
 export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: CliRuntime = {}): Promise<number> {
   const f = parseFlags(argv, SERVE_FLAGS);
   if (f.help) {
-    io.out(usage("serve", SERVE_FLAGS));
+    io.out(usage("serve", flagsForHelp(host, SERVE_FLAGS, cli)));
     return 0;
   }
   const drafterNames: readonly string[] = DRAFTER_NAMES;
@@ -55,7 +55,7 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
   if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
   const cors = f.cors as string | undefined;
-  const dir = await modelDirFrom(host, f);
+  const dir = await modelDirFrom(host, f, cli);
   const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
 
   const bind = (f.host as string | undefined) ?? "127.0.0.1";

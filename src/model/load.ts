@@ -394,6 +394,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       return await ort.InferenceSession.create(graph, options);
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
+      const refused = permissionRefusal(cause, why);
+      if (refused) throw refused;
       throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
     }
   };
@@ -431,6 +433,20 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   event({ phase: "ready", loadMs });
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${threadsPhrase(poolThreads)})`);
   return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}) };
+}
+
+/**
+ * A session that failed because the runtime refused a read (Deno without --allow-read for
+ * onnxruntime-web's own .wasm: its "no available backend found … Aborted(NotCapable: Requires read
+ * access to "…")") is no fault of the model: a permission_denied error naming what could not be
+ * read, not "corrupt or unsupported ONNX".
+ */
+function permissionRefusal(cause: unknown, why: string): EdgespecError | undefined {
+  const name = (cause as Error | undefined)?.name;
+  if (name !== "NotCapable" && name !== "PermissionDenied" && !/\bNotCapable\b|Requires read access/.test(why)) return undefined;
+  const path = /Requires read access to "([^"]+)"/.exec(why)?.[1];
+  const what = path ? `${path} (onnxruntime's WebAssembly)` : `a file onnxruntime needs (${why.split("\n")[0]})`;
+  return new EdgespecError("permission_denied", `Deno may not read ${what}: run with --allow-read (or -A)`, { cause });
 }
 
 /**

@@ -117,6 +117,10 @@ const EXIT_CODES: [string[], number, string][] = [
   [["generate", ...M, "-n", "0b11", "x"], 2, '--max-tokens must be an integer, got "0b11"'],
   [["generate", ...M, "--max-tokens=5abc", "x"], 2, '--max-tokens must be a number, got "5abc"'],
   [["generate", ...M, "-n", "-3", "x"], 2, "--max-tokens must be an integer >= 1, got -3"],
+  // `-n=5` is `--max-tokens=5` (it was taken for the prompt, and "x" then was a second one).
+  [["generate", ...M, "-n=0", "x"], 2, "--max-tokens must be an integer >= 1, got 0"],
+  [["generate", ...M, "-n=1e2", "x"], 2, '--max-tokens must be an integer, got "1e2"'],
+  [["generate", ...M, "-z=1", "x"], 2, "unknown flag -z (valid: "],
   [["generate", ...M, "--seed", "99999999999999999999", "x"], 2, '--seed must be an integer from -9007199254740991 to 9007199254740991, got "99999999999999999999"'],
   [["generate", ...M, "--top-k", "1e1", "x"], 2, '--top-k must be an integer, got "1e1"'],
   [["chat", ...M, "-n", "0x10"], 2, '--max-tokens must be an integer, got "0x10"'],
@@ -162,6 +166,27 @@ describe("exit codes: 2 for a wrong command line, 1 for a failed run; one line o
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).tokens.length).toBe(2);
   }, 30_000);
+
+  test("-n=2 is --max-tokens=2, -t=0 is --temperature=0", async () => {
+    const r = await run([...BIN.bun, "generate", ...M, "-n=2", "-t=0", "-d=none", "--json", "x"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).tokens.length).toBe(2);
+  }, 30_000);
+
+  test("a bare `edgespec` is a wrong command line: the help on stderr, exit 2; --help, -h, help: on stdout, exit 0", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) };
+    expect(await runCli(bunHost, [], io)).toBe(2);
+    expect(out).toEqual([]);
+    const help = err.join("");
+    expect(help).toContain("usage: edgespec <command> [flags]");
+    for (const asked of ["--help", "-h", "help"]) {
+      out.length = err.length = 0;
+      expect(await runCli(bunHost, [asked], io)).toBe(0);
+      expect([out.join(""), err]).toEqual([help, []]);
+    }
+  });
 
   test("what a runtime cannot do is a failed run (1), as serve's is", async () => {
     const err: string[] = [];

@@ -50,6 +50,15 @@ describe("single binary", () => {
     const bench = Bun.spawnSync([exe, "bench", "--limit", "1", "--repeats", "1", "--max-tokens", "8", "--drafters", "ngram", "--json"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
     expect(bench.exitCode).toBe(0);
     expect(JSON.parse(bench.stdout.toString()).meanSpeedup.ngram).toBeGreaterThan(0);
+    // --help names only the model it embeds (it listed edgespec-small, which it cannot load by name),
+    // and asking for the other by name says what it ships and that a folder path is needed.
+    const help = Bun.spawnSync([exe, "generate", "--help"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toMatch(/--model .*shipped model \(edgespec-tiny\) \(default edgespec-tiny\)\n/);
+    expect(help.stdout.toString()).not.toContain("edgespec-small");
+    const small = Bun.spawnSync([exe, "generate", "--model", "edgespec-small", "x"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(small.exitCode).toBe(1);
+    expect(small.stderr.toString()).toBe("edgespec: error: model directory not found: edgespec-small (this build ships edgespec-tiny; give another model's folder as a path)\n");
     const s = await spawnServer([exe, "serve", "--host", "127.0.0.1", "--port", "0"], empty);
     running.push(s);
     // The embedded drafter kernels were found and instantiated, in the embedded model worker.
