@@ -15,6 +15,11 @@ export type ChatRole = (typeof CHAT_ROLES)[number];
 export interface ChatMessage {
   role: string;
   content: string;
+  /** Read by some chat templates (the speaker's name); passed to the template as given. */
+  name?: string;
+  /** A tool result's call id, and an assistant turn's tool calls: for templates that render tool use. */
+  tool_call_id?: string;
+  tool_calls?: readonly Record<string, unknown>[];
 }
 
 /**

@@ -91,7 +91,10 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
   });
   if (options.corsOrigins?.length) {
     const origins = options.corsOrigins;
-    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowHeaders: ["Authorization", "Content-Type", "X-Api-Key"], allowMethods: ["GET", "POST", "OPTIONS"], maxAge: 600 }));
+    // No fixed allowHeaders: the preflight's requested headers are allowed (the origin list is the
+    // guard). OpenAI's browser SDK sends X-Stainless-* headers on every call, which a fixed list
+    // refused, so the browser blocked every request. Retry-After is exposed for 429 back-off.
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], exposeHeaders: ["Retry-After"], maxAge: 600 }));
   }
   if (options.allowedHosts) app.use("*", hostCheck(options.allowedHosts));
   if (options.apiKey) app.use("*", apiKeyAuth(options.apiKey, options.openPaths ?? ["/health"]));

@@ -33,12 +33,22 @@ function template(codec: TextCodec): Template {
   return t;
 }
 
+/**
+ * OpenAI's "developer" role is its newer name for "system"; a template that does not name it
+ * (most open models': they know system, user, assistant) gets it as "system", instead of an
+ * unknown role printed as is or refused by the template's raise_exception.
+ */
+function forTemplate(codec: TextCodec, messages: readonly ChatMessage[]): readonly ChatMessage[] {
+  if (codec.chatTemplate?.includes("developer") || !messages.some((m) => m.role === "developer")) return messages;
+  return messages.map((m) => (m.role === "developer" ? { ...m, role: "system" } : m));
+}
+
 export function renderChat(codec: TextCodec, messages: readonly ChatMessage[]): string {
   const t = template(codec);
   const cfg = codec.config;
   try {
     return t.render({
-      messages,
+      messages: forTemplate(codec, messages),
       add_generation_prompt: true,
       bos_token: tokenString(cfg.bos_token) ?? "",
       eos_token: tokenString(cfg.eos_token) ?? "",
@@ -58,6 +68,15 @@ export function renderChat(codec: TextCodec, messages: readonly ChatMessage[]): 
  * rendered text, as transformers' apply_chat_template gives them.
  */
 export function chatPromptIds(codec: TextCodec, messages: readonly ChatMessage[]): number[] {
+  // The fields a template reads beside content are rendered into its text, whose control-token
+  // strings become control tokens: one there would forge a turn, so it is refused.
+  messages.forEach((m, i) => {
+    for (const [field, value] of [["name", m.name], ["tool_call_id", m.tool_call_id], ["tool_calls", m.tool_calls && JSON.stringify(m.tool_calls)]] as const) {
+      if (value && codec.specialTokens.some((t) => value.includes(t))) {
+        throw new ApiError(400, `messages[${i}].${field} holds a control token string`, "invalid_request_error", `messages[${i}].${field}`, "control_token_in_content");
+      }
+    }
+  });
   if (!messages.some((m) => codec.specialTokens.some((t) => m.content.includes(t)))) return codec.encode(renderChat(codec, messages), false);
   // Render with a sentinel in place of each content, then encode template text and contents apart.
   const sentinel = (i: number) => `\u{E000}edgespec-content-${i}\u{E001}`;

@@ -13,7 +13,7 @@ import { ApiError, invalidParam, toApiError } from "./api-error.ts";
 import { type BodyLimits, readJsonObject } from "./body.ts";
 import { chatPromptIds } from "./chat.ts";
 import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
-import { chatBody, chunkBody, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
+import { chatBody, chunkBody, combineResults, type CompletionChoice, completionBody, finishReason, newIds, type ResponseIds, timings, usageChunk } from "./openai.ts";
 import { type GenerationRequest, parseChat, parseCompletion, type RequestLimits } from "./requests.ts";
 import { type RequestLog, RequestRecord } from "./request-log.ts";
 import type { AbortReason, GenerationJob, ModelService, Slot } from "./service.ts";
@@ -68,48 +68,85 @@ function deadlineError(): ApiError {
   return new ApiError(504, "the request's deadline passed before generation finished", "timeout_error", null, "deadline_exceeded");
 }
 
-/** Prompt ids and the token budget, or a 400 that gives the token counts. */
-function plan(model: ModelFacts, req: GenerationRequest, defaultMaxTokens: number): { ids: number[]; maxTokens: number } {
+/**
+ * Prompt ids and the token budget for the engine, or a 400 that gives the token counts. `prompt`:
+ * the completions prompt (one of a batch: `at` says which, in messages). max_tokens 0 (echo only)
+ * runs the prefill and one token, which respond() leaves out: room for one is still needed.
+ */
+function plan(model: ModelFacts, req: GenerationRequest, prompt: string | number[] | undefined, defaultMaxTokens: number, at?: number): { ids: number[]; maxTokens: number } {
   const ctx = model.spec.contextLength;
+  const promptParam = req.kind === "chat" ? "messages" : "prompt";
+  const which = at === undefined ? "" : `prompt ${at}: `;
   // A prompt that cannot fit is refused before tokenizing it (a 1 MB prompt would hold the event
   // loop for seconds): its text alone has at least minTokens tokens. One that could fit is
   // tokenized (its text is then at most a context's worth of tokens long) and checked exactly
   // below, so a max_tokens too large for any prompt is blamed on max_tokens, with the counts.
-  const text = req.kind === "chat" ? req.messages.map((m) => m.content).join("") : typeof req.prompt === "string" ? req.prompt : "";
+  const text = req.kind === "chat" ? req.messages.map((m) => m.content).join("") : typeof prompt === "string" ? prompt : "";
   const atLeast = model.tokenizer.minTokens(text);
   if (atLeast + 1 > ctx) {
     throw new ApiError(
       400,
-      `This model's maximum context length is ${ctx} tokens. However, the prompt alone has at least ${atLeast} tokens${req.maxTokens ? ` (and ${req.maxTokens} were requested for the completion)` : ""}.`,
+      `${which}This model's maximum context length is ${ctx} tokens. However, the prompt alone has at least ${atLeast} tokens${req.maxTokens ? ` (and ${req.maxTokens} were requested for the completion)` : ""}.`,
       "invalid_request_error",
-      req.kind === "chat" ? "messages" : "prompt",
+      promptParam,
       "context_length_exceeded",
     );
   }
   let ids: number[];
   if (req.kind === "chat") {
     ids = chatPromptIds(model.tokenizer, req.messages);
-  } else if (typeof req.prompt === "string") {
-    ids = model.tokenizer.encode(req.prompt, true);
+  } else if (typeof prompt === "string") {
+    ids = model.tokenizer.encode(prompt, true);
   } else {
     const V = model.spec.vocabSize;
-    const bad = req.prompt.find((t) => t >= V);
-    if (bad !== undefined) throw new ApiError(400, `token id ${bad} is outside the vocabulary (size ${V})`, "invalid_request_error", "prompt", "invalid_token");
-    ids = req.prompt;
+    const bad = prompt!.find((t) => t >= V);
+    if (bad !== undefined) throw new ApiError(400, `${which}token id ${bad} is outside the vocabulary (size ${V})`, "invalid_request_error", "prompt", "invalid_token");
+    ids = prompt!;
   }
-  if (ids.length === 0) throw invalidParam(req.kind === "chat" ? "messages" : "prompt", "the prompt is empty");
-  const param = req.maxTokens === undefined ? (req.kind === "chat" ? "messages" : "prompt") : "max_tokens";
-  const maxTokens = req.maxTokens ?? Math.min(defaultMaxTokens, ctx - ids.length);
+  if (ids.length === 0) throw invalidParam(promptParam, `${which}the prompt is empty`);
+  // The field the client sent (max_completion_tokens or max_tokens), or the prompt when it sent
+  // none or asked for no new tokens.
+  const param = req.maxTokens === undefined || req.maxTokens === 0 ? promptParam : (req.maxTokensField ?? "max_tokens");
+  const maxTokens = req.maxTokens === 0 ? 1 : (req.maxTokens ?? Math.min(defaultMaxTokens, ctx - ids.length));
   if (ids.length + maxTokens > ctx || maxTokens < 1) {
     throw new ApiError(
       400,
-      `This model's maximum context length is ${ctx} tokens. However, you requested ${ids.length + Math.max(maxTokens, 1)} tokens (${ids.length} in the prompt, ${Math.max(maxTokens, 1)} for the completion).`,
+      `${which}This model's maximum context length is ${ctx} tokens. However, you requested ${ids.length + Math.max(maxTokens, 1)} tokens (${ids.length} in the prompt, ${Math.max(maxTokens, 1)} for the completion).`,
       "invalid_request_error",
       param,
       "context_length_exceeded",
     );
   }
   return { ids, maxTokens };
+}
+
+/**
+ * Positions in `ids` (a text prompt encoded with the tokenizer's special tokens) of the tokens the
+ * tokenizer added itself that are no text (a BOS): echo's logprobs leave them out.
+ */
+function addedTokens(model: ModelFacts, prompt: string, ids: readonly number[]): Set<number> {
+  const hidden = new Set<number>();
+  const plain = model.tokenizer.encode(prompt, false);
+  const extra = ids.length - plain.length;
+  for (let lead = 0; lead <= extra; lead++) {
+    if (!plain.every((t, i) => ids[lead + i] === t)) continue;
+    ids.forEach((id, i) => {
+      if ((i < lead || i >= lead + plain.length) && model.tokenizer.decode([id]) === "") hidden.add(i);
+    });
+    break;
+  }
+  return hidden;
+}
+
+/** echo: the prompt as the client sent it (text), or its tokens' text; with logprobs, which tokens to leave out. */
+function echoOf(model: ModelFacts, prompt: string | number[], ids: number[], withTokens: boolean): NonNullable<CompletionChoice["echo"]> {
+  if (typeof prompt !== "string") return { text: model.tokenizer.decode(ids), ids }; // ids are reported as sent
+  return { text: prompt, ids, ...(withTokens ? { hidden: addedTokens(model, prompt, ids) } : {}) };
+}
+
+/** max_tokens 0 with echo: the generation's one token (run for the prefill's logprobs) left out. */
+function promptOnly(r: SpecResult): SpecResult {
+  return { ...r, text: "", tokens: [], finishReason: r.finishReason === "abort" ? "abort" : "length", ...(r.logprobs ? { logprobs: [] } : {}), stats: { ...r.stats, tokens: 0, tokensPerSecond: 0 } };
 }
 
 /**
@@ -152,36 +189,46 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
   if (req.model !== engine.id) {
     throw new ApiError(404, `The model "${req.model}" does not exist (this server serves "${engine.id}")`, "invalid_request_error", "model", "model_not_found");
   }
-  const { ids, maxTokens } = plan(model, req, cfg.defaultMaxTokens);
+  // A completions batch (a list of prompts): each checked now, run one after another below.
+  const prompts: (string | number[] | undefined)[] = req.kind === "chat" ? [undefined] : req.prompts;
+  const plans = prompts.map((p, i) => plan(model, req, p, cfg.defaultMaxTokens, prompts.length > 1 ? i : undefined));
   checkParams({ logitBias: req.penalties.logitBias }, invalidParam, model.spec.vocabSize);
-  // echo: the prompt as the client sent it (text), or its tokens' text.
-  const echo = req.kind === "completion" && req.echo ? { text: typeof req.prompt === "string" ? req.prompt : model.tokenizer.decode(ids), ids } : undefined;
+  const echoes = req.kind === "completion" && req.echo ? plans.map((p, i) => echoOf(model, prompts[i]!, p.ids, req.logprobs !== undefined)) : undefined;
+  const scoreOnly = req.kind === "completion" && req.maxTokens === 0; // echo only (requests.ts allows 0 only then)
   const prediction = req.prediction === undefined ? undefined : predictionIds(model, req.prediction);
   const slot = engine.reserve(); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
-  const job: GenerationJob = { ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echo !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, drafter: drafterName, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) };
+  const jobs: GenerationJob[] = plans.map(({ ids, maxTokens }) => ({ ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echoes !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, drafter: drafterName, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) }));
   const rid = newIds(kind, engine.id);
   if (rec) rec.id = rid.id;
-  const run = async (onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
+  // The prompts of a batch take the model one after another, in one place in the queue.
+  const results: SpecResult[] = [];
+  const run = async (job: GenerationJob, onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     const queued = performance.now();
     try {
       await slot.acquire(life.signal);
     } finally {
-      if (rec) (rec.queueMs = performance.now() - queued), (rec.aborted = life.reason);
+      if (rec) (rec.queueMs ??= performance.now() - queued), (rec.aborted = life.reason);
     }
-    const result = await engine.generate(slot, job, () => life.reason, onText);
-    if (rec) (rec.result = result), (rec.aborted = life.reason);
+    const generated = await engine.generate(slot, job, () => life.reason, scoreOnly ? undefined : onText);
+    const result = scoreOnly ? promptOnly(generated) : generated;
+    results.push(result);
+    if (rec) (rec.result = combineResults(results)), (rec.aborted = life.reason);
     return result;
   };
   if (req.stream) {
     if (rec) rec.stream = true;
-    return stream(c, kind, rid, req.includeUsage, engine, slot, life, run, cfg, echo?.text, rec);
+    return stream(c, kind, rid, req.includeUsage, engine, slot, life, jobs, run, cfg, echoes?.map((e) => e.text), rec);
   }
   try {
-    const result = await run();
-    if (life.reason === "deadline") throw deadlineError();
-    return c.json(kind === "chat" ? chatBody(rid, result, tokenText(model)) : completionBody(rid, result, tokenText(model), echo));
+    for (const job of jobs) {
+      await run(job);
+      if (life.reason === "deadline") throw deadlineError();
+      if (life.reason) break;
+    }
+    if (kind === "chat") return c.json(chatBody(rid, results[0]!, tokenText(model)));
+    return c.json(completionBody(rid, results.map((result, i) => ({ result, echo: echoes?.[i] })), tokenText(model)));
   } catch (e) {
     if (life.reason === "deadline") throw deadlineError();
     if (life.reason === "disconnect") {
@@ -204,9 +251,10 @@ function stream(
   engine: ModelService,
   slot: Slot,
   life: Lifetime,
-  run: (onText: Parameters<ModelService["generate"]>[3]) => Promise<SpecResult>,
+  jobs: readonly GenerationJob[],
+  run: (job: GenerationJob, onText: Parameters<ModelService["generate"]>[3]) => Promise<SpecResult>,
   cfg: GenerationConfig,
-  echo?: string,
+  echoes?: readonly string[],
   rec?: RequestRecord,
 ): Response {
   return streamSSE(c, async (sse) => {
@@ -224,25 +272,32 @@ function stream(
       if (Date.now() - lastWrite >= cfg.pingMs) write(": ping\n\n");
     }, Math.max(10, Math.floor(cfg.pingMs / 2)));
     const text_ = tokenText(engine.model!);
-    let sent = 0; // characters streamed so far (completions' text_offset)
     let failure: string | undefined; // an error sent as the stream's last event
     try {
       if (kind === "chat") send(chunkBody(kind, ids, { role: true, text: "" }));
-      if (echo !== undefined) {
-        send(chunkBody(kind, ids, { text: echo }));
-        sent += echo.length;
+      // A completions batch: each prompt's choice streams in turn (its chunks carry its index),
+      // ending in its finish chunk; one usage chunk (the sum) and one [DONE] close the stream.
+      const results: SpecResult[] = [];
+      for (const [index, job] of jobs.entries()) {
+        let sent = 0; // characters of this choice streamed so far (completions' text_offset)
+        const echo = echoes?.[index];
+        if (echo !== undefined) {
+          send(chunkBody(kind, ids, { text: echo, index }));
+          sent += echo.length;
+        }
+        const result = await run(job, (text, meta) => {
+          if (sse.aborted) return;
+          const lps = meta.logprobs && (kind === "chat" ? chatLogprobs(meta.logprobs, text_) : completionLogprobs(meta.logprobs, text_, sent));
+          sent += text.length;
+          send(chunkBody(kind, ids, { text, source: meta.source, index, ...(lps ? { logprobs: lps } : {}) }));
+        });
+        if (index === jobs.length - 1) slot.release();
+        if (life.reason === "deadline") throw deadlineError();
+        if (life.reason) return;
+        results.push(result);
+        send(chunkBody(kind, ids, { finish: finishReason(result), timings: timings(result), index }));
       }
-      const result = await run((text, meta) => {
-        if (sse.aborted) return;
-        const lps = meta.logprobs && (kind === "chat" ? chatLogprobs(meta.logprobs, text_) : completionLogprobs(meta.logprobs, text_, sent));
-        sent += text.length;
-        send(chunkBody(kind, ids, { text, source: meta.source, ...(lps ? { logprobs: lps } : {}) }));
-      });
-      slot.release();
-      if (life.reason === "deadline") throw deadlineError();
-      if (life.reason) return;
-      send(chunkBody(kind, ids, { finish: finishReason(result), timings: timings(result) }));
-      if (includeUsage) send(usageChunk(kind, ids, result));
+      if (includeUsage) send(usageChunk(kind, ids, combineResults(results)));
       write("data: [DONE]\n\n");
     } catch (e) {
       if (life.reason === "disconnect") return;

@@ -30,33 +30,42 @@ export interface CompletionLogprobs {
 }
 
 /**
- * `offset`: characters of output before the first of these tokens (streams continue counting).
- * `prompt` (echo): the prompt tokens' logprobs first, null for the first token, as OpenAI does.
+ * A token's alternatives keyed by their text, and always the token itself: OpenAI reports "the
+ * logprob of the sampled token, so there may be up to logprobs+1 elements" (just it for logprobs 0).
  */
-export function completionLogprobs(lps: readonly TokenLogprob[], text: TokenText, offset = 0, prompt?: { ids: readonly number[]; logprobs: readonly (TokenLogprob | null)[] }): CompletionLogprobs {
-  if (prompt) {
-    // The first prompt token has no logprob (nothing precedes it): null, as OpenAI reports it.
-    const firstText = text(prompt.ids[0]!);
-    const head = completionLogprobs(prompt.logprobs.slice(1) as TokenLogprob[], text, offset + firstText.length);
-    const tail = completionLogprobs(lps, text, offset + firstText.length + head.tokens.join("").length);
-    return {
-      tokens: [firstText, ...head.tokens, ...tail.tokens],
-      token_logprobs: [null, ...head.token_logprobs, ...tail.token_logprobs],
-      top_logprobs: [null, ...head.top_logprobs, ...tail.top_logprobs],
-      text_offset: [offset, ...head.text_offset, ...tail.text_offset],
-    };
-  }
-  const tokens = lps.map((l) => text(l.token));
-  const text_offset: number[] = [];
+function topWithToken(l: TokenLogprob, text: TokenText): Record<string, number> {
+  const top = Object.fromEntries(l.top.map((t) => [text(t.token), t.logprob]));
+  const own = text(l.token);
+  if (!(own in top)) top[own] = l.logprob;
+  return top;
+}
+
+/**
+ * `offset`: characters of output before the first of these tokens (streams continue counting).
+ * `prompt` (echo): the prompt tokens' logprobs first (null for the first token, which nothing
+ * precedes, as OpenAI reports it). Its `hidden` positions are left out: tokens the tokenizer added
+ * itself that are no text (a BOS), which the client never sent and no text offset points at.
+ */
+export function completionLogprobs(
+  lps: readonly TokenLogprob[],
+  text: TokenText,
+  offset = 0,
+  prompt?: { ids: readonly number[]; logprobs: readonly (TokenLogprob | null)[]; hidden?: ReadonlySet<number> },
+): CompletionLogprobs {
+  const entries: { id: number; lp: TokenLogprob | null }[] = [];
+  prompt?.ids.forEach((id, i) => {
+    if (!prompt.hidden?.has(i)) entries.push({ id, lp: prompt.logprobs[i] ?? null });
+  });
+  for (const l of lps) entries.push({ id: l.token, lp: l });
+  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   let at = offset;
-  for (const t of tokens) {
-    text_offset.push(at);
+  for (const { id, lp } of entries) {
+    const t = text(id);
+    out.tokens.push(t);
+    out.token_logprobs.push(lp ? lp.logprob : null);
+    out.top_logprobs.push(lp ? topWithToken(lp, text) : null);
+    out.text_offset.push(at);
     at += t.length;
   }
-  return {
-    tokens,
-    token_logprobs: lps.map((l) => l.logprob),
-    top_logprobs: lps.map((l) => Object.fromEntries(l.top.map((t) => [text(t.token), t.logprob]))),
-    text_offset,
-  };
+  return out;
 }

@@ -84,16 +84,63 @@ export function newIds(kind: "completion" | "chat", model: string): ResponseIds 
   return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model };
 }
 
-/** `echo`: the prompt (text and ids), returned before the completion (legacy completions' echo). */
-export function completionBody(ids: ResponseIds, r: SpecResult, text?: TokenText, echo?: { text: string; ids: readonly number[] }) {
+/**
+ * A batch's generations as one (usage and timings of a request with several prompts): counts and
+ * times summed, rates recomputed; one generation is returned as it is.
+ */
+export function combineResults(rs: readonly SpecResult[]): SpecResult {
+  if (rs.length === 1) return rs[0]!;
+  const sum = (f: (s: SpecResult["stats"]) => number) => rs.reduce((a, r) => a + f(r.stats), 0);
+  const last = rs[rs.length - 1]!;
+  const tokens = sum((s) => s.tokens);
+  const decodeMs = sum((s) => s.decodeMs);
+  const steps = sum((s) => s.steps);
+  const predictions = rs.map((r) => r.stats.prediction).filter((p) => p !== undefined);
+  return {
+    ...last,
+    text: rs.map((r) => r.text).join(""),
+    tokens: rs.flatMap((r) => r.tokens),
+    stats: {
+      ...last.stats,
+      promptTokens: sum((s) => s.promptTokens),
+      tokens,
+      prefillMs: sum((s) => s.prefillMs),
+      decodeMs,
+      seconds: sum((s) => s.seconds),
+      tokensPerSecond: decodeMs > 0 ? Math.round((tokens / decodeMs) * 1000 * 100) / 100 : 0,
+      steps,
+      draftedTokens: sum((s) => s.draftedTokens),
+      acceptedTokens: sum((s) => s.acceptedTokens),
+      // Each generation's first token is the prefill's, not a step's (as in one generation's figure).
+      meanAcceptedLength: steps ? Math.round((sum((s) => Math.max(0, s.tokens - 1)) / steps) * 1000) / 1000 : 0,
+      drafterMs: sum((s) => s.drafterMs),
+      ...(predictions.length ? { prediction: { acceptedTokens: predictions.reduce((a, p) => a + p.acceptedTokens, 0), rejectedTokens: predictions.reduce((a, p) => a + p.rejectedTokens, 0) } } : {}),
+    },
+  };
+}
+
+/** One prompt's generation, and its echo: the prompt (text and ids) returned before the completion. */
+export interface CompletionChoice {
+  result: SpecResult;
+  echo?: { text: string; ids: readonly number[]; hidden?: ReadonlySet<number> };
+}
+
+/** One choice per prompt, in prompt order (`index`); usage and timings over them all. */
+export function completionBody(ids: ResponseIds, choices: readonly CompletionChoice[], text?: TokenText) {
+  const all = combineResults(choices.map((c) => c.result));
   return {
     id: ids.id,
     object: "text_completion",
     created: ids.created,
     model: ids.model,
-    choices: [{ index: 0, text: (echo?.text ?? "") + r.text, logprobs: r.logprobs && text ? completionLogprobs(r.logprobs, text, 0, echo && r.promptLogprobs ? { ids: echo.ids, logprobs: r.promptLogprobs } : undefined) : null, finish_reason: finishReason(r) }],
-    usage: usage(r),
-    timings: timings(r),
+    choices: choices.map(({ result: r, echo }, index) => ({
+      index,
+      text: (echo?.text ?? "") + r.text,
+      logprobs: r.logprobs && text ? completionLogprobs(r.logprobs, text, 0, echo && r.promptLogprobs ? { ids: echo.ids, logprobs: r.promptLogprobs, hidden: echo.hidden } : undefined) : null,
+      finish_reason: finishReason(r),
+    })),
+    usage: usage(all),
+    timings: timings(all),
   };
 }
 
@@ -113,20 +160,21 @@ export function chatBody(ids: ResponseIds, r: SpecResult, text?: TokenText) {
  * One stream chunk. `text` undefined with `finish` set is the final chunk; `source` (edgespec's
  * own field) says which drafter's accepted guess produced the text, or "model".
  */
-export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: { text?: string; role?: boolean; finish?: OpenAiFinish; source?: string; timings?: Timings; logprobs?: unknown }) {
+export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: { text?: string; role?: boolean; finish?: OpenAiFinish; source?: string; timings?: Timings; logprobs?: unknown; index?: number }) {
+  const index = part.index ?? 0; // the choice's: a completions batch streams its prompts one after another
   const finish_reason = part.finish ?? null;
   const logprobs = part.logprobs ?? null;
   const extra = { ...(part.source ? { source: part.source } : {}), ...(part.timings ? { timings: part.timings } : {}) };
   if (kind === "completion") {
-    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index: 0, text: part.text ?? "", logprobs, finish_reason }], ...extra };
+    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index, text: part.text ?? "", logprobs, finish_reason }], ...extra };
   }
   const delta: Record<string, string> = {};
   if (part.role) delta.role = "assistant";
   if (part.text !== undefined) delta.content = part.text;
-  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index: 0, delta, logprobs, finish_reason }], ...extra };
+  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index, delta, logprobs, finish_reason }], ...extra };
 }
 
-/** The usage chunk sent when stream_options.include_usage is set: no choices, usage filled. */
+/** The usage chunk sent when stream_options.include_usage is set: no choices, usage filled (a batch's: combineResults). */
 export function usageChunk(kind: "completion" | "chat", ids: ResponseIds, r: SpecResult) {
   return { id: ids.id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(r) };
 }

@@ -14,14 +14,18 @@ export interface RequestLimits {
   maxStopLength: number;
   /** Messages per chat request. */
   maxMessages: number;
+  /** Prompts per completions request (a batch: `prompt` as a list of prompts; LangChain sends up to 20). */
+  maxPrompts: number;
 }
 
-export const DEFAULT_LIMITS: RequestLimits = { maxStop: 4, maxStopLength: 64, maxMessages: 256 };
+export const DEFAULT_LIMITS: RequestLimits = { maxStop: 4, maxStopLength: 64, maxMessages: 256, maxPrompts: 20 };
 
 export interface SamplingRequest {
   model: string;
-  /** Unset: as many as the context has room for (up to the server's default). */
+  /** Unset: as many as the context has room for (up to the server's default). 0: completions' echo only (scoring). */
   maxTokens?: number;
+  /** The field maxTokens came from, as the client sent it (errors name it). */
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
   temperature: number;
   topP: number;
   topK: number;
@@ -43,7 +47,8 @@ export interface SamplingRequest {
 
 export interface CompletionRequest extends SamplingRequest {
   kind: "completion";
-  prompt: string | number[];
+  /** One or more prompts (OpenAI's batch form), each text or token ids; one choice each, in order. */
+  prompts: (string | number[])[];
   /** Prepend the prompt to the returned text (and, with logprobs, report the prompt's tokens too). */
   echo: boolean;
 }
@@ -127,9 +132,12 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
   if (n !== undefined && n !== 1) throw invalidParam("n", "only n = 1 is supported");
   // max_completion_tokens is the newer name; when both are given it wins, as in OpenAI's API.
   // Both are validated: a valid one never hides an invalid other.
-  const maxCompletionTokens = integer(body, "max_completion_tokens", PARAM_RULES.maxTokens.min);
-  const legacyMaxTokens = integer(body, "max_tokens", PARAM_RULES.maxTokens.min);
+  // Completions with echo also take 0: the prompt back with its logprobs, nothing generated (scoring).
+  const minTokens = !chat && body.echo === true ? 0 : PARAM_RULES.maxTokens.min;
+  const maxCompletionTokens = integer(body, "max_completion_tokens", minTokens);
+  const legacyMaxTokens = integer(body, "max_tokens", minTokens);
   const maxTokens = maxCompletionTokens ?? legacyMaxTokens;
+  const maxTokensField = maxCompletionTokens !== undefined ? "max_completion_tokens" : legacyMaxTokens !== undefined ? "max_tokens" : undefined;
   // Ranges and defaults: decode/params.ts, as for the CLI and the library.
   const p: Params = { temperature: finiteNumber(body, "temperature"), topP: finiteNumber(body, "top_p"), topK: finiteNumber(body, "top_k"), seed: finiteNumber(body, "seed") };
   checkParams(p, invalidParam);
@@ -152,7 +160,7 @@ function sampling(body: Record<string, unknown>, limits: RequestLimits, drafters
     drafter = body.drafter;
   }
   const ignoreEos = bool(body, "ignore_eos");
-  return { model: body.model, maxTokens, temperature, topP, topK, seed, ...logprobsField(body, chat), penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos, ...predictionField(body) };
+  return { model: body.model, maxTokens, ...(maxTokensField ? { maxTokensField } : {}), temperature, topP, topK, seed, ...logprobsField(body, chat), penalties: penalties(body), stop: stops(body, limits), stream, includeUsage, drafter, ignoreEos, ...predictionField(body) };
 }
 
 /** OpenAI's `prediction: {type: "content", content: string | [{type: "text", text}]}`; null = none. */
@@ -212,21 +220,31 @@ function penalties(body: Record<string, unknown>): SamplingRequest["penalties"] 
   };
 }
 
-function promptField(body: Record<string, unknown>): string | number[] {
+/**
+ * OpenAI's prompt forms: a string, a list of token ids, or a batch (a list of strings or of
+ * token-id lists; one choice per prompt). A one-element list of either is a batch of one.
+ */
+function promptField(body: Record<string, unknown>, limits: RequestLimits): (string | number[])[] {
   const p = body.prompt;
   if (p === undefined || p === null) throw new ApiError(400, "prompt is required", "invalid_request_error", "prompt", "missing_required_parameter");
-  if (typeof p === "string") return p;
-  // OpenAI also takes a batch (list of prompts); edgespec serves one prompt per request.
-  const one = Array.isArray(p) && p.length === 1 && (typeof p[0] === "string" || Array.isArray(p[0])) ? p[0] : p;
-  if (typeof one === "string") return one;
-  if (Array.isArray(one) && one.length > 0 && one.every((t) => Number.isSafeInteger(t) && (t as number) >= 0)) return one as number[];
-  throw invalidParam("prompt", "prompt must be a string, a list of token ids, or a list holding one of those");
+  if (typeof p === "string") return [p];
+  const shape = "prompt must be a string, a list of token ids, or a list of those (one choice per prompt)";
+  if (!Array.isArray(p) || p.length === 0) throw invalidParam("prompt", shape);
+  const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isSafeInteger(t) && (t as number) >= 0);
+  if (p.every((t) => typeof t === "number")) {
+    if (isIds(p)) return [p];
+    throw invalidParam("prompt", shape);
+  }
+  if (!(p.every((x) => typeof x === "string") || p.every(isIds))) throw invalidParam("prompt", shape);
+  if (p.length > limits.maxPrompts) throw invalidParam("prompt", `prompt takes at most ${limits.maxPrompts} prompts per request, got ${p.length}`);
+  return p as (string | number[])[];
 }
 
 function messageContent(m: Record<string, unknown>, i: number): string {
   const c = m.content;
   if (typeof c === "string") return c;
-  if (c === null && m.role === "assistant") return "";
+  // OpenAI lets an assistant turn that made tool calls leave its content out, or null.
+  if ((c === null || (c === undefined && Array.isArray(m.tool_calls))) && m.role === "assistant") return "";
   if (Array.isArray(c)) {
     const parts = c.map((part) => {
       const p = part as Record<string, unknown> | null;
@@ -238,6 +256,27 @@ function messageContent(m: Record<string, unknown>, i: number): string {
   throw invalidParam(`messages[${i}].content`, "content must be a string or a list of text parts");
 }
 
+/**
+ * The fields of a message that chat templates read besides role and content (a tool-calling
+ * template renders an assistant's `tool_calls` and a tool result's `tool_call_id`; some print
+ * `name`), handed to the template as the client sent them, checked only for their type.
+ */
+function passedThrough(m: Record<string, unknown>, i: number): Pick<ChatMessage, "name" | "tool_call_id" | "tool_calls"> {
+  const out: Pick<ChatMessage, "name" | "tool_call_id" | "tool_calls"> = {};
+  for (const key of ["name", "tool_call_id"] as const) {
+    const v = m[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string") throw invalidParam(`messages[${i}].${key}`, `${key} must be a string`);
+    out[key] = v;
+  }
+  const calls = m.tool_calls;
+  if (calls !== undefined && calls !== null) {
+    if (!Array.isArray(calls) || calls.some((c) => typeof c !== "object" || c === null || Array.isArray(c))) throw invalidParam(`messages[${i}].tool_calls`, "tool_calls must be a list of objects");
+    out.tool_calls = calls as Record<string, unknown>[];
+  }
+  return out;
+}
+
 function messagesField(body: Record<string, unknown>, limits: RequestLimits): ChatMessage[] {
   const ms = body.messages;
   if (ms === undefined || ms === null) throw new ApiError(400, "messages is required", "invalid_request_error", "messages", "missing_required_parameter");
@@ -247,7 +286,8 @@ function messagesField(body: Record<string, unknown>, limits: RequestLimits): Ch
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalidParam(`messages[${i}]`, "each message must be an object");
     const m = raw as Record<string, unknown>;
     checkChatRole(m.role, (message) => invalidParam(`messages[${i}].role`, message));
-    return { role: m.role, content: messageContent(m, i) };
+    const extra = passedThrough(m, i);
+    return { role: m.role, content: messageContent(m, i), ...extra };
   });
 }
 
@@ -255,7 +295,7 @@ export function parseCompletion(body: Record<string, unknown>, limits: RequestLi
   const s = sampling(body, limits, drafters, false);
   const echo = bool(body, "echo");
   if (echo && s.stream && s.logprobs !== undefined) throw invalidParam("echo", "echo with logprobs is not supported when streaming (use one of them, or stream: false)");
-  return { kind: "completion", ...s, prompt: promptField(body), echo };
+  return { kind: "completion", ...s, prompts: promptField(body, limits), echo };
 }
 
 export function parseChat(body: Record<string, unknown>, limits: RequestLimits, drafters: readonly string[]): ChatRequest {

@@ -54,6 +54,15 @@ describe("CORS", () => {
     expect(pre.status).toBeLessThan(300);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(pre.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    // The openai SDK in a browser sends its X-Stainless-* headers on every call: a preflight that
+    // does not allow them makes the browser block every request.
+    const sdk = "authorization,content-type,x-stainless-lang,x-stainless-package-version,x-stainless-os,x-stainless-arch,x-stainless-runtime,x-stainless-runtime-version,x-stainless-retry-count,x-stainless-timeout";
+    const sdkPre = await fetch(`${server.url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": sdk } });
+    const allowed = (sdkPre.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(",").map((h) => h.trim());
+    for (const h of sdk.split(",")) expect(allowed).toContain(h);
+    // A 429's Retry-After is readable by the page's code.
+    const got = await fetch(`${server.url}/health`, { headers: { origin: "https://app.example" } });
+    expect(got.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("retry-after");
     const other = await fetch(`${server.url}/health`, { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });

@@ -54,20 +54,22 @@ test("chat: logprobs.content with bytes and top_logprobs; streamed chunks carry 
   expect(none.choices[0].logprobs).toBeNull();
 });
 
-test("completions echo: the prompt comes first, in the text and (with logprobs) in tokens, null for the first", async () => {
+test("completions echo: the prompt comes first, in the text and (with logprobs) in tokens, without the tokenizer's BOS", async () => {
   const plain = await completion({ drafter: "hybrid" });
   const echoed = await completion({ drafter: "hybrid", echo: true });
   expect(echoed.choices[0].text).toBe(prompt + plain.choices[0].text);
   const lp = echoed.choices[0].logprobs;
   expect(lp.tokens.join("")).toBe(echoed.choices[0].text);
-  expect(lp.token_logprobs[0]).toBeNull();
-  expect(lp.top_logprobs[0]).toBeNull();
-  expect(lp.tokens.length).toBe(echoed.usage.prompt_tokens + echoed.usage.completion_tokens);
+  // The BOS the tokenizer added is left out (usage still counts it): the first token is text, with
+  // its logprob after the BOS.
+  expect(lp.tokens[0]).not.toBe("");
+  expect(lp.token_logprobs[0]).toBeLessThanOrEqual(0);
+  expect(lp.tokens.length).toBe(echoed.usage.prompt_tokens - 1 + echoed.usage.completion_tokens);
   // The completion part is what the request without echo reported.
   expect(lp.token_logprobs.slice(-plain.usage.completion_tokens)).toEqual(plain.choices[0].logprobs.token_logprobs);
   expect(lp.text_offset.slice(-plain.usage.completion_tokens).map((o: number) => o - prompt.length)).toEqual(plain.choices[0].logprobs.text_offset);
-  // Prompt logprobs are real: every prompt token after the first has a finite one, most of them likely.
-  const promptLps = lp.token_logprobs.slice(1, echoed.usage.prompt_tokens) as number[];
+  // Prompt logprobs are real: every prompt token has a finite one, most of them likely.
+  const promptLps = lp.token_logprobs.slice(0, echoed.usage.prompt_tokens - 1) as number[];
   expect(promptLps.every((v) => Number.isFinite(v) && v <= 0)).toBe(true);
   // Streamed echo (without logprobs): the prompt arrives first.
   const res = await postJson(`${server.url}/v1/completions`, { model: MODEL_ID, prompt, max_tokens: 16, temperature: 0, echo: true, stream: true });
