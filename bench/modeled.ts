@@ -11,7 +11,7 @@
  *
  *   bun bench/modeled.ts [--model DIR] [--curve FILE | --device wasm|cpu --threads N [--save-curve FILE]] [--select-curve FILE]
  *                        [--drafters hybrid,sam] [--limit N] [--max-tokens 128] [--rates] [--options JSON]
- *                        [--fresh] [--recycle-state FILE | --cold-table] [--gaps]
+ *                        [--fresh] [--recycle-state FILE | --cold-table] [--gaps] [--corpus PATH | --no-draft-corpus]
  *
  * --curve takes a JSON list of {tokens, ms} (what --save-curve writes, or a bench report's
  * verifyCost); without it the curve is measured here first (9 rounds over the grid). --select-curve
@@ -24,6 +24,8 @@
  * --fresh: a fresh drafter for every prompt, as a one-shot `generate` has (default: one for the
  * run, as a server keeps it). --recycle-state FILE: the drafters' Token Recycling table starts
  * from this saved one (default: the model's warm table, if it ships one; --cold-table: empty).
+ * --corpus: a static corpus (a text file, a folder or a saved .escorpus) for sam and hybrid, as `--corpus` gives the CLI;
+ * without it they match the model's draft corpus where it ships one, as setUp gives it (--no-draft-corpus: none).
  *
  * "oracle selection" scores the same candidate trees as if each step had verified exactly the
  * chain of its nodes on the output's path (known only afterwards): the most a selector could make
@@ -42,6 +44,7 @@ import type { Drafter, VerifyUpdate } from "../src/drafters/types.ts";
 import { type CostPoint, VerifyCostModel } from "../src/engine/cost-model.ts";
 import { generate } from "../src/engine/speculative.ts";
 import { loadModel } from "../src/model/load.ts";
+import { loadCorpus } from "../src/engine/corpus.ts";
 
 const flags = parseFlags(process.argv.slice(2), {
   model: { type: "string", help: "" },
@@ -59,6 +62,8 @@ const flags = parseFlags(process.argv.slice(2), {
   "recycle-state": { type: "string", help: "" },
   "cold-table": { type: "boolean", help: "" },
   gaps: { type: "boolean", help: "" },
+  corpus: { type: "string", help: "" },
+  "no-draft-corpus": { type: "boolean", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -193,8 +198,16 @@ let mismatches = 0;
 // twice); with --fresh, one per prompt, as a one-shot run has.
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
 const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : flags["cold-table"] ? undefined : model.recycleTable;
+// As setUp gives sam and hybrid: a corpus given, else the model's draft corpus (unless --no-draft-corpus).
+const corpus = flags.corpus ? await loadCorpus(bunHost, model, resolve(flags.corpus as string), { saveIndex: false }) : flags["no-draft-corpus"] ? undefined : model.draftCorpus;
 const make = (n: string) =>
-  createDrafter(n, { ...drafterOptions, vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}) });
+  createDrafter(n, {
+    ...drafterOptions,
+    vocabSize: model.lm.spec.vocabSize,
+    tokenizerFingerprint: fingerprintOf(model),
+    ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}),
+    ...(corpus && (n === "sam" || n === "hybrid") ? { sam: { ...drafterOptions.sam, corpus } } : {}),
+  });
 let instances = new Map<string, ReturnType<typeof make>>();
 let recorders = new Map<string, ReturnType<typeof recording>>();
 /** New drafter instances (and their recorders) for every name. */

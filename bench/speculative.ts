@@ -5,7 +5,7 @@
  *
  *   bun bench/speculative.ts [--model DIR] [--dtype q8] [--max-tokens 128] [--limit N] [--repeats 3]
  *                            [--drafters recycle,sam,ngram,hybrid] [--no-peer] [--threads N] [--device wasm|cpu]
- *                            [--no-history] [--learned-curve] [--kernels auto|wasm|ts]
+ *                            [--no-history] [--learned-curve] [--kernels auto|wasm|ts] [--cold-table] [--no-draft-corpus]
  *
  * --kernels: what the drafters run on; `auto` (default) is what the CLI and the server use (WASM
  * where the runtime gives the binary), so the drafting share measured is the one users get.
@@ -13,6 +13,8 @@
  * alone (what the suite gains from the outputs of its earlier prompts, next to a default run).
  * --learned-curve: trees are sized on a verify cost curve learned from the runs' steps, as a
  * one-shot `generate` sizes them, instead of one timed before the runs, as a server's.
+ * --cold-table, --no-draft-corpus: drafters start without the model's warm recycling table, or
+ * sam and hybrid without its draft corpus (what each is worth, next to a default run).
  *
  * Writes bench/results/speculative[-MODEL][-DEVICE].json and .md (no MODEL for the reference
  * edgespec-tiny, no DEVICE for wasm) and refreshes the table between
@@ -46,12 +48,13 @@ const flags = parseFlags(process.argv.slice(2), {
   repeats: { type: "int", help: "" },
   device: { type: "string", help: "" },
   "cold-table": { type: "boolean", help: "" },
+  "no-draft-corpus": { type: "boolean", help: "" },
   kernels: { type: "string", help: "" },
 });
 const modelDir = resolve((flags.model as string) ?? bunHost.defaultModelDir());
 const modelName = basename(modelDir);
 const device = parseDevice((flags.device as string) ?? "wasm");
-const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "") + (flags["cold-table"] ? "-cold-table" : "");
+const suffix = (modelName === REFERENCE_MODEL ? "" : `-${modelName}`) + (device === "wasm" ? "" : `-${device}`) + (flags["no-history"] ? "-no-history" : "") + (flags["learned-curve"] ? "-learned-curve" : "") + (flags["cold-table"] ? "-cold-table" : "") + (flags["no-draft-corpus"] ? "-no-draft-corpus" : "");
 const repeats = (flags.repeats as number) ?? 3;
 const dtype = parseDtype((flags.dtype as string) ?? "fp32");
 const maxTokens = (flags["max-tokens"] as number) ?? 128;
@@ -65,6 +68,8 @@ if (!KERNEL_CHOICES.includes(kernelChoice)) throw new Error(`--kernels takes ${K
 const kernels = await chooseKernels(bunHost, kernelChoice, console.error);
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 const table = flags["cold-table"] ? undefined : model.recycleTable;
+const draftCorpus = flags["no-draft-corpus"] ? undefined : model.draftCorpus;
+const usesCorpus = (name: string) => name === "sam" || name === "hybrid";
 
 const report = await runSpeculativeBench(model, prompts, {
   drafters,
@@ -74,7 +79,8 @@ const report = await runSpeculativeBench(model, prompts, {
       vocabSize: model.lm.spec.vocabSize,
       tokenizerFingerprint: fingerprintOf(model),
       kernels,
-      ...(flags["no-history"] ? { sam: { historyTokens: 0 } } : {}),
+      // The model's draft corpus (if it ships one) unless --no-draft-corpus: as setUp gives sam and hybrid.
+      sam: { ...(flags["no-history"] ? { historyTokens: 0 } : {}), ...(draftCorpus && usesCorpus(name) ? { corpus: draftCorpus } : {}) },
       ...(table ? { recycle: { table } } : {}),
     }),
   maxTokens,
@@ -88,7 +94,7 @@ const report = await runSpeculativeBench(model, prompts, {
 });
 const peak = process.memoryUsage().rss;
 
-const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${threadsPhrase(report.model.threads)}` : ""}, Bun, drafters on ${kernels.name === "wasm" ? "WASM" : "TypeScript"} kernels), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
+const md = `Model \`${modelName}\` (${report.model.dtype}, ${report.model.backend}${report.model.threads ? `, ${threadsPhrase(report.model.threads)}` : ""}, Bun, drafters on ${kernels.name === "wasm" ? "WASM" : "TypeScript"} kernels), ${report.prompts} prompts, ${maxTokens} new tokens each, greedy, ${report.repeats} passes; plain, every drafter${flags["no-history"] ? " (without request history)" : ""}${flags["learned-curve"] ? " (trees sized on a cost curve learned from the steps)" : ""}${table ? " (recycling tables start from the model's warm table)" : ""}${draftCorpus ? ` (sam and hybrid match the model's draft corpus, ${draftCorpus.tokenCount} tokens)` : ""}${flags["no-peer"] ? "" : " and the peer"} back to back per prompt.
 Speedup = plain decode time / decode time for identical output: the median over passes (range in brackets). Tokens/s count decode only (the first token comes with the prefill, on every side). Mismatches against plain: ${Object.entries(report.results.all!).map(([c, v]) => `${c} ${v.mismatches}`).join(", ")}.
 MAL = mean accepted length (tokens per verification step, bonus included). transformers.js peer: generate() on onnxruntime-node CPU, decode time = time for ${maxTokens} tokens − time for 1.
 Mean speedup over workloads: ${Object.entries(report.meanSpeedup).map(([d, s]) => `${d} ${s}x`).join(", ")}. Time to the first token (prefill and its token, mean per prompt, median over passes): ${Object.entries(report.results.all!).filter(([, v]) => v.firstTokenMs !== undefined).map(([c, v]) => `${c} ${v.firstTokenMs} ms`).join(", ")}. Peak RSS of the bench process: ${Math.round(peak / 2 ** 20)} MiB. Verify cost (ms by tokens fed): ${report.verifyCost.map((p) => `${p.tokens}: ${p.ms}`).join(", ")}.

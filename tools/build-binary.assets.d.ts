@@ -15,3 +15,7 @@ declare module "*.bin" {
   const path: string;
   export default path;
 }
+declare module "*.escorpus" {
+  const path: string;
+  export default path;
+}

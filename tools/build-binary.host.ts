@@ -11,6 +11,7 @@ import generationConfig from "../models/edgespec-tiny/generation_config.json" wi
 import tokenizer from "../models/edgespec-tiny/tokenizer.json" with { type: "file" };
 import tokenizerConfig from "../models/edgespec-tiny/tokenizer_config.json" with { type: "file" };
 import recycleTable from "../models/edgespec-tiny/recycle-table.bin" with { type: "file" };
+import draftCorpus from "../models/edgespec-tiny/draft-corpus.escorpus" with { type: "file" };
 import modelFp32 from "../models/edgespec-tiny/onnx/model.onnx" with { type: "file" };
 import ortMjs from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs" with { type: "file" };
 import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm" with { type: "file" };
@@ -24,6 +25,7 @@ const EMBEDDED: Record<string, string> = {
   [`${MODEL_DIR}/tokenizer.json`]: tokenizer as unknown as string,
   [`${MODEL_DIR}/tokenizer_config.json`]: tokenizerConfig as unknown as string,
   [`${MODEL_DIR}/recycle-table.bin`]: recycleTable as unknown as string,
+  [`${MODEL_DIR}/draft-corpus.escorpus`]: draftCorpus as unknown as string,
   [`${MODEL_DIR}/onnx/model.onnx`]: modelFp32,
   // `edgespec bench`'s default suite, where the CLI looks for it (two levels above the model).
   "/bench/prompts.json": benchPrompts as unknown as string,

@@ -19,7 +19,7 @@ await bundleForWeb(join(root, "adapters/edge/bundle-entry.ts"), join(out, "edges
 const model = join(root, "models/edgespec-tiny");
 const assets = join(out, "edgespec-assets");
 mkdirSync(join(assets, "edgespec-tiny/onnx"), { recursive: true });
-for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "recycle-table.bin", "onnx/model.onnx"]) {
+for (const f of ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "recycle-table.bin", "draft-corpus.escorpus", "onnx/model.onnx"]) {
   copyFileSync(join(model, f), join(assets, "edgespec-tiny", f));
 }
 copyFileSync(join(root, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"), join(assets, "ort-wasm-simd-threaded.wasm"));

@@ -281,16 +281,30 @@ const MUTATIONS: Mutation[] = [
   {
     name: "drafting: the model's warm recycling table ignored (every drafter starts cold)",
     file: "src/engine/drafting.ts",
-    from: "const state = setup.recycleState ?? (registry.maker(setup.name)?.recyclingTable ? model.recycleTable : undefined);",
+    from: "const state = setup.recycleState ?? (maker?.recyclingTable ? model.recycleTable : undefined);",
     to: "const state = setup.recycleState;",
     tests: ["test/model/warm-table.test.ts"],
   },
   {
     name: "drafting: the warm table handed to any drafter with saved state, a user's included",
     file: "src/engine/drafting.ts",
-    from: "registry.maker(setup.name)?.recyclingTable ? model.recycleTable",
-    to: "registry.maker(setup.name)?.savesState ? model.recycleTable",
+    from: "maker?.recyclingTable ? model.recycleTable",
+    to: "maker?.savesState ? model.recycleTable",
     tests: ["test/model/warm-table.test.ts"],
+  },
+  {
+    name: "drafting: the model's draft corpus ignored (suffix drafters match the request alone)",
+    file: "src/engine/drafting.ts",
+    from: "const corpus = setup.corpus ?? (maker?.usesCorpus ? model.draftCorpus : undefined);",
+    to: "const corpus = setup.corpus;",
+    tests: ["test/model/draft-corpus.test.ts"],
+  },
+  {
+    name: "drafting: the model's draft corpus handed to drafters that take none (ngram)",
+    file: "src/engine/drafting.ts",
+    from: "maker?.usesCorpus ? model.draftCorpus",
+    to: "maker ? model.draftCorpus",
+    tests: ["test/model/draft-corpus.test.ts"],
   },
   {
     name: "recycling: a loaded table's steadiness dropped",

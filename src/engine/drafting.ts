@@ -12,7 +12,7 @@ export { DRAFTER_NAMES };
 export interface DrafterSetup {
   /** none | recycle | sam | ngram | hybrid */
   name: string;
-  /** Static corpus for sam/hybrid (see `loadCorpus` in corpus.ts). */
+  /** Static corpus for sam/hybrid (see `loadCorpus` in corpus.ts); default: the model's draft corpus, if it ships one. */
   corpus?: CorpusIndex;
   /** A Token Recycling table saved earlier (hot start after a restart); default: the model's own warm table, if it ships one. */
   recycleState?: Uint8Array;
@@ -26,12 +26,15 @@ export function fingerprintOf(model: LoadedModel): string {
 
 /** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */
 export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
-  const state = setup.recycleState ?? (registry.maker(setup.name)?.recyclingTable ? model.recycleTable : undefined);
+  const maker = registry.maker(setup.name);
+  const state = setup.recycleState ?? (maker?.recyclingTable ? model.recycleTable : undefined);
+  // A corpus given (--corpus) takes the place of the model's own draft corpus.
+  const corpus = setup.corpus ?? (maker?.usesCorpus ? model.draftCorpus : undefined);
   return registry.create(setup.name, {
     vocabSize: model.lm.spec.vocabSize,
     kernels: setup.kernels ?? tsKernels,
     tokenizerFingerprint: fingerprintOf(model),
-    ...(setup.corpus ? { corpus: setup.corpus } : {}),
+    ...(corpus ? { corpus } : {}),
     ...(state ? { savedState: state } : {}),
   });
 }

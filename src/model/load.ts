@@ -14,8 +14,8 @@ import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
-import { type StateIdentity, TokenizerMismatchError } from "../drafters/persist.ts";
-import { DEFAULT_K, readRecyclingTable } from "../drafters/token-recycling.ts";
+import { shippedDraftAssets } from "./draft-assets.ts";
+import type { CorpusIndex } from "../drafters/corpus-index.ts";
 import { checkTreeAttention } from "./tree-check.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
@@ -90,6 +90,12 @@ export interface LoadedModel {
    * file is missing, corrupt or built for another tokenizer (an onProgress note says which).
    */
   recycleTable?: Uint8Array;
+  /**
+   * The model's draft corpus (config.json `edgespec.draft_corpus`, a saved corpus index in the model
+   * folder; tools/draft-corpus.ts builds one from the model's own continuations): the suffix
+   * drafters match against it when they are given no corpus. Absent as the table is.
+   */
+  draftCorpus?: CorpusIndex;
 }
 
 export function parseDevice(value: string): DeviceChoice {
@@ -207,44 +213,6 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
   }
 }
 
-/**
- * The warm recycling table config.json names, if it names one, checked as a drafter would read it
- * (format, this tokenizer and vocabulary, k, ids). The table only makes drafts better or worse,
- * never changes output: a named file that is missing (a model folder copied without it), corrupt,
- * or built for another tokenizer.json (edited since) costs only speed. Drafters start cold and a
- * note names the file; a bad name in config.json is an error, as the config is.
- */
-async function shippedRecycleTable(host: Host, dir: string, config: Record<string, unknown> | undefined, identity: () => StateIdentity, say: (m: string) => void): Promise<Uint8Array | undefined> {
-  const name = (config?.edgespec as Record<string, unknown> | undefined)?.recycle_table;
-  if (name === undefined) return undefined;
-  if (typeof name !== "string" || name.includes("..") || name.startsWith("/")) {
-    throw new EdgespecError("model_invalid", `config.json's edgespec.recycle_table must name a file in the model folder, got ${JSON.stringify(name)}`);
-  }
-  const path = host.join(dir, name);
-  const cold = "drafters start cold (rebuild it with tools/warm-table.ts, or remove edgespec.recycle_table)";
-  if (!(await host.isFile(path))) {
-    say(`config.json names recycling table ${name}, which is not in ${dir}: ${cold}`);
-    return undefined;
-  }
-  const bytes = await host.readFile(path);
-  const what = `${path} (the model's shipped Token Recycling table, config.json edgespec.recycle_table)`;
-  try {
-    readRecyclingTable(bytes, identity(), DEFAULT_K, what);
-    return bytes;
-  } catch (err) {
-    if (err instanceof TokenizerMismatchError) {
-      const { saved, expected } = err;
-      say(
-        `${what} was built for tokenizer "${saved.fingerprint || "(unknown)"}" with ${saved.vocabSize} tokens, but the model's ` +
-          `tokenizer.json and config.json are now "${expected.fingerprint}" with ${expected.vocabSize} tokens (edited since the table was built?): ${cold}`,
-      );
-    } else if (err instanceof EdgespecError) {
-      say(`${err.message}: ${cold}`);
-    } else throw err;
-    return undefined;
-  }
-}
-
 /** The most threads a model may ask for (onnxruntime-web's pool and a native session's alike). */
 const MAX_THREADS = 256;
 
@@ -273,7 +241,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
-  const recycleTable = await shippedRecycleTable(host, dir, config, () => ({ fingerprint: tokenizerFingerprint(tokenizer.json), vocabSize: spec.vocabSize }), say);
+  const { recycleTable, draftCorpus } = await shippedDraftAssets(host, dir, config, { fingerprint: tokenizerFingerprint(tokenizer.json), vocabSize: spec.vocabSize }, say);
 
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;
@@ -432,7 +400,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const loadMs = performance.now() - t0;
   event({ phase: "ready", loadMs });
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${threadsPhrase(poolThreads)})`);
-  return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}) };
+  return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}), ...(draftCorpus ? { draftCorpus } : {}) };
 }
 
 /**
