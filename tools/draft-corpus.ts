@@ -88,11 +88,15 @@ const out = (flags.out as string) ?? join(modelDir, CORPUS_FILE);
 writeFileSync(out, bytes);
 if (!flags.out) {
   const configPath = join(modelDir, "config.json");
-  const config = JSON.parse(readFileSync(configPath, "utf8"));
-  // Rewritten only when it does not name the corpus yet (a rewrite reformats numbers like 1e-05).
+  const text = readFileSync(configPath, "utf8");
+  const config = JSON.parse(text);
   if (config.edgespec?.draft_corpus !== CORPUS_FILE) {
-    config.edgespec = { ...config.edgespec, draft_corpus: CORPUS_FILE };
-    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    // Inserted as a line where there is an edgespec block: a JSON rewrite would reformat the
+    // file's numbers (1e-05 becomes 0.00001, 10000.0 becomes 10000).
+    const block = /^(\s*)"edgespec": \{\n(\s*)/m.exec(text);
+    const line = `"draft_corpus": "${CORPUS_FILE}",\n`;
+    if (block) writeFileSync(configPath, text.slice(0, block.index + block[0].length) + line + block[2] + text.slice(block.index + block[0].length));
+    else writeFileSync(configPath, `${JSON.stringify({ ...config, edgespec: { ...config.edgespec, draft_corpus: CORPUS_FILE } }, null, 2)}\n`);
   }
 }
 console.log(`${out}: ${bytes.length} bytes, ${documents.length} continuations, ${tokens} generated tokens (${index.tokenCount} in the index), ${((performance.now() - t0) / 1000).toFixed(0)} s`);
