@@ -2,7 +2,7 @@
 import { bunHost } from "../../adapters/bun/host.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { loadModel } from "../../src/model/load.ts";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,20 @@ async function float16Reference(device: "wasm" | "cpu"): Promise<LoadedModel> {
   writeFileSync(join(dir, "onnx", "model_fp16.onnx"), toFloat16(await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`)));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return loadModel(bunHost, dir, { dtype: "fp16", device });
+}
+
+/**
+ * A copy of the reference model's folder (its small files copied, its fp32 graph linked) that
+ * `edit` changes (damages) before it is loaded; the load's progress lines go to `notes`. The
+ * folder is removed at exit.
+ */
+export async function loadEditedReference(edit: (dir: string) => void, notes: string[]): Promise<{ dir: string; model: LoadedModel }> {
+  const dir = mkdtempSync(join(tmpdir(), "edgespec-edited-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
+  symlinkSync(join(MODEL_DIR, "onnx", "model.onnx"), join(dir, "onnx", "model.onnx"));
+  edit(dir);
+  return { dir, model: await loadModel(bunHost, dir, { device: "wasm", onProgress: (m) => notes.push(m) }) };
 }
 
 export const REPO = new URL("../..", import.meta.url).pathname;

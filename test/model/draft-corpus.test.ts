@@ -5,32 +5,14 @@
  * takes no corpus; a note naming the file (drafters go without) when config names one that is not
  * there, is damaged, or was built for a tokenizer.json edited since.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunHost } from "../../adapters/bun/host.ts";
 import { CorpusIndex, type DraftTree } from "../../src/drafters/index.ts";
 import { SOURCE } from "../../src/drafters/sources.ts";
 import { buildDrafter, fingerprintOf } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
-import { loadModel } from "../../src/model/load.ts";
-import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** The reference model's small files copied (its corpus and table too), its graph linked; `edit` changes the copy first. */
-async function loadReplica(edit: (dir: string) => void, notes: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), "edgespec-corpus-"));
-  dirs.push(dir);
-  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
-  symlinkSync(join(MODEL_DIR, "onnx", "model.onnx"), join(dir, "onnx", "model.onnx"));
-  edit(dir);
-  return loadModel(bunHost, dir, { device: "wasm", onProgress: (m) => notes.push(m) });
-}
+import { loadEditedReference, referenceModel } from "../helpers/model.ts";
 
 /** Whether `tree` holds `chain` as a path from its root level, every node of it from `source`. */
 function holdsChain(tree: DraftTree, chain: readonly number[], source: number): boolean {
@@ -98,7 +80,7 @@ describe("a model's draft corpus", () => {
     ];
     for (const [, edit, note] of cases) {
       const notes: string[] = [];
-      const replica = await loadReplica(edit, notes);
+      const { model: replica } = await loadEditedReference(edit, notes);
       expect(replica.draftCorpus).toBeUndefined();
       expect(notes.filter((n) => note.test(n)), notes.join(" / ")).toEqual([expect.any(String)]);
       const d = buildDrafter(replica, { name: "sam" })!;

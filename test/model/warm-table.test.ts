@@ -4,37 +4,16 @@
  * saved state is given, and a note naming the file (drafters start cold) when config names one
  * that is not there, is corrupt, or was built for a tokenizer.json edited since.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunHost } from "../../adapters/bun/host.ts";
 import { createDrafter, tokenizerFingerprint } from "../../src/drafters/index.ts";
 import { builtinDrafters } from "../../src/drafters/registry.ts";
 import { emptyTree } from "../../src/drafters/types.ts";
 import type { TokenRecyclingDrafter } from "../../src/drafters/token-recycling.ts";
 import { buildDrafter, fingerprintOf } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
-import { loadModel } from "../../src/model/load.ts";
-import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/**
- * The reference model's small files copied (its recycle-table.bin too), its fp32 graph linked,
- * not copied; `edit` damages the copy before it is loaded.
- */
-async function loadReplica(edit: (dir: string) => void, notes: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), "edgespec-warm-"));
-  dirs.push(dir);
-  cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".onnx") });
-  symlinkSync(join(MODEL_DIR, "onnx", "model.onnx"), join(dir, "onnx", "model.onnx"));
-  edit(dir);
-  return { dir, model: await loadModel(bunHost, dir, { device: "wasm", onProgress: (m) => notes.push(m) }) };
-}
+import { loadEditedReference, MODEL_DIR, referenceModel } from "../helpers/model.ts";
 
 /** Rows of a recycling table that hold a candidate. */
 function rowsWritten(d: TokenRecyclingDrafter, vocab: number): number {
@@ -77,12 +56,12 @@ describe("a model's warm recycling table", () => {
 
   test("a named file that is missing loads the model cold with a note; a name outside the model folder is a clear error", async () => {
     const withTable = async (name: unknown, notes: string[] = []) => {
-      const dir = mkdtempSync(join(tmpdir(), "edgespec-warm-"));
-      dirs.push(dir);
-      cpSync(MODEL_DIR, dir, { recursive: true, filter: (src) => !src.endsWith(".bin") && (!src.endsWith(".onnx") || src.endsWith("/model.onnx")) });
-      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-      writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, edgespec: { ...config.edgespec, recycle_table: name } }));
-      return loadModel(bunHost, dir, { onProgress: (m) => notes.push(m) });
+      const edit = (dir: string) => {
+        rmSync(join(dir, "recycle-table.bin"));
+        const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+        writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, edgespec: { ...config.edgespec, recycle_table: name } }));
+      };
+      return (await loadEditedReference(edit, notes)).model;
     };
     const notes: string[] = [];
     const copied = await withTable("recycle-table.bin", notes);
@@ -101,7 +80,7 @@ describe("a model's warm recycling table", () => {
       [new Uint8Array(0), /is not valid saved state: truncated at byte 0/],
     ] as const) {
       const notes: string[] = [];
-      const { dir, model } = await loadReplica((d) => writeFileSync(join(d, "recycle-table.bin"), bytes), notes);
+      const { dir, model } = await loadEditedReference((d) => writeFileSync(join(d, "recycle-table.bin"), bytes), notes);
       expect(model.recycleTable).toBeUndefined();
       const note = notes.find((n) => n.includes("recycle-table.bin"));
       expect(note).toStartWith(`${join(dir, "recycle-table.bin")} (the model's shipped Token Recycling table, config.json edgespec.recycle_table) is not valid saved state`);
@@ -116,7 +95,7 @@ describe("a model's warm recycling table", () => {
 
   test("a tokenizer.json edited after the shipped table was built: loads cold, with a note about the model's own table", async () => {
     const notes: string[] = [];
-    const { dir, model } = await loadReplica((d) => {
+    const { dir, model } = await loadEditedReference((d) => {
       const path = join(d, "tokenizer.json");
       const tok = JSON.parse(readFileSync(path, "utf8"));
       tok.pre_tokenizer.add_prefix_space = true;
