@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunHost } from "../../adapters/bun/host.ts";
 import { runCli } from "../../src/cli/main.ts";
-import { BIN, MODEL_DIR, run } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, nodeBundle, run } from "../helpers/model.ts";
 
 let tmp = "";
 beforeAll(() => {
@@ -232,6 +232,7 @@ test("Deno without --allow-read: the error says so and names the path, not 'mode
 });
 
 test("serve on a port in use, or an address it cannot bind: one line and exit 1 at once, not a server loading a model it cannot serve", async () => {
+  await nodeBundle();
   const { createServer } = await import("node:net");
   const holder = createServer();
   await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));

@@ -58,6 +58,19 @@ export async function run(cmd: string[], env: Record<string, string> = {}, cwd =
   return { code, stdout, stderr };
 }
 
+let nodeBuild: Promise<void> | undefined;
+/**
+ * The Node bundle (dist/edgespec-node.mjs and its worker), built once per test process as
+ * `npm run build` makes it: Node runs no TypeScript, and a test must not depend on another test
+ * file having built it first.
+ */
+export function nodeBundle(): Promise<void> {
+  nodeBuild ??= run([`${REPO}node_modules/.bin/bun`, "run", "build"]).then((b) => {
+    if (b.code !== 0) throw new Error(`npm run build failed: ${b.stderr}`);
+  });
+  return nodeBuild;
+}
+
 export const BIN = {
   bun: [`${REPO}node_modules/.bin/bun`, `${REPO}adapters/bun/cli.ts`],
   deno: [`${REPO}node_modules/.bin/deno`, "run", "-A", `${REPO}adapters/deno/cli.ts`],

@@ -3,7 +3,7 @@
  * passes SIGTERM on and exits with it, so no server outlives the process a supervisor knows.
  */
 import { expect, test } from "bun:test";
-import { BIN, MODEL_DIR, REPO } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, nodeBundle, REPO } from "../helpers/model.ts";
 import { spawnServer } from "./processes.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -52,6 +52,7 @@ for (const runtime of ["bun", "node"] as const) {
   test(`under npm, the launcher whose shell is killed stops its server (${runtime})`, async () => {
     // "; true": the shell stays the launcher's parent instead of exec'ing it, as npm's does.
     const cmd = `node ${REPO}bin/edgespec.mjs serve --model ${MODEL_DIR} --host 127.0.0.1 --port 0; true`;
+    if (runtime === "node") await nodeBundle();
     const env = { ...process.env, npm_lifecycle_event: "npx", ...(runtime === "node" ? { EDGESPEC_RUNTIME: "node" } : {}) };
     const s = await spawnServer(["sh", "-c", cmd], REPO, { env });
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
