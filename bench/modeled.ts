@@ -39,6 +39,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, firstPerWorkload } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
+import { builtinDrafters } from "../src/drafters/registry.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
 import type { Drafter, VerifyUpdate } from "../src/drafters/types.ts";
 import { type CostPoint, VerifyCostModel } from "../src/engine/cost-model.ts";
@@ -200,13 +201,14 @@ const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
 const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : flags["cold-table"] ? undefined : model.recycleTable;
 // As setUp gives sam and hybrid: a corpus given, else the model's draft corpus (unless --no-draft-corpus).
 const corpus = flags.corpus ? await loadCorpus(bunHost, model, resolve(flags.corpus as string), { saveIndex: false }) : flags["no-draft-corpus"] ? undefined : model.draftCorpus;
+const registry = builtinDrafters(); // which drafters take a corpus, as setUp decides it
 const make = (n: string) =>
   createDrafter(n, {
     ...drafterOptions,
     vocabSize: model.lm.spec.vocabSize,
     tokenizerFingerprint: fingerprintOf(model),
     ...(recycleState ? { recycle: { ...drafterOptions.recycle, table: recycleState } } : {}),
-    ...(corpus && (n === "sam" || n === "hybrid") ? { sam: { ...drafterOptions.sam, corpus } } : {}),
+    ...(corpus && registry.maker(n)?.usesCorpus ? { sam: { ...drafterOptions.sam, corpus } } : {}),
   });
 let instances = new Map<string, ReturnType<typeof make>>();
 let recorders = new Map<string, ReturnType<typeof recording>>();

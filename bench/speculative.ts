@@ -26,6 +26,7 @@ import { bunHost } from "../adapters/bun/host.ts";
 import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench, stepMarkdown } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter, DRAFTER_NAMES } from "../src/drafters/index.ts";
+import { builtinDrafters } from "../src/drafters/registry.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
 import { parseDtype } from "../src/model/dtype.ts";
 import { loadModel, parseDevice } from "../src/model/load.ts";
@@ -69,7 +70,9 @@ const kernels = await chooseKernels(bunHost, kernelChoice, console.error);
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
 const table = flags["cold-table"] ? undefined : model.recycleTable;
 const draftCorpus = flags["no-draft-corpus"] ? undefined : model.draftCorpus;
-const usesCorpus = (name: string) => name === "sam" || name === "hybrid";
+// The drafters that take a corpus, as the registry declares them (setUp hands it to the same ones).
+const registry = builtinDrafters();
+const usesCorpus = (name: string) => !!registry.maker(name)?.usesCorpus;
 
 const report = await runSpeculativeBench(model, prompts, {
   drafters,

@@ -34,3 +34,13 @@ export class EdgespecError extends Error {
 export function isEdgespecError(e: unknown): e is EdgespecError {
   return e instanceof EdgespecError;
 }
+
+/**
+ * Whether `e` is a runtime refusing access (Deno without --allow-read, --allow-env or --allow-net
+ * throws NotCapable; Deno before 2, PermissionDenied): the error to turn into permission_denied
+ * rather than "not found", "unset" or "corrupt".
+ */
+export function isPermissionRefusal(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null | undefined)?.name;
+  return name === "NotCapable" || name === "PermissionDenied";
+}

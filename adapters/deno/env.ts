@@ -4,21 +4,16 @@
  * absence changes what a server lets through (EDGESPEC_API_KEY) must not be, or a key the operator
  * set would be dropped silently and the server would answer everyone.
  */
-import { EdgespecError } from "../../src/errors.ts";
+import { EdgespecError, isPermissionRefusal } from "../../src/errors.ts";
 
 declare const Deno: { env: { get(k: string): string | undefined } };
-
-function refused(e: unknown): boolean {
-  const name = (e as Error | undefined)?.name;
-  return name === "NotCapable" || name === "PermissionDenied";
-}
 
 /** The variable, or undefined when unset or when Deno may not read it. */
 export function optionalEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
   } catch (e) {
-    if (refused(e)) return undefined;
+    if (isPermissionRefusal(e)) return undefined;
     throw e;
   }
 }
@@ -28,7 +23,7 @@ export function guardedEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
   } catch (e) {
-    if (refused(e)) throw new EdgespecError("permission_denied", `Deno may not read the environment variable ${name}: run with --allow-env (or -A)`, { cause: e });
+    if (isPermissionRefusal(e)) throw new EdgespecError("permission_denied", `Deno may not read the environment variable ${name}: run with --allow-env (or -A)`, { cause: e });
     throw e;
   }
 }

@@ -4,7 +4,7 @@ import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { navigatorGpuAdapter } from "../web/gpu.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
-import { EdgespecError } from "../../src/errors.ts";
+import { EdgespecError, isPermissionRefusal } from "../../src/errors.ts";
 
 declare const Deno: {
   readFile(path: string): Promise<Uint8Array>;
@@ -26,8 +26,7 @@ async function kind(path: string, what?: string): Promise<"file" | "dir" | undef
     return s.isFile ? "file" : s.isDirectory ? "dir" : undefined;
   } catch (e) {
     // Deno without --allow-read refuses the stat: say so, rather than "not found".
-    const name = (e as Error).name;
-    if (name === "NotCapable" || name === "PermissionDenied") {
+    if (isPermissionRefusal(e)) {
       throw new EdgespecError("permission_denied", `Deno may not read ${path}${what ? ` (${what})` : ""}: run with --allow-read (or -A)`, { cause: e });
     }
     return undefined;

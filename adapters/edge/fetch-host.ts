@@ -5,7 +5,7 @@
  * onnxruntime cannot start workers here), and its WebGPU build where the caller provides it (the
  * browser entry does; the edge bundle does not carry it).
  */
-import { EdgespecError } from "../../src/errors.ts";
+import { EdgespecError, isPermissionRefusal } from "../../src/errors.ts";
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { navigatorGpuAdapter } from "../web/gpu.ts";
 
@@ -52,12 +52,6 @@ function missingFile(e: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || /\(os error (2|3|20)\)/.test(detail(e));
 }
 
-/** Deno without --allow-read (file:) or --allow-net (http:). */
-function refused(e: unknown): boolean {
-  const name = (e as Error | undefined)?.name;
-  return name === "NotCapable" || name === "PermissionDenied";
-}
-
 /**
  * A file by URL. Only a real "not there" is absent: HTTP 404/410, a missing file: file, and HTTP
  * 403 (what S3 answers for a missing key when the reader may not list the bucket; the loader asks
@@ -80,7 +74,7 @@ async function fetchBytes(url: URL): Promise<Fetched> {
   } catch (e) {
     if (e instanceof FetchError) throw e;
     if (url.protocol === "file:" && missingFile(e)) return { absent: "no such file" };
-    if (refused(e)) throw new EdgespecError("permission_denied", `may not read ${url}: ${detail(e)}`, { cause: e });
+    if (isPermissionRefusal(e)) throw new EdgespecError("permission_denied", `may not read ${url}: ${detail(e)}`, { cause: e });
     if (url.protocol === "file:" && /not implemented/i.test(detail(e))) {
       throw new FetchError(`cannot fetch ${url}: this runtime's fetch does not read file: URLs (${detail(e)}); serve the model over http(s), or give it as a function from paths to bytes`, false, { cause: e });
     }

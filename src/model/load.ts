@@ -4,7 +4,7 @@
  */
 import type { InferenceSession } from "onnxruntime-web";
 import { startWasmRuntime, threadsPhrase, wasmThreadsFor } from "./ort-env.ts";
-import { EdgespecError } from "../errors.ts";
+import { EdgespecError, isPermissionRefusal } from "../errors.ts";
 import type { Device, Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type ModelInfo, type TreeAttentionInfo } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
@@ -410,8 +410,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
  * read, not "corrupt or unsupported ONNX".
  */
 function permissionRefusal(cause: unknown, why: string): EdgespecError | undefined {
-  const name = (cause as Error | undefined)?.name;
-  if (name !== "NotCapable" && name !== "PermissionDenied" && !/\bNotCapable\b|Requires read access/.test(why)) return undefined;
+  if (!isPermissionRefusal(cause) && !/\bNotCapable\b|Requires read access/.test(why)) return undefined;
   const path = /Requires read access to "([^"]+)"/.exec(why)?.[1];
   const what = path ? `${path} (onnxruntime's WebAssembly)` : `a file onnxruntime needs (${why.split("\n")[0]})`;
   return new EdgespecError("permission_denied", `Deno may not read ${what}: run with --allow-read (or -A)`, { cause });
