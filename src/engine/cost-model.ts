@@ -380,6 +380,32 @@ export class VerifyCostModel {
     return interpolate(this.curve, tokens);
   }
 
+  /**
+   * cost(1) .. cost(n) into out[1] .. out[n], the same values, in one walk along the curve: the
+   * selector prices every size of a step's candidate (up to ~100), where a search per size cost
+   * more than the rest of its scan.
+   */
+  costsInto(out: Float64Array, n: number): void {
+    const p = this.curve;
+    if (p.length < 2) {
+      for (let k = 1; k <= n; k++) out[k] = this.cost(k);
+      return;
+    }
+    const first = p[0]!.ms;
+    const last = p.length - 1;
+    let i = 1;
+    for (let k = 1; k <= n; k++) {
+      if (k <= p[0]!.tokens) {
+        out[k] = first;
+        continue;
+      }
+      while (i < last && k > p[i]!.tokens) i++;
+      const a = p[i - 1]!;
+      const b = p[i]!;
+      out[k] = Math.max(first, a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
+    }
+  }
+
   summary(): { tokens: number; ms: number }[] {
     return this.curve.map((p) => ({ tokens: p.tokens, ms: Math.round(p.ms * 100) / 100 }));
   }

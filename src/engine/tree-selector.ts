@@ -82,6 +82,8 @@ export class TreeSelector {
   private childCount = new Int32Array(129);
   /** The candidate's nodes kept (select), and their places in the subtree. */
   private keep = new Uint8Array(128);
+  /** select(): the cost of feeding each size, by size (index 1 up to the candidate's size + 1). */
+  private costs = new Float64Array(130);
   private index = new Int32Array(128);
   /** observe(): the nodes on the accepted path. */
   private onPath = new Uint8Array(128);
@@ -139,12 +141,14 @@ export class TreeSelector {
       }
       order[j] = i;
     }
+    const costs = this.costs;
+    this.cost.costsInto(costs, n + 1);
     let best = 0;
-    let bestScore = 1 / this.cost.cost(1);
+    let bestScore = 1 / costs[1]!;
     let sum = 0;
     for (let k = 1; k <= n; k++) {
       sum += p[order[k - 1]!]!;
-      const score = (1 + sum) / this.cost.cost(1 + k);
+      const score = (1 + sum) / costs[1 + k]!;
       if (score > bestScore) {
         bestScore = score;
         best = k;
@@ -257,6 +261,7 @@ export class TreeSelector {
       this.childCount = new Int32Array(n * 2 + 1);
       this.keep = new Uint8Array(n * 2);
       this.index = new Int32Array(n * 2);
+      this.costs = new Float64Array(n * 2 + 2);
     }
     // Sibling rank: the order in which the drafter put a parent's children (its preference).
     const children = this.childCount;

@@ -81,6 +81,22 @@ describe("VerifyCostModel", () => {
     expect(new VerifyCostModel([{ tokens: 1, ms: 3 }]).cost(80)).toBe(3);
   });
 
+  test("costsInto gives every size's cost, the very values cost() gives, on any curve", () => {
+    const curves = [
+      m,
+      new VerifyCostModel([]),
+      new VerifyCostModel([{ tokens: 1, ms: 3 }]),
+      new VerifyCostModel([{ tokens: 3, ms: 2 }, { tokens: 4, ms: 1.5 }, { tokens: 9, ms: 7 }]), // starts above 1, falls
+      new VerifyCostModel(COST_GRID.map((tokens) => ({ tokens, ms: 1.55 + 0.31 * tokens + (tokens % 3) * 0.07 }))),
+    ];
+    for (const c of curves) {
+      const out = new Float64Array(130).fill(-1);
+      c.costsInto(out, 129);
+      expect(out[0]).toBe(-1); // index 0 is no size
+      for (let k = 1; k <= 129; k++) expect(out[k]).toBe(c.cost(k));
+    }
+  });
+
   test("measure times warm code: forwards run until their timings stop falling, then the grid", async () => {
     const base = (n: number) => 2 + 0.5 * n;
     // Three times slower at first, the excess halving every ~14 forwards (~100 ms of this clock,
