@@ -25,7 +25,8 @@ import { fingerprintOf } from "../src/engine/drafting.ts";
 import { generate, verifyCostModel } from "../src/engine/speculative.ts";
 import { TreeBiasBuffer } from "../src/engine/tree-bias.ts";
 import { TreeSelector } from "../src/engine/tree-selector.ts";
-import { loadModel } from "../src/model/load.ts";
+import { type LoadedModel, loadModel } from "../src/model/load.ts";
+import type { CorpusIndex } from "../src/drafters/corpus-index.ts";
 import { chooseKernels } from "../src/setup.ts";
 
 const flags = parseFlags(process.argv.slice(2), {
@@ -46,12 +47,13 @@ type Event =
   | { t: "observe"; update: VerifyUpdate };
 
 /** A real run's drafter inputs, in order (hooks on the classes' prototypes, removed after). */
-async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSize: number; fingerprint: string; table?: Uint8Array }> {
+async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSize: number; fingerprint: string } & ReturnType<typeof assets>> {
   const model = await loadModel(bunHost, modelDir, {});
   const all = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts as { prompt: string }[];
   const prompts = all.slice(0, (flags.prompts as number) ?? 30);
   const kernels = await chooseKernels(bunHost, "auto");
-  const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), kernels, ...(model.recycleTable ? { recycle: { table: model.recycleTable } } : {}) });
+  // The hybrid as setUp gives it: the model's warm table and its draft corpus, where it ships them.
+  const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), kernels, ...assets(model) });
   await generate(model, prompts[0]!.prompt, { maxTokens: 8, drafter });
   const curve = (await verifyCostModel(model.lm)).summary();
   const events: Event[] = [];
@@ -74,7 +76,14 @@ async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSiz
     for (const undo of saved) undo();
   }
   await model.lm.dispose();
-  return { events, curve, vocabSize: model.lm.spec.vocabSize, fingerprint: fingerprintOf(model), ...(model.recycleTable ? { table: model.recycleTable } : {}) };
+  return { events, curve, vocabSize: model.lm.spec.vocabSize, fingerprint: fingerprintOf(model), ...assets(model) };
+}
+
+function assets(model: LoadedModel): { recycle?: { table: Uint8Array }; sam?: { corpus: CorpusIndex } } {
+  return {
+    ...(model.recycleTable ? { recycle: { table: model.recycleTable } } : {}),
+    ...(model.draftCorpus ? { sam: { corpus: model.draftCorpus } } : {}),
+  };
 }
 
 function copyUpdate(u: VerifyUpdate): VerifyUpdate {
@@ -104,7 +113,7 @@ const times: Record<string, Record<Part, number[]>> = {};
 let sink = 0;
 for (let round = 0; round < 2 * rounds; round++) {
   const name = (round + (round >> 1)) % 2 === 0 ? "wasm" : "ts";
-  const drafter = createDrafter("hybrid", { vocabSize: rec.vocabSize, tokenizerFingerprint: rec.fingerprint, kernels: sets[name], ...(rec.table ? { recycle: { table: rec.table } } : {}) });
+  const drafter = createDrafter("hybrid", { vocabSize: rec.vocabSize, tokenizerFingerprint: rec.fingerprint, kernels: sets[name], ...(rec.recycle ? { recycle: rec.recycle } : {}), ...(rec.sam ? { sam: rec.sam } : {}) });
   const cost = new VerifyCostModel(rec.curve);
   const bias = new TreeBiasBuffer();
   const sum: Record<Part, number> = { propose: 0, select: 0, bias: 0, cost: 0, observe: 0, selector: 0 };
