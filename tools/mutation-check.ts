@@ -822,9 +822,30 @@ const MUTATIONS: Mutation[] = [
   {
     name: "shutdown: queued requests left waiting on SIGTERM",
     file: "src/server/service.ts",
-    from: "for (const slot of this.waiting.splice(0)) slot.refuse(shuttingDown());",
+    from: "for (const slot of refused) slot.refuse(shuttingDown());",
     to: "",
-    tests: ["test/server/shutdown.test.ts"],
+    tests: ["test/server/shutdown.test.ts", "test/server/batch-turns.test.ts"],
+  },
+  {
+    name: "shutdown: a batch between two prompts refused as if it were queued",
+    file: "src/server/service.ts",
+    from: "const refused = this.waiting.filter((s) => !s.started);",
+    to: "const refused = this.waiting.filter(() => true);",
+    tests: ["test/server/batch-turns.test.ts"],
+  },
+  {
+    name: "queue: a batch holds the model for all its prompts",
+    file: "src/server/generation.ts",
+    from: "    if (slot.remaining > 0 && !life.reason) slot.pass();",
+    to: "",
+    tests: ["test/server/queue.test.ts"],
+  },
+  {
+    name: "queue: Retry-After counts a queued batch as one generation",
+    file: "src/server/service.ts",
+    from: "const ahead = this.generationsAhead;",
+    to: "const ahead = queued + 1;",
+    tests: ["test/server/batch-turns.test.ts"],
   },
   {
     name: "shutdown: SIGTERM cuts the running stream",

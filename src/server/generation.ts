@@ -196,25 +196,28 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
   const echoes = req.kind === "completion" && req.echo ? plans.map((p, i) => echoOf(model, prompts[i]!, p.ids, req.logprobs !== undefined)) : undefined;
   const scoreOnly = req.kind === "completion" && req.maxTokens === 0; // echo only (requests.ts allows 0 only then)
   const prediction = req.prediction === undefined ? undefined : predictionIds(model, req.prediction);
-  const slot = engine.reserve(); // 429 here, before any response is started
+  const slot = engine.reserve(plans.length); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
   const jobs: GenerationJob[] = plans.map(({ ids, maxTokens }) => ({ ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echoes !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, drafter: drafterName, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) }));
   const rid = newIds(kind, engine.id);
   if (rec) rec.id = rid.id;
-  // The prompts of a batch take the model one after another, in one place in the queue.
+  // The prompts of a batch run one after another, each taking its turn in the queue: after one,
+  // the model goes to a request that came meanwhile (if any) and the batch's next prompt waits
+  // behind it, so a one-prompt request never waits for a whole batch of up to maxPrompts.
   const results: SpecResult[] = [];
   const run = async (job: GenerationJob, onText?: Parameters<ModelService["generate"]>[3]): Promise<SpecResult> => {
     const queued = performance.now();
     try {
       await slot.acquire(life.signal);
     } finally {
-      if (rec) (rec.queueMs ??= performance.now() - queued), (rec.aborted = life.reason);
+      if (rec) (rec.queueMs = (rec.queueMs ?? 0) + performance.now() - queued), (rec.aborted = life.reason);
     }
     const generated = await engine.generate(slot, job, () => life.reason, scoreOnly ? undefined : onText);
     const result = scoreOnly ? promptOnly(generated) : generated;
     results.push(result);
     if (rec) (rec.result = combineResults(results)), (rec.aborted = life.reason);
+    if (slot.remaining > 0 && !life.reason) slot.pass();
     return result;
   };
   if (req.stream) {

@@ -82,7 +82,7 @@ export class Metrics {
     const all = (c: LabelledCounter): [string, number][] => [...c.values.entries()];
     metric("edgespec_model_ready", "gauge", "1 when the model is loaded and serving", one(this.ready ? 1 : 0));
     metric("edgespec_requests_running", "gauge", "generations running now (at most 1 per model)", one(this.running));
-    metric("edgespec_requests_queued", "gauge", "requests waiting for the model", one(this.queued));
+    metric("edgespec_requests_queued", "gauge", "requests waiting to start (a batch between two prompts is running, not queued)", one(this.queued));
     metric("edgespec_http_requests_total", "counter", "HTTP requests answered, by route and status", all(this.requests));
     metric("edgespec_requests_rejected_total", "counter", "requests refused before generation, by reason", all(this.rejected));
     metric("edgespec_requests_aborted_total", "counter", "generations stopped early, by reason", all(this.aborted));

@@ -23,7 +23,7 @@ export interface RequestLogEntry {
   promptTokens?: number;
   completionTokens?: number;
   finishReason?: string;
-  /** Waiting for the model (queue), prefill and decode, and everything from arrival. */
+  /** Waiting for the model (queue; a batch's turns summed), prefill and decode, and everything from arrival. */
   queueMs?: number;
   prefillMs?: number;
   decodeMs?: number;

@@ -1,14 +1,17 @@
 /**
  * ModelService owns one loaded model and runs one generation at a time on it (onnxruntime sessions
  * are not re-entrant). Requests wait in a bounded FIFO queue; beyond the bound they are refused at
- * once with 429 and a Retry-After estimated from recent generation times. A request whose client
- * goes away or whose deadline passes leaves the queue, or stops its generation at the next step.
+ * once with 429 and a Retry-After estimated from recent generation times and the generations ahead.
+ * A request of several generations (a completions batch) takes its turn once per generation: between
+ * two of them it goes to the back of the line, so a request that came meanwhile runs in between
+ * instead of waiting for the whole batch. A request whose client goes away or whose deadline passes
+ * leaves the queue, or stops its generation at the next step.
  */
 import type { SpecResult } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
 import { Metrics } from "./metrics.ts";
-import { type DrafterFor, inProcessRunner, type ModelFacts, type ModelRunner, type OnText, type RunJob } from "./model-runner.ts";
+import { type DrafterFor, inProcessRunner, type ModelFacts, type ModelRunner, type OnText, type RunJob, type RunOutcome } from "./model-runner.ts";
 
 export interface ServiceOptions {
   /** Requests that may wait while one generates; more are refused with 429. Default 16. */
@@ -26,16 +29,29 @@ export interface GenerationJob extends RunJob {
   signal: AbortSignal;
 }
 
-/** A place in line for the model: granted at once or after the requests ahead of it. */
+/** A request's place in line for the model: granted at once or after the requests ahead of it. */
 export class Slot {
+  /** The model is this request's now (for its current generation). */
   granted = false;
   released = false;
+  /** Has held the model: a request under way (a batch between two prompts), not one waiting to start. */
+  started = false;
   grant!: () => void;
   /** Ends the wait with an error (the server is shutting down). */
   refuse!: (err: ApiError) => void;
-  readonly turn: Promise<void>;
+  turn!: Promise<void>;
 
-  constructor(private readonly service: ModelService) {
+  /** `remaining`: the request's generations not yet run (its prompts), what a wait estimate counts. */
+  constructor(
+    private readonly service: ModelService,
+    public remaining: number,
+  ) {
+    this.nextTurn();
+  }
+
+  /** A new wait: the first, or the next one of a request that passed the model on. */
+  nextTurn(): void {
+    this.granted = false;
     this.turn = new Promise<void>((resolve, reject) => {
       this.grant = resolve;
       this.refuse = reject;
@@ -63,6 +79,14 @@ export class Slot {
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Between two generations of one request: the model goes to the request first in line, if any,
+   * and this one waits behind every request queued so far (acquire() again before the next).
+   */
+  pass(): void {
+    this.service.pass(this);
   }
 
   /** Frees the model (or the place in line). Safe to call more than once. */
@@ -140,29 +164,60 @@ export class ModelService {
    */
   drain(): Promise<void> {
     this.draining = true;
-    for (const slot of this.waiting.splice(0)) slot.refuse(shuttingDown());
+    // A batch between two prompts is a running request: it keeps its place and finishes.
+    const refused = this.waiting.filter((s) => !s.started);
+    this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((s) => s.started));
+    for (const slot of refused) slot.refuse(shuttingDown());
     this.metrics.queued = 0;
     if (!this.holder) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Takes a place in line, or refuses with 429 when the queue is full. Never waits. */
-  reserve(): Slot {
+  /** Requests waiting to start: what the queue's bound counts (a batch between prompts is already admitted). */
+  private get queuedRequests(): number {
+    return this.waiting.reduce((n, s) => n + (s.started ? 0 : 1), 0);
+  }
+
+  /** Generations the model has ahead of a new request: every admitted request's remaining ones. */
+  private get generationsAhead(): number {
+    return this.waiting.reduce((n, s) => n + s.remaining, this.holder?.remaining ?? 0);
+  }
+
+  /**
+   * Takes a place in line for a request of `generations` generations (a completions batch: one per
+   * prompt), or refuses with 429 when the queue is full. Never waits.
+   */
+  reserve(generations = 1): Slot {
+    if (!Number.isSafeInteger(generations) || generations < 1) throw new RangeError(`a request runs at least one generation, got ${generations}`);
     this.requireModel();
     if (this.draining) throw shuttingDown();
-    const slot = new Slot(this);
+    const slot = new Slot(this, generations);
     if (!this.holder) {
       this.give(slot);
       return slot;
     }
-    if (this.waiting.length >= this.maxQueue) {
+    const queued = this.queuedRequests;
+    if (queued >= this.maxQueue) {
       this.metrics.rejected.add({ reason: "queue_full" });
-      const wait = Math.max(1, Math.ceil((this.waiting.length + 1) * this.meanSeconds));
-      throw new ApiError(429, `the server is busy (${this.waiting.length} requests queued); retry later`, "rate_limit_error", null, "queue_full", { "Retry-After": String(wait) });
+      // Until the work admitted so far is done: a queued batch of 20 prompts is 20 generations.
+      const ahead = this.generationsAhead;
+      const wait = Math.max(1, Math.ceil(ahead * this.meanSeconds));
+      throw new ApiError(429, `the server is busy (${queued} requests queued, ${ahead} generations ahead); retry later`, "rate_limit_error", null, "queue_full", { "Retry-After": String(wait) });
     }
     this.waiting.push(slot);
-    this.metrics.queued = this.waiting.length;
+    this.metrics.queued = this.queuedRequests;
     return slot;
+  }
+
+  /** Called by Slot.pass. */
+  pass(slot: Slot): void {
+    if (this.holder !== slot || slot.released) throw new Error("pass called without holding the model");
+    const next = this.waiting.shift();
+    if (!next) return; // nobody waits: the request keeps the model
+    slot.nextTurn();
+    this.waiting.push(slot);
+    this.give(next);
+    this.metrics.queued = this.queuedRequests;
   }
 
   /** Called by Slot.release. */
@@ -170,20 +225,20 @@ export class ModelService {
     if (this.holder === slot) {
       this.holder = undefined;
       this.metrics.running = 0;
-      if (this.draining) for (const resolve of this.idleWaiters.splice(0)) resolve();
       const next = this.waiting.shift();
-      this.metrics.queued = this.waiting.length;
       if (next) this.give(next);
-      return;
+    } else {
+      const i = this.waiting.indexOf(slot);
+      if (i >= 0) this.waiting.splice(i, 1);
     }
-    const i = this.waiting.indexOf(slot);
-    if (i >= 0) this.waiting.splice(i, 1);
-    this.metrics.queued = this.waiting.length;
+    this.metrics.queued = this.queuedRequests;
+    if (this.draining && !this.holder) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private give(slot: Slot): void {
     this.holder = slot;
     slot.granted = true;
+    slot.started = true;
     this.metrics.running = 1;
     slot.grant();
   }
@@ -194,7 +249,13 @@ export class ModelService {
     this.requireModel();
     const { signal, ...run } = job;
     const t0 = performance.now();
-    const { result, steps } = await this.runner!.run(run, signal, onText);
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.runner!.run(run, signal, onText);
+    } finally {
+      slot.remaining = Math.max(0, slot.remaining - 1);
+    }
+    const { result, steps } = outcome;
     this.meanSeconds = 0.8 * this.meanSeconds + 0.2 * ((performance.now() - t0) / 1000);
     this.metrics.recordGeneration(result.stats, steps);
     if (result.finishReason === "abort") this.metrics.aborted.add({ reason: abortReason() ?? "disconnect" });

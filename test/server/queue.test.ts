@@ -94,6 +94,43 @@ describe("queue and aborts", () => {
     await waitFor(async () => (await server.metric("edgespec_requests_running")) === 0);
   });
 
+  // A batch holding the model for all its prompts made every other request wait for up to
+  // maxPrompts generations; each prompt now takes its own turn.
+  for (const stream of [false, true]) {
+    test(`a batch takes its turn per prompt: a one-prompt request sent while it runs finishes first (stream: ${stream})`, async () => {
+      const prompts = ["import os\n", "import sys\n", "import re\n"];
+      const batch = { model: MODEL_ID, prompt: prompts, max_tokens: 200, temperature: 0, ignore_eos: true, stream, stream_options: stream ? { include_usage: true } : undefined };
+      const finished: string[] = [];
+      const running = postJson(`${server.url}/v1/completions`, batch).then(async (r) => {
+        const body = stream ? (await readSse(r)).events : await r.json();
+        finished.push("batch");
+        return { status: r.status, body };
+      });
+      await waitFor(async () => (await server.metric("edgespec_requests_running")) === 1);
+      const single = postJson(`${server.url}/v1/completions`, SHORT).then(async (r) => {
+        const body = await r.json();
+        finished.push("single");
+        return { status: r.status, body };
+      });
+      const [b, one] = await Promise.all([running, single]);
+      expect(one.status).toBe(200);
+      expect(one.body.usage.completion_tokens).toBe(4);
+      expect(b.status).toBe(200);
+      expect(finished).toEqual(["single", "batch"]);
+      // The batch's answer is as before: one choice per prompt, in order, usage summed.
+      if (stream) {
+        const chunks = (b.body as string[]).filter((e) => e !== "[DONE]").map((e) => JSON.parse(e));
+        const finishes = chunks.flatMap((c) => c.choices).filter((c: { finish_reason: string | null }) => c.finish_reason !== null);
+        expect(finishes.map((c: { index: number }) => c.index)).toEqual([0, 1, 2]);
+        expect(chunks.find((c) => c.usage).usage.completion_tokens).toBe(600);
+      } else {
+        expect(b.body.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2]);
+        expect(b.body.usage.completion_tokens).toBe(600);
+      }
+      await waitFor(async () => (await server.metric("edgespec_requests_running")) === 0);
+    });
+  }
+
   test("a stream waiting in the queue gets SSE pings, then its answer", async () => {
     const blocker = await startBlocker();
     const res = await postJson(`${server.url}/v1/completions`, { ...SHORT, stream: true });
