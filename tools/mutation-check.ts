@@ -834,6 +834,20 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/batch-turns.test.ts"],
   },
   {
+    name: "scoring: echo with max_tokens 0 generates a token (and counts it)",
+    file: "src/server/generation.ts",
+    from: "return { ids, maxTokens: req.maxTokens === 0 ? 0 : maxTokens };",
+    to: "return { ids, maxTokens };",
+    tests: ["test/server/openai-compat.test.ts", "test/server/metrics.test.ts"],
+  },
+  {
+    name: "scoring: the prompt's logprobs at temperature 1 whatever the request's",
+    file: "src/server/prompt-pass.ts",
+    from: "{ temperature: job.temperature, logprobs: job.logprobs }",
+    to: "{ logprobs: job.logprobs }",
+    tests: ["test/server/openai-compat.test.ts"],
+  },
+  {
     name: "queue: a batch holds the model for all its prompts",
     file: "src/server/generation.ts",
     from: "    if (slot.remaining > 0 && !life.reason) slot.pass();",

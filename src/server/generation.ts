@@ -71,7 +71,7 @@ function deadlineError(): ApiError {
 /**
  * Prompt ids and the token budget for the engine, or a 400 that gives the token counts. `prompt`:
  * the completions prompt (one of a batch: `at` says which, in messages). max_tokens 0 (echo only)
- * runs the prefill and one token, which respond() leaves out: room for one is still needed.
+ * runs the prompt's forward alone (prompt-pass.ts); the prompt still needs room for one token.
  */
 function plan(model: ModelFacts, req: GenerationRequest, prompt: string | number[] | undefined, defaultMaxTokens: number, at?: number): { ids: number[]; maxTokens: number } {
   const ctx = model.spec.contextLength;
@@ -117,7 +117,7 @@ function plan(model: ModelFacts, req: GenerationRequest, prompt: string | number
       "context_length_exceeded",
     );
   }
-  return { ids, maxTokens };
+  return { ids, maxTokens: req.maxTokens === 0 ? 0 : maxTokens };
 }
 
 /**
@@ -142,11 +142,6 @@ function addedTokens(model: ModelFacts, prompt: string, ids: readonly number[]):
 function echoOf(model: ModelFacts, prompt: string | number[], ids: number[], withTokens: boolean): NonNullable<CompletionChoice["echo"]> {
   if (typeof prompt !== "string") return { text: model.tokenizer.decode(ids), ids }; // ids are reported as sent
   return { text: prompt, ids, ...(withTokens ? { hidden: addedTokens(model, prompt, ids) } : {}) };
-}
-
-/** max_tokens 0 with echo: the generation's one token (run for the prefill's logprobs) left out. */
-function promptOnly(r: SpecResult): SpecResult {
-  return { ...r, text: "", tokens: [], finishReason: r.finishReason === "abort" ? "abort" : "length", ...(r.logprobs ? { logprobs: [] } : {}), stats: { ...r.stats, tokens: 0, tokensPerSecond: 0 } };
 }
 
 /**
@@ -194,7 +189,6 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
   const plans = prompts.map((p, i) => plan(model, req, p, cfg.defaultMaxTokens, prompts.length > 1 ? i : undefined));
   checkParams({ logitBias: req.penalties.logitBias }, invalidParam, model.spec.vocabSize);
   const echoes = req.kind === "completion" && req.echo ? plans.map((p, i) => echoOf(model, prompts[i]!, p.ids, req.logprobs !== undefined)) : undefined;
-  const scoreOnly = req.kind === "completion" && req.maxTokens === 0; // echo only (requests.ts allows 0 only then)
   const prediction = req.prediction === undefined ? undefined : predictionIds(model, req.prediction);
   const slot = engine.reserve(plans.length); // 429 here, before any response is started
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
@@ -213,8 +207,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
     } finally {
       if (rec) (rec.queueMs = (rec.queueMs ?? 0) + performance.now() - queued), (rec.aborted = life.reason);
     }
-    const generated = await engine.generate(slot, job, () => life.reason, scoreOnly ? undefined : onText);
-    const result = scoreOnly ? promptOnly(generated) : generated;
+    const result = await engine.generate(slot, job, () => life.reason, onText);
     results.push(result);
     if (rec) (rec.result = combineResults(results)), (rec.aborted = life.reason);
     if (slot.remaining > 0 && !life.reason) slot.pass();

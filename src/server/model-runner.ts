@@ -11,6 +11,7 @@ import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";
 import { DraftLog } from "./draft-log.ts";
+import { promptPass } from "./prompt-pass.ts";
 import type { DraftStep } from "./metrics.ts";
 import type { SamplingRequest } from "./requests.ts";
 import { yielding } from "./yielding-model.ts";
@@ -24,6 +25,7 @@ export interface ModelFacts {
 /** One generation, as data: what a worker can be sent (no functions, no signal). */
 export interface RunJob {
   ids: number[];
+  /** 0: the prompt's forward alone, nothing generated (completions' echo scoring: prompt-pass.ts). */
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -95,6 +97,7 @@ export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {})
     facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
     async run(job, signal, onText) {
       await prepared;
+      if (job.maxTokens === 0) return { result: await promptPass(served, job, signal), steps: [] };
       const inner = job.drafter && job.drafter !== "none" ? drafterFor(job.drafter) : undefined;
       const log = inner ? new DraftLog(inner) : undefined;
       const result = await generate(served, job.ids, {

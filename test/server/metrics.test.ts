@@ -36,6 +36,9 @@ test("counters match what was served", async () => {
   const chunks = events.filter((e) => e !== "[DONE]").map((e) => JSON.parse(e));
   usages.push(chunks.find((c) => c.usage).usage);
   timings.push(chunks.find((c) => c.timings).timings);
+  // 6: scoring (echo, max_tokens 0): the prompt's forward alone, no token generated or counted.
+  await json("/v1/completions", { ...base, prompt: "def g(y):", max_tokens: 0, echo: true, logprobs: 1 });
+  expect(usages.at(-1)!.completion_tokens).toBe(0);
   // Two refused requests (400, 404) and two reads.
   expect((await postJson(`${server.url}/v1/completions`, { ...base, prompt: "x", max_tokens: 0 })).status).toBe(400);
   expect((await postJson(`${server.url}/v1/completions`, { ...base, model: "nope", prompt: "x" })).status).toBe(404);
@@ -49,7 +52,7 @@ test("counters match what was served", async () => {
   expect(v("edgespec_requests_running")).toBe(0);
   expect(v("edgespec_requests_queued")).toBe(0);
   expect(v("edgespec_model_ready")).toBe(1);
-  expect(v("edgespec_http_requests_total", { route: "/v1/completions", status: "200" })).toBe(3);
+  expect(v("edgespec_http_requests_total", { route: "/v1/completions", status: "200" })).toBe(4);
   expect(v("edgespec_http_requests_total", { route: "/v1/chat/completions", status: "200" })).toBe(2);
   expect(v("edgespec_http_requests_total", { route: "/v1/completions", status: "400" })).toBe(1);
   expect(v("edgespec_http_requests_total", { route: "/v1/completions", status: "404" })).toBe(1);
@@ -57,7 +60,7 @@ test("counters match what was served", async () => {
   expect(v("edgespec_http_requests_total", { route: "/health", status: "200" })).toBe(1);
   // This scrape is counted after it is rendered.
   expect(v("edgespec_http_requests_total", { route: "/metrics", status: "200" })).toBe(0);
-  expect(v("edgespec_generations_total")).toBe(5);
+  expect(v("edgespec_generations_total")).toBe(6);
   expect(v("edgespec_prompt_tokens_total")).toBe(sum(usages, (u) => u.prompt_tokens));
   expect(v("edgespec_generation_tokens_total")).toBe(sum(usages, (u) => u.completion_tokens));
   expect(v("edgespec_generation_tokens_total")).toBe(7 + 30 + 30 + usages[3]!.completion_tokens + usages[4]!.completion_tokens);

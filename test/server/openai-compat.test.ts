@@ -140,6 +140,11 @@ describe("echo", () => {
       expect(lp.token_logprobs).toEqual(full.choices[0].logprobs.token_logprobs.slice(0, k));
       expect(lp.top_logprobs).toEqual(full.choices[0].logprobs.top_logprobs.slice(0, k));
     }
+    // At a sampling temperature, the prompt's logprobs are of that temperature's distribution, as a generation's echo.
+    const warm = await completion({ prompt: A, max_tokens: 4, echo: true, logprobs: 2, temperature: 0.7, seed: 1 });
+    const scored = (await completion({ prompt: A, max_tokens: 0, echo: true, logprobs: 2, temperature: 0.7 })).choices[0].logprobs;
+    expect(scored.token_logprobs).toEqual(warm.choices[0].logprobs.token_logprobs.slice(0, scored.tokens.length));
+    expect(scored.token_logprobs).not.toEqual(full.choices[0].logprobs.token_logprobs.slice(0, scored.tokens.length));
     // Streamed (echo without logprobs): the prompt, then the finish.
     const { events } = await readSse(await postJson(`${server.url}/v1/completions`, { model: MODEL_ID, prompt: A, max_tokens: 0, echo: true, stream: true }));
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
