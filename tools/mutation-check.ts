@@ -1052,11 +1052,18 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/model-worker.test.ts"],
   },
   {
-    name: "parameters: an exclusive lower bound accepted (top_p 0, repetition_penalty 0)",
+    name: "parameters: an exclusive lower bound accepted (repetition_penalty 0)",
     file: "src/decode/params.ts",
     from: "(rule.minExclusive ? value > rule.min : value >= rule.min)",
     to: "value >= rule.min",
     tests: ["test/decode/params.test.ts"],
+  },
+  {
+    name: "sampler: top_p 0 draws from a one-token distribution instead of decoding greedily",
+    file: "src/decode/sampler.ts",
+    from: "this.greedy = this.temperature === 0 || this.topP === 0;",
+    to: "this.greedy = this.temperature === 0;",
+    tests: ["test/decode/sampler.test.ts"],
   },
   {
     name: "431: the header limit not enforced by the app",

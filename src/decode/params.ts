@@ -23,7 +23,8 @@ interface NumberRule {
 export const PARAM_RULES = {
   maxTokens: { wire: "max_tokens", min: 1, integer: true },
   temperature: { wire: "temperature", min: 0, max: 2 },
-  topP: { wire: "top_p", min: 0, minExclusive: true, max: 1 },
+  // 0 (OpenAI documents [0, 1]) keeps only the most likely token: greedy, whatever the temperature (sampler.ts).
+  topP: { wire: "top_p", min: 0, max: 1 },
   topK: { wire: "top_k", min: 0, integer: true },
   minP: { wire: "min_p", min: 0, max: 1 },
   presencePenalty: { wire: "presence_penalty", min: -2, max: 2 },

@@ -17,7 +17,7 @@ export interface SamplingOptions extends PenaltyOptions {
   temperature?: number;
   /** Keep the k most likely tokens; 0 = off. */
   topK?: number;
-  /** Keep the smallest set whose probability reaches p; 1 = off. */
+  /** Keep the smallest set whose probability reaches p; 1 = off; 0 = the most likely token alone (greedy). */
   topP?: number;
   seed?: number;
 }
@@ -67,7 +67,9 @@ export class Sampler {
     this.topP = opts.topP ?? PARAM_DEFAULTS.topP;
     this.minP = opts.minP ?? PARAM_DEFAULTS.minP;
     this.processor = new LogitsProcessor(opts);
-    this.greedy = this.temperature === 0;
+    // top_p 0 keeps only the most likely token: that is greedy decoding, taken as such (argmax, no
+    // draw, the model's own argmax read-back where it offers one) so its output is exactly greedy's.
+    this.greedy = this.temperature === 0 || this.topP === 0;
     this.rng = new Rng(opts.seed ?? Rng.randomSeed());
   }
 

@@ -12,6 +12,18 @@ describe("Sampler", () => {
     expect(argmax(logits, 2, 3)).toBe(2); // the row [2, 0.5, 3]
   });
 
+  test("top_p 0 keeps the most likely token alone: greedy at any temperature (argmax, first of ties, no draw)", () => {
+    const s = new Sampler({ temperature: 1.5, topP: 0, seed: 5 });
+    expect(s.greedy).toBe(true);
+    expect(s.rawArgmax).toBe(true); // a model's own argmax read-back may choose, as for temperature 0
+    expect(s.pick(logits, 0, 6)).toBe(1);
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 50; trial++) {
+      const row = Float32Array.from({ length: 40 }, () => rng.next() * 4);
+      expect(s.pick(row, 0, 40)).toBe(argmax(row));
+    }
+  });
+
   test("topKRows orders each row best first, ties by lower id", () => {
     expect([...topKRows(logits, 2, 3, 2)]).toEqual([1, 2, 1, 0]); // rows [1,3,2] and [0.5,3,-1]
     expect([...topKRows(logits, 1, 6, 3)]).toEqual([1, 4, 2]);
@@ -158,7 +170,7 @@ describe("Sampler", () => {
   test("bad options are clear errors", () => {
     expect(() => new Sampler({ temperature: -1 })).toThrow(/temperature/);
     expect(() => new Sampler({ temperature: Number.NaN })).toThrow(/temperature/);
-    expect(() => new Sampler({ topP: 0 })).toThrow(/top_p/);
+    expect(() => new Sampler({ topP: -0.1 })).toThrow(/top_p/);
     expect(() => new Sampler({ topK: 1.5 })).toThrow(/top_k/);
   });
 });

@@ -93,7 +93,7 @@ const CASES: Case[] = [
   { name: "negative temperature", body: { ...ok, temperature: -0.1 }, status: 400, param: "temperature" },
   { name: "top_p -Infinity", body: `{"model":"${MODEL_ID}","prompt":"x","top_p":-1e999}`, status: 400, param: "top_p" },
   { name: "top_p out of range", body: { ...ok, top_p: 1.5 }, status: 400, param: "top_p" },
-  { name: "top_p = 0", body: { ...ok, top_p: 0 }, status: 400, param: "top_p" },
+  { name: "top_p below 0", body: { ...ok, top_p: -0.01 }, status: 400, param: "top_p" },
   { name: "seed not an integer", body: { ...ok, seed: 1.5 }, status: 400, param: "seed" },
   { name: "n = 2", body: { ...ok, n: 2 }, status: 400, param: "n" },
   { name: "stream not a boolean", body: { ...ok, stream: "yes" }, status: 400, param: "stream" },

@@ -1,7 +1,7 @@
 /**
  * Request fields reach the engine as asked: the context boundary is exact (a prompt plus
- * max_tokens that fills the context is served, one more token is refused), and top_k reaches the
- * sampler (top_k 1 is greedy whatever the temperature and seed).
+ * max_tokens that fills the context is served, one more token is refused), and top_k and top_p reach
+ * the sampler (top_k 1 and top_p 0 are greedy whatever the temperature and seed).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MODEL_ID, postJson, startServer, type TestServer } from "./helpers.ts";
@@ -102,6 +102,15 @@ describe("sampling fields reach the sampler", () => {
     const greedy = (await (await complete({ ...base, temperature: 0 })).json()).choices[0].text as string;
     for (const seed of [1, 2, 3]) {
       const res = await complete({ ...base, temperature: 2, top_k: 1, seed });
+      expect(res.status).toBe(200);
+      expect((await res.json()).choices[0].text).toBe(greedy);
+    }
+  });
+
+  test("top_p 0 (OpenAI's range is [0, 1]) keeps the most likely token: temperature 2 equals greedy, for several seeds", async () => {
+    const greedy = (await (await complete({ ...base, temperature: 0 })).json()).choices[0].text as string;
+    for (const seed of [1, 2, 3]) {
+      const res = await complete({ ...base, temperature: 2, top_p: 0, seed });
       expect(res.status).toBe(200);
       expect((await res.json()).choices[0].text).toBe(greedy);
     }
