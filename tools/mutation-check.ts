@@ -1066,6 +1066,27 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/decode/sampler.test.ts"],
   },
   {
+    name: "x-request-id: the client's own id never echoed",
+    file: "src/server/app.ts",
+    from: "return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();",
+    to: "return crypto.randomUUID();",
+    tests: ["test/server/request-id.test.ts"],
+  },
+  {
+    name: "x-request-id: whatever the client sent echoed (into logs too)",
+    file: "src/server/app.ts",
+    from: "return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();",
+    to: "return sent !== undefined ? sent : crypto.randomUUID();",
+    tests: ["test/server/request-id.test.ts"],
+  },
+  {
+    name: "system_fingerprint: the loaded model's identity left out (the same for every model of one shape)",
+    file: "src/server/service.ts",
+    from: "this.model?.identity ?? this.model?.spec ?? null",
+    to: "this.model?.spec ?? null",
+    tests: ["test/server/request-id.test.ts"],
+  },
+  {
     name: "431: the header limit not enforced by the app",
     file: "src/server/app.ts",
     from: "if (bytes > maxHeaderBytes) throw",

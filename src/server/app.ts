@@ -50,6 +50,21 @@ export interface AppOptions {
 
 const ROUTES = ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"];
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The request's x-request-id (requestIdOf): its response header and its request-log entry. */
+    requestId: string;
+  }
+}
+
+/** What a client may send as x-request-id to have it echoed: 1-128 printable ASCII characters (it lands in logs). */
+const SANE_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+
+/** The client's x-request-id when it is sane, else a new one (a UUID), so every /v1 answer can be traced. */
+export function requestIdOf(sent: string | undefined): string {
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+}
+
 export function createApp({ engine, options = {} }: { engine: ModelService; options?: AppOptions }): Hono {
   const drafters = [...new Set(["none", ...(options.drafters ?? [])])];
   // As `edgespec serve`: hybrid when it is offered, else plain decoding.
@@ -83,6 +98,14 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     await next();
     engine.metrics.requests.add({ route: ROUTES.includes(c.req.path) ? c.req.path : "other", status: String(c.res.status) });
   });
+  // Before the header, host and key checks: their refusals carry the id too.
+  app.use("/v1/*", async (c, next) => {
+    const id = requestIdOf(c.req.header("x-request-id"));
+    c.set("requestId", id);
+    c.header("x-request-id", id);
+    await next();
+    if (!c.res.headers.has("x-request-id")) c.res.headers.set("x-request-id", id);
+  });
   const maxHeaderBytes = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
   app.use("*", async (c, next) => {
     const bytes = headerBytes(c.req.raw.headers);
@@ -93,8 +116,9 @@ export function createApp({ engine, options = {} }: { engine: ModelService; opti
     const origins = options.corsOrigins;
     // No fixed allowHeaders: the preflight's requested headers are allowed (the origin list is the
     // guard). OpenAI's browser SDK sends X-Stainless-* headers on every call, which a fixed list
-    // refused, so the browser blocked every request. Retry-After is exposed for 429 back-off.
-    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], exposeHeaders: ["Retry-After"], maxAge: 600 }));
+    // refused, so the browser blocked every request. Retry-After is exposed for 429 back-off,
+    // x-request-id for a page to report which request failed.
+    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowMethods: ["GET", "POST", "OPTIONS"], exposeHeaders: ["Retry-After", "x-request-id"], maxAge: 600 }));
   }
   if (options.allowedHosts) app.use("*", hostCheck(options.allowedHosts));
   if (options.apiKey) app.use("*", apiKeyAuth(options.apiKey, options.openPaths ?? ["/health"]));

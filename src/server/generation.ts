@@ -164,7 +164,7 @@ function tokenText(model: ModelFacts): TokenText {
 export async function handleGeneration(c: Context, kind: "completion" | "chat", engine: ModelService, cfg: GenerationConfig): Promise<Response> {
   const sink = cfg.requestLog;
   if (!sink) return respond(c, kind, engine, cfg);
-  const rec = new RequestRecord(kind);
+  const rec = new RequestRecord(kind, c.get("requestId"));
   try {
     const res = await respond(c, kind, engine, cfg, rec);
     if (!rec.stream) sink(rec.entry(res.status)); // a stream logs itself when it ends
@@ -194,7 +194,7 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
   const life = new Lifetime(c.req.raw.signal, cfg.deadlineMs);
   const drafterName = req.drafter ?? cfg.defaultDrafter;
   const jobs: GenerationJob[] = plans.map(({ ids, maxTokens }) => ({ ids, maxTokens, temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed, penalties: req.penalties, logprobs: req.logprobs, promptLogprobs: echoes !== undefined, stop: req.stop, stopAtEos: !req.ignoreEos, drafter: drafterName, budget: cfg.budget, signal: life.signal, ...(prediction ? { prediction } : {}) }));
-  const rid = newIds(kind, engine.id);
+  const rid = newIds(kind, engine.id, engine.fingerprint);
   if (rec) rec.id = rid.id;
   // The prompts of a batch run one after another, each taking its turn in the queue: after one,
   // the model goes to a request that came meanwhile (if any) and the batch's next prompt waits

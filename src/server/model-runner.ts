@@ -5,6 +5,7 @@
  * loaded in a worker (`model-worker.ts`, the CLI's server), so the event loop that answers
  * /health, admission and SSE pings never waits for a forward.
  */
+import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
 import type { Drafter } from "../drafters/types.ts";
 import { generate, prepareCostCurve, type SpecResult, type TextMeta } from "../engine/speculative.ts";
 import type { ModelSpec } from "../model/config.ts";
@@ -20,6 +21,33 @@ export interface ModelFacts {
   dir: string;
   tokenizer: TextCodec;
   spec: ModelSpec;
+  /**
+   * What sets this loaded model's outputs apart from another's (modelIdentity): responses'
+   * system_fingerprint hashes it with edgespec's version. Absent: the spec alone stands for it.
+   */
+  identity?: string;
+}
+
+/**
+ * The loaded model as it computes: architecture, graph file and dtype, backend and where its KV
+ * cache lives, int8 activations, unpacked 4-bit weights, and its tokenizer. Not the folder's path
+ * (the same model served from two places computes the same) and not the weights' bytes (hashing
+ * hundreds of MB would slow every load); the served name, which the service adds, tells fine-tunes
+ * of one architecture apart.
+ */
+export function modelIdentity(model: LoadedModel): string {
+  const info = model.lm.info;
+  const file = info.file.slice(Math.max(info.file.lastIndexOf("/"), info.file.lastIndexOf("\\")) + 1);
+  return JSON.stringify({
+    spec: model.lm.spec,
+    file,
+    dtype: info.dtype,
+    backend: info.backend,
+    kvCache: info.kvCache ?? "cpu",
+    int8Activations: info.int8Activations,
+    unpackedWeights: info.unpackedWeights?.layers ?? 0,
+    tokenizer: tokenizerFingerprint(model.tokenizer.json),
+  });
 }
 
 /** One generation, as data: what a worker can be sent (no functions, no signal). */
@@ -94,7 +122,7 @@ export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {})
   const prepared = opts.prepare ? prepareCostCurve(served.lm) : Promise.resolve();
   return {
     prepared,
-    facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec },
+    facts: { dir: model.dir, tokenizer: model.tokenizer, spec: model.lm.spec, identity: modelIdentity(model) },
     async run(job, signal, onText) {
       await prepared;
       if (job.maxTokens === 0) return { result: await promptPass(served, job, signal), steps: [] };

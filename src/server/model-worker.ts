@@ -16,7 +16,7 @@ import type { LoadedModel } from "../model/load.ts";
 import { modelView } from "../model/model-view.ts";
 import { TextCodec, type TokenizerFiles } from "../model/tokenizer.ts";
 import { ApiError } from "./api-error.ts";
-import type { ModelFacts, ModelRunner, OnText, RunJob, RunOutcome } from "./model-runner.ts";
+import { type ModelFacts, modelIdentity, type ModelRunner, type OnText, type RunJob, type RunOutcome } from "./model-runner.ts";
 import { type SetupData, setUp } from "../setup.ts";
 
 /** One side of a worker channel: what Web Workers and node:worker_threads both give. */
@@ -37,7 +37,7 @@ type ToWorker = { type: "init"; load: WorkerLoad; abortFlag: SharedArrayBuffer }
 
 type FromWorker =
   | { type: "progress"; message: string }
-  | { type: "ready"; dir: string; spec: ModelSpec; tokenizer: TokenizerFiles; kernels: string }
+  | { type: "ready"; dir: string; spec: ModelSpec; tokenizer: TokenizerFiles; kernels: string; identity: string }
   | { type: "load_failed"; error: ErrorData }
   | { type: "text"; id: number; text: string; meta: TextMeta }
   | { type: "done"; id: number; outcome: RunOutcome }
@@ -92,7 +92,7 @@ export function serveModelWorker(host: Host, endpoint: Endpoint, opts: WorkerOpt
       // Jobs run one at a time in this worker: the curve is timed before the first (prepare).
       runner = setup.runner({ view: (m) => abortable(opts.wrapModel?.(m) ?? m, check), yieldToEventLoop: false, prepare: true });
       const tokenizer = { tokenizerJson: model.tokenizer.json, tokenizerConfig: model.tokenizer.config };
-      send({ type: "ready", dir: model.dir, spec: model.lm.spec, tokenizer, kernels: setup.kernels.name });
+      send({ type: "ready", dir: model.dir, spec: model.lm.spec, tokenizer, kernels: setup.kernels.name, identity: runner.facts.identity ?? modelIdentity(model) });
     } catch (e) {
       send({ type: "load_failed", error: errorData(e) });
     }
@@ -183,7 +183,7 @@ export function workerRunner(endpoint: Endpoint, load: WorkerLoad, opts: WorkerR
           break;
         case "ready":
           opts.onReady?.({ kernels: m.kernels });
-          settleLoad.resolve(runner({ dir: m.dir, spec: m.spec, tokenizer: new TextCodec(m.tokenizer) }));
+          settleLoad.resolve(runner({ dir: m.dir, spec: m.spec, tokenizer: new TextCodec(m.tokenizer), identity: m.identity }));
           break;
         case "load_failed":
           endpoint.terminate?.();

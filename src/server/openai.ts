@@ -77,11 +77,13 @@ export interface ResponseIds {
   id: string;
   created: number;
   model: string;
+  /** OpenAI's system_fingerprint: the backend configuration the answer came from (ModelService.fingerprint). */
+  fingerprint: string;
 }
 
-export function newIds(kind: "completion" | "chat", model: string): ResponseIds {
+export function newIds(kind: "completion" | "chat", model: string, fingerprint: string): ResponseIds {
   const rand = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
-  return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model };
+  return { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${rand}`, created: Math.floor(Date.now() / 1000), model, fingerprint };
 }
 
 /**
@@ -133,6 +135,7 @@ export function completionBody(ids: ResponseIds, choices: readonly CompletionCho
     object: "text_completion",
     created: ids.created,
     model: ids.model,
+    system_fingerprint: ids.fingerprint,
     choices: choices.map(({ result: r, echo }, index) => ({
       index,
       text: (echo?.text ?? "") + r.text,
@@ -150,6 +153,7 @@ export function chatBody(ids: ResponseIds, r: SpecResult, text?: TokenText) {
     object: "chat.completion",
     created: ids.created,
     model: ids.model,
+    system_fingerprint: ids.fingerprint,
     choices: [{ index: 0, message: { role: "assistant", content: r.text, refusal: null }, logprobs: r.logprobs && text ? chatLogprobs(r.logprobs, text) : null, finish_reason: finishReason(r) }],
     usage: usage(r),
     timings: timings(r),
@@ -166,15 +170,15 @@ export function chunkBody(kind: "completion" | "chat", ids: ResponseIds, part: {
   const logprobs = part.logprobs ?? null;
   const extra = { ...(part.source ? { source: part.source } : {}), ...(part.timings ? { timings: part.timings } : {}) };
   if (kind === "completion") {
-    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [{ index, text: part.text ?? "", logprobs, finish_reason }], ...extra };
+    return { id: ids.id, object: "text_completion", created: ids.created, model: ids.model, system_fingerprint: ids.fingerprint, choices: [{ index, text: part.text ?? "", logprobs, finish_reason }], ...extra };
   }
   const delta: Record<string, string> = {};
   if (part.role) delta.role = "assistant";
   if (part.text !== undefined) delta.content = part.text;
-  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [{ index, delta, logprobs, finish_reason }], ...extra };
+  return { id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, system_fingerprint: ids.fingerprint, choices: [{ index, delta, logprobs, finish_reason }], ...extra };
 }
 
 /** The usage chunk sent when stream_options.include_usage is set: no choices, usage filled (a batch's: combineResults). */
 export function usageChunk(kind: "completion" | "chat", ids: ResponseIds, r: SpecResult) {
-  return { id: ids.id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(r) };
+  return { id: ids.id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created: ids.created, model: ids.model, system_fingerprint: ids.fingerprint, choices: [], usage: usage(r) };
 }

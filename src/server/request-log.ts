@@ -12,6 +12,8 @@ export interface RequestLogEntry {
   time: string;
   /** The response id (`cmpl-…` / `chatcmpl-…`), absent when refused before one was made. */
   id?: string;
+  /** The x-request-id the response carried (the client's own when it sent a sane one). */
+  requestId?: string;
   endpoint: "completions" | "chat.completions";
   stream: boolean;
   /** The HTTP status the client got (a stream that failed mid-way: 200, with `error`). */
@@ -48,7 +50,10 @@ export class RequestRecord {
   result?: SpecResult;
   aborted?: AbortReason;
 
-  constructor(private readonly kind: "completion" | "chat") {}
+  constructor(
+    private readonly kind: "completion" | "chat",
+    private readonly requestId?: string,
+  ) {}
 
   entry(status: number, error?: string): RequestLogEntry {
     const r = this.result;
@@ -56,6 +61,7 @@ export class RequestRecord {
     return {
       time: this.time,
       ...(this.id ? { id: this.id } : {}),
+      ...(this.requestId ? { requestId: this.requestId } : {}),
       endpoint: this.kind === "chat" ? "chat.completions" : "completions",
       stream: this.stream,
       status,

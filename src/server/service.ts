@@ -7,9 +7,11 @@
  * instead of waiting for the whole batch. A request whose client goes away or whose deadline passes
  * leaves the queue, or stops its generation at the next step.
  */
+import { hash64 } from "../drafters/fingerprint.ts";
 import type { SpecResult } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
+import { VERSION } from "../version.ts";
 import { Metrics } from "./metrics.ts";
 import { type DrafterFor, inProcessRunner, type ModelFacts, type ModelRunner, type OnText, type RunJob, type RunOutcome } from "./model-runner.ts";
 
@@ -117,6 +119,7 @@ export class ModelService {
   /** Set by drain(): no request is taken any more. */
   private draining = false;
   private idleWaiters: (() => void)[] = [];
+  private fingerprintOf: { basis: string; value: string } | undefined;
 
   /** A LoadedModel runs in this thread (yielding between forwards); a ModelRunner may run anywhere. */
   constructor(model: LoadedModel | ModelRunner | Promise<LoadedModel | ModelRunner>, private readonly opts: ServiceOptions = {}) {
@@ -136,6 +139,17 @@ export class ModelService {
         this.loadError = e instanceof Error ? e : new Error(String(e));
       },
     );
+  }
+
+  /**
+   * OpenAI's system_fingerprint: `fp_` and 10 hex digits of a hash of edgespec's version, the served
+   * name and the loaded model's identity (ModelFacts.identity), so it changes when any of them does
+   * and never between two requests to one server.
+   */
+  get fingerprint(): string {
+    const basis = JSON.stringify([VERSION, this.id, this.model?.identity ?? this.model?.spec ?? null]);
+    if (this.fingerprintOf?.basis !== basis) this.fingerprintOf = { basis, value: `fp_${hash64(basis).slice(0, 10)}` };
+    return this.fingerprintOf.value;
   }
 
   get id(): string {

@@ -22,6 +22,7 @@ describe("API key", () => {
     expect(none.status).toBe(401);
     expect((await none.json()).error.type).toBe("authentication_error");
     expect(none.headers.get("www-authenticate")).toContain("Bearer");
+    expect(none.headers.get("x-request-id")).toBeTruthy(); // refusals can be traced too
     const wrong: Record<string, string>[] = [{ authorization: "Bearer wrong" }, { authorization: `Bearer ${KEY}x` }, { "x-api-key": KEY.slice(0, -1) }, { authorization: KEY }];
     for (const headers of wrong) {
       const r = await postJson(`${server.url}/v1/completions`, SHORT, { headers });
@@ -63,6 +64,10 @@ describe("CORS", () => {
     // A 429's Retry-After is readable by the page's code.
     const got = await fetch(`${server.url}/health`, { headers: { origin: "https://app.example" } });
     expect(got.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("retry-after");
+    // So is the x-request-id of any /v1 answer, to report which request failed.
+    const traced = await fetch(`${server.url}/v1/models`, { headers: { origin: "https://app.example", authorization: `Bearer ${KEY}` } });
+    expect(traced.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("x-request-id");
+    expect(traced.headers.get("x-request-id")).toBeTruthy();
     const other = await fetch(`${server.url}/health`, { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });

@@ -39,6 +39,9 @@ describe("model worker", () => {
     const local = (await setUp(bunHost, { model: MODEL_DIR, dtype: "fp32", device: "wasm" })).runner({ yieldToEventLoop: false });
     open.push(local);
     expect(remote.facts.spec).toEqual(local.facts.spec);
+    // system_fingerprint's basis crosses the worker as the model in this thread has it.
+    expect(remote.facts.identity).toBe(local.facts.identity!);
+    expect(JSON.parse(local.facts.identity!)).toMatchObject({ dtype: "fp32", backend: "wasm", file: "model.onnx" });
     expect(remote.facts.tokenizer.encode("def main():")).toEqual(local.facts.tokenizer.encode("def main():"));
     for (const [i, prompt] of ["def fibonacci(n):", "import os\nimport sys\n", "class Stack:\n    def push(self, x):"].entries()) {
       const ids = local.facts.tokenizer.encode(prompt);
