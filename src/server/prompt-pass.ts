@@ -13,9 +13,17 @@ import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import type { TokenLogprob } from "../decode/sampler.ts";
 import type { SpecResult } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
-import type { RunJob } from "./model-runner.ts";
 
-export async function promptPass(model: LoadedModel, job: RunJob, signal: AbortSignal): Promise<SpecResult> {
+/** What of a RunJob (model-runner.ts, which calls this: hence not imported) the prompt's pass reads. */
+export interface PromptPassJob {
+  ids: number[];
+  temperature: number;
+  logprobs?: number;
+  promptLogprobs?: boolean;
+  prediction?: number[];
+}
+
+export async function promptPass(model: LoadedModel, job: PromptPassJob, signal: AbortSignal): Promise<SpecResult> {
   const { lm } = model;
   const wantRows = job.promptLogprobs === true && job.logprobs !== undefined;
   // Aborted while it waited: no forward at all (as generate() does).
