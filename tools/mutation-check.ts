@@ -1156,6 +1156,13 @@ const MUTATIONS: Mutation[] = [
     to: "      if (failed === null) throw failed;",
     tests: ["test/model/runtime-start.test.ts"],
   },
+  {
+    name: "cost model: costsInto (the selector's price of every size) drops the one-token floor cost() keeps",
+    file: "src/engine/cost-model.ts",
+    from: "out[k] = Math.max(first, a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));",
+    to: "out[k] = a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens);",
+    tests: ["test/engine/tree-selector.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");
