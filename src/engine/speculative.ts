@@ -203,16 +203,30 @@ function verifyModeOf(lm: LanguageModel): Pick<SpecStats, "treeAttention" | "ver
   };
 }
 
-/** The result of a generation whose signal was aborted before its prefill: no token, no forward, no drafter call. */
-function abortedBeforeStart(model: LoadedModel, promptTokens: number, drafter: Drafter | undefined, opts: SpecOptions): SpecResult {
+/** What sets apart results with no generated token (noTokensResult). */
+export interface NoTokensOptions {
+  finishReason: "abort" | "length";
+  /** The prompt's forward, when one ran. */
+  prefillMs?: number;
+  drafter?: string;
+  /** Logprobs were asked for: an empty list of them. */
+  withLogprobs: boolean;
+  prediction?: { acceptedTokens: number; rejectedTokens: number };
+}
+
+/**
+ * A result with no generated token, its stats shaped as a generation's: a generation aborted
+ * before its prefill, or the server's prompt-only pass (completions' scoring, prompt-pass.ts).
+ */
+export function noTokensResult(model: LoadedModel, promptTokens: number, o: NoTokensOptions): SpecResult {
   return {
     text: "",
     tokens: [],
-    finishReason: "abort",
-    ...(opts.logprobs === undefined ? {} : { logprobs: [] }),
+    finishReason: o.finishReason,
+    ...(o.withLogprobs ? { logprobs: [] } : {}),
     stats: {
-      ...finishStats(model, promptTokens, 0, 0, 0),
-      drafter: drafter?.name ?? "none",
+      ...finishStats(model, promptTokens, 0, o.prefillMs ?? 0, 0),
+      drafter: o.drafter ?? "none",
       steps: 0,
       draftedTokens: 0,
       acceptedTokens: 0,
@@ -223,9 +237,19 @@ function abortedBeforeStart(model: LoadedModel, promptTokens: number, drafter: D
       ...verifyModeOf(model.lm),
       drafterMs: 0,
       stepMs: breakdown(0, { forward: 0, draft: 0, select: 0, verify: 0, kv: 0 }),
-      ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),
+      ...(o.prediction ? { prediction: o.prediction } : {}),
     },
   };
+}
+
+/** The result of a generation whose signal was aborted before its prefill: no token, no forward, no drafter call. */
+function abortedBeforeStart(model: LoadedModel, promptTokens: number, drafter: Drafter | undefined, opts: SpecOptions): SpecResult {
+  return noTokensResult(model, promptTokens, {
+    finishReason: "abort",
+    withLogprobs: opts.logprobs !== undefined,
+    ...(drafter ? { drafter: drafter.name } : {}),
+    ...(drafter instanceof PredictionDrafter ? { prediction: predictionUsage(drafter, opts.prediction!.length) } : {}),
+  });
 }
 
 export async function generate(model: LoadedModel, prompt: string | readonly number[], opts: SpecOptions = {}): Promise<SpecResult> {

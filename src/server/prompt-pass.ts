@@ -8,10 +8,10 @@
  * model, rows read only when its logprobs are wanted) and its logprobs come from the same
  * promptLogprobsOf, so the echoed logprobs are the ones a generation of the same prompt reports.
  */
-import { finishStats, promptLogprobsOf } from "../decode/plain.ts";
+import { promptLogprobsOf } from "../decode/plain.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import type { TokenLogprob } from "../decode/sampler.ts";
-import type { SpecResult } from "../engine/speculative.ts";
+import { noTokensResult, type SpecResult } from "../engine/speculative.ts";
 import type { LoadedModel } from "../model/load.ts";
 
 /** What of a RunJob (model-runner.ts, which calls this: hence not imported) the prompt's pass reads. */
@@ -45,31 +45,12 @@ export async function promptPass(model: LoadedModel, job: PromptPassJob, signal:
       cache.release?.(); // GPU buffers are freed whatever happened
     }
   }
-  const tree = lm.info.treeAttention;
-  return {
-    text: "",
-    tokens: [],
+  const result = noTokensResult(model, job.ids.length, {
     finishReason: aborted ? "abort" : "length",
-    ...(job.logprobs === undefined ? {} : { logprobs: [] }),
-    ...(promptLogprobs ? { promptLogprobs } : {}),
-    stats: {
-      ...finishStats(model, job.ids.length, 0, prefillMs, 0),
-      drafter: "none", // nothing was drafted
-      steps: 0,
-      draftedTokens: 0,
-      acceptedTokens: 0,
-      meanAcceptedLength: 0,
-      perDrafter: {},
-      budgets: {},
-      verifyCost: [],
-      treeAttention: tree.enabled,
-      verifyMode: tree.enabled ? "tree" : "chain",
-      ...(tree.enabled ? {} : { verifyModeReason: tree.reason }),
-      exact: !lm.info.int8Activations,
-      drafterMs: 0,
-      stepMs: { forward: 0, draft: 0, select: 0, verify: 0, kv: 0, other: 0 },
-      // Predicted Outputs: none of the prediction appeared, since nothing was generated.
-      ...(job.prediction ? { prediction: { acceptedTokens: 0, rejectedTokens: job.prediction.length } } : {}),
-    },
-  };
+    prefillMs,
+    withLogprobs: job.logprobs !== undefined,
+    // Predicted Outputs: none of the prediction appeared, since nothing was generated.
+    ...(job.prediction ? { prediction: { acceptedTokens: 0, rejectedTokens: job.prediction.length } } : {}),
+  });
+  return promptLogprobs ? { ...result, promptLogprobs } : result;
 }
