@@ -11,7 +11,7 @@
  * the load's synchronous steps (graph rewrites, onnxruntime building the session) hold this
  * thread, and the requests waiting on it, for seconds (README, "Edge", has the numbers).
  */
-import { createApp, type AppOptions } from "../../src/server/app.ts";
+import { createApp, type AppOptions, requestIdOf } from "../../src/server/app.ts";
 import { ApiError } from "../../src/server/api-error.ts";
 import { ModelService } from "../../src/server/service.ts";
 import { type Bytes, baseUrl, FetchError, fetchHost, MODEL_ROOT, type ModelSource, type WasmSource } from "./fetch-host.ts";
@@ -140,8 +140,11 @@ type Served = ReturnType<typeof createApp>;
 
 /** The answer to every request while the configuration is wrong: /health as a failed load's, the rest a 500 invalid_config. */
 function configFailure(req: Request, message: string): Response {
-  if (new URL(req.url).pathname === "/health") return Response.json({ status: "error", error: message }, { status: 503 });
-  return Response.json(new ApiError(500, message, "server_error", null, "invalid_config").body, { status: 500 });
+  const path = new URL(req.url).pathname;
+  if (path === "/health") return Response.json({ status: "error", error: message }, { status: 503 });
+  // Answered without the app, so without its middleware: the /v1 request id as the app gives it.
+  const headers = path.startsWith("/v1/") ? { "x-request-id": requestIdOf(req.headers.get("x-request-id") ?? undefined) } : undefined;
+  return Response.json(new ApiError(500, message, "server_error", null, "invalid_config").body, { status: 500, ...(headers ? { headers } : {}) });
 }
 
 /**

@@ -102,9 +102,12 @@ describe("edge: a bad setting is answered as one, not as a crash per request", (
     const lines: string[] = [];
     const handler = createEdgeHandler({ model, ortWasm, app: { log: (l) => lines.push(l) } });
     for (const path of ["/v1/models", "/v1/completions"]) {
-      const r = await handler.fetch(new Request(`http://x${path}`, path.endsWith("completions") ? { method: "POST", body: "{}" } : {}), env);
+      const r = await handler.fetch(new Request(`http://x${path}`, path.endsWith("completions") ? { method: "POST", body: "{}", headers: { "x-request-id": "trace-7" } } : {}), env);
       expect(r.status).toBe(500);
       expect(r.headers.get("content-type")).toContain("application/json");
+      // Answered outside the app, it still carries the request id as every /v1 answer does.
+      if (path.endsWith("completions")) expect(r.headers.get("x-request-id")).toBe("trace-7");
+      else expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
       const e = await errorOf(r);
       expect(e.code).toBe("invalid_config");
       for (const w of words) expect(e.message).toContain(w);
