@@ -17,7 +17,7 @@ export const GENERATE_FLAGS: FlagSpec = {
   "max-tokens": { type: "int", short: "n", help: "new tokens at most", default: String(D.maxTokens) },
   temperature: { type: "number", short: "t", help: "0 = greedy, up to 2", default: String(D.temperature) },
   "top-k": { type: "int", help: "sample from the k most likely tokens (0 = off)", default: String(D.topK) },
-  "top-p": { type: "number", help: "nucleus sampling mass", default: String(D.topP) },
+  "top-p": { type: "number", help: "nucleus sampling mass, 0 to 1 (0: the most likely token alone, as greedy)", default: String(D.topP) },
   "min-p": { type: "number", help: "drop tokens below min-p x the top probability (0 = off)", default: String(D.minP) },
   "repetition-penalty": { type: "number", help: "penalise prompt and output tokens (1 = off)", default: String(D.repetitionPenalty) },
   "presence-penalty": { type: "number", help: "subtract from tokens already in the output, -2..2", default: String(D.presencePenalty) },
