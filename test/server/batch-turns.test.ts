@@ -89,13 +89,15 @@ describe("requests of several generations in the queue", () => {
     const single = engine.reserve(1);
     await generation(engine, batch); // the model passes to `single`; the batch waits behind it
     expect(single.granted).toBe(true);
+    // As generation.ts runs a batch: already waiting for its next turn when the shutdown comes.
+    const batchTurn = batch.acquire(never);
     const queued = engine.reserve(1);
     const drained = engine.drain();
     let idle = false;
     void drained.then(() => (idle = true));
     await expect(queued.acquire(never)).rejects.toMatchObject({ status: 503, code: "server_shutting_down" });
     single.release();
-    await batch.acquire(never);
+    await batchTurn;
     await engine.generate(batch, JOB, () => undefined);
     await Promise.resolve();
     expect(idle).toBe(false);
