@@ -58,7 +58,8 @@ export class Metrics {
     this.generatedTokens += stats.tokens;
     this.prefillSeconds += stats.prefillMs / 1000;
     this.decodeSeconds += stats.decodeMs / 1000;
-    this.lastTokensPerSecond = stats.tokensPerSecond;
+    // A generation that decoded nothing (echo scoring, aborted before its first token) has no speed: the gauge keeps the last one.
+    if (stats.tokens > 0) this.lastTokensPerSecond = stats.tokensPerSecond;
     this.steps += stats.steps;
     this.draftTokens += stats.draftedTokens;
     this.acceptedTokens += stats.acceptedTokens;
@@ -91,7 +92,7 @@ export class Metrics {
     metric("edgespec_generation_tokens_total", "counter", "tokens generated", one(this.generatedTokens));
     metric("edgespec_prefill_seconds_total", "counter", "seconds spent in prefill", one(this.prefillSeconds));
     metric("edgespec_decode_seconds_total", "counter", "seconds spent decoding after prefill", one(this.decodeSeconds));
-    metric("edgespec_tokens_per_second", "gauge", "decoding speed of the last generation", one(this.lastTokensPerSecond));
+    metric("edgespec_tokens_per_second", "gauge", "decoding speed of the last generation that decoded a token", one(this.lastTokensPerSecond));
     metric("edgespec_decode_steps_total", "counter", "model forwards after prefill (verification steps)", one(this.steps));
     metric("edgespec_spec_decode_num_drafts_total", "counter", "steps that verified a non-empty draft", one(this.drafts));
     metric("edgespec_spec_decode_num_draft_tokens_total", "counter", "draft tokens verified", one(this.draftTokens));

@@ -61,6 +61,8 @@ test("counters match what was served", async () => {
   // This scrape is counted after it is rendered.
   expect(v("edgespec_http_requests_total", { route: "/metrics", status: "200" })).toBe(0);
   expect(v("edgespec_generations_total")).toBe(6);
+  // The last generation (scoring) decoded nothing: the speed gauge is still the one before it, not 0.
+  expect(v("edgespec_tokens_per_second")).toBeGreaterThan(0);
   expect(v("edgespec_prompt_tokens_total")).toBe(sum(usages, (u) => u.prompt_tokens));
   expect(v("edgespec_generation_tokens_total")).toBe(sum(usages, (u) => u.completion_tokens));
   expect(v("edgespec_generation_tokens_total")).toBe(7 + 30 + 30 + usages[3]!.completion_tokens + usages[4]!.completion_tokens);
