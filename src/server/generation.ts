@@ -223,6 +223,8 @@ async function respond(c: Context, kind: "completion" | "chat", engine: ModelSer
       if (life.reason === "deadline") throw deadlineError();
       if (life.reason) break;
     }
+    // The client left mid-generation: the partial answer has no reader; counted as one that left the queue is.
+    if (life.reason === "disconnect") return c.body(null, 499 as never);
     if (kind === "chat") return c.json(chatBody(rid, results[0]!, tokenText(model)));
     return c.json(completionBody(rid, results.map((result, i) => ({ result, echo: echoes?.[i] })), tokenText(model)));
   } catch (e) {

@@ -73,13 +73,17 @@ describe("queue and aborts", () => {
     expect((await server.metric("edgespec_generation_tokens_total")) - tokensBefore - 4).toBeLessThan(600);
   });
 
-  test("disconnect of a non-streamed request frees the model too", async () => {
+  test("disconnect of a non-streamed request frees the model too, and is counted as 499 (as one that leaves the queue)", async () => {
+    const closed = { route: "/v1/completions", status: "499" };
+    const before = await server.metric("edgespec_http_requests_total", closed);
     const controller = new AbortController();
     const p = postJson(`${server.url}/v1/completions`, { ...LONG, stream: false }, { signal: controller.signal }).catch((e) => e);
     await waitFor(async () => (await server.metric("edgespec_requests_running")) === 1);
     controller.abort();
     await p;
     await waitFor(async () => (await server.metric("edgespec_requests_running")) === 0, 2000);
+    // The generation stopped at the disconnect: nobody reads its partial answer, so not a 200.
+    await waitFor(async () => (await server.metric("edgespec_http_requests_total", closed)) === before + 1, 2000);
   });
 
   test("a client that leaves the queue is removed from it", async () => {
