@@ -1163,6 +1163,20 @@ const MUTATIONS: Mutation[] = [
     to: "out[k] = a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens);",
     tests: ["test/engine/tree-selector.test.ts"],
   },
+  {
+    name: "metrics: a generation that decoded nothing (scoring) sets the tokens/s gauge to 0",
+    file: "src/server/metrics.ts",
+    from: "if (stats.tokens > 0) this.lastTokensPerSecond = stats.tokensPerSecond;",
+    to: "this.lastTokensPerSecond = stats.tokensPerSecond;",
+    tests: ["test/server/metrics.test.ts"],
+  },
+  {
+    name: "disconnect: a non-streamed request left mid-generation answered (and counted) as 200",
+    file: "src/server/generation.ts",
+    from: "if (life.reason === \"disconnect\") return c.body(null, 499 as never);\n    if (kind === \"chat\")",
+    to: "if (kind === \"chat\")",
+    tests: ["test/server/queue.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");
