@@ -2,7 +2,7 @@
  * Drafter pieces for a loaded model: one drafter by name (a fresh one; src/setup.ts keeps the
  * shared ones a served model uses), a drafter's saved state.
  */
-import { type CorpusIndex, DRAFTER_NAMES, type ManagedDrafter, tokenizerFingerprint, tsKernels } from "../drafters/index.ts";
+import { type CorpusIndex, DRAFTER_NAMES, type ManagedDrafter, tsKernels } from "../drafters/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "../drafters/registry.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { KernelSet } from "../drafters/kernels/index.ts";
@@ -21,7 +21,7 @@ export interface DrafterSetup {
 }
 
 export function fingerprintOf(model: LoadedModel): string {
-  return tokenizerFingerprint(model.tokenizer.json);
+  return model.tokenizer.fingerprint;
 }
 
 /** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */

@@ -13,7 +13,6 @@ import { DEFAULT_DTYPE, DTYPES, type Dtype, dtypeOfGraph, onnxFileName, parseDty
 import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
-import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
 import { shippedDraftAssets } from "./draft-assets.ts";
 import type { CorpusIndex } from "../drafters/corpus-index.ts";
 import { checkTreeAttention } from "./tree-check.ts";
@@ -241,7 +240,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
-  const { recycleTable, draftCorpus } = await shippedDraftAssets(host, dir, config, { fingerprint: tokenizerFingerprint(tokenizer.json), vocabSize: spec.vocabSize }, say);
+  const { recycleTable, draftCorpus } = await shippedDraftAssets(host, dir, config, { fingerprint: tokenizer.fingerprint, vocabSize: spec.vocabSize }, say);
 
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;

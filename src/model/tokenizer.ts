@@ -3,6 +3,7 @@
  * tokenizer_config.json exactly as transformers.js reads them.
  */
 import { Tokenizer } from "@huggingface/tokenizers";
+import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
 import { EdgespecError } from "../errors.ts";
 import { ByteLevelDecoder } from "./byte-level.ts";
 
@@ -18,6 +19,7 @@ export class TextCodec {
   readonly json: unknown;
   /** Decoding from a byte table where the tokenizer is byte-level BPE (byte-level.ts); else the library's. */
   private readonly byteLevel: ByteLevelDecoder | undefined;
+  private fingerprintMemo: string | undefined;
 
   constructor(files: TokenizerFiles) {
     this.config = files.tokenizerConfig;
@@ -28,6 +30,14 @@ export class TextCodec {
       throw new EdgespecError("model_invalid", `tokenizer.json could not be loaded: ${(cause as Error).message}`, { cause });
     }
     this.byteLevel = byteLevelDecoder(this.tokenizer, files);
+  }
+
+  /**
+   * tokenizerFingerprint of `json`, hashed once: the load, each drafter built and the server's
+   * model identity all ask for it (~10 ms a hash for edgespec-small's tokenizer).
+   */
+  get fingerprint(): string {
+    return (this.fingerprintMemo ??= tokenizerFingerprint(this.json));
   }
 
   /** Token ids of `text`; `addSpecialTokens` adds what the tokenizer's post-processor adds (BOS). */

@@ -5,7 +5,6 @@
  * loaded in a worker (`model-worker.ts`, the CLI's server), so the event loop that answers
  * /health, admission and SSE pings never waits for a forward.
  */
-import { tokenizerFingerprint } from "../drafters/fingerprint.ts";
 import type { Drafter } from "../drafters/types.ts";
 import { generate, prepareCostCurve, type SpecResult, type TextMeta } from "../engine/speculative.ts";
 import type { ModelSpec } from "../model/config.ts";
@@ -46,7 +45,7 @@ export function modelIdentity(model: LoadedModel): string {
     kvCache: info.kvCache ?? "cpu",
     int8Activations: info.int8Activations,
     unpackedWeights: info.unpackedWeights?.layers ?? 0,
-    tokenizer: tokenizerFingerprint(model.tokenizer.json),
+    tokenizer: model.tokenizer.fingerprint,
   });
 }
 
