@@ -1157,10 +1157,10 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/model/runtime-start.test.ts"],
   },
   {
-    name: "cost model: costsInto (the selector's price of every size) drops the one-token floor cost() keeps",
+    name: "cost model: costsInto (the selector's price of every size) stays on the curve's first segment",
     file: "src/engine/cost-model.ts",
-    from: "out[k] = Math.max(first, a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));",
-    to: "out[k] = a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens);",
+    from: "while (i < last && k > p[i]!.tokens) i++;",
+    to: "",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {

@@ -189,13 +189,16 @@ function interpolate(p: readonly CostPoint[], tokens: number): number {
   if (p.length === 0) return 1;
   if (p.length === 1 || tokens <= p[0]!.tokens) return p[0]!.ms;
   for (let i = 1; i < p.length; i++) {
-    if (tokens <= p[i]!.tokens || i === p.length - 1) {
-      const a = p[i - 1]!;
-      const b = p[i]!;
-      return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
-    }
+    if (tokens <= p[i]!.tokens || i === p.length - 1) return onSegment(p, i, tokens);
   }
   return p[p.length - 1]!.ms;
+}
+
+/** The cost of `tokens` on the line through points i - 1 and i of `p` (i >= 1), never below p[0]. */
+function onSegment(p: readonly CostPoint[], i: number, tokens: number): number {
+  const a = p[i - 1]!;
+  const b = p[i]!;
+  return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
 }
 
 /**
@@ -391,18 +394,15 @@ export class VerifyCostModel {
       for (let k = 1; k <= n; k++) out[k] = this.cost(k);
       return;
     }
-    const first = p[0]!.ms;
     const last = p.length - 1;
     let i = 1;
     for (let k = 1; k <= n; k++) {
       if (k <= p[0]!.tokens) {
-        out[k] = first;
+        out[k] = p[0]!.ms;
         continue;
       }
       while (i < last && k > p[i]!.tokens) i++;
-      const a = p[i - 1]!;
-      const b = p[i]!;
-      out[k] = Math.max(first, a.ms + ((k - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));
+      out[k] = onSegment(p, i, k);
     }
   }
 
