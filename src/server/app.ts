@@ -57,8 +57,12 @@ declare module "hono" {
   }
 }
 
-/** What a client may send as x-request-id to have it echoed: 1-128 printable ASCII characters (it lands in logs). */
-const SANE_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+/**
+ * What a client may send as x-request-id to have it echoed: 1-128 printable ASCII characters (it
+ * lands in logs), no comma: a request that carried the header twice reaches the app with both
+ * values joined by ", ", and echoing "one, two" would trace neither.
+ */
+const SANE_REQUEST_ID = /^[\x20-\x2b\x2d-\x7e]{1,128}$/;
 
 /** The client's x-request-id when it is sane, else a new one (a UUID), so every /v1 answer can be traced. */
 export function requestIdOf(sent: string | undefined): string {

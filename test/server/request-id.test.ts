@@ -42,10 +42,17 @@ describe("x-request-id", () => {
     expect((await fetch(`${server.url}/v1/models`, { headers: { "x-request-id": "x".repeat(128) } })).headers.get("x-request-id")).toBe("x".repeat(128));
   });
 
-  test("none sent, or one too long or not printable ASCII: a new id, different for each request", async () => {
+  test("none sent, one too long or not printable ASCII, or two: a new id, different for each request", async () => {
     const ids: string[] = [];
-    for (const sent of [undefined, "x".repeat(129), "a\tb", "caf\u00e9"]) {
-      const res = await postJson(`${server.url}/v1/completions`, COMPLETION, { headers: sent === undefined ? {} : { "x-request-id": sent } });
+    // Two x-request-id headers reach the app joined ("one, two"): neither is echoed.
+    const twice = new Headers({ "content-type": "application/json" });
+    twice.append("x-request-id", "one");
+    twice.append("x-request-id", "two");
+    for (const sent of [undefined, "x".repeat(129), "a\tb", "caf\u00e9", twice]) {
+      const res =
+        sent instanceof Headers
+          ? await fetch(`${server.url}/v1/completions`, { method: "POST", headers: sent, body: JSON.stringify(COMPLETION) })
+          : await postJson(`${server.url}/v1/completions`, COMPLETION, { headers: sent === undefined ? {} : { "x-request-id": sent } });
       expect(res.status).toBe(200);
       const id = res.headers.get("x-request-id");
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
