@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
 import { parseFlags } from "../src/cli/args.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { findChromium, launch } from "../test/server/cdp.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -15,10 +15,11 @@ import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { generate } from "../src/engine/speculative.ts";
 import { parseDtype } from "../src/model/dtype.ts";
-import { loadModel, parseDevice } from "../src/model/load.ts";
+import { parseDevice } from "../src/model/device-choice.ts";
+import { loadModel } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 import { transformersPeer } from "./peer.ts";
 

@@ -30,9 +30,10 @@ import { loadWasmKernels } from "../src/drafters/kernels/index.ts";
 import type { AutomatonKernel, KernelSet, TreeKernel } from "../src/drafters/kernels/types.ts";
 import { HybridDrafter } from "../src/drafters/hybrid.ts";
 import type { DraftTree } from "../src/drafters/types.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
-import { generate, prepareCostCurve } from "../src/engine/speculative.ts";
+import { generate } from "../src/engine/speculative.ts";
+import { prepareCostCurve } from "../src/engine/cost-curves.ts";
 import { setUp } from "../src/setup.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

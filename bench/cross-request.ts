@@ -16,9 +16,10 @@ import { basename, resolve } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { HybridDrafter } from "../src/drafters/hybrid.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { fingerprintOf } from "../src/engine/drafting.ts";
-import { generate, prepareCostCurve } from "../src/engine/speculative.ts";
+import { generate } from "../src/engine/speculative.ts";
+import { prepareCostCurve } from "../src/engine/cost-curves.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 import { setUp } from "../src/setup.ts";
 

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { bunHost } from "../adapters/bun/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { graphInput, valueInfo } from "../src/onnx/graph-nodes.ts";
 import { bytesField, concat, stringField, varintField } from "../src/onnx/protobuf.ts";
 import { DTYPE, GRAPH, MODEL, nodeField } from "../src/onnx/schema.ts";

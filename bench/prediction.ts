@@ -15,8 +15,9 @@ import { bunHost } from "../adapters/bun/host.ts";
 import type { BenchPrompt } from "../src/benchmark/speculative.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { createDrafter } from "../src/drafters/index.ts";
-import { median } from "../src/engine/cost-model.ts";
-import { generate, prepareCostCurve } from "../src/engine/speculative.ts";
+import { median } from "../src/engine/curve-fit.ts";
+import { generate } from "../src/engine/speculative.ts";
+import { prepareCostCurve } from "../src/engine/cost-curves.ts";
 import { loadModel } from "../src/model/load.ts";
 import { REFERENCE_MODEL } from "../src/model/shipped.ts";
 

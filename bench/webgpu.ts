@@ -14,7 +14,7 @@ import { denoHost } from "../adapters/deno/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { generatePlain } from "../src/decode/plain.ts";
 import { buildDrafter } from "../src/engine/drafting.ts";
-import { median } from "../src/engine/cost-model.ts";
+import { median } from "../src/engine/curve-fit.ts";
 import { generate } from "../src/engine/speculative.ts";
 import { parseDtype } from "../src/model/dtype.ts";
 import { loadModel } from "../src/model/load.ts";

@@ -11,7 +11,8 @@
  * drafter's tables are shared, as in the server.
  */
 import type { Hono } from "hono";
-import { generate, type SpecOptions, type SpecResult, type SpecStats } from "./engine/speculative.ts";
+import { generate, type SpecOptions } from "./engine/speculative.ts";
+import type { SpecResult, SpecStats } from "./engine/spec-stats.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { LoadedModel } from "./model/load.ts";

@@ -351,7 +351,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "cost model: isotonic blocks expanded from the left (a pooled block overwrites one not yet read)",
-    file: "src/engine/cost-model.ts",
+    file: "src/engine/curve-fit.ts",
     from: "    for (let k = end - count[b]!; k < end; k++) out[k] = v;",
     to: "    for (let k = b; k < b + count[b]!; k++) out[k] = v;",
     tests: ["test/engine/tree-selector.test.ts"],
@@ -372,14 +372,14 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "cost model: a learned curve's untimed sizes keep the prior's unit scale",
-    file: "src/engine/cost-model.ts",
+    file: "src/engine/curve-fit.ts",
     from: "      out[g] = (ms[ref]! * shape[g]!.ms) / shape[ref]!.ms;",
     to: "      out[g] = shape[g]!.ms;",
     tests: ["test/engine/tree-selector.test.ts"],
   },
   {
     name: "cost model: an untimed size between two timed ones by the prior's ratio, not the line",
-    file: "src/engine/cost-model.ts",
+    file: "src/engine/curve-fit.ts",
     from: "    if (lo >= 0 && hi < ms.length) {",
     to: "    if (false) {",
     tests: ["test/engine/tree-selector.test.ts"],
@@ -407,7 +407,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "engine: a request on a model without a timed curve times it first",
-    file: "src/engine/speculative.ts",
+    file: "src/engine/cost-curves.ts",
     from: "  return (curves[readBack] ??= VerifyCostModel.learned());",
     to: "  return (curves[readBack] ??= VerifyCostModel.measure(lm, { readBack }));",
     tests: ["test/engine/engine.test.ts", "test/server/prepare.test.ts"],
@@ -428,7 +428,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "engine: a server times the logits curve, which its greedy requests do not use",
-    file: "src/engine/speculative.ts",
+    file: "src/engine/cost-curves.ts",
     from: "  const readBack = greedyReadBack(lm);",
     to: "  const readBack: StepReadBack = \"logits\";",
     tests: ["test/server/prepare.test.ts"],
@@ -603,7 +603,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "cost model: a point's median sorts only its first timings",
-    file: "src/engine/cost-model.ts",
+    file: "src/engine/curve-fit.ts",
     from: "  for (let i = 1; i < n; i++) {\n    const v = s[i]!;",
     to: "  for (let i = 1; i < n - 1; i++) {\n    const v = s[i]!;",
     tests: ["test/engine/tree-selector.test.ts"],
@@ -631,7 +631,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "cost model: no interpolation between measured points",
-    file: "src/engine/cost-model.ts",
+    file: "src/engine/curve-fit.ts",
     from: "return Math.max(p[0]!.ms, a.ms + ((tokens - a.tokens) * (b.ms - a.ms)) / (b.tokens - a.tokens));",
     to: "return Math.max(p[0]!.ms, b.ms);",
     tests: ["test/engine/tree-selector.test.ts"],
@@ -1032,7 +1032,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "device: auto chooses a software fallback adapter",
-    file: "src/model/load.ts",
+    file: "src/model/device-choice.ts",
     from: "if (adapter && !adapter.fallback) return chosen();",
     to: "if (adapter) return chosen();",
     tests: ["test/runtime/cross-runtime.test.ts"],

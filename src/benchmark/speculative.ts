@@ -8,8 +8,9 @@
  * length and the drafter's share of decode time. Decode time excludes prefill on every side.
  */
 import type { Drafter, ManagedDrafter } from "../drafters/types.ts";
-import { median } from "../engine/cost-model.ts";
-import { generate, prepareCostCurve, verifyCostModel } from "../engine/speculative.ts";
+import { median } from "../engine/curve-fit.ts";
+import { generate } from "../engine/speculative.ts";
+import { prepareCostCurve, verifyCostModel } from "../engine/cost-curves.ts";
 import type { LoadedModel } from "../model/load.ts";
 
 export interface BenchPrompt {

@@ -7,7 +7,8 @@
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling } from "../decode/sampler.ts";
 import { DRAFTER_NAMES } from "../engine/drafting.ts";
-import { generate, prepareCostCurve } from "../engine/speculative.ts";
+import { generate } from "../engine/speculative.ts";
+import { prepareCostCurve } from "../engine/cost-curves.ts";
 import type { Host } from "../host.ts";
 import { chatPromptIds } from "../server/chat.ts";
 import type { ChatMessage } from "../model/chat-messages.ts";

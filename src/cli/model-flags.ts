@@ -2,7 +2,7 @@
 import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts";
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES, type Dtype } from "../model/dtype.ts";
-import type { DeviceChoice } from "../model/load.ts";
+import type { DeviceChoice } from "../model/device-choice.ts";
 import { DEFAULT_MODEL, REFERENCE_MODEL, resolveModelDir } from "../model/shipped.ts";
 import { EdgespecError } from "../errors.ts";
 import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";

@@ -5,7 +5,7 @@
  * through the same TokenOutput as plain decoding, token by token, so stop rules cut at the same
  * place even in the middle of an accepted run.
  */
-import { choosesFromIds, finishStats, promptLogprobsOf, type GenerateOptions, type GenerateResult, type GenerateStats, newOutput, promptIds } from "../decode/plain.ts";
+import { choosesFromIds, finishStats, promptLogprobsOf, type GenerateOptions, newOutput, promptIds } from "../decode/plain.ts";
 import type { FinishReason } from "../decode/output.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import { Sampler, type TokenLogprob } from "../decode/sampler.ts";
@@ -13,9 +13,11 @@ import { PredictionDrafter } from "../drafters/prediction.ts";
 import { draftTreeProblem } from "../drafters/validate.ts";
 import { type DraftTree, type Drafter, emptyTree } from "../drafters/types.ts";
 import { EdgespecError } from "../errors.ts";
-import type { LanguageModel, RowIds, SequenceCache } from "../model/causal-lm.ts";
+import type { RowIds, SequenceCache } from "../model/causal-lm.ts";
 import type { LoadedModel } from "../model/load.ts";
-import { COST_GRID, greedyReadBack, type StepReadBack, VerifyCostModel } from "./cost-model.ts";
+import { verifyCostModel } from "./cost-curves.ts";
+import { COST_GRID, VerifyCostModel } from "./cost-model.ts";
+import { breakdown, type DrafterStats, noTokensResult, type SpecResult, verifyModeOf } from "./spec-stats.ts";
 import { TOP_K } from "../onnx/logits-heads.ts";
 import { TreeSelector } from "./tree-selector.ts";
 import { TreeBiasBuffer, treePositions } from "./tree-bias.ts";
@@ -54,51 +56,6 @@ export interface SpecOptions extends Omit<GenerateOptions, "onText"> {
   costModel?: VerifyCostModel;
 }
 
-export interface DrafterStats {
-  drafted: number;
-  accepted: number;
-  acceptance: number;
-}
-
-export interface SpecStats extends GenerateStats {
-  drafter: string;
-  steps: number;
-  draftedTokens: number;
-  acceptedTokens: number;
-  /** Tokens emitted per verification step, bonus included. */
-  meanAcceptedLength: number;
-  perDrafter: Record<string, DrafterStats>;
-  /** Steps per verified tree size (sizes rounded up to a power of two; 0 = a plain step). */
-  budgets: Record<string, number>;
-  verifyCost: { tokens: number; ms: number }[];
-  treeAttention: boolean;
-  /** How drafts were verified: "tree" (tree attention) or "chain" (one path per step), and why chain. */
-  verifyMode: "tree" | "chain";
-  verifyModeReason?: string;
-  /** Steps verified as a chain because past + tree exceeded the model's sliding window. */
-  windowChainSteps?: number;
-  /** Speculative output is guaranteed token-for-token plain output (false for int8-activation graphs). */
-  exact: boolean;
-  drafterMs: number;
-  /**
-   * Where decode time went, in ms: `forward` (the model's verify forwards, their outputs read
-   * back included), `draft` (= drafterMs: proposing and learning), `select` (sizing the tree: the selector, and the cost curve learning each forward's time),
-   * `verify` (choosing tokens from the rows: argmax or sampling, processors included), `kv`
-   * (rolling the cache back to the accepted path), `other` (the rest: emitting text, stop rules).
-   */
-  stepMs: { forward: number; draft: number; select: number; verify: number; kv: number; other: number };
-  /**
-   * With a prediction: its tokens that appeared in the output, in place (accepted), and the rest
-   * (rejected), as OpenAI's accepted_/rejected_prediction_tokens. How many were drafted and
-   * verified is perDrafter.prediction.
-   */
-  prediction?: { acceptedTokens: number; rejectedTokens: number };
-}
-
-export interface SpecResult extends Omit<GenerateResult, "stats"> {
-  stats: SpecStats;
-}
-
 const EMPTY_TREE: DraftTree = emptyTree();
 const NO_CANDIDATES = new Int32Array(0);
 /**
@@ -110,43 +67,6 @@ const NO_CANDIDATES = new Int32Array(0);
  * 1.99x / 1.95x; the prefill of a 1000-token prompt on small WASM ~20% faster than with every row.
  */
 const PROMPT_CANDIDATE_ROWS = 64;
-
-/** Per model, a curve per read-back (cost-model.ts StepReadBack): a step's cost includes what it reads back. */
-const costModels = new WeakMap<LanguageModel, Partial<Record<StepReadBack, VerifyCostModel | Promise<VerifyCostModel>>>>();
-
-/**
- * The verify cost curve of a model's steps that read back `readBack` (default: what its greedy
- * steps read), one per loaded model and shared by its requests: timed up front if
- * prepareCostCurve ran for it, else learned from the requests' own steps (VerifyCostModel.learned).
- */
-export function verifyCostModel(lm: LanguageModel, readBack: StepReadBack = greedyReadBack(lm)): VerifyCostModel | Promise<VerifyCostModel> {
-  const curves = curvesOf(lm);
-  return (curves[readBack] ??= VerifyCostModel.learned());
-}
-
-function curvesOf(lm: LanguageModel): Partial<Record<StepReadBack, VerifyCostModel | Promise<VerifyCostModel>>> {
-  let curves = costModels.get(lm);
-  if (!curves) costModels.set(lm, (curves = {}));
-  return curves;
-}
-
-/**
- * Times `lm`'s verify cost curve now, for the steps greedy requests make (reading back ids where
- * the model has the in-graph heads), before its first speculative request (about a second or two
- * on WASM, warm-up included): what a server or a chat can afford while it waits, and worth it
- * there, since the first requests' trees are then sized on warm, complete timings. Steps that read
- * back logits (sampling, logprobs, penalties) learn theirs. Does nothing once the model has that
- * curve. Settles when done; a failure leaves the learned curve. The caller must keep other
- * forwards on `lm` from overlapping it (one session runs one at a time).
- */
-export function prepareCostCurve(lm: LanguageModel): Promise<void> {
-  const readBack = greedyReadBack(lm);
-  const curves = curvesOf(lm);
-  if (curves[readBack]) return Promise.resolve();
-  const timed = VerifyCostModel.measure(lm, { readBack }).catch(() => VerifyCostModel.learned());
-  curves[readBack] = timed;
-  return timed.then(() => undefined);
-}
 
 /**
  * A drafter's call. Whatever it throws (even an EdgespecError that would read as a bad request) is
@@ -167,13 +87,6 @@ function predictionUsage(drafter: PredictionDrafter, predicted: number): { accep
   return { acceptedTokens: accepted, rejectedTokens: predicted - accepted };
 }
 
-/** The parts rounded, and `other` the decode time none of them covers. */
-function breakdown(decodeMs: number, parts: Omit<SpecStats["stepMs"], "other">): SpecStats["stepMs"] {
-  const r = (x: number) => Math.round(x * 100) / 100;
-  const known = parts.forward + parts.draft + parts.select + parts.verify + parts.kv;
-  return { forward: r(parts.forward), draft: r(parts.draft), select: r(parts.select), verify: r(parts.verify), kv: r(parts.kv), other: r(Math.max(0, decodeMs - known)) };
-}
-
 /** Each fed row's parent row: the root's is -1 (the token before it), node j's is its parent's + 1. */
 function fedParents(tree: DraftTree): Int32Array {
   const parents = new Int32Array(tree.size + 1);
@@ -190,56 +103,6 @@ function drafterLabel(drafter: Drafter): string {
 function sourceName(drafter: Drafter, tree: DraftTree, node: number): string {
   const names = drafter.sourceNames;
   return tree.sources && names ? (names[tree.sources[node]!] ?? drafter.name) : drafter.name;
-}
-
-/** How `lm` verifies drafts, and whether its speculative output is exactly its plain output (SpecStats). */
-function verifyModeOf(lm: LanguageModel): Pick<SpecStats, "treeAttention" | "verifyMode" | "verifyModeReason" | "exact"> {
-  const treeAttention = lm.info.treeAttention.enabled;
-  return {
-    treeAttention,
-    verifyMode: treeAttention ? "tree" : "chain",
-    ...(treeAttention ? {} : { verifyModeReason: lm.info.treeAttention.reason }),
-    exact: !lm.info.int8Activations,
-  };
-}
-
-/** What sets apart results with no generated token (noTokensResult). */
-export interface NoTokensOptions {
-  finishReason: "abort" | "length";
-  /** The prompt's forward, when one ran. */
-  prefillMs?: number;
-  drafter?: string;
-  /** Logprobs were asked for: an empty list of them. */
-  withLogprobs: boolean;
-  prediction?: { acceptedTokens: number; rejectedTokens: number };
-}
-
-/**
- * A result with no generated token, its stats shaped as a generation's: a generation aborted
- * before its prefill, or the server's prompt-only pass (completions' scoring, prompt-pass.ts).
- */
-export function noTokensResult(model: LoadedModel, promptTokens: number, o: NoTokensOptions): SpecResult {
-  return {
-    text: "",
-    tokens: [],
-    finishReason: o.finishReason,
-    ...(o.withLogprobs ? { logprobs: [] } : {}),
-    stats: {
-      ...finishStats(model, promptTokens, 0, o.prefillMs ?? 0, 0),
-      drafter: o.drafter ?? "none",
-      steps: 0,
-      draftedTokens: 0,
-      acceptedTokens: 0,
-      meanAcceptedLength: 0,
-      perDrafter: {},
-      budgets: {},
-      verifyCost: [],
-      ...verifyModeOf(model.lm),
-      drafterMs: 0,
-      stepMs: breakdown(0, { forward: 0, draft: 0, select: 0, verify: 0, kv: 0 }),
-      ...(o.prediction ? { prediction: o.prediction } : {}),
-    },
-  };
 }
 
 /** The result of a generation whose signal was aborted before its prefill: no token, no forward, no drafter call. */

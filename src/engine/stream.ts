@@ -3,7 +3,8 @@
  * The iterator's return value (`{ done: true, value }`) is the full result with stats.
  */
 import type { LoadedModel } from "../model/load.ts";
-import { generate, type SpecOptions, type SpecResult, type TextMeta } from "./speculative.ts";
+import { generate, type SpecOptions, type TextMeta } from "./speculative.ts";
+import type { SpecResult } from "./spec-stats.ts";
 
 export interface TextChunk extends TextMeta {
   text: string;

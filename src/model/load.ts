@@ -5,7 +5,7 @@
 import type { InferenceSession } from "onnxruntime-web";
 import { startWasmRuntime, threadsPhrase, wasmThreadsFor } from "./ort-env.ts";
 import { EdgespecError, isPermissionRefusal } from "../errors.ts";
-import type { Device, Host } from "../host.ts";
+import type { Host } from "../host.ts";
 import { CausalLM, type LanguageModel, type ModelInfo, type TreeAttentionInfo } from "./causal-lm.ts";
 import { IO } from "./io-names.ts";
 import { readModelSpec } from "./config.ts";
@@ -14,6 +14,7 @@ import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
 import { shippedDraftAssets } from "./draft-assets.ts";
+import { chooseDevice, type DeviceChoice, parseDevice, withFloat16 } from "./device-choice.ts";
 import type { CorpusIndex } from "../drafters/corpus-index.ts";
 import { checkTreeAttention } from "./tree-check.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
@@ -30,8 +31,6 @@ import { addLogitsRows } from "../onnx/logits-rows.ts";
 import { addTreeAttention } from "../onnx/tree-attention.ts";
 import { kvGatherModel } from "../onnx/kv-gather.ts";
 
-export const DEVICES = ["auto", "wasm", "webgpu", "cpu"] as const;
-export type DeviceChoice = (typeof DEVICES)[number];
 /** The most float32 bytes 4-bit weights are unpacked to on WASM (its heap is 4 GiB in all). */
 const MAX_UNPACKED_BYTES = 2 ** 30;
 
@@ -97,11 +96,6 @@ export interface LoadedModel {
   draftCorpus?: CorpusIndex;
 }
 
-export function parseDevice(value: string): DeviceChoice {
-  if ((DEVICES as readonly string[]).includes(value)) return value as DeviceChoice;
-  throw new EdgespecError("invalid_device", `unknown device "${value}"`, { validOptions: DEVICES });
-}
-
 async function readJson(host: Host, path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
   if (!(await host.isFile(path))) {
     if (required) throw new EdgespecError("model_file_missing", `model file not found: ${path}`);
@@ -120,37 +114,6 @@ async function readJson(host: Host, path: string, required: boolean): Promise<Re
     throw new EdgespecError("model_invalid", `${path} is not a JSON object (it holds ${found})`);
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * `auto` takes WebGPU only on a hardware adapter: a software fallback (llvmpipe, SwiftShader) is
- * far slower than WASM, so it is used only when asked for by name, and the choice is said.
- */
-async function chooseDevice(host: Host, choice: DeviceChoice, say: (m: string) => void): Promise<{ device: Device; adapter?: string; float16?: boolean }> {
-  if (choice === "wasm" || choice === "cpu") return { device: choice };
-  const adapter = await host.webGpuAdapter();
-  const chosen = () => ({ device: "webgpu" as const, adapter: adapter!.description, ...(adapter!.float16 === undefined ? {} : { float16: adapter!.float16 }) });
-  if (choice === "webgpu") {
-    if (!adapter) throw new EdgespecError("device_unavailable", `no WebGPU adapter on ${host.runtime}; use --device wasm (or auto)`);
-    if (adapter.fallback) say(`WebGPU adapter "${adapter.description}" is a software fallback (expect it to be slower than wasm)`);
-    return chosen();
-  }
-  if (adapter && !adapter.fallback) return chosen();
-  if (adapter) say(`WebGPU adapter "${adapter.description}" is a software fallback: using wasm (--device webgpu uses it anyway)`);
-  return { device: "wasm" };
-}
-
-/**
- * A float16 graph on an adapter without shader-f16 fails at its first forward, inside onnxruntime
- * ("Program Gather requires f16 but the device does not support it"): refused at load instead
- * (--device webgpu), or run on wasm (auto).
- */
-function withFloat16(chosen: { device: Device; adapter?: string; float16?: boolean }, float16Graph: boolean, choice: DeviceChoice, say: (m: string) => void): { device: Device; adapter?: string } {
-  if (chosen.device !== "webgpu" || !float16Graph || chosen.float16 !== false) return { device: chosen.device, ...(chosen.adapter ? { adapter: chosen.adapter } : {}) };
-  const why = `the WebGPU adapter "${chosen.adapter}" has no shader-f16, which this float16 graph needs`;
-  if (choice === "webgpu") throw new EdgespecError("device_unavailable", `${why}; use --device wasm, or an fp32/q4 model`);
-  say(`${why}: using wasm`);
-  return { device: "wasm" };
 }
 
 /**

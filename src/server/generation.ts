@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { SpecResult } from "../engine/speculative.ts";
+import type { SpecResult } from "../engine/spec-stats.ts";
 import type { ModelFacts } from "./model-runner.ts";
 import { checkParams } from "../decode/params.ts";
 import { ApiError, invalidParam, toApiError } from "./api-error.ts";

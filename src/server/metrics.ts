@@ -3,7 +3,7 @@
  * scraper); gauges describe now. Speculative figures follow vLLM's names: drafts, drafted and
  * accepted tokens, and accepted tokens per draft position.
  */
-import type { SpecStats } from "../engine/speculative.ts";
+import type { SpecStats } from "../engine/spec-stats.ts";
 
 export interface DraftStep {
   /** Draft tokens the model accepted at one verification step (the bonus token not counted). */

@@ -6,7 +6,9 @@
  * /health, admission and SSE pings never waits for a forward.
  */
 import type { Drafter } from "../drafters/types.ts";
-import { generate, prepareCostCurve, type SpecResult, type TextMeta } from "../engine/speculative.ts";
+import { generate, type TextMeta } from "../engine/speculative.ts";
+import { prepareCostCurve } from "../engine/cost-curves.ts";
+import type { SpecResult } from "../engine/spec-stats.ts";
 import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";

@@ -3,7 +3,7 @@
  * llama.cpp-style `timings` carrying the speculative figures that OpenAI's schema has no room for.
  */
 import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
-import type { SpecResult } from "../engine/speculative.ts";
+import type { SpecResult } from "../engine/spec-stats.ts";
 
 export interface Usage {
   prompt_tokens: number;

@@ -11,7 +11,7 @@
 import { promptLogprobsOf } from "../decode/plain.ts";
 import { prefillLast, prefillRows } from "../decode/prefill.ts";
 import type { TokenLogprob } from "../decode/sampler.ts";
-import { noTokensResult, type SpecResult } from "../engine/speculative.ts";
+import { noTokensResult, type SpecResult } from "../engine/spec-stats.ts";
 import type { LoadedModel } from "../model/load.ts";
 
 /** What of a RunJob (model-runner.ts, which calls this: hence not imported) the prompt's pass reads. */

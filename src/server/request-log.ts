@@ -3,7 +3,7 @@
  * request once its answer is complete (a stream's last event included), for log shippers.
  * What a request needs is collected while it runs; nothing is written unless a sink is given.
  */
-import type { SpecResult } from "../engine/speculative.ts";
+import type { SpecResult } from "../engine/spec-stats.ts";
 import { finishReason } from "./openai.ts";
 import type { AbortReason } from "./service.ts";
 

@@ -8,7 +8,7 @@
  * leaves the queue, or stops its generation at the next step.
  */
 import { hash64 } from "../drafters/fingerprint.ts";
-import type { SpecResult } from "../engine/speculative.ts";
+import type { SpecResult } from "../engine/spec-stats.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
 import { VERSION } from "../version.ts";

@@ -4,7 +4,8 @@
  * simulated decoding where the right answer is known.
  */
 import { describe, expect, test } from "bun:test";
-import { COST_GRID, isotonic, MAX_AGE, median, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { COST_GRID, MAX_AGE, PRIOR_SLOPE, VerifyCostModel } from "../../src/engine/cost-model.ts";
+import { isotonic, median } from "../../src/engine/curve-fit.ts";
 import { EXPLORE_EVERY, subtree, TreeSelector } from "../../src/engine/tree-selector.ts";
 import { type DraftTree, emptyTree } from "../../src/drafters/types.ts";
 import { Rng } from "../../src/decode/rng.ts";

@@ -4,7 +4,7 @@
  * ahead, and a shutdown lets a batch that has started finish while it refuses the queued requests.
  */
 import { describe, expect, test } from "bun:test";
-import type { SpecResult } from "../../src/engine/speculative.ts";
+import type { SpecResult } from "../../src/engine/spec-stats.ts";
 import type { ModelSpec } from "../../src/model/config.ts";
 import type { TextCodec } from "../../src/model/tokenizer.ts";
 import { ApiError } from "../../src/server/api-error.ts";

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { createDrafter } from "../../src/drafters/index.ts";
 import { VerifyCostModel } from "../../src/engine/cost-model.ts";
-import { verifyCostModel } from "../../src/engine/speculative.ts";
+import { verifyCostModel } from "../../src/engine/cost-curves.ts";
 import { modelView } from "../../src/model/model-view.ts";
 import { inProcessRunner, type RunJob } from "../../src/server/model-runner.ts";
 import { referenceModel } from "../helpers/model.ts";
