@@ -1080,6 +1080,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/server/request-id.test.ts"],
   },
   {
+    name: "x-request-id: two headers joined (\"one, two\") echoed as one id",
+    file: "src/server/app.ts",
+    from: "const SANE_REQUEST_ID = /^[\\x20-\\x2b\\x2d-\\x7e]{1,128}$/;",
+    to: "const SANE_REQUEST_ID = /^[\\x20-\\x7e]{1,128}$/;",
+    tests: ["test/server/request-id.test.ts"],
+  },
+  {
     name: "system_fingerprint: the loaded model's identity left out (the same for every model of one shape)",
     file: "src/server/service.ts",
     from: "this.model?.identity ?? this.model?.spec ?? null",
