@@ -1221,6 +1221,12 @@ async function runTests(dir: string, tests: string[]): Promise<{ code: number; t
 
 const filter = process.argv[2];
 const chosen = MUTATIONS.filter((m) => !filter || m.name.includes(filter));
+// No match (a typo): say so. Running the tests of no mutation would run `bun test` on no files,
+// which is the whole suite, and then report "all 0 mutations caught".
+if (chosen.length === 0) {
+  console.error(`no mutation's name contains "${filter}"`);
+  process.exit(2);
+}
 const files = trackedFiles();
 const dir = copyOf(files);
 let bad = 0;
