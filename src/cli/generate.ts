@@ -2,6 +2,7 @@
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { DRAFTER_NAMES, recycleStateOf } from "../engine/drafting.ts";
+import { builtinDrafters } from "../drafters/registry.ts";
 import { generate } from "../engine/speculative.ts";
 import { PARAM_DEFAULTS as D } from "../decode/params.ts";
 import { checkSampling, type SamplingOptions } from "../decode/sampler.ts";
@@ -74,6 +75,15 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO, rt:
     // Checked before the model loads and generates: the table is saved after, where a bad path would lose the run's table.
     const parent = statePath.includes("/") ? statePath.slice(0, statePath.lastIndexOf("/")) || "/" : ".";
     if (!(await host.isDirectory(parent))) throw new EdgespecError("invalid_argument", `--recycle-state: directory not found: ${parent}`);
+    // A folder there would be found only at the save, after the whole run, as the rename's raw error (EBUSY).
+    if (await host.isDirectory(statePath)) throw new EdgespecError("invalid_argument", `--recycle-state: ${statePath} is a directory; give a file`);
+    // A drafter without the table would ignore the file when it is absent and refuse it when present: refused either way, at once.
+    const registry = builtinDrafters();
+    registry.check(drafterName);
+    if (!registry.maker(drafterName)?.savesState) {
+      const keepers = registry.names.filter((n) => registry.maker(n)?.savesState);
+      throw new EdgespecError("invalid_argument", `--recycle-state: drafter "${drafterName}" keeps no Token Recycling table (${keepers.join(" and ")} do)`);
+    }
     if (!host.writeFile) throw new EdgespecError("not_ready", "--recycle-state: this runtime cannot write files");
   }
   const savedState = statePath && (await host.isFile(statePath)) ? await host.readFile(statePath) : undefined;

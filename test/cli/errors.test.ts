@@ -91,6 +91,15 @@ describe("CLI bad input", () => {
     await fails(["generate", "--prompt", "x", "--threads", "0"], /threads must be an integer from 1 to 256, got 0/);
     const state = await fails(["generate", "--prompt", "x", "--recycle-state", "/nonexistent/dir/state.bin"], /--recycle-state: directory not found: \/nonexistent\/dir$/);
     expect(state.stderr).not.toContain("loading");
+    // A folder, or a drafter that keeps no table, is refused before the model loads: a folder was
+    // found only at the save after the run (EBUSY, a stray temp file left), and a drafter without
+    // the table ignored a file that did not exist yet but refused one that did.
+    const folder = await fails(["generate", "--prompt", "x", "--recycle-state", tmp], new RegExp(`--recycle-state: ${tmp} is a directory; give a file$`));
+    expect(folder.stderr).not.toContain("loading");
+    for (const drafter of ["none", "sam", "ngram"]) {
+      const keeps = await fails(["generate", "--prompt", "x", "--drafter", drafter, "--recycle-state", join(tmp, "absent.bin")], new RegExp(`--recycle-state: drafter "${drafter}" keeps no Token Recycling table \\(recycle and hybrid do\\)$`));
+      expect(keeps.stderr).not.toContain("loading");
+    }
     await fails(["bench", "--limit", "0"], /--limit must be an integer >= 1, got 0/);
     await fails(["bench", "--repeats", "0"], /--repeats must be an integer >= 1, got 0/);
   });
