@@ -28,6 +28,8 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO, rt: Cl
     return 0;
   }
   const drafters = ((f.drafters as string | undefined) ?? "recycle,sam,ngram,hybrid").split(",").filter(Boolean);
+  // An empty list would run the whole suite plain only, a bench with nothing to compare.
+  if (drafters.length === 0) throw new EdgespecError("invalid_argument", `--drafters names no drafter, got "${f.drafters as string}"`, { validOptions: DRAFTER_NAMES.filter((x) => x !== "none") });
   for (const d of drafters) {
     if (!(DRAFTER_NAMES as readonly string[]).includes(d) || d === "none") {
       throw new EdgespecError("invalid_argument", `unknown drafter "${d}" in --drafters`, { validOptions: DRAFTER_NAMES.filter((x) => x !== "none") });
