@@ -14,7 +14,7 @@ const BENCH_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
   prompts: { type: "string", help: "prompt suite JSON ({prompts: [{id, workload, prompt}]})", default: "bench/prompts.json" },
   drafters: { type: "string", help: "comma-separated drafters", default: "recycle,sam,ngram,hybrid" },
-  "max-tokens": { type: "int", help: "new tokens per prompt", default: "128", min: 1 },
+  "max-tokens": { type: "int", short: "n", help: "new tokens per prompt", default: "128", min: 1 },
   limit: { type: "int", help: "first N prompts of each workload", min: 1 },
   repeats: { type: "int", help: "passes over the suite (medians and ranges over passes)", default: "3", min: 1 },
   json: { type: "boolean", help: "print the JSON report" },

@@ -155,6 +155,8 @@ const EXIT_CODES: [string[], number, string][] = [
   [["serve", ...M, "--shutdown-grace", "-0.5"], 2, "--shutdown-grace must be a number >= 0, got -0.5"],
   [["serve", ...M, "--body-timeout", "-1"], 2, "--body-timeout must be a number >= 0, got -1"],
   [["bench", ...M, "--max-tokens", "0"], 2, "--max-tokens must be an integer >= 1, got 0"],
+  // -n is --max-tokens on every command that has it (README's short flags): bench's too.
+  [["bench", ...M, "-n", "0"], 2, "--max-tokens must be an integer >= 1, got 0"],
   // No drafter named: it ran the whole suite plain only (a bench that compares nothing).
   [["bench", ...M, "--drafters", ","], 2, '--drafters names no drafter, got "," (valid: recycle, sam, ngram, hybrid)'],
   [["bench", ...M, "--drafters="], 2, '--drafters names no drafter, got "" (valid: recycle, sam, ngram, hybrid)'],
