@@ -85,8 +85,17 @@ function wrongCall(prompt: unknown, params: unknown): string | undefined {
   if (typeof params !== "object" || params === null) return `the options must be an object, got ${params === null ? "null" : typeof params}`;
   const prediction = (params as GenerateParams).prediction;
   if (prediction !== undefined && typeof prediction !== "string") return `prediction must be text, got ${typeof prediction}`;
+  // The engine takes any number here (-1 gave no alternatives, 5000 the whole vocabulary, "3" three):
+  // the server's bound (chat's top_logprobs), checked as the other numbers are.
+  const logprobs: unknown = (params as GenerateParams).logprobs;
+  if (logprobs !== undefined && !(typeof logprobs === "number" && Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= MAX_LOGPROBS)) {
+    return `logprobs must be an integer from 0 to ${MAX_LOGPROBS} (alternatives per token), got ${typeof logprobs === "number" ? logprobs : JSON.stringify(logprobs)}`;
+  }
   return undefined;
 }
+
+/** Alternatives per token at most, as the server's top_logprobs. */
+const MAX_LOGPROBS = 20;
 
 /** Throws invalid_argument unless `messages` are chat messages: the server's role rule (model/chat-messages.ts), text content. */
 function checkMessages(messages: unknown): asserts messages is readonly ChatMessage[] {

@@ -40,6 +40,19 @@ describe("library arguments, by the server's rules", () => {
     expect(r.tokens[0]).toBe(V - 1);
   });
 
+  test("logprobs: an integer from 0 to 20, as the server's top_logprobs; anything else is refused before any model work", async () => {
+    const js = lm as unknown as { generate(p: string, o: unknown): Promise<unknown> };
+    // Taken as given before: -1 gave no alternatives, 5000 the whole vocabulary, "3" three.
+    for (const bad of [-1, 1.5, 21, 5000, "3", NaN]) {
+      expect(await refusal(js.generate("x", { maxTokens: 2, logprobs: bad }))).toBe(`invalid_argument: logprobs must be an integer from 0 to 20 (alternatives per token), got ${typeof bad === "number" ? bad : JSON.stringify(bad)}`);
+    }
+    expect(await refusal((async () => { for await (const _ of lm.stream("x", { maxTokens: 2, logprobs: -1 })); })())).toStartWith("invalid_argument: logprobs must be");
+    for (const k of [0, 20]) {
+      const r = await lm.generate("def f(x):", { maxTokens: 2, logprobs: k });
+      expect(r.logprobs?.map((l) => l.top.length)).toEqual([k, k]);
+    }
+  });
+
   test("chat: an unknown role is refused with the server's rule and words; so is content that is not text", async () => {
     const rule = 'role must be one of system, developer, user, assistant, tool, got "wizard"';
     const js = lm as unknown as { chat(m: unknown, p?: unknown): Promise<unknown> };
