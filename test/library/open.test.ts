@@ -33,6 +33,8 @@ describe("open()", () => {
     expect(r.stats.drafter).toBe("hybrid");
     expect(lm.stats).toMatchObject({ generations: 1, tokens: r.stats.tokens, last: r.stats });
     expect(lm.stats.meanAcceptedLength).toBeCloseTo(r.stats.meanAcceptedLength, 1);
+    // The same decode speed as the generation's own (it was tokens over prefill + decode time).
+    expect(Math.abs(lm.stats.tokensPerSecond - r.stats.tokensPerSecond)).toBeLessThan(0.5 + r.stats.tokensPerSecond * 0.005);
     const pieces: string[] = [];
     for await (const t of lm.stream("def add(a, b):", { maxTokens: 24, stopAtEos: false })) pieces.push(t);
     expect(pieces.length).toBeGreaterThan(1);
