@@ -105,6 +105,11 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
   const emit = onProgress ?? (() => {});
   const note = (message: string) => emit({ phase: "note", message });
   checkChoices(registry, defaultDrafter, opts);
+  // A corpus that is neither a file nor a folder was found only after the model had loaded
+  // (seconds on edgespec-small); loadCorpus's own test and words, before the load.
+  if (corpusPath !== undefined && !(await host.isFile(corpusPath)) && !(await host.isDirectory(corpusPath))) {
+    throw new EdgespecError("invalid_argument", `corpus not found: ${corpusPath}`);
+  }
   const dir = await resolveModelDir(host, name);
   const model = await loadModel(host, dir, {
     ...load,

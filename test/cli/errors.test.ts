@@ -100,6 +100,9 @@ describe("CLI bad input", () => {
       const keeps = await fails(["generate", "--prompt", "x", "--drafter", drafter, "--recycle-state", join(tmp, "absent.bin")], new RegExp(`--recycle-state: drafter "${drafter}" keeps no Token Recycling table \\(recycle and hybrid do\\)$`));
       expect(keeps.stderr).not.toContain("loading");
     }
+    // A corpus that names nothing is refused before the model loads, as a missing prompt file is.
+    const corpus = await fails(["generate", "--prompt", "x", "--corpus", join(tmp, "no-corpus")], new RegExp(`corpus not found: ${tmp}/no-corpus$`));
+    expect(corpus.stderr).not.toContain("loading");
     await fails(["bench", "--limit", "0"], /--limit must be an integer >= 1, got 0/);
     await fails(["bench", "--repeats", "0"], /--repeats must be an integer >= 1, got 0/);
   });
