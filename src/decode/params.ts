@@ -76,7 +76,8 @@ export function checkParam(name: ParamName, value: number | undefined, fail: Par
     (!rule.integer || Number.isSafeInteger(value)) &&
     (rule.min === undefined || (rule.minExclusive ? value > rule.min : value >= rule.min)) &&
     (rule.max === undefined || value <= rule.max);
-  if (!ok) throw fail(rule.wire, `${rule.wire} must be ${describe(rule)}, got ${value}`);
+  // A value that is no number is quoted: the library's maxTokens: "5" read "got 5", a valid-looking value.
+  if (!ok) throw fail(rule.wire, `${rule.wire} must be ${describe(rule)}, got ${typeof value === "number" ? value : JSON.stringify(value)}`);
 }
 
 /** Every parameter of `p`, and its logit_bias (ids inside `vocab` when given). */

@@ -53,6 +53,14 @@ describe("library arguments, by the server's rules", () => {
     }
   });
 
+  test("a sampling parameter that is no number is quoted in the refusal, not printed as if it were one", async () => {
+    const js = lm as unknown as { generate(p: string, o: unknown): Promise<unknown> };
+    expect(await refusal(js.generate("x", { maxTokens: "5" }))).toBe('invalid_argument: max_tokens must be an integer >= 1, got "5"');
+    expect(await refusal(js.generate("x", { temperature: "0.5" }))).toBe('invalid_argument: temperature must be a number >= 0 and <= 2, got "0.5"');
+    expect(await refusal(js.generate("x", { seed: null }))).toBe("invalid_argument: seed must be an integer, got null");
+    expect(await refusal(lm.generate("x", { maxTokens: 0 }))).toBe("invalid_argument: max_tokens must be an integer >= 1, got 0");
+  });
+
   test("chat: an unknown role is refused with the server's rule and words; so is content that is not text", async () => {
     const rule = 'role must be one of system, developer, user, assistant, tool, got "wizard"';
     const js = lm as unknown as { chat(m: unknown, p?: unknown): Promise<unknown> };
