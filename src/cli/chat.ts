@@ -51,6 +51,11 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO, rt: Cli
   let history = [...opening];
   const prompt = () => io.interactive && io.err("> ");
   try {
+    // A system message that leaves no room would make every message fail, /reset included (it
+    // keeps the system message): refused at once.
+    const context = model.lm.spec.contextLength;
+    const openingTokens = opening.length === 0 ? 0 : chatPromptIds(model.tokenizer, opening).length;
+    if (openingTokens >= context) throw new EdgespecError("invalid_argument", `--system: the system message has ${openingTokens} tokens but the context holds ${context}`);
     if (io.interactive) io.err(`${COMMANDS_HELP}\n`);
     prompt();
     for await (const raw of io.lines()) {
@@ -71,7 +76,8 @@ export async function chatCommand(host: Host, argv: string[], io: CliIO, rt: Cli
         } catch (e) {
           if (!(e instanceof EdgespecError && e.code === "prompt_too_long")) throw e;
           history.pop();
-          io.err(`(the conversation no longer fits the model's context: /reset to start again)\n`);
+          // Alone after the opening, the message itself is too long: /reset would not help.
+          io.err(history.length === opening.length ? `(this message does not fit the model's context of ${context} tokens: send a shorter one)\n` : `(the conversation no longer fits the model's context: /reset to start again)\n`);
         }
       }
       prompt();

@@ -31,3 +31,27 @@ describe("edgespec chat", () => {
     }, 120_000);
   }
 });
+
+describe("edgespec chat past the context", () => {
+  const run = async (args: readonly string[], input: string) => {
+    const p = Bun.spawn([...BIN.bun, ...FLAGS, ...args], { cwd: REPO, stdin: new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    return { code, stderr };
+  };
+  const long = "word ".repeat(3000);
+
+  test("a message too long on its own is said to be, not sent to /reset (which would not help); a short one after it is answered", async () => {
+    const r = await run([], `${long}\nhello\n`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("(this message does not fit the model's context of 1024 tokens: send a shorter one)");
+    expect(r.stderr).not.toContain("/reset");
+    expect(figures(r.stderr).length).toBe(1);
+  }, 60_000);
+
+  test("a --system message that leaves no room is refused at once (every message, /reset too, would fail)", async () => {
+    const r = await run(["--system", long], "hello\n/reset\nhello\n");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^edgespec: error: --system: the system message has \d+ tokens but the context holds 1024$/);
+    expect(figures(r.stderr).length).toBe(0);
+  }, 60_000);
+});
