@@ -13,6 +13,7 @@
 import type { Hono } from "hono";
 import { generate, type SpecOptions } from "./engine/speculative.ts";
 import type { SpecResult, SpecStats } from "./engine/spec-stats.ts";
+import { MAX_TOP_LOGPROBS } from "./decode/params.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { LoadedModel } from "./model/load.ts";
@@ -89,14 +90,11 @@ function wrongCall(prompt: unknown, params: unknown): string | undefined {
   // The engine takes any number here (-1 gave no alternatives, 5000 the whole vocabulary, "3" three):
   // the server's bound (chat's top_logprobs), checked as the other numbers are.
   const logprobs: unknown = (params as GenerateParams).logprobs;
-  if (logprobs !== undefined && !(typeof logprobs === "number" && Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= MAX_LOGPROBS)) {
-    return `logprobs must be an integer from 0 to ${MAX_LOGPROBS} (alternatives per token), got ${typeof logprobs === "number" ? logprobs : JSON.stringify(logprobs)}`;
+  if (logprobs !== undefined && !(typeof logprobs === "number" && Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= MAX_TOP_LOGPROBS)) {
+    return `logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS} (alternatives per token), got ${typeof logprobs === "number" ? logprobs : JSON.stringify(logprobs)}`;
   }
   return undefined;
 }
-
-/** Alternatives per token at most, as the server's top_logprobs. */
-const MAX_LOGPROBS = 20;
 
 /** Throws invalid_argument unless `messages` are chat messages: the server's role rule (model/chat-messages.ts), text content. */
 function checkMessages(messages: unknown): asserts messages is readonly ChatMessage[] {

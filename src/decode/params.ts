@@ -35,6 +35,9 @@ export const PARAM_RULES = {
 
 export type ParamName = keyof typeof PARAM_RULES;
 
+/** Alternatives per token that logprobs may ask for: OpenAI chat's top_logprobs bound (the library's `logprobs` too). */
+export const MAX_TOP_LOGPROBS = 20;
+
 /** Values that ask for nothing (seed aside: no seed means a random one). */
 export const PARAM_DEFAULTS = {
   /** New tokens at most (always also clipped to the room left in the context). */

@@ -3,7 +3,7 @@
  * names the offending field in `param`, so a client sees exactly what to fix; nothing here touches
  * the model (token counts are checked where the prompt is encoded).
  */
-import { checkParams, PARAM_DEFAULTS, PARAM_RULES, type Params } from "../decode/params.ts";
+import { checkParams, MAX_TOP_LOGPROBS, PARAM_DEFAULTS, PARAM_RULES, type Params } from "../decode/params.ts";
 import { type ChatMessage, checkChatRole } from "../model/chat-messages.ts";
 import { ApiError, invalidParam } from "./api-error.ts";
 
@@ -185,7 +185,7 @@ function logprobsField(body: Record<string, unknown>, chat: boolean): { logprobs
   if (chat) {
     const on = present(body, "logprobs") && body.logprobs !== null ? bool(body, "logprobs") : false;
     const top = present(body, "top_logprobs") && body.top_logprobs !== null ? integer(body, "top_logprobs", 0)! : undefined;
-    if (top !== undefined && top > 20) throw invalidParam("top_logprobs", `top_logprobs must be between 0 and 20, got ${top}`);
+    if (top !== undefined && top > MAX_TOP_LOGPROBS) throw invalidParam("top_logprobs", `top_logprobs must be between 0 and ${MAX_TOP_LOGPROBS}, got ${top}`);
     if (top !== undefined && top > 0 && !on) throw invalidParam("top_logprobs", "top_logprobs needs logprobs: true");
     return on ? { logprobs: top ?? 0 } : {};
   }
