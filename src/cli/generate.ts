@@ -114,7 +114,8 @@ export async function generateCommand(host: Host, argv: string[], io: CliIO, rt:
     } else {
       io.out("\n");
       const spec = drafter || prediction ? `, ${stats.drafter}: ${stats.meanAcceptedLength} tokens/step` : "";
-      io.err(`${stats.tokens} tokens in ${stats.seconds}s (${stats.tokensPerSecond} tok/s, ${stats.backend}, ${stats.dtype}${spec})\n`);
+      // tok/s is decoding's (as --json, the server and the bench count it): the first token comes with the prefill.
+      io.err(`${stats.tokens} tokens in ${stats.seconds}s (prefill ${Math.round(stats.prefillMs)} ms, then ${stats.tokensPerSecond} tok/s; ${stats.backend}, ${stats.dtype}${spec})\n`);
     }
     return 0;
   } finally {

@@ -3,6 +3,7 @@ import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts"
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES, type Dtype } from "../model/dtype.ts";
 import type { DeviceChoice } from "../model/device-choice.ts";
+import { MAX_THREADS } from "../model/load.ts";
 import { DEFAULT_MODEL, REFERENCE_MODEL, resolveModelDir } from "../model/shipped.ts";
 import { EdgespecError } from "../errors.ts";
 import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";
@@ -14,7 +15,7 @@ export const MODEL_FLAGS: FlagSpec = {
   model: { type: "string", short: "m", help: "model directory (Hugging Face layout), or the name of a shipped model (edgespec-tiny, edgespec-small)", default: "edgespec-small (the single binary: the embedded edgespec-tiny)" },
   dtype: { type: "string", help: `weights: ${DTYPES.join("|")}`, default: DEFAULT_DTYPE },
   device: { type: "string", help: "auto|wasm|webgpu|cpu (cpu: native onnxruntime-node, where installed)", default: "auto" },
-  threads: { type: "int", help: "threads (wasm: the process's pool; cpu: the session's)" },
+  threads: { type: "int", help: "threads (wasm: the process's pool; cpu: the session's)", min: 1, max: MAX_THREADS },
   "packed-weights": { type: "boolean", help: "wasm: keep 4-bit weights packed (their memory; every forward dequantizes them) instead of unpacking them to float32 at load" },
   kernels: { type: "string", help: `drafter kernels: ${KERNEL_CHOICES.join("|")} (auto: WASM where it loads, else TypeScript)`, default: "auto" },
 };

@@ -176,7 +176,7 @@ function rewriteOrExplain<T>(path: string, rewrite: () => T): T {
 }
 
 /** The most threads a model may ask for (onnxruntime-web's pool and a native session's alike). */
-const MAX_THREADS = 256;
+export const MAX_THREADS = 256;
 
 export async function loadModel(host: Host, dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const t0 = performance.now();

@@ -88,7 +88,7 @@ describe("CLI bad input", () => {
     await fails(["generate", "--prompt-file", join(tmp, "nope.txt")], /prompt file not found/);
     await fails(["frobnicate"], /unknown command "frobnicate"/);
     // Checked as given, before the runtime's thread pool is touched (it said "already set to 1 thread").
-    await fails(["generate", "--prompt", "x", "--threads", "0"], /threads must be an integer from 1 to 256, got 0/);
+    await fails(["generate", "--prompt", "x", "--threads", "0"], /--threads must be an integer >= 1 and <= 256, got 0/);
     const state = await fails(["generate", "--prompt", "x", "--recycle-state", "/nonexistent/dir/state.bin"], /--recycle-state: directory not found: \/nonexistent\/dir$/);
     expect(state.stderr).not.toContain("loading");
     // A folder, or a drafter that keeps no table, is refused before the model loads: a folder was
