@@ -5,6 +5,7 @@ import { navigatorGpuAdapter } from "../web/gpu.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
 import { EdgespecError, isPermissionRefusal } from "../../src/errors.ts";
+import { joinPosix } from "../../src/paths.ts";
 
 declare const Deno: {
   readFile(path: string): Promise<Uint8Array>;
@@ -60,7 +61,7 @@ export const denoHost: Host = {
   isFile: async (path) => (await kind(path)) === "file",
   fileSize: (path) => Deno.stat(path).then((s) => (s.isFile ? s.size : undefined), () => undefined),
   isDirectory: async (path) => (await kind(path)) === "dir",
-  join: (...parts) => parts.join("/").replace(/\/+/g, "/"),
+  join: (...parts) => joinPosix(...parts),
   async loadOrt(device: Device): Promise<OrtModule> {
     if (device === "cpu") return loadNativeOrt();
     if (device === "webgpu") {

@@ -32,6 +32,17 @@ describe("the default model", () => {
       expect(info.vocabSize).toBe(16384);
     }
   });
+
+  test("a shipped model by name is the same folder on Bun, Deno and Node (found beside the default one, `..` resolved)", async () => {
+    const dirs: string[] = [];
+    for (const bin of [BIN.bun, BIN.deno, BIN.node]) {
+      const r = await run([...bin, "inspect", "--json", "--device", "wasm", "--model", "edgespec-tiny"]);
+      expect(r.code).toBe(0);
+      dirs.push(JSON.parse(r.stdout).dir);
+    }
+    expect(dirs[0]).toMatch(/\/models\/edgespec-tiny$/);
+    expect(dirs).toEqual([dirs[0]!, dirs[0]!, dirs[0]!]);
+  });
 });
 
 describe("greedy output across runtimes", () => {
