@@ -81,10 +81,47 @@ export interface LM {
 /** How long a library generation may hold the event loop between two of its forwards. */
 const YIELD_EVERY_MS = 10;
 
+/**
+ * Every option generate/stream/chat take. Any other is refused, not ignored: the wire's
+ * `max_tokens` for `maxTokens` gave 256 tokens, and an engine option that is not the library's
+ * (`drafter`, `verify`) went through to the engine. `satisfies` holds the list to GenerateParams'
+ * keys, both ways (tsc; test/ci/typecheck.test.ts).
+ */
+const GENERATE_PARAMS = {
+  maxTokens: true,
+  temperature: true,
+  topP: true,
+  topK: true,
+  minP: true,
+  seed: true,
+  stop: true,
+  stopAtEos: true,
+  logitBias: true,
+  repetitionPenalty: true,
+  presencePenalty: true,
+  frequencyPenalty: true,
+  logprobs: true,
+  budget: true,
+  signal: true,
+  prediction: true,
+} satisfies Record<keyof GenerateParams, true>;
+
+/** An option name that is not GenerateParams', with the one meant where it is a snake_case spelling of one. */
+function unknownOption(key: string): string {
+  const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const meant = camel !== key && camel in GENERATE_PARAMS ? ` (did you mean ${camel}?)` : "";
+  return `unknown option "${key}"${meant}; the options are ${Object.keys(GENERATE_PARAMS).join(", ")}`;
+}
+
 /** What is wrong with a call's arguments, which TypeScript callers cannot get wrong and JavaScript ones can. */
 function wrongCall(prompt: unknown, params: unknown): string | undefined {
   if (typeof prompt !== "string" && !Array.isArray(prompt)) return `the prompt must be text or an array of token ids, got ${prompt === null ? "null" : typeof prompt}`;
   if (typeof params !== "object" || params === null) return `the options must be an object, got ${params === null ? "null" : typeof params}`;
+  for (const key of Object.keys(params)) if (!Object.hasOwn(GENERATE_PARAMS, key)) return unknownOption(key);
+  const signal: unknown = (params as GenerateParams).signal;
+  if (signal !== undefined && !(typeof signal === "object" && signal !== null && typeof (signal as AbortSignal).aborted === "boolean" && typeof (signal as AbortSignal).addEventListener === "function")) {
+    return `signal must be an AbortSignal, got ${signal === null ? "null" : typeof signal}`;
+  }
   const prediction = (params as GenerateParams).prediction;
   if (prediction !== undefined && typeof prediction !== "string") return `prediction must be text, got ${typeof prediction}`;
   // The engine takes any number here (-1 gave no alternatives, 5000 the whole vocabulary, "3" three):

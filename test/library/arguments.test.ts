@@ -61,6 +61,19 @@ describe("library arguments, by the server's rules", () => {
     expect(await refusal(lm.generate("x", { maxTokens: 0 }))).toBe("invalid_argument: max_tokens must be an integer >= 1, got 0");
   });
 
+  test("an option the library does not take is refused, not ignored: the wire's snake_case names point to the camelCase ones", async () => {
+    const js = lm as unknown as { generate(p: string, o: unknown): Promise<unknown>; chat(m: unknown, o: unknown): Promise<unknown>; stream(p: string, o: unknown): AsyncIterable<string> };
+    const list = "the options are maxTokens, temperature, topP, topK, minP, seed, stop, stopAtEos, logitBias, repetitionPenalty, presencePenalty, frequencyPenalty, logprobs, budget, signal, prediction";
+    // max_tokens was ignored: 256 tokens came back.
+    expect(await refusal(js.generate("x", { max_tokens: 2 }))).toBe(`invalid_argument: unknown option "max_tokens" (did you mean maxTokens?); ${list}`);
+    expect(await refusal(js.chat([{ role: "user", content: "hi" }], { top_p: 0.5 }))).toBe(`invalid_argument: unknown option "top_p" (did you mean topP?); ${list}`);
+    expect(await refusal((async () => { for await (const _ of js.stream("x", { maxTokenz: 2 })); })())).toBe(`invalid_argument: unknown option "maxTokenz"; ${list}`);
+    // Engine options that are not the library's went through to the engine (a drafter name where a drafter belongs).
+    expect(await refusal(js.generate("x", { maxTokens: 2, drafter: "hybrid" }))).toBe(`invalid_argument: unknown option "drafter"; ${list}`);
+    expect(await refusal(js.generate("x", { maxTokens: 2, signal: "x" }))).toBe("invalid_argument: signal must be an AbortSignal, got string");
+    expect((await lm.generate("x", { maxTokens: 2, signal: new AbortController().signal })).tokens.length).toBeGreaterThan(0);
+  });
+
   test("chat: an unknown role is refused with the server's rule and words; so is content that is not text", async () => {
     const rule = 'role must be one of system, developer, user, assistant, tool, got "wizard"';
     const js = lm as unknown as { chat(m: unknown, p?: unknown): Promise<unknown> };
