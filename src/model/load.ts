@@ -257,7 +257,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const weights: ModelInfo["unpackedWeights"] = unpacked?.rewritten || unpacked?.reason
     ? { layers: unpacked.rewritten, bytes: unpacked.data.length, ...(unpacked.reason ? { kept: unpacked.reason } : {}) }
     : device === "wasm" && io.ops.includes("MatMulNBits")
-      ? { layers: 0, bytes: 0, kept: "asked for (--packed-weights, unpackWeights: false)" }
+      ? { layers: 0, bytes: 0, kept: "asked for: --packed-weights, unpackWeights: false" }
       : undefined;
   const original = unpacked?.bytes ?? embedded.graph;
   let treeAttention: TreeAttentionInfo = { enabled: false, reason: "turned off" };

@@ -93,7 +93,7 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
       const unpacked = await loadModel(bunHost, dir, { dtype, device: "wasm" });
       const packed = await loadModel(bunHost, dir, { dtype, device: "wasm", unpackWeights: false });
       expect(unpacked.lm.info.unpackedWeights?.layers).toBe(nodesOf(graph).filter((n) => n.op === "MatMulNBits").length);
-      expect(packed.lm.info.unpackedWeights).toEqual({ layers: 0, bytes: 0, kept: "asked for (--packed-weights, unpackWeights: false)" });
+      expect(packed.lm.info.unpackedWeights).toEqual({ layers: 0, bytes: 0, kept: "asked for: --packed-weights, unpackWeights: false" });
       expect(await logitsGap(unpacked, packed)).toBeLessThan(bound);
       const greedy = { maxTokens: 32, stopAtEos: false };
       for (const prompt of ["def parse_args(argv):\n", "a = [1, 2, 3]\nb = [1, 2, 3]\nc = ["]) {
