@@ -1208,8 +1208,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "setup: a corpus that names no file is found only after the model loaded",
     file: "src/setup.ts",
-    from: "if (corpusPath !== undefined && !(await host.isFile(corpusPath)) && !(await host.isDirectory(corpusPath))) {",
-    to: "if (corpusPath === \"never\") {",
+    from: "if (corpusPath !== undefined) await checkCorpusPath(host, corpusPath);",
+    to: "if (corpusPath === \"never\") await checkCorpusPath(host, corpusPath);",
     tests: ["test/cli/errors.test.ts"],
   },
   {

@@ -23,11 +23,22 @@ export interface CorpusLoadOptions {
   saveIndex?: boolean;
 }
 
+/**
+ * Throws invalid_argument unless `path` is a file or a folder: what loadCorpus first checks, and
+ * what setUp checks before the model loads (a missing corpus was found only after the load).
+ * Whether a file holds a corpus, or a folder has text files, is known only when they are read.
+ */
+export async function checkCorpusPath(host: Host, path: string): Promise<{ isFile: boolean }> {
+  const isFile = await host.isFile(path);
+  if (!isFile && !(await host.isDirectory(path))) throw new EdgespecError("invalid_argument", `corpus not found: ${path}`);
+  return { isFile };
+}
+
 export async function loadCorpus(host: Host, model: LoadedModel, path: string, opts: CorpusLoadOptions = {}): Promise<CorpusIndex> {
   const identity = { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model) };
   const onFile = opts.onFile ?? (() => {});
   const note = opts.onNote ?? (() => {});
-  const isFile = await host.isFile(path);
+  const { isFile } = await checkCorpusPath(host, path);
   if (isFile && path.endsWith(SAVED_CORPUS_EXTENSION)) return CorpusIndex.load(await host.readFile(path), identity);
   const files = isFile ? [path] : await corpusFiles(host, path);
   const texts = await Promise.all(files.map((f) => host.readFile(f)));
@@ -69,8 +80,8 @@ export async function loadCorpus(host: Host, model: LoadedModel, path: string, o
   return index;
 }
 
+/** A folder's text and code files (checkCorpusPath found it a folder). */
 async function corpusFiles(host: Host, dir: string): Promise<string[]> {
-  if (!(await host.isDirectory(dir))) throw new EdgespecError("invalid_argument", `corpus not found: ${dir}`);
   if (!host.listFiles) throw new EdgespecError("invalid_argument", `this runtime cannot read folders; pass a file as the corpus`);
   const files = (await host.listFiles(dir)).filter((f) => CORPUS_EXTENSIONS.test(f));
   if (files.length === 0) throw new EdgespecError("invalid_argument", `corpus folder ${dir} has no text or code files`);
