@@ -21,3 +21,8 @@ export function joinPosix(...parts: string[]): string {
   if (absolute) return `/${body}${body && trailing ? "/" : ""}`;
   return body === "" ? (trailing ? "./" : ".") : `${body}${trailing ? "/" : ""}`;
 }
+
+/** The last segment of a path, with `/` or `\` separators (a file's name, a folder's own name). */
+export function baseName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+}

@@ -12,6 +12,7 @@ import type { SpecResult } from "../engine/spec-stats.ts";
 import type { ModelSpec } from "../model/config.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { TextCodec } from "../model/tokenizer.ts";
+import { baseName } from "../paths.ts";
 import { DraftLog } from "./draft-log.ts";
 import { promptPass } from "./prompt-pass.ts";
 import type { DraftStep } from "./metrics.ts";
@@ -38,10 +39,9 @@ export interface ModelFacts {
  */
 export function modelIdentity(model: LoadedModel): string {
   const info = model.lm.info;
-  const file = info.file.slice(Math.max(info.file.lastIndexOf("/"), info.file.lastIndexOf("\\")) + 1);
   return JSON.stringify({
     spec: model.lm.spec,
-    file,
+    file: baseName(info.file),
     dtype: info.dtype,
     backend: info.backend,
     kvCache: info.kvCache ?? "cpu",

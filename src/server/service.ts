@@ -12,6 +12,7 @@ import type { SpecResult } from "../engine/spec-stats.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { ApiError } from "./api-error.ts";
 import { VERSION } from "../version.ts";
+import { baseName } from "../paths.ts";
 import { Metrics } from "./metrics.ts";
 import { type DrafterFor, inProcessRunner, type ModelFacts, type ModelRunner, type OnText, type RunJob, type RunOutcome } from "./model-runner.ts";
 
@@ -155,7 +156,7 @@ export class ModelService {
   get id(): string {
     if (this.modelId) return this.modelId;
     const dir = this.model?.dir.replace(/[\\/]+$/, "") ?? "";
-    return dir.slice(Math.max(dir.lastIndexOf("/"), dir.lastIndexOf("\\")) + 1) || "edgespec";
+    return baseName(dir) || "edgespec";
   }
 
   /** Why a loaded model can no longer run (its worker died), if it cannot. */
