@@ -151,6 +151,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/logits-rows.test.ts"],
   },
   {
+    name: "suffix array: the first-rank table one token off (a search from the whole array starts at the next token's ranks)",
+    file: "src/drafters/suffix-array.ts",
+    from: "while (j > 0 && text[sa[j - 1]!]! >= t) j--;",
+    to: "while (j > 0 && text[sa[j - 1]!]! > t) j--;",
+    tests: ["test/drafters/corpus-index.test.ts"],
+  },
+  {
     name: "selector: confidence classes left out of the key (one rate for every class)",
     file: "src/engine/tree-selector.ts",
     from: "const c = Math.min(Math.max(confidence, 0), CONFIDENCE_CLASSES - 1);",

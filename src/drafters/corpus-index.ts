@@ -70,7 +70,7 @@ export class CorpusIndex {
     const text = separator === -1 ? new Int32Array(maxTokens - room) : new Uint16Array(maxTokens - room);
     let at = 0;
     for (const p of parts) for (let i = 0; i < p.length; i++) text[at++] = p[i]!;
-    const suffixes = new SuffixArray(text, buildSuffixArray(text, SORT_DEPTH), SORT_DEPTH);
+    const suffixes = new SuffixArray(text, buildSuffixArray(text, SORT_DEPTH), SORT_DEPTH, opts.vocabSize);
     return new CorpusIndex(suffixes, separator, identityOf(opts), truncated, opts.source ?? "");
   }
 
@@ -90,7 +90,7 @@ export class CorpusIndex {
     if (!(depth >= 1 && depth <= 1 << 20)) bad(`sort depth ${depth}`);
     checkText(text as TokenText, opts.vocabSize, separator, bad);
     checkPermutation(sa as Int32Array, text!.length, bad);
-    const suffixes = new SuffixArray(text as TokenText, sa as Int32Array, depth);
+    const suffixes = new SuffixArray(text as TokenText, sa as Int32Array, depth, opts.vocabSize);
     return new CorpusIndex(suffixes, separator, identity, fields[0] === 1, String.fromCharCode(...(source as Uint16Array)));
   }
 

@@ -69,12 +69,32 @@ export function buildSuffixArray(text: TokenText, depth: number): Int32Array {
 
 /** Searches over a text and its suffix array (read-only; any number of cursors share one). */
 export class SuffixArray {
+  /**
+   * `firstRanks[t]`: the first rank whose suffix starts with a token >= t, for t up to the
+   * vocabulary size. A search from the whole array (a match starting over) then skips its first
+   * two binary searches, the ones over the whole array: after a forward every probe of those is a
+   * cache miss, and a cursor that loses its match starts over several times in one step.
+   */
+  private readonly firstRanks: Int32Array;
+
   constructor(
     readonly text: TokenText,
     readonly sa: Int32Array,
     /** Suffixes are sorted by this many leading tokens; searches read no deeper. */
     readonly depth: number,
-  ) {}
+    /** Tokens are below this (separators aside); 0: no table of first ranks, every search binary. */
+    vocabSize = 0,
+  ) {
+    const first = new Int32Array(vocabSize > 0 ? vocabSize + 1 : 0);
+    // Ranks are sorted by their first token (a separator by its raw value: -1 first, 0xffff last,
+    // so first[vocabSize] ends the vocabulary's ranks either way).
+    let j = text.length;
+    for (let t = vocabSize; t >= 0 && vocabSize > 0; t--) {
+      while (j > 0 && text[sa[j - 1]!]! >= t) j--;
+      first[t] = j;
+    }
+    this.firstRanks = first;
+  }
 
   get length(): number {
     return this.text.length;
@@ -101,6 +121,11 @@ export class SuffixArray {
    * when none do. Requires offset < depth.
    */
   narrow(lo: number, hi: number, offset: number, token: number, out: Int32Array): void {
+    if (offset === 0 && lo === 0 && hi === this.text.length && token >= 0 && token + 1 < this.firstRanks.length) {
+      out[0] = this.firstRanks[token]!;
+      out[1] = this.firstRanks[token + 1]!;
+      return;
+    }
     out[0] = this.lowerBound(lo, hi, offset, token);
     out[1] = this.lowerBound(out[0]!, hi, offset, token + 1);
   }

@@ -3,7 +3,7 @@ import { MAX_MATCH } from "../../src/drafters/corpus-cursor.ts";
 import { CorpusIndex } from "../../src/drafters/corpus-index.ts";
 import type { KernelSet } from "../../src/drafters/kernels/types.ts";
 import { TokenizerMismatchError } from "../../src/drafters/persist.ts";
-import { buildSuffixArray, END, type TokenText } from "../../src/drafters/suffix-array.ts";
+import { buildSuffixArray, END, SuffixArray, type TokenText } from "../../src/drafters/suffix-array.ts";
 import { SuffixAutomatonDrafter } from "../../src/drafters/suffix-automaton.ts";
 import type { DraftTree } from "../../src/drafters/types.ts";
 import { EdgespecError } from "../../src/errors.ts";
@@ -57,6 +57,29 @@ describe("suffix array", () => {
       const sa = buildSuffixArray(text, 1 << 20);
       const brute = Array.from({ length: n }, (_, i) => i).sort((a, b) => compareSuffixes(text, a, b, n + 1));
       expect(Array.from(sa)).toEqual(brute);
+    }
+  });
+
+  test("a search from the whole array finds the ranks of every token through the first-rank table as by binary search", () => {
+    const rng = new Rng(9);
+    const range = new Int32Array(2);
+    for (let round = 0; round < 40; round++) {
+      const n = 1 + below(rng, 400);
+      const vocab = 1 + below(rng, 12);
+      const wide = round % 2 === 1;
+      const text: TokenText = wide ? new Int32Array(n) : new Uint16Array(n);
+      // Separators (-1 sorts first, 0xffff last) and tokens that never occur (gaps in the table).
+      for (let i = 0; i < n; i++) text[i] = below(rng, 8) === 0 ? (wide ? -1 : 0xffff) : below(rng, vocab) & ~1;
+      const sa = buildSuffixArray(text, 4);
+      const tabled = new SuffixArray(text, sa, 4, vocab);
+      const binary = new SuffixArray(text, sa, 4);
+      for (let token = 0; token < vocab; token++) {
+        tabled.narrow(0, n, 0, token, range);
+        const got = Array.from(range);
+        binary.narrow(0, n, 0, token, range);
+        expect(got).toEqual(Array.from(range));
+        expect(got[1]! - got[0]!).toBe(Array.prototype.filter.call(text, (t: number) => t === token).length);
+      }
     }
   });
 
