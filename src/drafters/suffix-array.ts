@@ -1,7 +1,8 @@
 /**
  * A suffix array over token text, sorted to a fixed depth: the primitive under `CorpusIndex`.
  * 4 bytes per token beside the text itself (2 bytes per token for vocabularies up to 65535), where
- * a suffix automaton needs ~80: states, links, first ends and edge lists.
+ * a suffix automaton needs ~80: states, links, first ends and edge lists; plus 4 bytes per
+ * vocabulary entry for the first-rank table.
  *
  * Suffixes are ordered by their first `depth` tokens only (prefix doubling stops there, ties keep
  * a fixed order), which is all a search needs when no pattern plus continuation it reads is longer:
@@ -89,7 +90,7 @@ export class SuffixArray {
     // Ranks are sorted by their first token (a separator by its raw value: -1 first, 0xffff last,
     // so first[vocabSize] ends the vocabulary's ranks either way).
     let j = text.length;
-    for (let t = vocabSize; t >= 0 && vocabSize > 0; t--) {
+    for (let t = first.length - 1; t >= 0; t--) {
       while (j > 0 && text[sa[j - 1]!]! >= t) j--;
       first[t] = j;
     }
