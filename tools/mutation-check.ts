@@ -31,6 +31,13 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "--device cpu on Deno: a refused addon (no --allow-ffi) reported as a missing package",
+    file: "adapters/native/ort.ts",
+    from: "if (isPermissionRefusal(cause)) {",
+    to: "if (false) {",
+    tests: ["test/cli/deno-permissions.test.ts"],
+  },
+  {
     name: "GQA in plain ops: the rotary end made once per rotated tensor (a duplicate initializer)",
     file: "src/onnx/gqa-decompose.ts",
     from: "const x2 = node(out, \"Slice\", [x, half, whole, axis3], `${x}_2`);",

@@ -6,6 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { bunHost } from "../../adapters/bun/host.ts";
+import { loadNativeOrt } from "../../adapters/native/ort.ts";
 import { isEdgespecError } from "../../src/errors.ts";
 import type { OrtModule } from "../../src/host.ts";
 import { loadModel } from "../../src/model/load.ts";
@@ -33,4 +34,23 @@ test("a session refused a read (any host) is permission_denied naming the file, 
   );
   expect(isEdgespecError(err) && err.code).toBe("permission_denied");
   expect((err as Error).message).toBe(`Deno may not read /x/ort-wasm-simd-threaded.wasm (onnxruntime's WebAssembly): run with --allow-read (or -A)`);
+});
+
+// --device cpu loads onnxruntime-node's N-API addon, which Deno allows only with --allow-ffi; the
+// refusal was reported as "--device cpu needs the native onnxruntime (npm install …)", although it
+// is installed and installing it again changes nothing.
+test("Deno CLI on --device cpu without --allow-ffi: one permission line naming --allow-ffi, not an install hint", async () => {
+  const r = await run([BIN.deno[0]!, "run", "--allow-env", "--allow-read", "--allow-sys", BIN.deno[3]!, "generate", "--model", MODEL_DIR, "--device", "cpu", "-p", "x"]);
+  expect(r.code).toBe(1);
+  const lines = r.stderr.trim().split("\n").filter((l) => !/^loading /.test(l));
+  expect(lines).toEqual([expect.stringMatching(/^edgespec: error: --device cpu: Deno may not load onnxruntime-node's native addon \(\S+\/onnxruntime_binding\.node\): run with --allow-ffi \(or -A\)$/)]);
+}, 60_000);
+
+test("the native onnxruntime: a runtime's refusal is permission_denied (--allow-ffi); a missing package names the install", async () => {
+  const refused = await loadNativeOrt(() => Promise.reject(Object.assign(new Error('Requires ffi access to "/n/onnxruntime_binding.node", run again with the --allow-ffi flag'), { name: "NotCapable" }))).then(() => undefined, (e: unknown) => e);
+  expect(isEdgespecError(refused) && refused.code).toBe("permission_denied");
+  expect((refused as Error).message).toBe("--device cpu: Deno may not load onnxruntime-node's native addon (/n/onnxruntime_binding.node): run with --allow-ffi (or -A)");
+  const missing = await loadNativeOrt(() => Promise.reject(new Error("Cannot find package 'onnxruntime-node' imported from /x/ort.ts"))).then(() => undefined, (e: unknown) => e);
+  expect(isEdgespecError(missing) && missing.code).toBe("device_unavailable");
+  expect((missing as Error).message).toBe("--device cpu needs the native onnxruntime (npm install onnxruntime-node@1.30.0): Cannot find package 'onnxruntime-node' imported from /x/ort.ts");
 });
