@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { bunHost } from "../adapters/bun/host.ts";
+import { EdgespecError } from "../src/errors.ts";
 import type { Host } from "../src/host.ts";
 import config from "../models/edgespec-tiny/config.json" with { type: "file" };
 import generationConfig from "../models/edgespec-tiny/generation_config.json" with { type: "file" };
@@ -45,6 +46,9 @@ export const embeddedHost: Host = {
   },
   join,
   async loadOrt(device) {
+    // A compiled binary's bare imports resolve in its own virtual filesystem, never a node_modules on
+    // the disk, so installing onnxruntime-node (what the native loader's error advises) cannot help.
+    if (device === "cpu") throw new EdgespecError("device_unavailable", "--device cpu needs onnxruntime-node, which the single binary cannot load: use --device wasm, or edgespec from npm with onnxruntime-node@1.30.0 installed");
     const ort = await bunHost.loadOrt(device);
     // Without this ort looks for its .mjs next to the bundle on the real filesystem and fails.
     ort.env.wasm.wasmPaths = { mjs: ortMjs, wasm: ortWasm };

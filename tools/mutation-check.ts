@@ -31,6 +31,13 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "single binary: --device cpu left to the native loader, whose advice (npm install) cannot help it",
+    file: "tools/build-binary.host.ts",
+    from: 'if (device === "cpu") throw',
+    to: 'if (device === ("none" as string)) throw',
+    tests: ["test/server/packaging.test.ts"],
+  },
+  {
     name: "--device cpu on Deno: a refused addon (no --allow-ffi) reported as a missing package",
     file: "adapters/native/ort.ts",
     from: "if (isPermissionRefusal(cause)) {",

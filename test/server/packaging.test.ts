@@ -59,6 +59,11 @@ describe("single binary", () => {
     const small = Bun.spawnSync([exe, "generate", "--model", "edgespec-small", "x"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
     expect(small.exitCode).toBe(1);
     expect(small.stderr.toString()).toBe("edgespec: error: model directory not found: edgespec-small (this build ships edgespec-tiny; give another model's folder as a path)\n");
+    // --device cpu: the binary cannot load onnxruntime-node from the disk, so the native loader's
+    // "npm install onnxruntime-node" advice would not help; the error says what does.
+    const cpu = Bun.spawnSync([exe, "generate", "--device", "cpu", "x"], { cwd: empty, env: { PATH: "/usr/bin:/bin", HOME: empty } });
+    expect(cpu.exitCode).toBe(1);
+    expect(cpu.stderr.toString().trim().split("\n").at(-1)).toBe("edgespec: error: --device cpu needs onnxruntime-node, which the single binary cannot load: use --device wasm, or edgespec from npm with onnxruntime-node@1.30.0 installed");
     const s = await spawnServer([exe, "serve", "--host", "127.0.0.1", "--port", "0"], empty);
     running.push(s);
     // The embedded drafter kernels were found and instantiated, in the embedded model worker.
