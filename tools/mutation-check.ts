@@ -31,6 +31,13 @@ interface Mutation {
 
 const MUTATIONS: Mutation[] = [
   {
+    name: "serve: a wrong --device checked only at load, after it listens",
+    file: "src/cli/serve.ts",
+    from: "  checkModelChoices(f); // before listening",
+    to: "  // before listening",
+    tests: ["test/cli/errors.test.ts"],
+  },
+  {
     name: "single binary: --device cpu left to the native loader, whose advice (npm install) cannot help it",
     file: "tools/build-binary.host.ts",
     from: 'if (device === "cpu") throw',

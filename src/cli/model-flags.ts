@@ -1,8 +1,8 @@
 /** The flags every model-loading command shares, and the one way they become a model setup (src/setup.ts). */
 import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts";
 import type { Host } from "../host.ts";
-import { DEFAULT_DTYPE, DTYPES, type Dtype } from "../model/dtype.ts";
-import type { DeviceChoice } from "../model/device-choice.ts";
+import { DEFAULT_DTYPE, DTYPES, type Dtype, parseDtype } from "../model/dtype.ts";
+import { type DeviceChoice, parseDevice } from "../model/device-choice.ts";
 import { MAX_THREADS } from "../model/load.ts";
 import { DEFAULT_MODEL, REFERENCE_MODEL, resolveModelDir } from "../model/shipped.ts";
 import { EdgespecError } from "../errors.ts";
@@ -60,6 +60,18 @@ export async function modelDirFrom(host: Host, f: Flags, rt: CliRuntime = {}): P
     throw new EdgespecError("model_not_found", `model directory not found: ${given} (${byName}give another model's folder as a path)`);
   }
   return dir;
+}
+
+/**
+ * The choices the load refuses (dtype, device, kernels), checked with the load's own messages for a
+ * command that does other work first: serve listens before it loads, and printed "listening on …"
+ * before a wrong --device's usage error.
+ */
+export function checkModelChoices(f: Flags): void {
+  if (f.dtype !== undefined) parseDtype(f.dtype as string);
+  parseDevice((f.device as string | undefined) ?? "auto");
+  const kernels = (f.kernels as string | undefined) ?? "auto";
+  if (!(KERNEL_CHOICES as readonly string[]).includes(kernels)) throw new EdgespecError("invalid_argument", `unknown kernels "${kernels}"`, { validOptions: KERNEL_CHOICES });
 }
 
 /** The flags' setup options, as data (a model worker is sent them). */

@@ -14,7 +14,7 @@ import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
-import { CORPUS_FLAG, flagsForHelp, MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
+import { checkModelChoices, CORPUS_FLAG, flagsForHelp, MODEL_FLAGS, modelDirFrom, setupDataFrom, setUpFrom } from "./model-flags.ts";
 
 export const SERVE_FLAGS: FlagSpec = {
   ...MODEL_FLAGS,
@@ -52,6 +52,7 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   const bodyTimeout = (f["body-timeout"] as number | undefined) ?? 30;
   const drafter = (f.drafter as string | undefined) ?? "hybrid";
   if (!drafterNames.includes(drafter)) throw new EdgespecError("invalid_argument", `unknown drafter "${drafter}"`, { validOptions: drafterNames });
+  checkModelChoices(f); // before listening: a wrong --device is a usage error, not a server that starts and stops
   const apiKey = (f["api-key"] as string | undefined) ?? rt.env("EDGESPEC_API_KEY");
   if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
   const cors = f.cors as string | undefined;

@@ -157,6 +157,10 @@ const EXIT_CODES: [string[], number, string][] = [
   [["serve", ...M, "--deadline", "-1"], 2, "--deadline must be a number >= 0, got -1"],
   [["serve", ...M, "--shutdown-grace", "-0.5"], 2, "--shutdown-grace must be a number >= 0, got -0.5"],
   [["serve", ...M, "--body-timeout", "-1"], 2, "--body-timeout must be a number >= 0, got -1"],
+  // The load's checks too, though serve listens before it loads (it printed "listening on …" first).
+  [["serve", ...M, "--port", "0", "--device", "tpu"], 2, 'unknown device "tpu" (valid: auto, wasm, webgpu, cpu)'],
+  [["serve", ...M, "--port", "0", "--dtype", "int3"], 2, 'unknown dtype "int3" (valid: fp32, fp16, q8, q4, q4f16)'],
+  [["serve", ...M, "--port", "0", "--kernels", "gpu"], 2, 'unknown kernels "gpu" (valid: auto, wasm, ts)'],
   [["bench", ...M, "--max-tokens", "0"], 2, "--max-tokens must be an integer >= 1, got 0"],
   // -n is --max-tokens on every command that has it (README's short flags): bench's too.
   [["bench", ...M, "-n", "0"], 2, "--max-tokens must be an integer >= 1, got 0"],
