@@ -7,7 +7,7 @@
  * different devices, dtypes, kernels or drafters live side by side in one process.
  */
 import { CorpusIndex, type ManagedDrafter } from "./drafters/index.ts";
-import { type KernelChoice, KERNEL_CHOICES, type KernelSet, loadWasmKernels, tsKernels } from "./drafters/kernels/index.ts";
+import { type KernelChoice, type KernelSet, loadWasmKernels, parseKernels, tsKernels } from "./drafters/kernels/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
 import { checkCorpusPath, loadCorpus } from "./engine/corpus.ts";
 import { buildDrafter } from "./engine/drafting.ts";
@@ -79,9 +79,7 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 /** Checks what can be checked without the model: the drafter name, that it takes a corpus or saved state given, the kernels. */
 function checkChoices(registry: DrafterRegistry, name: string, opts: SetupOptions): void {
   registry.check(name, { corpus: opts.corpus !== undefined, savedState: opts.savedState !== undefined });
-  if (opts.kernels !== undefined && !KERNEL_CHOICES.includes(opts.kernels)) {
-    throw new EdgespecError("invalid_argument", `unknown kernels "${String(opts.kernels)}"`, { validOptions: KERNEL_CHOICES });
-  }
+  if (opts.kernels !== undefined) parseKernels(opts.kernels);
 }
 
 /** The kernel set for `choice`: a fresh WASM instance for this model, or the TypeScript twin (tests hold them equal). */

@@ -1,5 +1,5 @@
 /** The flags every model-loading command shares, and the one way they become a model setup (src/setup.ts). */
-import { KERNEL_CHOICES, type KernelChoice } from "../drafters/kernels/index.ts";
+import { KERNEL_CHOICES, type KernelChoice, parseKernels } from "../drafters/kernels/index.ts";
 import type { Host } from "../host.ts";
 import { DEFAULT_DTYPE, DTYPES, type Dtype, parseDtype } from "../model/dtype.ts";
 import { type DeviceChoice, parseDevice } from "../model/device-choice.ts";
@@ -70,8 +70,7 @@ export async function modelDirFrom(host: Host, f: Flags, rt: CliRuntime = {}): P
 export function checkModelChoices(f: Flags): void {
   if (f.dtype !== undefined) parseDtype(f.dtype as string);
   parseDevice((f.device as string | undefined) ?? "auto");
-  const kernels = (f.kernels as string | undefined) ?? "auto";
-  if (!(KERNEL_CHOICES as readonly string[]).includes(kernels)) throw new EdgespecError("invalid_argument", `unknown kernels "${kernels}"`, { validOptions: KERNEL_CHOICES });
+  parseKernels((f.kernels as string | undefined) ?? "auto");
 }
 
 /** The flags' setup options, as data (a model worker is sent them). */

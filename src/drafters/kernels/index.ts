@@ -12,6 +12,12 @@ import { loadWasmKernels, wasmKernels } from "./wasm/index.ts";
 export type KernelChoice = "ts" | "wasm" | "auto";
 export const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "wasm", "ts"];
 
+/** `value` as a kernel choice, or the one error for any other (the CLI's flags and setUp's option alike). */
+export function parseKernels(value: unknown): KernelChoice {
+  if ((KERNEL_CHOICES as readonly unknown[]).includes(value)) return value as KernelChoice;
+  throw new EdgespecError("invalid_argument", `unknown kernels "${String(value)}"`, { validOptions: KERNEL_CHOICES });
+}
+
 const KERNEL_VERBS = ["tree", "automaton", "ngramIndex", "recyclingTable"] as const;
 
 /** The set a drafter was given (default: TypeScript); anything that is not a kernel set is a clear error. */
