@@ -14,6 +14,7 @@ import type { Hono } from "hono";
 import { generate, type SpecOptions } from "./engine/speculative.ts";
 import type { SpecResult, SpecStats } from "./engine/spec-stats.ts";
 import { MAX_TOP_LOGPROBS } from "./decode/params.ts";
+import { decodeRate, decodedTokens } from "./decode/plain.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import type { LoadedModel } from "./model/load.ts";
@@ -160,8 +161,8 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
     totals.tokens += r.stats.tokens;
     totals.seconds += r.stats.seconds;
     totals.decodeMs += r.stats.decodeMs;
-    // As each generation's meanAcceptedLength: tokens after the first (which comes with the prefill) per step.
-    totals.decoded += Math.max(0, r.tokens.length - 1);
+    // As each generation's rate and meanAcceptedLength: the tokens after the first (the prefill's).
+    totals.decoded += decodedTokens(r.stats.tokens);
     totals.steps += r.stats.steps;
     totals.last = r.stats;
     return r;
@@ -209,7 +210,7 @@ export async function openWith(host: Host, options: OpenOptions = {}): Promise<L
         seconds,
         // Over the decode time, as a generation's own figure: over `seconds` (prefill included) one
         // generation's lm.stats said 283 tok/s where its stats said 569.
-        tokensPerSecond: decodeMs > 0 ? Math.round((tokens / decodeMs) * 1000 * 10) / 10 : 0,
+        tokensPerSecond: Math.round(decodeRate(decoded, decodeMs) * 10) / 10,
         meanAcceptedLength: steps > 0 ? Math.round((decoded / steps) * 100) / 100 : 0,
         ...(last ? { last } : {}),
       };

@@ -34,6 +34,7 @@ export interface GenerateStats {
   prefillMs: number;
   decodeMs: number;
   seconds: number;
+  /** Decoding's rate: the tokens after the first (which comes with the prefill) over decodeMs (decodeRate). */
   tokensPerSecond: number;
   backend: string;
   /** The WebGPU adapter, when the backend is webgpu. */
@@ -98,6 +99,16 @@ export function newOutput(model: LoadedModel, promptLength: number, opts: Pick<G
   });
 }
 
+/** Tokens a generation decoded: all but the first, which comes with the prefill (its forward is prefillMs'). */
+export function decodedTokens(tokens: number): number {
+  return Math.max(0, tokens - 1);
+}
+
+/** Tokens per second of decoding, as the bench's tables count it: tokens decoded (decodedTokens) over decodeMs; 0 when there is nothing to rate. */
+export function decodeRate(decoded: number, decodeMs: number): number {
+  return decoded > 0 && decodeMs > 0 ? (decoded / decodeMs) * 1000 : 0;
+}
+
 /** `readBackAtDecode`: the model's read-back counter when decoding began (after the prefill). */
 export function finishStats(model: LoadedModel, prompt: number, tokens: number, prefillMs: number, decodeMs: number, readBackAtDecode?: number): GenerateStats {
   const now = model.lm.readBackBytes;
@@ -108,7 +119,7 @@ export function finishStats(model: LoadedModel, prompt: number, tokens: number, 
     prefillMs: round(prefillMs),
     decodeMs: round(decodeMs),
     seconds: round((prefillMs + decodeMs) / 1000, 3),
-    tokensPerSecond: round(decodeMs > 0 ? (tokens / decodeMs) * 1000 : 0),
+    tokensPerSecond: round(decodeRate(decodedTokens(tokens), decodeMs)),
     backend: model.lm.info.backend,
     ...(model.lm.info.adapter ? { adapter: model.lm.info.adapter } : {}),
     dtype: model.lm.info.dtype,

@@ -4,6 +4,7 @@
  */
 import { chatLogprobs, completionLogprobs, type TokenText } from "./logprobs.ts";
 import type { SpecResult } from "../engine/spec-stats.ts";
+import { decodeRate, decodedTokens } from "../decode/plain.ts";
 
 export interface Usage {
   prompt_tokens: number;
@@ -96,6 +97,8 @@ export function combineResults(rs: readonly SpecResult[]): SpecResult {
   const last = rs[rs.length - 1]!;
   const tokens = sum((s) => s.tokens);
   const decodeMs = sum((s) => s.decodeMs);
+  // Each generation's first token is the prefill's: rates and tokens per step count the ones after it.
+  const decoded = sum((s) => decodedTokens(s.tokens));
   const steps = sum((s) => s.steps);
   const predictions = rs.map((r) => r.stats.prediction).filter((p) => p !== undefined);
   return {
@@ -109,12 +112,11 @@ export function combineResults(rs: readonly SpecResult[]): SpecResult {
       prefillMs: sum((s) => s.prefillMs),
       decodeMs,
       seconds: sum((s) => s.seconds),
-      tokensPerSecond: decodeMs > 0 ? Math.round((tokens / decodeMs) * 1000 * 100) / 100 : 0,
+      tokensPerSecond: Math.round(decodeRate(decoded, decodeMs) * 100) / 100,
       steps,
       draftedTokens: sum((s) => s.draftedTokens),
       acceptedTokens: sum((s) => s.acceptedTokens),
-      // Each generation's first token is the prefill's, not a step's (as in one generation's figure).
-      meanAcceptedLength: steps ? Math.round((sum((s) => Math.max(0, s.tokens - 1)) / steps) * 1000) / 1000 : 0,
+      meanAcceptedLength: steps ? Math.round((decoded / steps) * 1000) / 1000 : 0,
       drafterMs: sum((s) => s.drafterMs),
       ...(predictions.length ? { prediction: { acceptedTokens: predictions.reduce((a, p) => a + p.acceptedTokens, 0), rejectedTokens: predictions.reduce((a, p) => a + p.rejectedTokens, 0) } } : {}),
     },
