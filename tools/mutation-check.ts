@@ -172,6 +172,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/logits-rows.test.ts"],
   },
   {
+    name: "stats: the prefill's token counted as decoded (tokens per second over all tokens)",
+    file: "src/decode/plain.ts",
+    from: "  return Math.max(0, tokens - 1);",
+    to: "  return Math.max(0, tokens);",
+    tests: ["test/engine/stats.test.ts", "test/server/combine-results.test.ts"],
+  },
+  {
     name: "suffix array: the first-rank table one token off (a search from the whole array starts at the next token's ranks)",
     file: "src/drafters/suffix-array.ts",
     from: "while (j > 0 && text[sa[j - 1]!]! >= t) j--;",
