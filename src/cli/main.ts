@@ -30,12 +30,13 @@ const COMMANDS: Record<string, (host: Host, argv: string[], io: CliIO, rt: CliRu
   inspect: inspectCommand,
 };
 
-const HELP = `edgespec — fast, lossless LLM decoding at the edge
+/** The top-level help; it names the model a bare `generate` loads (the package's, or the single binary's embedded one). */
+const help = (host: Host) => `edgespec — fast, lossless LLM decoding at the edge
 
 usage: edgespec <command> [flags]
 
 commands:
-  generate   generate text from a prompt (embedded model by default)
+  generate   generate text from a prompt (default model: ${host.defaultModelDir().replace(/\/+$/, "").split("/").pop()})
   chat       talk to the model on the terminal (streaming, /reset, a figures line per answer)
   serve      an OpenAI-compatible HTTP server (playground at /)
   bench      plain vs speculative decoding on the bench suite, per workload
@@ -49,11 +50,11 @@ export async function runCli(host: Host, argv: string[], io: CliIO, rt: CliRunti
   // Asked for (--help, -h, help): the help is the output, exit 0. No command at all is a wrong
   // command line: the same help, but on stderr with exit 2, so `edgespec | …` pipes nothing on.
   if (command === "--help" || command === "-h" || command === "help") {
-    io.out(HELP);
+    io.out(help(host));
     return 0;
   }
   if (!command) {
-    io.err(HELP);
+    io.err(help(host));
     return USAGE_ERROR;
   }
   if (command === "--version" || command === "-v" || command === "version") {

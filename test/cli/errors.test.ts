@@ -209,6 +209,17 @@ describe("exit codes: 2 for a wrong command line, 1 for a failed run; one line o
     }
   });
 
+  test("the help names the model a bare generate loads: the package's, or the binary's embedded one", async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: () => {} };
+    expect(await runCli(bunHost, ["--help"], io)).toBe(0);
+    expect(out.join("")).toContain("generate text from a prompt (default model: edgespec-small)");
+    out.length = 0;
+    const binary = { ...bunHost, defaultModelDir: () => "/embedded/edgespec-tiny/" };
+    expect(await runCli(binary, ["--help"], io)).toBe(0);
+    expect(out.join("")).toContain("generate text from a prompt (default model: edgespec-tiny)");
+  });
+
   test("what a runtime cannot do is a failed run (1), as serve's is", async () => {
     const err: string[] = [];
     const io = { out: () => {}, err: (t: string) => void err.push(t) };
