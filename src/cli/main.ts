@@ -12,6 +12,7 @@ import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
 import { VERSION } from "../version.ts";
+import { baseName } from "../paths.ts";
 
 export type { CliIO, CliRuntime } from "./io.ts";
 
@@ -36,7 +37,7 @@ const help = (host: Host) => `edgespec — fast, lossless LLM decoding at the ed
 usage: edgespec <command> [flags]
 
 commands:
-  generate   generate text from a prompt (default model: ${host.defaultModelDir().replace(/\/+$/, "").split("/").pop()})
+  generate   generate text from a prompt (default model: ${baseName(host.defaultModelDir().replace(/[/\\]+$/, ""))})
   chat       talk to the model on the terminal (streaming, /reset, a figures line per answer)
   serve      an OpenAI-compatible HTTP server (playground at /)
   bench      plain vs speculative decoding on the bench suite, per workload
