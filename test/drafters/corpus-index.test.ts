@@ -45,15 +45,20 @@ function occurs(text: ArrayLike<number>, pattern: number[]): number {
   return n;
 }
 
+/** `n` tokens from `token`, one in `every` a separator: -1 in a 32-bit text (sorts first), 0xffff in a 16-bit one (sorts last). */
+function textWithSeparators(rng: Rng, n: number, wide: boolean, every: number, token: () => number): TokenText {
+  const text: TokenText = wide ? new Int32Array(n) : new Uint16Array(n);
+  for (let i = 0; i < n; i++) text[i] = below(rng, every) === 0 ? (wide ? -1 : 0xffff) : token();
+  return text;
+}
+
 describe("suffix array", () => {
   test("equals the brute-force sort on random texts with separators, 16- and 32-bit", () => {
     const rng = new Rng(7);
     for (let round = 0; round < 40; round++) {
       const n = 1 + below(rng, 300);
       const alphabet = 1 + below(rng, 6);
-      const wide = round % 2 === 1;
-      const text: TokenText = wide ? new Int32Array(n) : new Uint16Array(n);
-      for (let i = 0; i < n; i++) text[i] = below(rng, 10) === 0 ? (wide ? -1 : 0xffff) : below(rng, alphabet);
+      const text = textWithSeparators(rng, n, round % 2 === 1, 10, () => below(rng, alphabet));
       const sa = buildSuffixArray(text, 1 << 20);
       const brute = Array.from({ length: n }, (_, i) => i).sort((a, b) => compareSuffixes(text, a, b, n + 1));
       expect(Array.from(sa)).toEqual(brute);
@@ -66,10 +71,8 @@ describe("suffix array", () => {
     for (let round = 0; round < 40; round++) {
       const n = 1 + below(rng, 400);
       const vocab = 1 + below(rng, 12);
-      const wide = round % 2 === 1;
-      const text: TokenText = wide ? new Int32Array(n) : new Uint16Array(n);
-      // Separators (-1 sorts first, 0xffff last) and tokens that never occur (gaps in the table).
-      for (let i = 0; i < n; i++) text[i] = below(rng, 8) === 0 ? (wide ? -1 : 0xffff) : below(rng, vocab) & ~1;
+      // Even tokens only: some never occur (gaps in the table).
+      const text = textWithSeparators(rng, n, round % 2 === 1, 8, () => below(rng, vocab) & ~1);
       const sa = buildSuffixArray(text, 4);
       const tabled = new SuffixArray(text, sa, 4, vocab);
       const binary = new SuffixArray(text, sa, 4);
