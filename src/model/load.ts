@@ -217,6 +217,9 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     const early = await host.loadOrt("wasm");
     wasmThreadsFor(early, opts.threads, defaultThreads);
     runtime = startWasmRuntime(early);
+  } else if (chosen.device === "cpu") {
+    // onnxruntime-node is an optional package: a missing one is said now, not after the graph is read.
+    await host.loadOrt("cpu");
   }
   say(`loading ${onnxPath}${where.single ? "" : ` (${requested ?? DEFAULT_DTYPE})`} on ${chosen.device}…`);
   const fileBytes = await host.readFile(onnxPath);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-web";
 import { bunHost } from "../../adapters/bun/host.ts";
 import type { Host, OrtModule } from "../../src/host.ts";
+import { EdgespecError } from "../../src/errors.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { MODEL_DIR } from "../helpers/model.ts";
 
@@ -53,6 +54,24 @@ describe("the WASM runtime starts while the model is read", () => {
     const err = await loadModel(host, MODEL_DIR, { device: "wasm" }).catch((e) => e);
     expect(err.code).toBe("model_invalid");
     expect(err.message).toContain("no WebAssembly SIMD here");
+  });
+
+  test("--device cpu without onnxruntime-node is reported before the graph is read", async () => {
+    const reads: string[] = [];
+    const host: Host = {
+      ...bunHost,
+      async loadOrt(device) {
+        if (device === "cpu") throw new EdgespecError("device_unavailable", "--device cpu needs the native onnxruntime (test)");
+        return bunHost.loadOrt(device);
+      },
+      async readFile(path) {
+        reads.push(path);
+        return bunHost.readFile(path);
+      },
+    };
+    const err = await loadModel(host, MODEL_DIR, { device: "cpu" }).catch((e) => e);
+    expect(err.code).toBe("device_unavailable");
+    expect(reads.filter((p) => p.endsWith(".onnx"))).toEqual([]);
   });
 
   test("a folder without the graph file is reported before the runtime starts", async () => {
