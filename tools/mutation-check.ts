@@ -172,6 +172,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/onnx/logits-rows.test.ts"],
   },
   {
+    name: "load: a native session's failure without the onnxruntime-node version that ran",
+    file: "src/model/load.ts",
+    from: '`; onnxruntime-node ${ort.env.versions.node}` : "";',
+    to: '"" : "";',
+    tests: ["test/model/runtime-start.test.ts"],
+  },
+  {
     name: "load: onnxruntime-node looked for only after the graph is read (a missing package reported late)",
     file: "src/model/load.ts",
     from: '    await host.loadOrt("cpu");',

@@ -329,7 +329,10 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
       const why = cause instanceof Error ? cause.message : String(cause);
       const refused = permissionRefusal(cause, why);
       if (refused) throw refused;
-      throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX): ${why.split("\n")[0]}`, { cause });
+      // The native package is the user's install, of any version: a failure says which one ran
+      // (README names the one edgespec is tested with).
+      const native = device === "cpu" && ort.env?.versions?.node ? `; onnxruntime-node ${ort.env.versions.node}` : "";
+      throw new EdgespecError("model_invalid", `cannot load ${onnxPath} (corrupt or unsupported ONNX${native}): ${why.split("\n")[0]}`, { cause });
     }
   };
   let session: InferenceSession;

@@ -74,6 +74,20 @@ describe("the WASM runtime starts while the model is read", () => {
     expect(reads.filter((p) => p.endsWith(".onnx"))).toEqual([]);
   });
 
+  test("--device cpu: a session onnxruntime-node refuses names the onnxruntime-node version that ran", async () => {
+    const native = await bunHost.loadOrt("wasm"); // any module with the API: only its env and create are read
+    const fake = {
+      ...native,
+      env: { ...native.env, versions: { common: "9.9.9", node: "9.9.9" } },
+      InferenceSession: { ...native.InferenceSession, create: async () => { throw new Error("Unsupported model IR version: 11"); } },
+    } as unknown as OrtModule;
+    const host: Host = { ...bunHost, loadOrt: async (device) => (device === "cpu" ? fake : bunHost.loadOrt(device)) };
+    const err = await loadModel(host, MODEL_DIR, { device: "cpu" }).catch((e) => e);
+    expect(err.code).toBe("model_invalid");
+    expect(err.message).toContain("onnxruntime-node 9.9.9");
+    expect(err.message).toContain("Unsupported model IR version: 11");
+  });
+
   test("a folder without the graph file is reported before the runtime starts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "edgespec-nograph-"));
     try {
