@@ -13,7 +13,7 @@
 import type { Hono } from "hono";
 import { generate, type SpecOptions } from "./engine/speculative.ts";
 import type { SpecResult, SpecStats } from "./engine/spec-stats.ts";
-import { MAX_TOP_LOGPROBS } from "./decode/params.ts";
+import { MAX_TOP_LOGPROBS, shownValue } from "./decode/params.ts";
 import { decodeRate, decodedTokens } from "./decode/plain.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
@@ -129,7 +129,7 @@ function wrongCall(prompt: unknown, params: unknown): string | undefined {
   // the server's bound (chat's top_logprobs), checked as the other numbers are.
   const logprobs: unknown = (params as GenerateParams).logprobs;
   if (logprobs !== undefined && !(typeof logprobs === "number" && Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= MAX_TOP_LOGPROBS)) {
-    return `logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS} (alternatives per token), got ${typeof logprobs === "number" ? logprobs : JSON.stringify(logprobs)}`;
+    return `logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS} (alternatives per token), got ${shownValue(logprobs)}`;
   }
   return undefined;
 }

@@ -35,6 +35,14 @@ export const PARAM_RULES = {
 
 export type ParamName = keyof typeof PARAM_RULES;
 
+/**
+ * A refused parameter value as an error shows it: a value that is no number is quoted (the
+ * library's maxTokens: "5" read "got 5", a valid-looking value).
+ */
+export function shownValue(value: unknown): string {
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
+}
+
 /** Alternatives per token that logprobs may ask for: OpenAI chat's top_logprobs bound (the library's `logprobs` too). */
 export const MAX_TOP_LOGPROBS = 20;
 
@@ -79,8 +87,7 @@ export function checkParam(name: ParamName, value: number | undefined, fail: Par
     (!rule.integer || Number.isSafeInteger(value)) &&
     (rule.min === undefined || (rule.minExclusive ? value > rule.min : value >= rule.min)) &&
     (rule.max === undefined || value <= rule.max);
-  // A value that is no number is quoted: the library's maxTokens: "5" read "got 5", a valid-looking value.
-  if (!ok) throw fail(rule.wire, `${rule.wire} must be ${describe(rule)}, got ${typeof value === "number" ? value : JSON.stringify(value)}`);
+  if (!ok) throw fail(rule.wire, `${rule.wire} must be ${describe(rule)}, got ${shownValue(value)}`);
 }
 
 /** Every parameter of `p`, and its logit_bias (ids inside `vocab` when given). */
