@@ -22,7 +22,12 @@ export function joinPosix(...parts: string[]): string {
   return body === "" ? (trailing ? "./" : ".") : `${body}${trailing ? "/" : ""}`;
 }
 
-/** The last segment of a path, with `/` or `\` separators (a file's name, a folder's own name). */
+/**
+ * The last segment of a path, with `/` or `\` separators (a file's name, a folder's own name).
+ * Trailing separators are skipped, as node:path's basename skips them: a folder is often given as
+ * "models/edgespec-small/", and its name is still "edgespec-small" (the served model id), not "".
+ */
 export function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  const end = path.replace(/[/\\]+$/, "");
+  return end.slice(Math.max(end.lastIndexOf("/"), end.lastIndexOf("\\")) + 1);
 }

@@ -1269,6 +1269,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/host/join-posix.test.ts"],
   },
   {
+    name: "paths: baseName of a folder given with a trailing '/' is '' (the served model id fell back to 'edgespec')",
+    file: "src/paths.ts",
+    from: "  const end = path.replace(/[/\\\\]+$/, \"\");",
+    to: "  const end = path;",
+    tests: ["test/host/base-name.test.ts"],
+  },
+  {
     name: "generate --recycle-state: a folder found only at the save, after the whole run",
     file: "src/cli/generate.ts",
     from: "    if (await host.isDirectory(statePath)) throw",

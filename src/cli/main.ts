@@ -37,7 +37,7 @@ const help = (host: Host) => `edgespec — fast, lossless LLM decoding at the ed
 usage: edgespec <command> [flags]
 
 commands:
-  generate   generate text from a prompt (default model: ${baseName(host.defaultModelDir().replace(/[/\\]+$/, ""))})
+  generate   generate text from a prompt (default model: ${baseName(host.defaultModelDir())})
   chat       talk to the model on the terminal (streaming, /reset, a figures line per answer)
   serve      an OpenAI-compatible HTTP server (playground at /)
   bench      plain vs speculative decoding on the bench suite, per workload

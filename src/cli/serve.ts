@@ -10,6 +10,7 @@ import { createApp } from "../server/app.ts";
 import { LOOPBACK_HOSTS } from "../server/auth.ts";
 import type { ModelRunner } from "../server/model-runner.ts";
 import { workerRunner } from "../server/model-worker.ts";
+import { baseName } from "../paths.ts";
 import { ModelService } from "../server/service.ts";
 import type { RequestLogEntry } from "../server/request-log.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
@@ -57,7 +58,7 @@ export async function serveCommand(host: Host, argv: string[], io: CliIO, cli: C
   if (apiKey !== undefined && apiKey.length === 0) throw new EdgespecError("invalid_argument", "the API key is empty");
   const cors = f.cors as string | undefined;
   const dir = await modelDirFrom(host, f, cli);
-  const modelId = dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || "edgespec";
+  const modelId = baseName(dir) || "edgespec";
 
   const bind = (f.host as string | undefined) ?? "127.0.0.1";
   const allowedHosts = allowedHostsFor(f["allowed-hosts"] as string | undefined, bind, apiKey !== undefined);

@@ -155,8 +155,7 @@ export class ModelService {
 
   get id(): string {
     if (this.modelId) return this.modelId;
-    const dir = this.model?.dir.replace(/[\\/]+$/, "") ?? "";
-    return baseName(dir) || "edgespec";
+    return baseName(this.model?.dir ?? "") || "edgespec";
   }
 
   /** Why a loaded model can no longer run (its worker died), if it cannot. */
