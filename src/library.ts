@@ -16,6 +16,7 @@ import type { SpecResult, SpecStats } from "./engine/spec-stats.ts";
 import { MAX_TOP_LOGPROBS, shownValue } from "./decode/params.ts";
 import { decodeRate, decodedTokens } from "./decode/plain.ts";
 import { EdgespecError } from "./errors.ts";
+import { errorInLibraryTerms, inLibraryTerms } from "./option-names.ts";
 import type { Host } from "./host.ts";
 import type { LoadedModel } from "./model/load.ts";
 import { type AppOptions, createApp } from "./server/app.ts";
@@ -151,7 +152,12 @@ const closedError = () => new EdgespecError("not_ready", "this LM is closed");
 
 export async function openWith(host: Host, options: OpenOptions = {}): Promise<LM> {
   if (typeof options !== "object" || options === null) throw new EdgespecError("invalid_argument", `open takes an options object, got ${options === null ? "null" : typeof options}`);
-  const setup = await setUp(host, options);
+  // The load's messages name the CLI's flags; a library user set options (option-names.ts).
+  const { onProgress } = options;
+  const inTerms = onProgress ? { onProgress: (e: ProgressEvent) => onProgress({ ...e, message: inLibraryTerms(e.message) }) } : {};
+  const setup = await setUp(host, { ...options, ...inTerms }).catch((e: unknown) => {
+    throw errorInLibraryTerms(e);
+  });
   const { model, defaultDrafter: drafterName } = setup;
   const drafter = setup.drafter(drafterName);
   // Every generation on this LM counts, its app's requests (runner) included.

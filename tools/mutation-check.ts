@@ -1276,6 +1276,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/host/base-name.test.ts"],
   },
   {
+    name: "library: a load error names the CLI's flag (use --device wasm) to a user who set options",
+    file: "src/library.ts",
+    from: "    throw errorInLibraryTerms(e);",
+    to: "    throw e;",
+    tests: ["test/library/option-names.test.ts"],
+  },
+  {
     name: "generate --recycle-state: a folder found only at the save, after the whole run",
     file: "src/cli/generate.ts",
     from: "    if (await host.isDirectory(statePath)) throw",
