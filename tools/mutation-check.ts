@@ -1283,6 +1283,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/library/option-names.test.ts"],
   },
   {
+    name: "README: EDGESPEC_RUNTIME, which the npx launcher reads, left out of the documented variables",
+    file: "README.md",
+    from: "  - `EDGESPEC_RUNTIME=node`: `npx edgespec` (the launcher",
+    to: "  - `npx edgespec` (the launcher",
+    tests: ["test/ci/readme-env.test.ts"],
+  },
+  {
     name: "generate --recycle-state: a folder found only at the save, after the whole run",
     file: "src/cli/generate.ts",
     from: "    if (await host.isDirectory(statePath)) throw",
