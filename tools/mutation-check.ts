@@ -1290,6 +1290,13 @@ const MUTATIONS: Mutation[] = [
     tests: ["test/ci/readme-env.test.ts"],
   },
   {
+    name: "/health waits for the model's load instead of answering 503 loading at once (the edge handler's health checks stalled)",
+    file: "src/server/app.ts",
+    from: "    return c.json({ status: \"loading\" }, 503, { \"Retry-After\": \"1\" });",
+    to: "    await engine.ready;\n    return c.json({ status: \"loading\" }, 503, { \"Retry-After\": \"1\" });",
+    tests: ["test/server/edge-load.test.ts"],
+  },
+  {
     name: "generate --recycle-state: a folder found only at the save, after the whole run",
     file: "src/cli/generate.ts",
     from: "    if (await host.isDirectory(statePath)) throw",

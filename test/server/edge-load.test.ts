@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { pathToFileURL } from "node:url";
 import { createEdgeHandler } from "../../adapters/edge/handler.ts";
 import { FetchError, fetchHost, MODEL_ROOT } from "../../adapters/edge/fetch-host.ts";
+import { createApp, ModelService } from "../../src/server/index.ts";
 import { MODEL_DIR, REPO } from "../helpers/model.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -157,5 +158,37 @@ describe("edge: requests while the model loads", () => {
     expect(gen.headers.get("retry-after")).toBe("1");
     expect((await gen.json()).error.code).toBe("model_not_ready");
     await waitFor(async () => (await health(h, {})).status === 200, 60_000);
+  }, 90_000);
+
+  test("a load held mid-way (every file read waits for the test): /health keeps answering at once, as the servers answer while they load", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const asked: string[] = [];
+    const model = async (path: string) => {
+      asked.push(path);
+      await held;
+      const f = Bun.file(`${MODEL_DIR}/${path}`);
+      return (await f.exists()) ? new Uint8Array(await f.arrayBuffer()) : undefined;
+    };
+    const h = createEdgeHandler({ model, ortWasm, modelId: "held", app: { log: () => {} } });
+    const stalled = Bun.sleep(1_000).then(() => "no answer within 1 s");
+    // What `edgespec serve` (Bun, Node, Deno) answers before its model is ready: the same app over a load not yet done.
+    const servers = await Promise.race([createApp({ engine: new ModelService(new Promise<never>(() => {})) }).request("/health"), stalled]);
+    expect(servers).toBeInstanceOf(Response);
+    const expected = { status: (servers as Response).status, retryAfter: (servers as Response).headers.get("retry-after"), body: await (servers as Response).json() };
+    expect(expected).toEqual({ status: 503, retryAfter: "1", body: { status: "loading" } });
+    for (let i = 0; i < 3; i++) {
+      expect(await Promise.race([health(h, {}), stalled])).toEqual(expected);
+      await Bun.sleep(20);
+    }
+    expect(asked.length).toBeGreaterThan(0); // the load had started and waits on the test
+    const gen = await Promise.race([h.fetch(new Request("http://x/v1/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "held", prompt: "x" }) })), stalled]);
+    expect(gen).toBeInstanceOf(Response);
+    expect((gen as Response).status).toBe(503);
+    expect((gen as Response).headers.get("retry-after")).toBe("1");
+    expect((await (gen as Response).json()).error.code).toBe("model_not_ready");
+    release();
+    await waitFor(async () => (await health(h, {})).status === 200, 60_000);
+    expect((await health(h, {})).body).toEqual({ status: "ok", model: "held" });
   }, 90_000);
 });
