@@ -49,13 +49,14 @@ type Event =
   | { t: "observe"; update: VerifyUpdate };
 
 /** A real run's drafter inputs, in order (hooks on the classes' prototypes, removed after). */
-async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSize: number; fingerprint: string } & ReturnType<typeof assets>> {
+async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSize: number; fingerprint: string } & Awaited<ReturnType<typeof assets>>> {
   const model = await loadModel(bunHost, modelDir, {});
   const all = JSON.parse(readFileSync(new URL("prompts.json", import.meta.url), "utf8")).prompts as { prompt: string }[];
   const prompts = all.slice(0, (flags.prompts as number) ?? 30);
   const kernels = await chooseKernels(bunHost, "auto");
   // The hybrid as setUp gives it: the model's warm table and its draft corpus, where it ships them.
-  const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), kernels, ...assets(model) });
+  const shipped = await assets(model);
+  const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), kernels, ...shipped });
   await generate(model, prompts[0]!.prompt, { maxTokens: 8, drafter });
   const curve = (await verifyCostModel(model.lm)).summary();
   const events: Event[] = [];
@@ -78,14 +79,13 @@ async function record(): Promise<{ events: Event[]; curve: CostPoint[]; vocabSiz
     for (const undo of saved) undo();
   }
   await model.lm.dispose();
-  return { events, curve, vocabSize: model.lm.spec.vocabSize, fingerprint: fingerprintOf(model), ...assets(model) };
+  return { events, curve, vocabSize: model.lm.spec.vocabSize, fingerprint: fingerprintOf(model), ...shipped };
 }
 
-function assets(model: LoadedModel): { recycle?: { table: Uint8Array }; sam?: { corpus: CorpusIndex } } {
-  return {
-    ...(model.recycleTable ? { recycle: { table: model.recycleTable } } : {}),
-    ...(model.draftCorpus ? { sam: { corpus: model.draftCorpus } } : {}),
-  };
+async function assets(model: LoadedModel): Promise<{ recycle?: { table: Uint8Array }; sam?: { corpus: CorpusIndex } }> {
+  const table = await model.draftAssets?.recycleTable();
+  const corpus = await model.draftAssets?.draftCorpus();
+  return { ...(table ? { recycle: { table } } : {}), ...(corpus ? { sam: { corpus } } : {}) };
 }
 
 function copyUpdate(u: VerifyUpdate): VerifyUpdate {

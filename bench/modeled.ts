@@ -198,9 +198,9 @@ let mismatches = 0;
 // One instance per drafter for the whole run, as a server keeps it (one pass: no prompt is met
 // twice); with --fresh, one per prompt, as a one-shot run has.
 const drafterOptions = flags.options ? JSON.parse(flags.options as string) : {};
-const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : flags["cold-table"] ? undefined : model.recycleTable;
+const recycleState = flags["recycle-state"] ? new Uint8Array(readFileSync(flags["recycle-state"] as string)) : flags["cold-table"] ? undefined : await model.draftAssets?.recycleTable();
 // As setUp gives sam and hybrid: a corpus given, else the model's draft corpus (unless --no-draft-corpus).
-const corpus = flags.corpus ? await loadCorpus(bunHost, model, resolve(flags.corpus as string), { saveIndex: false }) : flags["no-draft-corpus"] ? undefined : model.draftCorpus;
+const corpus = flags.corpus ? await loadCorpus(bunHost, model, resolve(flags.corpus as string), { saveIndex: false }) : flags["no-draft-corpus"] ? undefined : await model.draftAssets?.draftCorpus();
 const registry = builtinDrafters(); // which drafters take a corpus, as setUp decides it
 const make = (n: string) =>
   createDrafter(n, {

@@ -69,8 +69,8 @@ if (!KERNEL_CHOICES.includes(kernelChoice)) throw new Error(`--kernels takes ${K
 // One kernel set for every drafter, as setUp gives a model's drafters.
 const kernels = await chooseKernels(bunHost, kernelChoice, console.error);
 const model = await loadModel(bunHost, modelDir, { dtype, device, threads: flags.threads as number | undefined, onProgress: console.error });
-const table = flags["cold-table"] ? undefined : model.recycleTable;
-const draftCorpus = flags["no-draft-corpus"] ? undefined : model.draftCorpus;
+const table = flags["cold-table"] ? undefined : await model.draftAssets?.recycleTable();
+const draftCorpus = flags["no-draft-corpus"] ? undefined : await model.draftAssets?.draftCorpus();
 // The drafters that take a corpus, as the registry declares them (setUp hands it to the same ones).
 const registry = builtinDrafters();
 const usesCorpus = (name: string) => !!registry.maker(name)?.usesCorpus;

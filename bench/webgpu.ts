@@ -13,7 +13,7 @@
 import { denoHost } from "../adapters/deno/host.ts";
 import { parseFlags } from "../src/cli/args.ts";
 import { generatePlain } from "../src/decode/plain.ts";
-import { buildDrafter } from "../src/engine/drafting.ts";
+import { buildDrafter, readDraftAssets } from "../src/engine/drafting.ts";
 import { median } from "../src/engine/curve-fit.ts";
 import { generate } from "../src/engine/speculative.ts";
 import { parseDtype } from "../src/model/dtype.ts";
@@ -40,6 +40,7 @@ const models = {
   "KV in JS memory": await loadModel(denoHost, dir, { dtype, device: "webgpu", gpuKvCache: false }),
 };
 const adapter = Object.values(models)[0]!.lm.info.adapter ?? "unknown";
+for (const m of Object.values(models)) await readDraftAssets(m, { name: "hybrid" });
 type Sample = { tokS: number; readBack: number; steps: number; stepMs?: Record<string, number>; tokens: string };
 const samples: Record<string, Sample[]> = {};
 let mismatches = 0;

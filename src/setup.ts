@@ -10,7 +10,7 @@ import { CorpusIndex, type ManagedDrafter } from "./drafters/index.ts";
 import { type KernelChoice, type KernelSet, loadWasmKernels, parseKernels, tsKernels } from "./drafters/kernels/index.ts";
 import { builtinDrafters, type DrafterRegistry } from "./drafters/registry.ts";
 import { checkCorpusPath, loadCorpus } from "./engine/corpus.ts";
-import { buildDrafter } from "./engine/drafting.ts";
+import { buildDrafter, type DrafterSetup, readDraftAssets } from "./engine/drafting.ts";
 import { EdgespecError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { type LoadedModel, loadModel, type LoadOptions } from "./model/load.ts";
@@ -60,8 +60,13 @@ export interface ModelSetup {
   readonly drafterNames: readonly string[];
   /** The setup's drafter name (SetupOptions.drafter). */
   readonly defaultDrafter: string;
-  /** This model's drafter of that name (made once), or undefined for "none". */
+  /**
+   * This model's drafter of that name (made once), or undefined for "none": the default drafter,
+   * or one made by loadDrafter (another one whose shipped assets were not read is not_ready).
+   */
   drafter(name: string): ManagedDrafter | undefined;
+  /** drafter(name), after reading the model's shipped assets it starts from (once per model). */
+  loadDrafter(name: string): Promise<ManagedDrafter | undefined>;
   /** This model run in this thread, as the server runs models; closing it closes the setup. */
   /**
    * This model as a server's runner. `prepare`: time the verify cost curve now when the default
@@ -125,6 +130,11 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
             onFile: (file, loadedBytes, totalBytes) => emit({ phase: "corpus", message: `corpus: ${file}`, file, loadedBytes, totalBytes }),
           });
     const made = new Map<string, ManagedDrafter | undefined>();
+    // The corpus and saved state go to the drafters that declare they use them.
+    const setupOf = (drafterName: string): DrafterSetup => {
+      const maker = registry.maker(drafterName);
+      return { name: drafterName, kernels, ...(maker?.usesCorpus ? { corpus } : {}), ...(maker?.savesState ? { recycleState: savedState } : {}) };
+    };
     let closed: Promise<void> | undefined;
     const setup: ModelSetup = {
       dir,
@@ -134,16 +144,15 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
       defaultDrafter,
       drafter(drafterName) {
         if (closed) throw new EdgespecError("not_ready", "this model is closed");
-        if (!made.has(drafterName)) {
-          // The corpus and saved state go to the drafters that declare they use them.
-          const maker = registry.maker(drafterName);
-          const uses = { ...(maker?.usesCorpus ? { corpus } : {}), ...(maker?.savesState ? { recycleState: savedState } : {}) };
-          made.set(drafterName, buildDrafter(model, { name: drafterName, kernels, ...uses }, registry));
-        }
+        if (!made.has(drafterName)) made.set(drafterName, buildDrafter(model, setupOf(drafterName), registry));
         return made.get(drafterName);
       },
+      async loadDrafter(drafterName) {
+        if (!closed && !made.has(drafterName)) await readDraftAssets(model, setupOf(drafterName), registry);
+        return setup.drafter(drafterName);
+      },
       runner({ view, yieldToEventLoop, prepare } = {}) {
-        const inner = inProcessRunner(view ? view(model) : model, { drafterFor: (n) => setup.drafter(n), prepare: !!prepare && defaultDrafter !== "none", ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }) });
+        const inner = inProcessRunner(view ? view(model) : model, { drafterFor: (n) => setup.loadDrafter(n), prepare: !!prepare && defaultDrafter !== "none", ...(yieldToEventLoop === undefined ? {} : { yieldToEventLoop }) });
         return {
           facts: inner.facts,
           run: (job, signal, onText) => inner.run(job, signal, onText),
@@ -160,7 +169,9 @@ export async function setUp(host: Host, opts: SetupOptions = {}): Promise<ModelS
         return closed;
       },
     };
-    setup.drafter(defaultDrafter); // a drafter that fails to build fails the setup, not the first request
+    // A drafter that fails to build fails the setup, not the first request; a shipped asset it
+    // starts from that is bad is noted now, too.
+    await setup.loadDrafter(defaultDrafter);
     emit({ phase: "ready", message: `${dir} ready (${model.lm.info.backend}, ${model.lm.info.dtype}, ${kernels.name} kernels, drafter ${defaultDrafter})` });
     return setup;
   } catch (err) {

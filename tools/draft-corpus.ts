@@ -62,7 +62,8 @@ function trainingFiles(source: (typeof SOURCES)[number], dir = source.root, out:
 
 const model = await loadModel(bunHost, modelDir, { dtype: "fp32", device: "wasm" });
 // The hybrid only makes generation faster: greedy output is the model's either way.
-const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), ...(model.recycleTable ? { recycle: { table: model.recycleTable } } : {}) });
+const recycleTable = await model.draftAssets?.recycleTable();
+const drafter = createDrafter("hybrid", { vocabSize: model.lm.spec.vocabSize, tokenizerFingerprint: fingerprintOf(model), ...(recycleTable ? { recycle: { table: recycleTable } } : {}) });
 // Python first in each round of 4 windows, TypeScript every 4th: the bench's mix is mostly Python.
 const files = SOURCES.map((s) => trainingFiles(s));
 const documents: number[][] = [];

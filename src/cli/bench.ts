@@ -3,7 +3,7 @@
  * drafter in the same run, per workload; prints a markdown table (or the JSON report).
  */
 import { type BenchPrompt, benchMarkdown, firstPerWorkload, runSpeculativeBench } from "../benchmark/speculative.ts";
-import { buildDrafter, DRAFTER_NAMES } from "../engine/drafting.ts";
+import { buildDrafter, DRAFTER_NAMES, readDraftAssets } from "../engine/drafting.ts";
 import { EdgespecError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { type FlagSpec, parseFlags, usage } from "./args.ts";
@@ -51,6 +51,8 @@ export async function benchCommand(host: Host, argv: string[], io: CliIO, rt: Cl
   const { model, kernels } = setup;
   try {
     io.err(`drafter kernels: ${kernels.name}\n`);
+    // The model's shipped table and corpus, which these drafters start from, are read on first use.
+    for (const name of drafters) await readDraftAssets(model, { name, kernels });
     const report = await runSpeculativeBench(model, prompts, {
       drafters,
       makeDrafter: (name) => buildDrafter(model, { name, kernels })!,

@@ -1,9 +1,11 @@
 /**
  * Drafter pieces for a loaded model: one drafter by name (a fresh one; src/setup.ts keeps the
- * shared ones a served model uses), a drafter's saved state.
+ * shared ones a served model uses), the model's shipped assets it starts from, a drafter's saved
+ * state.
  */
 import { type CorpusIndex, DRAFTER_NAMES, type ManagedDrafter, tsKernels } from "../drafters/index.ts";
-import { builtinDrafters, type DrafterRegistry } from "../drafters/registry.ts";
+import { builtinDrafters, type DrafterMaker, type DrafterRegistry } from "../drafters/registry.ts";
+import type { DraftAssetName } from "../model/draft-assets.ts";
 import type { LoadedModel } from "../model/load.ts";
 import type { KernelSet } from "../drafters/kernels/index.ts";
 
@@ -24,12 +26,31 @@ export function fingerprintOf(model: LoadedModel): string {
   return model.tokenizer.fingerprint;
 }
 
-/** A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". */
-export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
-  const maker = registry.maker(setup.name);
-  const state = setup.recycleState ?? (maker?.recyclingTable ? model.recycleTable : undefined);
+/** The model's shipped assets a drafter made from `setup` starts from: those its maker declares, less those `setup` gives instead. */
+function shippedAssetsFor(maker: DrafterMaker | undefined, setup: DrafterSetup): DraftAssetName[] {
+  const names: DraftAssetName[] = [];
+  if (maker?.recyclingTable && !setup.recycleState) names.push("recycleTable");
   // A corpus given (--corpus) takes the place of the model's own draft corpus.
-  const corpus = setup.corpus ?? (maker?.usesCorpus ? model.draftCorpus : undefined);
+  if (maker?.usesCorpus && !setup.corpus) names.push("draftCorpus");
+  return names;
+}
+
+/**
+ * Reads the model's shipped assets that `buildDrafter(model, setup, registry)` will hand over
+ * (each once per model: later calls, for this drafter or another, share the first read).
+ */
+export async function readDraftAssets(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): Promise<void> {
+  await model.draftAssets?.read(shippedAssetsFor(registry.maker(setup.name), setup));
+}
+
+/**
+ * A drafter for `model` from `registry` (default: the built-ins), or undefined for "none". The
+ * shipped assets it starts from must have been read (readDraftAssets): a not_ready error says so.
+ */
+export function buildDrafter(model: LoadedModel, setup: DrafterSetup, registry: DrafterRegistry = builtinDrafters()): ManagedDrafter | undefined {
+  const shipped = model.draftAssets?.taken(shippedAssetsFor(registry.maker(setup.name), setup)) ?? {};
+  const state = setup.recycleState ?? shipped.recycleTable;
+  const corpus = setup.corpus ?? shipped.draftCorpus;
   return registry.create(setup.name, {
     vocabSize: model.lm.spec.vocabSize,
     kernels: setup.kernels ?? tsKernels,

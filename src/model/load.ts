@@ -13,9 +13,8 @@ import { DEFAULT_DTYPE, DTYPES, type Dtype, dtypeOfGraph, onnxFileName, parseDty
 import { readGenaiConfig } from "./genai-config.ts";
 import { checkLayoutAgainstConfig, describeLayout } from "./layout.ts";
 import { TextCodec } from "./tokenizer.ts";
-import { shippedDraftAssets } from "./draft-assets.ts";
+import { ShippedDraftAssets } from "./draft-assets.ts";
 import { chooseDevice, type DeviceChoice, parseDevice, withFloat16 } from "./device-choice.ts";
-import type { CorpusIndex } from "../drafters/corpus-index.ts";
 import { checkTreeAttention } from "./tree-check.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
@@ -82,18 +81,18 @@ export interface LoadedModel {
   /** Milliseconds spent loading. */
   loadMs: number;
   /**
-   * A warm Token Recycling table shipped with the model (config.json `edgespec.recycle_table`, a
-   * file in the model folder; tools/warm-table.ts builds one): drafters with a table start from
-   * it unless they are given saved state, so a one-shot run does not start cold. Absent when the
-   * file is missing, corrupt or built for another tokenizer (an onProgress note says which).
+   * What the model ships for its drafters, each read the first time it is asked for (by a drafter
+   * that uses it: readDraftAssets in engine/drafting.ts), then kept:
+   * - `recycleTable()`: a warm Token Recycling table (config.json `edgespec.recycle_table`, a file
+   *   in the model folder; tools/warm-table.ts builds one). Drafters with a table start from it
+   *   unless they are given saved state, so a one-shot run does not start cold.
+   * - `draftCorpus()`: a draft corpus (config.json `edgespec.draft_corpus`, a saved corpus index;
+   *   tools/draft-corpus.ts builds one from the model's own continuations), which the suffix
+   *   drafters match against when they are given no corpus.
+   * Each is undefined when the file is missing, corrupt or built for another tokenizer (an
+   * onProgress note says which, when it is read). Absent from a model made by hand (a test's).
    */
-  recycleTable?: Uint8Array;
-  /**
-   * The model's draft corpus (config.json `edgespec.draft_corpus`, a saved corpus index in the model
-   * folder; tools/draft-corpus.ts builds one from the model's own continuations): the suffix
-   * drafters match against it when they are given no corpus. Absent as the table is.
-   */
-  draftCorpus?: CorpusIndex;
+  draftAssets?: ShippedDraftAssets;
 }
 
 async function readJson(host: Host, path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
@@ -203,7 +202,8 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
     tokenizerConfig.chat_template = new TextDecoder().decode(await host.readFile(jinja));
   }
   const tokenizer = new TextCodec({ tokenizerJson, tokenizerConfig });
-  const { recycleTable, draftCorpus } = await shippedDraftAssets(host, dir, config, { fingerprint: tokenizer.fingerprint, vocabSize: spec.vocabSize }, say);
+  // Only the names now (a bad one is an error, as the config is): the files are read on first use.
+  const draftAssets = ShippedDraftAssets.named(host, dir, config, { fingerprint: tokenizer.fingerprint, vocabSize: spec.vocabSize }, say);
 
   const where = await locateGraph(host, dir, requested ?? DEFAULT_DTYPE, genai?.filename);
   const { onnxDir, file } = where;
@@ -368,7 +368,7 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const loadMs = performance.now() - t0;
   event({ phase: "ready", loadMs });
   say(`loaded in ${(loadMs / 1000).toFixed(1)}s (${spec.modelType}, ${spec.numLayers} layers, vocab ${spec.vocabSize}, ${dtype} on ${device}, ${threadsPhrase(poolThreads)})`);
-  return { dir, lm, tokenizer, loadMs, ...(recycleTable ? { recycleTable } : {}), ...(draftCorpus ? { draftCorpus } : {}) };
+  return { dir, lm, tokenizer, loadMs, draftAssets };
 }
 
 /**

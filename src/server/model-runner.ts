@@ -92,8 +92,11 @@ export interface ModelRunner {
   failure?(): Error | undefined;
 }
 
-/** The drafter for a name, fresh per run or shared: the caller decides what memory is kept. */
-export type DrafterFor = (name: string) => Drafter | undefined;
+/**
+ * The drafter for a name, fresh per run or shared: the caller decides what memory is kept. It may
+ * first read what the drafter starts from (a model's shipped assets are read on first use).
+ */
+export type DrafterFor = (name: string) => Drafter | undefined | Promise<Drafter | undefined>;
 
 export interface InProcessOptions {
   drafterFor?: DrafterFor;
@@ -127,7 +130,7 @@ export function inProcessRunner(model: LoadedModel, opts: InProcessOptions = {})
     async run(job, signal, onText) {
       await prepared;
       if (job.maxTokens === 0) return { result: await promptPass(served, job, signal), steps: [] };
-      const inner = job.drafter && job.drafter !== "none" ? drafterFor(job.drafter) : undefined;
+      const inner = job.drafter && job.drafter !== "none" ? await drafterFor(job.drafter) : undefined;
       const log = inner ? new DraftLog(inner) : undefined;
       const result = await generate(served, job.ids, {
         maxTokens: job.maxTokens,

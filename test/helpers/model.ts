@@ -1,4 +1,7 @@
-/** Loads the reference model once per dtype per test file (sessions are the slow part). */
+/**
+ * Loads the reference model once per dtype per test file (sessions are the slow part), its shipped
+ * table and corpus read as setUp reads those of the drafter it makes, so a test builds any drafter on it.
+ */
 import { bunHost } from "../../adapters/bun/host.ts";
 import type { LoadedModel } from "../../src/model/load.ts";
 import { loadModel } from "../../src/model/load.ts";
@@ -21,10 +24,16 @@ export function referenceModel(dtype: "fp32" | "q8" | "q4" | "fp16" = "fp32", de
   const key = `${dtype}/${device}`;
   let m = cache.get(key);
   if (!m) {
-    m = dtype === "fp16" ? float16Reference(device) : loadModel(bunHost, MODEL_DIR, { dtype, device });
+    m = (dtype === "fp16" ? float16Reference(device) : loadModel(bunHost, MODEL_DIR, { dtype, device })).then(withDraftAssets);
     cache.set(key, m);
   }
   return m;
+}
+
+/** `model` with every shipped draft asset read, so buildDrafter can make any drafter on it (setUp reads only the default drafter's). */
+export async function withDraftAssets(model: LoadedModel): Promise<LoadedModel> {
+  await model.draftAssets?.read(model.draftAssets.names);
+  return model;
 }
 
 async function float16Reference(device: "wasm" | "cpu"): Promise<LoadedModel> {

@@ -1,8 +1,8 @@
 /**
  * A model's draft corpus (config.json `edgespec.draft_corpus`, built by tools/draft-corpus.ts from
- * the model's own continuations): loaded with the model, the static corpus of every suffix drafter
- * (sam, hybrid) that is given none, replaced by one that is given, never handed to a drafter that
- * takes no corpus; a note naming the file (drafters go without) when config names one that is not
+ * the model's own continuations): read when the model's first suffix drafter is built, the static
+ * corpus of every suffix drafter (sam, hybrid) that is given none, replaced by one that is given,
+ * never handed to a drafter that takes no corpus; a note naming the file (drafters go without) when config names one that is not
  * there, is damaged, or was built for a tokenizer.json edited since.
  */
 import { describe, expect, test } from "bun:test";
@@ -27,16 +27,17 @@ function holdsChain(tree: DraftTree, chain: readonly number[], source: number): 
 }
 
 const m = await referenceModel();
+const shipped = await m.draftAssets!.draftCorpus();
 // The corpus's first document: the context a continuation was written after, and the continuation.
-const text = m.draftCorpus ? Array.from(m.draftCorpus.suffixes.text) : [];
-const first = text.slice(0, text.findIndex((t) => t === m.draftCorpus!.separator));
+const text = shipped ? Array.from(shipped.suffixes.text) : [];
+const first = text.slice(0, text.findIndex((t) => t === shipped!.separator));
 const context = first.slice(0, 24);
 const continuation = first.slice(24, 28);
 
 describe("a model's draft corpus", () => {
   test("the reference model ships one: sam and hybrid draft the model's own continuation from it", () => {
-    expect(m.draftCorpus).toBeDefined();
-    expect(m.draftCorpus!.tokenCount).toBeGreaterThan(100_000);
+    expect(shipped).toBeDefined();
+    expect(shipped!.tokenCount).toBeGreaterThan(100_000);
     expect(continuation.length).toBe(4);
     for (const name of ["sam", "hybrid"]) {
       const d = buildDrafter(m, { name })!;
@@ -81,7 +82,7 @@ describe("a model's draft corpus", () => {
     for (const [, edit, note] of cases) {
       const notes: string[] = [];
       const { model: replica } = await loadEditedReference(edit, notes);
-      expect(replica.draftCorpus).toBeUndefined();
+      expect(await replica.draftAssets!.draftCorpus()).toBeUndefined();
       expect(notes.filter((n) => note.test(n)), notes.join(" / ")).toEqual([expect.any(String)]);
       const d = buildDrafter(replica, { name: "sam" })!;
       d.reset(context);

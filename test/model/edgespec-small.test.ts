@@ -13,11 +13,11 @@ import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import fixture from "../fixtures/small-reference-logits.json";
-import { REPO } from "../helpers/model.ts";
+import { REPO, withDraftAssets } from "../helpers/model.ts";
 
 const DIR = `${REPO}models/edgespec-small`;
 let loaded: Promise<LoadedModel> | undefined;
-const small = () => (loaded ??= loadModel(bunHost, DIR, { dtype: "fp32", device: "wasm" }));
+const small = () => (loaded ??= loadModel(bunHost, DIR, { dtype: "fp32", device: "wasm" }).then(withDraftAssets));
 
 const DRAFTERS = ["recycle", "sam", "ngram", "hybrid"];
 // 6 prompts, one from each of the bench's workloads.

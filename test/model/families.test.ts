@@ -16,7 +16,7 @@ import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { FAMILY_KV_HEADS, type Family, familyReplica, GEMMA_WINDOW } from "../helpers/family-replica.ts";
-import { MODEL_DIR, referenceModel } from "../helpers/model.ts";
+import { MODEL_DIR, referenceModel, withDraftAssets } from "../helpers/model.ts";
 import { RandomTreeDrafter } from "../helpers/test-drafters.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
 
@@ -41,7 +41,7 @@ describe("decomposed exports of other families", () => {
   for (const family of ["qwen2", "qwen3", "phi3", "gemma2"] as const) {
     test(`${family}: tree attention on every layer, rows = path rows, every drafter lossless against the original graph`, async () => {
       const dir = familyDir(family);
-      const m = await loadModel(bunHost, dir, { device: "wasm" });
+      const m = await withDraftAssets(await loadModel(bunHost, dir, { device: "wasm" }));
       const original = await loadModel(bunHost, dir, { device: "wasm", treeAttention: false });
       expect(m.lm.info.layout.attention).toBe("decomposed");
       expect(m.lm.info.treeAttention.enabled).toBe(true);

@@ -21,7 +21,7 @@ import { EdgespecError } from "../../src/errors.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
 import { genaiReplica, MHA_KV_HEADS, type ReplicaOptions } from "../helpers/genai-replica.ts";
 import { toExternalData, toFloat16, toMatMulNBits } from "../helpers/graph-surgery.ts";
-import { BIN, MODEL_DIR, REPO, referenceModel, run } from "../helpers/model.ts";
+import { BIN, MODEL_DIR, REPO, referenceModel, run, withDraftAssets } from "../helpers/model.ts";
 import { RandomTreeDrafter } from "../helpers/test-drafters.ts";
 import { compareTreeRows } from "../helpers/tree-rows.ts";
 
@@ -48,7 +48,7 @@ function replicaDir(opts: ReplicaOptions, dtype: ReplicaDtype = "fp32"): string 
 
 /** The rewritten model and the original graph (no rewrite) on the same files. */
 async function loadBoth(dir: string, dtype: ReplicaDtype = "fp32"): Promise<{ m: LoadedModel; original: LoadedModel }> {
-  const m = await loadModel(bunHost, dir, { dtype, device: "wasm" });
+  const m = await withDraftAssets(await loadModel(bunHost, dir, { dtype, device: "wasm" }));
   const original = await loadModel(bunHost, dir, { dtype, device: "wasm", treeAttention: false });
   return { m, original };
 }

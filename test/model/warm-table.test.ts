@@ -1,7 +1,7 @@
 /**
  * A model's warm Token Recycling table (config.json `edgespec.recycle_table`, built by
- * tools/warm-table.ts): loaded with the model, the start of every drafter with a table unless
- * saved state is given, and a note naming the file (drafters start cold) when config names one
+ * tools/warm-table.ts): read when the model's first drafter with a table is built, the start of
+ * every drafter with a table unless saved state is given, and a note naming the file (drafters start cold) when config names one
  * that is not there, is corrupt, or was built for a tokenizer.json edited since.
  */
 import { describe, expect, test } from "bun:test";
@@ -26,7 +26,7 @@ describe("a model's warm recycling table", () => {
   test("the reference model ships one: recycle and hybrid start from it, saved state given instead wins, drafters without a table ignore it", async () => {
     const m = await referenceModel();
     const vocab = m.lm.spec.vocabSize;
-    expect(m.recycleTable).toBeDefined();
+    expect(await m.draftAssets!.recycleTable()).toBeDefined();
     const recycle = buildDrafter(m, { name: "recycle" }) as unknown as TokenRecyclingDrafter;
     expect(rowsWritten(recycle, vocab)).toBeGreaterThan(vocab / 2);
     const hybrid = buildDrafter(m, { name: "hybrid" }) as unknown as { recycle: TokenRecyclingDrafter };
@@ -65,7 +65,7 @@ describe("a model's warm recycling table", () => {
     };
     const notes: string[] = [];
     const copied = await withTable("recycle-table.bin", notes);
-    expect(copied.recycleTable).toBeUndefined();
+    expect(await copied.draftAssets!.recycleTable()).toBeUndefined();
     expect(notes.join("\n")).toMatch(/config.json names recycling table recycle-table.bin, which is not in .*: drafters start cold \(rebuild it with tools\/warm-table.ts/);
     await copied.lm.dispose();
     await expect(withTable("../elsewhere.bin")).rejects.toThrow(/edgespec.recycle_table must name a file in the model folder/);
@@ -81,7 +81,7 @@ describe("a model's warm recycling table", () => {
     ] as const) {
       const notes: string[] = [];
       const { dir, model } = await loadEditedReference((d) => writeFileSync(join(d, "recycle-table.bin"), bytes), notes);
-      expect(model.recycleTable).toBeUndefined();
+      expect(await model.draftAssets!.recycleTable()).toBeUndefined();
       const note = notes.find((n) => n.includes("recycle-table.bin"));
       expect(note).toStartWith(`${join(dir, "recycle-table.bin")} (the model's shipped Token Recycling table, config.json edgespec.recycle_table) is not valid saved state`);
       expect(note).toMatch(why);
@@ -101,7 +101,7 @@ describe("a model's warm recycling table", () => {
       tok.pre_tokenizer.add_prefix_space = true;
       writeFileSync(path, JSON.stringify(tok));
     }, notes);
-    expect(model.recycleTable).toBeUndefined();
+    expect(await model.draftAssets!.recycleTable()).toBeUndefined();
     const note = notes.find((n) => n.includes("recycle-table.bin"))!;
     const built = tokenizerFingerprint(JSON.parse(readFileSync(join(MODEL_DIR, "tokenizer.json"), "utf8")));
     expect(fingerprintOf(model)).not.toBe(built);

@@ -23,7 +23,7 @@ import { bytesField, concat, parseFields, stringField, text, varintField } from 
 import * as ort from "onnxruntime-web";
 import { DTYPE, GRAPH, initializerField, intAttr, MODEL, NODE, nodeField, TENSOR } from "../../src/onnx/schema.ts";
 import { toFloat16, toMatMulNBits } from "../helpers/graph-surgery.ts";
-import { MODEL_DIR } from "../helpers/model.ts";
+import { MODEL_DIR, withDraftAssets } from "../helpers/model.ts";
 
 const Q4 = await bunHost.readFile(`${MODEL_DIR}/onnx/model_q4.onnx`);
 const FP32 = await bunHost.readFile(`${MODEL_DIR}/onnx/model.onnx`);
@@ -90,7 +90,7 @@ describe("4-bit weights unpacked to float32 on WASM", () => {
   ] as const) {
     test(`${name}: logits are the packed kernel's; greedy output equal; every drafter lossless`, async () => {
       const dir = q4Dir(graph, dtype);
-      const unpacked = await loadModel(bunHost, dir, { dtype, device: "wasm" });
+      const unpacked = await withDraftAssets(await loadModel(bunHost, dir, { dtype, device: "wasm" }));
       const packed = await loadModel(bunHost, dir, { dtype, device: "wasm", unpackWeights: false });
       expect(unpacked.lm.info.unpackedWeights?.layers).toBe(nodesOf(graph).filter((n) => n.op === "MatMulNBits").length);
       expect(packed.lm.info.unpackedWeights).toEqual({ layers: 0, bytes: 0, kept: "asked for: --packed-weights, unpackWeights: false" });

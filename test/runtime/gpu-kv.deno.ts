@@ -2,7 +2,7 @@
 // Prints one JSON line: { kvCache, plainEqual, wasmEqual, sampledEqual, logprobsEqual, readBackWithLogprobs, specEqual, accepted, compactionEqual, lengthAfter, grownEqual, gqa: {...}, readBack: { gpu, cpu } }.
 import { denoHost } from "../../adapters/deno/host.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { buildDrafter } from "../../src/engine/drafting.ts";
+import { buildDrafter, readDraftAssets } from "../../src/engine/drafting.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { GpuKvCache } from "../../src/model/gpu-kv-cache.ts";
 import { loadModel } from "../../src/model/load.ts";
@@ -29,6 +29,7 @@ out.sampledEqual = (await generatePlain(gpu, prompt, { ...opts, ...sampled })).t
 const withLogprobs = await generatePlain(gpu, prompt, { ...opts, logprobs: 2 });
 out.logprobsEqual = withLogprobs.tokens.join() === pg.tokens.join();
 out.readBackWithLogprobs = withLogprobs.stats.readBackBytesPerToken;
+await readDraftAssets(gpu, { name: "hybrid" });
 const spec = await generate(gpu, prompt, { ...opts, drafter: buildDrafter(gpu, { name: "hybrid" }), budget: 16 });
 out.specEqual = spec.tokens.join() === pg.tokens.join();
 out.accepted = spec.stats.acceptedTokens;

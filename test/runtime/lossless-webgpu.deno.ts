@@ -4,7 +4,7 @@
 import { denoHost } from "../../adapters/deno/host.ts";
 import { REFERENCE_MODEL } from "../../src/model/shipped.ts";
 import { generatePlain } from "../../src/decode/plain.ts";
-import { buildDrafter, DRAFTER_NAMES } from "../../src/engine/drafting.ts";
+import { buildDrafter, DRAFTER_NAMES, readDraftAssets } from "../../src/engine/drafting.ts";
 import { chooseKernels } from "../../src/setup.ts";
 import { generate } from "../../src/engine/speculative.ts";
 import { loadModel } from "../../src/model/load.ts";
@@ -57,6 +57,7 @@ for (const [layout, dtype, dir, prompts] of runs) {
     const plain = await generatePlain(m, prompt, opts);
     const drafters: Record<string, Run> = {};
     for (const name of DRAFTER_NAMES.filter((n) => n !== "none")) {
+      await readDraftAssets(m, { name, kernels });
       const r = await generate(m, prompt, { ...opts, drafter: buildDrafter(m, { name, kernels }), budget: 16 });
       drafters[name] = { tokens: r.tokens, steps: r.stats.steps, accepted: r.stats.acceptedTokens, treeAttention: r.stats.treeAttention, kvType: m.lm.info.layout.kvType };
     }
