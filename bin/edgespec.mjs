@@ -60,7 +60,12 @@ if (bun) {
 } else {
   const bundle = join(root, "dist", "edgespec-node.mjs");
   if (!existsSync(bundle)) {
-    console.error("edgespec: error: neither Bun (npm install with devDependencies) nor dist/edgespec-node.mjs (npm run build) is present");
+    // Bun may well be installed: with EDGESPEC_RUNTIME=node it was not looked for.
+    console.error(
+      process.env.EDGESPEC_RUNTIME === "node"
+        ? "edgespec: error: EDGESPEC_RUNTIME=node needs dist/edgespec-node.mjs (npm run build)"
+        : "edgespec: error: neither Bun (npm install with devDependencies) nor dist/edgespec-node.mjs (npm run build) is present",
+    );
     process.exit(1);
   }
   onOrphaned(() => process.kill(process.pid, "SIGTERM"));

@@ -6,6 +6,7 @@ import { type DeviceChoice, parseDevice } from "../model/device-choice.ts";
 import { MAX_THREADS } from "../model/load.ts";
 import { DEFAULT_MODEL, REFERENCE_MODEL, resolveModelDir } from "../model/shipped.ts";
 import { EdgespecError } from "../errors.ts";
+import { baseName } from "../paths.ts";
 import { type ModelSetup, type SetupData, setUp, type SetupOptions } from "../setup.ts";
 import type { FlagSpec, Flags } from "./args.ts";
 import type { CliIO, CliRuntime } from "./io.ts";
@@ -40,7 +41,7 @@ function shippedNames(rt: CliRuntime): readonly string[] {
 export function flagsForHelp(host: Host, spec: FlagSpec, rt: CliRuntime = {}): FlagSpec {
   if (!spec.model) return spec;
   const names = shippedNames(rt);
-  const fallback = host.defaultModelDir().replace(/\/+$/, "").split("/").pop() || DEFAULT_MODEL;
+  const fallback = baseName(host.defaultModelDir()) || DEFAULT_MODEL;
   const shipped = names.length === 0 ? "" : `, or the name of a shipped model (${names.join(", ")})`;
   return { ...spec, model: { ...spec.model, help: `model directory (Hugging Face layout)${shipped}`, default: fallback } };
 }
