@@ -33,6 +33,12 @@ export interface Host {
   join(...parts: string[]): string;
   /** onnxruntime for the device: onnxruntime-web (wasm, webgpu) or onnxruntime-node (cpu). */
   loadOrt(device: Device): Promise<OrtModule>;
+  /**
+   * onnxruntime-web's WebAssembly runtime instance (its Emscripten module) once `ort` has started
+   * it, where this host can reach it (adapters/ort-wasm): WASM sessions then run through its C API
+   * (src/model/wasm-session-runner.ts). Undefined, or absent: through `session.run`.
+   */
+  ortWasmInstance?(ort: OrtModule): Promise<unknown>;
   /** The WebGPU adapter this host would use, if it has one. */
   webGpuAdapter(): Promise<WebGpuAdapter | undefined>;
   /** Where the embedded default model lives (a directory `readFile` understands). */

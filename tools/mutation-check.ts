@@ -1317,6 +1317,20 @@ const MUTATIONS: Mutation[] = [
     to: "  if (drafters.length < 0) throw",
     tests: ["test/cli/errors.test.ts"],
   },
+  {
+    name: "WASM C API: the loader takes the runner without comparing a forward through it with session.run",
+    file: "src/model/wasm-session-runner.ts",
+    from: "    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) return runner;",
+    to: "    if (a.length >= 0) return runner;",
+    tests: ["test/model/wasm-session-runner.test.ts"],
+  },
+  {
+    name: "WASM C API: an output read from one element past where it lies",
+    file: "src/model/wasm-session-runner.ts",
+    from: "set(m.HEAPU8.subarray(data, data + values.byteLength));",
+    to: "set(m.HEAPU8.subarray(data + 4, data + 4 + values.byteLength));",
+    tests: ["test/model/wasm-session-runner.test.ts"],
+  },
 ];
 
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..");

@@ -1,9 +1,11 @@
 /** Host for Bun: Bun.file for reads, onnxruntime-web's node build (wasm, worker threads). */
 import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadNativeOrt } from "../native/ort.ts";
+import { captureWasmRuntime, wasmRuntimeInstance } from "../ort-wasm/index.ts";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
@@ -17,6 +19,11 @@ async function kind(path: string): Promise<"file" | "dir" | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** `url` where it names a file that exists (the single binary's own files do not, on the disk). */
+function existing(url: URL): string | undefined {
+  return existsSync(fileURLToPath(url)) ? url.href : undefined;
 }
 
 export const bunHost: Host = {
@@ -33,8 +40,11 @@ export const bunHost: Host = {
   async loadOrt(device: Device): Promise<OrtModule> {
     if (device === "cpu") return loadNativeOrt();
     // Bun has no navigator.gpu, so only the wasm build is ever needed here.
-    return (await import("onnxruntime-web")) as unknown as OrtModule;
+    const ort = (await import("onnxruntime-web")) as unknown as OrtModule;
+    captureWasmRuntime(ort, (specifier) => import.meta.resolve(specifier), existing(new URL("../ort-wasm/capture.mjs", import.meta.url)));
+    return ort;
   },
+  ortWasmInstance: wasmRuntimeInstance,
   webGpuAdapter: async () => undefined,
   defaultModelDir: () => MODEL_DIR,
   hardwareConcurrency: () => availableParallelism(),

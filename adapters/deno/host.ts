@@ -1,5 +1,6 @@
 /** Host for Deno: Deno.readFile, navigator.gpu for WebGPU (llvmpipe works with mesa-vulkan-drivers). */
 import { loadNativeOrt } from "../native/ort.ts";
+import { captureWasmRuntime, wasmRuntimeInstance } from "../ort-wasm/index.ts";
 import type { Device, Host, OrtModule, WebGpuAdapter } from "../../src/host.ts";
 import { navigatorGpuAdapter } from "../web/gpu.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
@@ -12,6 +13,7 @@ declare const Deno: {
   writeFile(path: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   stat(path: string): Promise<{ isFile: boolean; isDirectory: boolean; size: number }>;
+  statSync(path: string): { isFile: boolean };
   readDir(path: string): AsyncIterable<{ name: string; isFile: boolean; isDirectory: boolean }>;
   pid: number;
 };
@@ -55,6 +57,15 @@ async function checkOrtWasmReadable(specifier: string): Promise<void> {
   await kind(path, "onnxruntime's WebAssembly");
 }
 
+/** The file: URL of `path` where it is a file (checked with --allow-read, which the runtime's .wasm needs too). */
+function existingFile(path: string): string | undefined {
+  try {
+    return Deno.statSync(path).isFile ? new URL(`file://${path}`).href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const denoHost: Host = {
   runtime: "deno",
   readFile: (path) => Deno.readFile(path),
@@ -73,8 +84,11 @@ export const denoHost: Host = {
       return ort;
     }
     await checkOrtWasmReadable("onnxruntime-web/ort-wasm-simd-threaded.wasm");
-    return (await import("onnxruntime-web")) as unknown as OrtModule;
+    const ort = (await import("onnxruntime-web")) as unknown as OrtModule;
+    captureWasmRuntime(ort, (specifier) => import.meta.resolve(specifier), existingFile(packagePath("adapters/ort-wasm/capture.mjs")));
+    return ort;
   },
+  ortWasmInstance: wasmRuntimeInstance,
   webGpuAdapter() {
     gpu ??= navigatorGpuAdapter();
     return gpu;

@@ -1,9 +1,11 @@
 /** Host for Node: node:fs, onnxruntime-web's node build (wasm, worker threads). No WebGPU in ort-web on Node. */
 import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadNativeOrt } from "../native/ort.ts";
+import { captureWasmRuntime, wasmRuntimeInstance } from "../ort-wasm/index.ts";
 import type { Device, Host, OrtModule } from "../../src/host.ts";
 import { DEFAULT_MODEL } from "../../src/model/shipped.ts";
 import { KERNELS_WASM_PATH } from "../../src/drafters/kernels/wasm/loader.ts";
@@ -34,8 +36,13 @@ export const nodeHost: Host = {
   join: (...parts) => join(...parts),
   async loadOrt(device: Device): Promise<OrtModule> {
     if (device === "cpu") return loadNativeOrt();
-    return (await import("onnxruntime-web")) as unknown as OrtModule;
+    const ort = (await import("onnxruntime-web")) as unknown as OrtModule;
+    // From the package's root: this file runs as source or bundled into dist/.
+    const capture = join(packageRoot(), "adapters", "ort-wasm", "capture.mjs");
+    captureWasmRuntime(ort, (specifier) => import.meta.resolve(specifier), existsSync(capture) ? pathToFileURL(capture).href : undefined);
+    return ort;
   },
+  ortWasmInstance: wasmRuntimeInstance,
   webGpuAdapter: async () => undefined,
   defaultModelDir: () => join(packageRoot(), "models", DEFAULT_MODEL),
   hardwareConcurrency: () => availableParallelism(),

@@ -29,7 +29,7 @@ export interface InspectReport {
   contextLength: number;
   /** dtype -> file, for the files present under onnx/. */
   files: Record<string, string>;
-  loaded: { file: string; dtype: string; backend: string; adapter: string | null; threads: number | null; kvCache: string };
+  loaded: { file: string; dtype: string; backend: string; adapter: string | null; threads: number | null; kvCache: string; runs: string | null };
   kvType: string;
   /** decomposed (MatMul/Softmax) or the fused op (GroupQueryAttention, ...). */
   attention: string;
@@ -60,7 +60,7 @@ export function inspectReport(model: LoadedModel, files: Record<string, string>)
     vocabSize: spec.vocabSize,
     contextLength: spec.contextLength,
     files,
-    loaded: { file: info.file, dtype: info.dtype, backend: info.backend, adapter: info.adapter ?? null, threads: info.threads ?? null, kvCache: info.kvCache ?? "cpu" },
+    loaded: { file: info.file, dtype: info.dtype, backend: info.backend, adapter: info.adapter ?? null, threads: info.threads ?? null, kvCache: info.kvCache ?? "cpu", runs: info.runs ?? null },
     kvType: info.layout.kvType,
     attention: info.layout.attention,
     decomposedAttention: info.decomposedAttention ? { layers: info.decomposedAttention.layers, kept: info.decomposedAttention.kept ?? null } : null,
@@ -104,7 +104,7 @@ function text(r: InspectReport): string {
     ["model", r.dir],
     ["family", `${r.modelType}: ${r.layers} layers, ${r.kvHeads} KV heads x ${r.headDim}, vocab ${r.vocabSize}, context ${r.contextLength}`],
     ["files", Object.entries(r.files).map(([d, f]) => `${d} ${f}`).join(", ") || "none"],
-    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}${r.loaded.threads ? `, ${threadsPhrase(r.loaded.threads)}` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
+    ["loaded", `${r.loaded.file} (${r.loaded.dtype}) on ${r.loaded.backend}${r.loaded.adapter ? ` (${r.loaded.adapter})` : ""}${r.loaded.threads ? `, ${threadsPhrase(r.loaded.threads)}` : ""}${r.loaded.runs ? `, runs through ${r.loaded.runs === "c-api" ? "the runtime's C API" : "session.run"}` : ""}, KV cache in ${r.loaded.kvCache === "gpu" ? "GPU buffers" : "JS memory"}`],
     ...(r.unpackedWeights ? [["weights", weightsLine(r.unpackedWeights)] as [string, string]] : []),
     ["inputs", `${r.inputs.filter((n) => !n.startsWith("past_key_values.")).join(", ")} + ${kv} KV inputs`],
     ["kv cache", r.kvType],

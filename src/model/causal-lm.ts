@@ -18,6 +18,7 @@ import { GpuKvCache } from "./gpu-kv-cache.ts";
 import { type KvCache, KvBufferPool, newKvCache } from "./kv-cache.ts";
 import type { SequenceCache } from "./sequence-cache.ts";
 import type { ModelLayout } from "./layout.ts";
+import type { WasmSessionRunner } from "./wasm-session-runner.ts";
 
 export interface ForwardOptions {
   /**
@@ -58,6 +59,11 @@ export interface ModelInfo {
   int8Activations: boolean;
   /** Whether the graph was given tree attention, and why not when it was not. */
   treeAttention: TreeAttentionInfo;
+  /**
+   * On WASM, how a forward reaches the session: "c-api", through the runtime's C API
+   * (wasm-session-runner.ts), or "session.run" where the host cannot reach the runtime's instance.
+   */
+  runs?: "c-api" | "session.run";
   /** Where the KV cache lives between steps: "gpu" (WebGPU buffers: a step reads back logits or, greedy, ids only); default "cpu". */
   kvCache?: "cpu" | "gpu";
   /**
@@ -140,6 +146,8 @@ export class CausalLM implements LanguageModel {
     readonly info: ModelInfo,
     /** The KV gather graph's session on the same GPU (src/onnx/kv-gather.ts), when the cache lives there. */
     private readonly kvGather?: InferenceSession,
+    /** Runs `session` through the WASM runtime's C API instead of `session.run` (wasm-session-runner.ts), where the loader found one. */
+    private readonly runner?: WasmSessionRunner,
   ) {
     if (info.kvCache === "gpu" && (!kvGather || info.layout.kvIo !== "whole")) throw new EdgespecError("invalid_argument", "a GPU KV cache needs the export's own cache I/O and a gather session");
     // The new positions in one output where the graph packs them (kv-append.ts): one tensor handed to JS, not one per layer.
@@ -172,7 +180,7 @@ export class CausalLM implements LanguageModel {
     const cache = seqCache as KvCache;
     await cache.flush?.();
     // The logits and the cache only: the in-graph heads (forwardLast's) are not computed here.
-    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), this.rowFetches);
+    const out = await this.run(this.feeds(tokens, positions, cache, opts), this.rowFetches);
     this.countReadBack(out);
     cache.update(out);
     return toFloat32(out[IO.logits]!);
@@ -186,7 +194,7 @@ export class CausalLM implements LanguageModel {
     // Rows before `from` (all but the last without candidates) are not projected (logits-rows.ts):
     // that part of a prompt's lm_head would be computed for nothing.
     const first = k === 0 ? s - 1 : from;
-    const out = await this.session.run(this.feeds(tokens, positions, cache, {}, first), this.headFetches!);
+    const out = await this.run(this.feeds(tokens, positions, cache, {}, first), this.headFetches!);
     this.countReadBack(out);
     cache.update(out);
     if (k === 0) return { last: toFloat32(out[LAST_LOGITS]!), topK: new Int32Array(0) };
@@ -202,11 +210,15 @@ export class CausalLM implements LanguageModel {
 
   private async rowIds(tokens: ArrayLike<number>, positions: ArrayLike<number>, cache: KvCache, withTopK: boolean, opts: ForwardOptions): Promise<RowIds> {
     await cache.flush?.();
-    const out = await this.session.run(this.feeds(tokens, positions, cache, opts), withTopK ? this.idFetches.both : this.idFetches.argmax);
+    const out = await this.run(this.feeds(tokens, positions, cache, opts), withTopK ? this.idFetches.both : this.idFetches.argmax);
     this.countReadBack(out);
     cache.update(out);
     const ints = (name: string) => int32sOf(out[name]!.data as BigInt64Array);
     return { argmax: ints(ARGMAX_IDS), ...(withTopK ? { topK: ints(TOPK_IDS) } : {}) };
+  }
+
+  private run(feeds: Record<string, Tensor>, fetches: readonly string[]): Promise<Record<string, Tensor>> | Record<string, Tensor> {
+    return this.runner ? this.runner.run(feeds, fetches) : this.session.run(feeds, fetches as string[]);
   }
 
   /** An all-ones attention mask of `total` positions: a view of one buffer, grown as needed (onnxruntime copies inputs, never writes them). */
@@ -285,6 +297,7 @@ export class CausalLM implements LanguageModel {
 
   async dispose(): Promise<void> {
     this.kvPool.clear();
+    this.runner?.dispose();
     await this.session.release();
     await this.kvGather?.release();
   }

@@ -16,6 +16,7 @@ import { TextCodec } from "./tokenizer.ts";
 import { ShippedDraftAssets } from "./draft-assets.ts";
 import { chooseDevice, type DeviceChoice, parseDevice, withFloat16 } from "./device-choice.ts";
 import { checkTreeAttention } from "./tree-check.ts";
+import { directWasmRunner } from "./wasm-session-runner.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";
@@ -353,14 +354,17 @@ export async function loadModel(host: Host, dir: string, opts: LoadOptions = {})
   const kvGather = gpuKv ? await ort.InferenceSession.create(kvGatherModel(2 * spec.numLayers, layout.kvType === "float16" ? DTYPE.float16 : DTYPE.float), { executionProviders: ["webgpu"], preferredOutputLocation: "gpu-buffer" }) : undefined;
   // On webgpu the WASM pool was sized by the adapter or by onnxruntime-web's default, not here.
   const poolThreads = device === "webgpu" ? Number(ort.env.wasm.numThreads) || 1 : threads;
-  const info = { backend: device, ...(adapter ? { adapter } : {}), dtype, threads: poolThreads, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(weights ? { unpackedWeights: weights } : {}) };
-  let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
+  const info: Omit<ModelInfo, "treeAttention"> = { backend: device, ...(adapter ? { adapter } : {}), dtype, threads: poolThreads, file: onnxPath, inputNames: session.inputNames, layout, int8Activations, kvCache: gpuKv ? ("gpu" as const) : ("cpu" as const), ...(decomposed ? { decomposedAttention: decomposed } : {}), ...(weights ? { unpackedWeights: weights } : {}) };
+  // On WASM, sessions run through the runtime's C API where the host reaches it (~10-20% a forward).
+  const runner = device === "wasm" ? await directWasmRunner(host, ort, session, (r) => new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather, r)) : undefined;
+  if (device === "wasm") info.runs = runner ? "c-api" : "session.run";
+  let lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather, runner);
   if (treeAttention.enabled && layout.attention !== "decomposed") {
     // Fused ops take the tree through optional inputs a backend's kernel may ignore: check.
     const check = await checkTreeAttention(lm);
     if (!check.ok) {
       treeAttention = { enabled: false, reason: `the ${device} kernel for ${layout.attention} ignores the tree's positions or attention bias (a tree node's logits differ from its path's by ${check.worst.toPrecision(3)})` };
-      lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather);
+      lm = new CausalLM(ort, session, spec, { ...info, treeAttention }, kvGather, runner);
     }
   }
   if (device === "cpu" && layout.kvType === "float16") await probeFloat16Inputs(lm);

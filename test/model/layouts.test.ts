@@ -236,8 +236,9 @@ describe("edgespec inspect", () => {
     expect(r.treeVerify).toEqual({ available: true, reason: null });
     // The threads it loaded with: by default the cores, at most 4 (the WASM pool is the process's).
     expect(r.loaded.threads).toBe(Math.min(4, availableParallelism()));
+    expect(r.loaded.runs).toBe("c-api");
     const text = await run([...BIN.bun, "inspect", "--model", MODEL_DIR, "--device", "wasm", "--dtype", "q8", "--threads", "1"]);
-    expect(text.stdout).toMatch(/^loaded .* on wasm, 1 thread, KV cache in JS memory$/m);
+    expect(text.stdout).toMatch(/^loaded .* on wasm, 1 thread, runs through the runtime's C API, KV cache in JS memory$/m);
     expect(text.stdout).toMatch(/^tree verify {2}yes$/m);
     expect(text.stdout).toMatch(/^exact {8}no: int8 activations/m);
   });

@@ -1,0 +1,2 @@
+export default function capturingFactory(config: unknown): Promise<unknown>;
+export function capturedInstance(): unknown;
