@@ -1320,8 +1320,8 @@ const MUTATIONS: Mutation[] = [
   {
     name: "WASM C API: the loader takes the runner without comparing a forward through it with session.run",
     file: "src/model/wasm-session-runner.ts",
-    from: "    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) return runner;",
-    to: "    if (a.length >= 0) return runner;",
+    from: "    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) {",
+    to: "    if (a.length >= 0) {",
     tests: ["test/model/wasm-session-runner.test.ts"],
   },
   {
@@ -1329,6 +1329,20 @@ const MUTATIONS: Mutation[] = [
     file: "src/model/wasm-session-runner.ts",
     from: "set(m.HEAPU8.subarray(data, data + values.byteLength));",
     to: "set(m.HEAPU8.subarray(data + 4, data + 4 + values.byteLength));",
+    tests: ["test/model/wasm-session-runner.test.ts"],
+  },
+  {
+    name: "WASM C API: the KV cache stays in JS memory (every run copies the past into the heap)",
+    file: "src/model/wasm-session-runner.ts",
+    from: "    if (!this.checked) return undefined;",
+    to: "    if (this.checked) return undefined;",
+    tests: ["test/model/wasm-session-runner.test.ts"],
+  },
+  {
+    name: "WASM C API: after the heap grows, the cache's views (an older buffer over the same memory) are copied in again",
+    file: "src/model/wasm-session-runner.ts",
+    from: "if (data.buffer === m.HEAPU8.buffer || this.heaps.has(data.buffer)) ptr = data.byteOffset;",
+    to: "if (data.buffer === m.HEAPU8.buffer) ptr = data.byteOffset;",
     tests: ["test/model/wasm-session-runner.test.ts"],
   },
 ];

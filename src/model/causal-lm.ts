@@ -135,7 +135,7 @@ export class CausalLM implements LanguageModel {
   /** Whether the graph takes the rows to project (logits-rows.ts), which every run then feeds. */
   private readonly projectsRows: boolean;
   /** Buffers of finished generations' caches, for the next ones (kv-cache.ts). */
-  private readonly kvPool = new KvBufferPool();
+  private readonly kvPool: KvBufferPool;
   /** Ones for the attention mask (onesFor). */
   private ones = new BigInt64Array(0);
 
@@ -149,6 +149,8 @@ export class CausalLM implements LanguageModel {
     /** Runs `session` through the WASM runtime's C API instead of `session.run` (wasm-session-runner.ts), where the loader found one. */
     private readonly runner?: WasmSessionRunner,
   ) {
+    // Through the C API the caches' buffers live in the runtime's heap, where runs read them in place.
+    this.kvPool = new KvBufferPool(undefined, undefined, runner?.kvArena());
     if (info.kvCache === "gpu" && (!kvGather || info.layout.kvIo !== "whole")) throw new EdgespecError("invalid_argument", "a GPU KV cache needs the export's own cache I/O and a gather session");
     // The new positions in one output where the graph packs them (kv-append.ts): one tensor handed to JS, not one per layer.
     const present = session.outputNames.includes(PACKED_PRESENT) && info.layout.kvIo === "append" ? [PACKED_PRESENT] : session.outputNames.filter((n) => n.startsWith("present."));

@@ -20,7 +20,7 @@ import { PACKED_PRESENT } from "../onnx/kv-append.ts";
 
 export type KvType = "float32" | "float16";
 export type KvIo = "append" | "whole";
-type KvBuffer = Float32Array | Uint16Array;
+export type KvBuffer = Float32Array | Uint16Array;
 
 /** What CausalLM needs of a cache besides SequenceCache: its feeds, and a step's outputs taken in. */
 export interface KvCache extends SequenceCache {
@@ -59,11 +59,25 @@ interface BufferShape {
 export class KvBufferPool {
   private readonly spare: BufferSet[] = [];
 
-  /** At most `maxSpare` sets (as many as requests are expected at once) and `maxBytes` in all; the largest that fit. */
+  /**
+   * At most `maxSpare` sets (as many as requests are expected at once) and `maxBytes` in all; the
+   * largest that fit. `arena`: where new buffers come from (default: JS memory).
+   */
   constructor(
     private readonly maxSpare = 2,
     private readonly maxBytes = 256 * 2 ** 20,
+    private readonly arena?: KvArena,
   ) {}
+
+  /** A buffer of `elements` of `type`, from the arena where it has room, else in JS memory (contents undefined). */
+  alloc(type: KvType, elements: number): KvBuffer {
+    return this.arena?.alloc(type, elements) ?? (type === "float32" ? new Float32Array(elements) : new Uint16Array(elements));
+  }
+
+  /** Gives a buffer no cache holds any more back to its arena (JS memory: the collector's). */
+  free(buffer: KvBuffer): void {
+    this.arena?.free(buffer);
+  }
 
   /** The largest spare set of `shape`, or undefined. */
   take(shape: BufferShape): BufferSet | undefined {
@@ -79,8 +93,10 @@ export class KvBufferPool {
     let total = 0;
     for (const s of sets) {
       const bytes = bytesOf(s);
-      if (this.spare.length === this.maxSpare) break;
-      if (total + bytes > this.maxBytes) continue;
+      if (this.spare.length === this.maxSpare || total + bytes > this.maxBytes) {
+        for (const b of s.buffers) this.free(b);
+        continue;
+      }
       this.spare.push(s);
       total += bytes;
     }
@@ -92,8 +108,19 @@ export class KvBufferPool {
 
   /** Lets every spare set go (the model is disposed). */
   clear(): void {
+    for (const s of this.spare) for (const b of s.buffers) this.free(b);
     this.spare.length = 0;
   }
+}
+
+/**
+ * Memory a cache's buffers can live in other than JS's: the WASM runtime's heap, where a run reads
+ * the past where it lies instead of copying it in (wasm-session-runner.ts). `alloc` answers
+ * undefined where it has no room; `free` ignores a buffer it did not make.
+ */
+export interface KvArena {
+  alloc(type: KvType, elements: number): KvBuffer | undefined;
+  free(buffer: KvBuffer): void;
 }
 
 function bytesOf(set: BufferSet): number {
@@ -259,9 +286,12 @@ export class AppendKvCache implements KvCache {
     let cap = Math.max(INITIAL_POSITIONS, this.capacity);
     while (cap < positions) cap *= 2;
     for (let t = 0; t < 2 * this.numLayers; t++) {
-      const next = this.type === "float32" ? new Float32Array(cap * this.row) : new Uint16Array(cap * this.row);
+      const next = this.pool ? this.pool.alloc(this.type, cap * this.row) : this.type === "float32" ? new Float32Array(cap * this.row) : new Uint16Array(cap * this.row);
       const old = this.buffers[t];
-      if (old) next.set(old.subarray(0, this.len * this.row));
+      if (old) {
+        next.set(old.subarray(0, this.len * this.row));
+        this.pool?.free(old);
+      }
       this.buffers[t] = next;
     }
     this.capacity = cap;

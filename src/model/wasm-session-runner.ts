@@ -21,6 +21,7 @@
 import type { InferenceSession, Tensor } from "onnxruntime-web";
 import type { Host, OrtModule } from "../host.ts";
 import type { LanguageModel } from "./causal-lm.ts";
+import type { KvArena, KvBuffer } from "./kv-cache.ts";
 
 /** What the runner uses of onnxruntime-web's WebAssembly instance (an Emscripten module). */
 export interface OrtWasmInstance {
@@ -83,7 +84,11 @@ const NEEDED = ["_malloc", "_free", "_OrtCreateTensor", "_OrtGetTensorData", "_O
 export class WasmSessionRunner {
   /** Each input and output name as a NUL-terminated string in the heap, made once. */
   private readonly names = new Map<string, number>();
+  /** Every buffer the heap has had (it grows into new SharedArrayBuffers over the same memory): a view of any of them lies in the heap at its byteOffset. */
+  private readonly heaps = new WeakSet<ArrayBufferLike>();
   private disposed = false;
+  /** Set once the load has compared a forward through this runner with session.run's (directWasmRunner). */
+  private checked = false;
 
   private constructor(
     private readonly m: OrtWasmInstance,
@@ -104,18 +109,41 @@ export class WasmSessionRunner {
     return new WasmSessionRunner(m as OrtWasmInstance, handle, ort);
   }
 
-  /** Allocates `bytes` in the instance's heap (a cache's buffers, so that runs read them where they lie); 0 if it cannot. */
-  alloc(bytes: number): number {
-    return this.m._malloc(bytes);
+  /** The load compared a forward through this runner with session.run's: caches may live in the heap (kvArena). */
+  markChecked(): void {
+    this.checked = true;
   }
 
-  free(ptr: number): void {
-    if (ptr) this.m._free(ptr);
-  }
-
-  /** The instance's heap as bytes now (a new view after the heap grows). */
-  get heap(): Uint8Array {
-    return this.m.HEAPU8;
+  /**
+   * KV cache buffers in the instance's heap, which a run passes where they lie (no copy of the
+   * past per forward). Only where the heap is shared memory: growing it then leaves the views
+   * made before valid (the same memory, under an older, shorter SharedArrayBuffer), where an
+   * unshared heap would detach them. Undefined elsewhere: the caches stay in JS memory.
+   */
+  kvArena(): KvArena | undefined {
+    const m = this.m;
+    // Not for the load's probe models (directWasmRunner), which are dropped without a dispose.
+    if (!this.checked) return undefined;
+    if (typeof SharedArrayBuffer === "undefined" || !(m.HEAPU8.buffer instanceof SharedArrayBuffer)) return undefined;
+    const made = new WeakSet<KvBuffer>();
+    return {
+      alloc: (type, elements) => {
+        if (this.disposed) return undefined;
+        const bytes = elements * (type === "float32" ? 4 : 2);
+        const ptr = m._malloc(Math.max(bytes, 1));
+        if (!ptr) return undefined;
+        const heap = m.HEAPU8.buffer;
+        this.heaps.add(heap);
+        const buffer = type === "float32" ? new Float32Array(heap, ptr, elements) : new Uint16Array(heap, ptr, elements);
+        made.add(buffer);
+        return buffer;
+      },
+      free: (buffer) => {
+        if (!made.has(buffer)) return;
+        made.delete(buffer);
+        if (!this.disposed) m._free(buffer.byteOffset);
+      },
+    };
   }
 
   /** `session.run(feeds, fetches)`, through the C API. */
@@ -139,7 +167,7 @@ export class WasmSessionRunner {
         const data = t.data as TypedArray;
         const bytes = data.byteLength;
         let ptr: number;
-        if (data.buffer === m.HEAPU8.buffer) ptr = data.byteOffset;
+        if (data.buffer === m.HEAPU8.buffer || this.heaps.has(data.buffer)) ptr = data.byteOffset;
         else {
           ptr = m._malloc(Math.max(bytes, 1));
           if (!ptr) throw new Error(`onnxruntime C API: cannot allocate ${bytes} bytes for input ${name}`);
@@ -241,7 +269,10 @@ export async function directWasmRunner(host: Host, ort: OrtModule, session: Infe
   if (!runner) return undefined;
   try {
     const [a, b] = [await firstLogits(lmWith()), await firstLogits(lmWith(runner))];
-    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) return runner;
+    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) {
+      runner.markChecked();
+      return runner;
+    }
   } catch {
     // A runtime that is not what the runner was written for: session.run stays.
   }

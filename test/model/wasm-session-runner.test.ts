@@ -84,6 +84,44 @@ describe("WASM sessions through the C API", () => {
     expect(await decode(direct.lm)).toEqual(await decode(plain.lm));
   });
 
+  test("the past cache lives in the runtime's heap and runs read it in place, also after the heap grows", async () => {
+    const ort = await bunHost.loadOrt("wasm");
+    const instance = (await bunHost.ortWasmInstance!(ort)) as { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array };
+    const lm = direct.lm;
+    const cache = lm.newCache();
+    const prompt = Array.from({ length: 300 }, (_, i) => 5 + ((i * 13) % 3000));
+    await lm.forward(prompt, prompt.map((_, i) => i), cache);
+    const kvBytes = 300 * 2 * lm.spec.numLayers * lm.spec.numKvHeads * lm.spec.headDim * 4;
+    // Bytes the runner allocates in the heap during one forward (its inputs' copies).
+    const allocated = async (step: () => Promise<unknown>) => {
+      const own = Object.getOwnPropertyDescriptor(instance, "_malloc");
+      const malloc = instance._malloc;
+      let bytes = 0;
+      instance._malloc = (n: number) => ((bytes += n), malloc(n));
+      try {
+        await step();
+      } finally {
+        if (own) Object.defineProperty(instance, "_malloc", own);
+      }
+      return bytes;
+    };
+    expect(await allocated(() => lm.forwardTop!([7], [300], cache, true))).toBeLessThan(kvBytes / 20);
+    // Growing the heap makes a new SharedArrayBuffer over the same memory: the cache's views are
+    // still read where they lie, and give the rows session.run gives.
+    const before = instance.HEAPU8.buffer;
+    const big = instance._malloc(256 * 2 ** 20);
+    expect(instance.HEAPU8.buffer).not.toBe(before);
+    instance._free(big);
+    let ids: number[] = [];
+    expect(await allocated(async () => (ids = Array.from((await lm.forwardTop!([8, 9], [301, 302], cache, true)).argmax)))).toBeLessThan(kvBytes / 20);
+    const other = plain.lm.newCache();
+    await plain.lm.forward(prompt, prompt.map((_, i) => i), other);
+    await plain.lm.forwardTop!([7], [300], other, true);
+    expect(Array.from((await plain.lm.forwardTop!([8, 9], [301, 302], other, true)).argmax)).toEqual(ids);
+    cache.release?.();
+    other.release?.();
+  });
+
   test("an input the session refuses is onnxruntime's error, and the runner goes on", async () => {
     const runner = internals(direct).runner!;
     const ort = await bunHost.loadOrt("wasm");
