@@ -1319,7 +1319,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     name: "WASM C API: the loader takes the runner without comparing a forward through it with session.run",
-    file: "src/model/wasm-session-runner.ts",
+    file: "src/model/direct-run.ts",
     from: "    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) {",
     to: "    if (a.length >= 0) {",
     tests: ["test/model/wasm-session-runner.test.ts"],

@@ -16,7 +16,7 @@ import { TextCodec } from "./tokenizer.ts";
 import { ShippedDraftAssets } from "./draft-assets.ts";
 import { chooseDevice, type DeviceChoice, parseDevice, withFloat16 } from "./device-choice.ts";
 import { checkTreeAttention } from "./tree-check.ts";
-import { directWasmRunner } from "./wasm-session-runner.ts";
+import { directWasmRunner } from "./direct-run.ts";
 import { EMBEDDED_WEIGHTS, externalizeWeights } from "../onnx/external-weights.ts";
 import { readGraphIo } from "../onnx/graph-io.ts";
 import { DTYPE } from "../onnx/schema.ts";

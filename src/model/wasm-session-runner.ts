@@ -16,11 +16,10 @@
  *
  * The instance and the session's handle are onnxruntime-web internals (1.30): `attach` takes them
  * only where they look as expected, and the loader compares a forward through both paths before
- * it uses this one (load.ts), else keeps `session.run`.
+ * it uses this one (direct-run.ts), else keeps `session.run`.
  */
 import type { InferenceSession, Tensor } from "onnxruntime-web";
-import type { Host, OrtModule } from "../host.ts";
-import type { LanguageModel } from "./causal-lm.ts";
+import type { OrtModule } from "../host.ts";
 import type { KvArena, KvBuffer } from "./kv-cache.ts";
 
 /** What the runner uses of onnxruntime-web's WebAssembly instance (an Emscripten module). */
@@ -254,38 +253,5 @@ export class WasmSessionRunner {
     } finally {
       m.stackRestore(stack);
     }
-  }
-}
-
-/**
- * A runner for `session` on the WASM runtime `host` started for `ort`, where the host reaches its
- * instance and a forward through the runner gives the logits `session.run` gives, bit for bit;
- * else undefined (the caller runs `session.run`). `lmWith` makes the model over the session, with
- * the runner or without.
- */
-export async function directWasmRunner(host: Host, ort: OrtModule, session: InferenceSession, lmWith: (runner?: WasmSessionRunner) => LanguageModel): Promise<WasmSessionRunner | undefined> {
-  const instance = await host.ortWasmInstance?.(ort);
-  const runner = instance === undefined ? undefined : WasmSessionRunner.attach(ort, instance, session);
-  if (!runner) return undefined;
-  try {
-    const [a, b] = [await firstLogits(lmWith()), await firstLogits(lmWith(runner))];
-    if (a.length === b.length && a.every((v, i) => Object.is(v, b[i]))) {
-      runner.markChecked();
-      return runner;
-    }
-  } catch {
-    // A runtime that is not what the runner was written for: session.run stays.
-  }
-  runner.dispose();
-  return undefined;
-}
-
-/** The logits of one token at position 0 on a fresh cache. */
-async function firstLogits(lm: LanguageModel): Promise<Float32Array> {
-  const cache = lm.newCache();
-  try {
-    return await lm.forward([Math.min(3, lm.spec.vocabSize - 1)], [0], cache);
-  } finally {
-    cache.release?.();
   }
 }

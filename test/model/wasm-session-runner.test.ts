@@ -8,7 +8,8 @@ import type { InferenceSession } from "onnxruntime-web";
 import { bunHost } from "../../adapters/bun/host.ts";
 import type { LanguageModel } from "../../src/model/causal-lm.ts";
 import { type LoadedModel, loadModel } from "../../src/model/load.ts";
-import { directWasmRunner, WasmSessionRunner } from "../../src/model/wasm-session-runner.ts";
+import { directWasmRunner } from "../../src/model/direct-run.ts";
+import { WasmSessionRunner } from "../../src/model/wasm-session-runner.ts";
 import { MODEL_DIR } from "../helpers/model.ts";
 
 let direct: LoadedModel;
