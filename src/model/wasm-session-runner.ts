@@ -14,6 +14,8 @@
  * other is copied in, as onnxruntime-web does. Outputs are copied out into fresh arrays of the
  * types onnxruntime-web gives, as `ort.Tensor`s, so callers see what `session.run` returns.
  *
+ * The instance is the plain threaded build's (adapters/ort-wasm captures no other), whose
+ * `_OrtRun` returns when the run is done; the JSEP/JSPI builds' would return a promise.
  * The instance and the session's handle are onnxruntime-web internals (1.30): `attach` takes them
  * only where they look as expected, and the loader compares a forward through both paths before
  * it uses this one (direct-run.ts), else keeps `session.run`.
@@ -174,18 +176,21 @@ export class WasmSessionRunner {
           m.HEAPU8.set(new Uint8Array(data.buffer, data.byteOffset, bytes), ptr);
         }
         const dims = m.stackAlloc(4 * t.dims.length);
+        // Anything that may allocate (and so grow the heap) comes before the view is taken.
+        const namePtr = this.nameOf(name);
         const heap32 = new Int32Array(m.HEAPU8.buffer);
         for (let d = 0; d < t.dims.length; d++) heap32[(dims >> 2) + d] = t.dims[d]!;
         const tensor = m._OrtCreateTensor(type, ptr, bytes, dims, t.dims.length, 1 /* cpu */);
         if (!tensor) this.fail(`cannot create a tensor for input ${name}`);
         tensors.push(tensor);
         heap32[(inValues >> 2) + i] = tensor;
-        heap32[(inNames >> 2) + i] = this.nameOf(name);
+        heap32[(inNames >> 2) + i] = namePtr;
       }
+      const outNamePtrs = fetches.map((f) => this.nameOf(f));
       let heap32 = new Int32Array(m.HEAPU8.buffer);
       for (let i = 0; i < fetches.length; i++) {
         heap32[(outValues >> 2) + i] = 0;
-        heap32[(outNames >> 2) + i] = this.nameOf(fetches[i]!);
+        heap32[(outNames >> 2) + i] = outNamePtrs[i]!;
       }
       if (m._OrtRun(this.handle, inNames, inValues, inputs.length, outNames, fetches.length, outValues, 0) !== 0) this.fail("failed to call OrtRun()");
       const out: Outputs = {};
