@@ -2,13 +2,13 @@
  * Runs an onnxruntime-web WASM session through its runtime's C API (`_OrtRun` on the Emscripten
  * instance) instead of `InferenceSession.run`, for the same outputs, bit for bit.
  *
- * Why: `InferenceSession.run`'s JS costs ~0.2-0.3 ms a forward on top of the forward itself (run
- * options created and released, every input prepared behind its own await, each output wrapped
- * twice), and it copies every input into the heap, the whole past KV cache included. Measured on
- * edgespec-tiny (2026-12-08, Bun, 2 threads, CausalLM's own feeds replayed through both, medians
- * of 200 interleaved runs): 1 token after 100 positions 1.32 -> 1.12 ms, after 300 2.34 -> 2.07,
- * after 900 3.21 -> 3.01 ms; and with the past already in the heap (a cache whose buffers live
- * there: no copy at all) 1.12, 1.99 and 2.49 ms.
+ * Why: `InferenceSession.run`'s JS adds to every forward (run options created and released,
+ * every input prepared behind its own await, each output wrapped twice), and it copies every
+ * input into the heap, the whole past KV cache included. Measured on edgespec-tiny (2026-12-08,
+ * Bun, 2 threads, the model loaded both ways in one process, alternating decodes of 128 one-token
+ * forwards, both load orders): session.run / this, after 100 positions median 1.065 (1.00-1.14);
+ * with the caches in the heap too (kvArena), after 600 positions median 1.19 (1.15-1.23). A replay
+ * of one step's feeds in a tight loop read 10-23% at every context: decodes are the figure.
  *
  * An input whose data already lies in the instance's heap is passed where it lies (no copy); any
  * other is copied in, as onnxruntime-web does. Outputs are copied out into fresh arrays of the
