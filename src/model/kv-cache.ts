@@ -22,6 +22,11 @@ export type KvType = "float32" | "float16";
 export type KvIo = "append" | "whole";
 export type KvBuffer = Float32Array | Uint16Array;
 
+/** A zeroed buffer of `elements` of `type` in JS memory (float16 as its bits). */
+function jsBuffer(type: KvType, elements: number): KvBuffer {
+  return type === "float32" ? new Float32Array(elements) : new Uint16Array(elements);
+}
+
 /** What CausalLM needs of a cache besides SequenceCache: its feeds, and a step's outputs taken in. */
 export interface KvCache extends SequenceCache {
   feeds(into: Record<string, Tensor>): void;
@@ -71,7 +76,7 @@ export class KvBufferPool {
 
   /** A buffer of `elements` of `type`, from the arena where it has room, else in JS memory (contents undefined). */
   alloc(type: KvType, elements: number): KvBuffer {
-    return this.arena?.alloc(type, elements) ?? (type === "float32" ? new Float32Array(elements) : new Uint16Array(elements));
+    return this.arena?.alloc(type, elements) ?? jsBuffer(type, elements);
   }
 
   /** Gives a buffer no cache holds any more back to its arena (JS memory: the collector's). */
@@ -277,7 +282,7 @@ export class AppendKvCache implements KvCache {
   }
 
   private empty(): KvBuffer {
-    return this.type === "float32" ? new Float32Array(0) : new Uint16Array(0);
+    return jsBuffer(this.type, 0);
   }
 
   /** Room for `positions` positions, doubling so appends are amortised O(added). */
@@ -286,7 +291,7 @@ export class AppendKvCache implements KvCache {
     let cap = Math.max(INITIAL_POSITIONS, this.capacity);
     while (cap < positions) cap *= 2;
     for (let t = 0; t < 2 * this.numLayers; t++) {
-      const next = this.pool ? this.pool.alloc(this.type, cap * this.row) : this.type === "float32" ? new Float32Array(cap * this.row) : new Uint16Array(cap * this.row);
+      const next = this.pool ? this.pool.alloc(this.type, cap * this.row) : jsBuffer(this.type, cap * this.row);
       const old = this.buffers[t];
       if (old) {
         next.set(old.subarray(0, this.len * this.row));
@@ -310,7 +315,7 @@ export class WholeKvCache implements KvCache {
     readonly headDim: number,
     readonly type: KvType = "float32",
   ) {
-    const empty = type === "float32" ? new Float32Array(0) : new Uint16Array(0);
+    const empty = jsBuffer(type, 0);
     for (let i = 0; i < 2 * numLayers; i++) this.tensors.push(new ort.Tensor(type, empty, [1, numKvHeads, 0, headDim]));
   }
 
